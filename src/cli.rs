@@ -1,0 +1,675 @@
+//! The command line of SPEC §3, in two stages (as ripgrep does): raw arguments parsed by clap, then a
+//! validated [`Setup`] that the commands use. Errors are printed once, with their chain, and mapped to
+//! exit codes.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::engine::{AdminPassword, Engine, Mode, RunOptions};
+use crate::error::{Exit, InputError};
+use crate::facts::{self, Device};
+use crate::plan::Resolved;
+use crate::profile::{self, Profile, Sources};
+use crate::record::{self, State};
+use crate::report::{self, Report};
+use crate::runner::LocalHost;
+use crate::secrets::{self, Secrets};
+use crate::site::Site;
+use crate::{clock, perms};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "handover",
+    version,
+    about = "Bring a self-managed device to the ITP07 baseline, and prove it"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show what handover detects about this device.
+    Facts {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Show what apply would change, without changing anything.
+    Plan {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Check every control, read-only; exit 1 when the device is not compliant.
+    Check {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Write the report to FILE instead of stdout (a text summary still goes to stderr).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Bring the device to the baseline: change only what fails, then re-check.
+    Apply(ApplyArgs),
+    /// Write the exact scripts that would run, for review.
+    Render {
+        #[arg(long)]
+        profile: Option<String>,
+        #[arg(long)]
+        site: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        profiles_dir: Option<PathBuf>,
+        #[arg(long)]
+        templates_dir: Option<PathBuf>,
+    },
+    /// List, show or validate profiles.
+    Profiles {
+        #[command(subcommand)]
+        action: ProfilesAction,
+        #[arg(long, global = true)]
+        profiles_dir: Option<PathBuf>,
+        #[arg(long, global = true)]
+        templates_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ProfilesAction {
+    /// The profiles that can be selected, and the OS each is for.
+    List,
+    /// A profile with its `extends` chain resolved.
+    Show { name: String },
+    /// Check a profile file: schema, `extends`, every control covered, every template present and valid.
+    Validate { file: PathBuf },
+}
+
+#[derive(Args, Debug, Clone)]
+struct Common {
+    /// Profile name (default: the one that matches this device's OS).
+    #[arg(long)]
+    profile: Option<String>,
+    /// Site file (default: /etc/handover/site.toml).
+    #[arg(long)]
+    site: Option<PathBuf>,
+    /// Only these controls (a partial run).
+    #[arg(long = "only", value_name = "ID")]
+    only: Vec<String>,
+    #[arg(long)]
+    profiles_dir: Option<PathBuf>,
+    #[arg(long)]
+    templates_dir: Option<PathBuf>,
+    /// The device's named user (remembered from handover when not given).
+    #[arg(long)]
+    user: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct ApplyArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Do not ask for confirmation (needed when not on a terminal).
+    #[arg(long)]
+    yes: bool,
+    #[arg(long, value_enum)]
+    reason: Option<Reason>,
+    #[arg(long)]
+    asset: Option<String>,
+    #[arg(long)]
+    ticket: Option<String>,
+    #[arg(long)]
+    technician: Option<String>,
+    /// File holding the separate admin account's password (root-owned, mode 600).
+    #[arg(long)]
+    admin_password_file: Option<PathBuf>,
+    /// Switch on inbound default deny even when it would cut the remote session handover runs over.
+    #[arg(long)]
+    force_remote: bool,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum Reason {
+    Handover,
+    Reinstall,
+    OsUpgrade,
+    Drift,
+}
+
+impl Reason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Reason::Handover => "handover",
+            Reason::Reinstall => "reinstall",
+            Reason::OsUpgrade => "os-upgrade",
+            Reason::Drift => "drift",
+        }
+    }
+}
+
+/// Parse, run, print the error chain, return the exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                Exit::Error.code()
+            } else {
+                0
+            });
+        }
+    };
+    match run(cli) {
+        Ok(exit) => ExitCode::from(exit.code()),
+        Err(e) => {
+            eprintln!("handover: error: {e:#}");
+            ExitCode::from(Exit::Error.code())
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<Exit> {
+    match cli.command {
+        Command::Facts { format } => {
+            let d = facts::detect();
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&d)?),
+                Format::Text => println!(
+                    "hostname: {}\nserial:   {}\nmodel:    {}\nos:       {} ({} {}, family {})",
+                    d.hostname, d.serial, d.model, d.os.name, d.os.id, d.os.version, d.os.family
+                ),
+            }
+            Ok(Exit::Ok)
+        }
+        Command::Plan { common, format } => run_engine(Mode::Plan, &common, None, format, None),
+        Command::Check {
+            common,
+            format,
+            out,
+        } => run_engine(Mode::Check, &common, None, format, out),
+        Command::Apply(args) => {
+            let format = args.format;
+            run_engine(Mode::Apply, &args.common.clone(), Some(&args), format, None)
+        }
+        Command::Render {
+            profile,
+            site,
+            out,
+            profiles_dir,
+            templates_dir,
+        } => {
+            let common = Common {
+                profile,
+                site,
+                only: vec![],
+                profiles_dir,
+                templates_dir,
+                user: None,
+            };
+            render(&common, &out)
+        }
+        Command::Profiles {
+            action,
+            profiles_dir,
+            templates_dir,
+        } => {
+            let sources = sources(profiles_dir, templates_dir)?;
+            profiles(&sources, action)
+        }
+    }
+}
+
+fn sources(profiles_dir: Option<PathBuf>, templates_dir: Option<PathBuf>) -> Result<Sources> {
+    for (d, what) in [
+        (&profiles_dir, "profiles directory"),
+        (&templates_dir, "templates directory"),
+    ] {
+        if let Some(d) = d {
+            if !d.is_dir() {
+                return Err(InputError::refused(format!(
+                    "{what} {}: not a directory",
+                    d.display()
+                )));
+            }
+            perms::require_trusted(d, what)?;
+        }
+    }
+    Ok(Sources {
+        profiles_dir,
+        templates_dir,
+    })
+}
+
+/// The default site file of this OS.
+fn default_site() -> PathBuf {
+    if cfg!(windows) {
+        PathBuf::from(std::env::var("ProgramData").unwrap_or_else(|_| r"C:\ProgramData".into()))
+            .join(r"handover\site.toml")
+    } else if cfg!(target_os = "macos") {
+        PathBuf::from("/Library/Application Support/handover/site.toml")
+    } else {
+        PathBuf::from("/etc/handover/site.toml")
+    }
+}
+
+fn load_site(path: Option<&Path>) -> Result<Site> {
+    let (path, required) = match path {
+        Some(p) => (p.to_path_buf(), true),
+        None => (default_site(), false),
+    };
+    if path.exists() {
+        perms::require_trusted(&path, "site file")?;
+    } else if required {
+        return Err(InputError::refused(format!(
+            "{}: site file not found",
+            path.display()
+        )));
+    }
+    Ok(Site::load(&path, required, &profile::control_ids())?)
+}
+
+/// The validated setup of `plan`, `check`, `apply` and `render`.
+struct Setup {
+    device: Device,
+    resolved: Resolved,
+    matches_device: bool,
+}
+
+fn setup(common: &Common, mode: Option<Mode>) -> Result<Setup> {
+    let sources = sources(common.profiles_dir.clone(), common.templates_dir.clone())?;
+    let device = facts::detect();
+    let profile: Profile = match &common.profile {
+        Some(name) => sources.load(name)?,
+        None => {
+            let name = sources.profile_names().into_iter().find(|n| sources.load(n).is_ok_and(|p| p.matches(&device.os))).ok_or_else(|| {
+                InputError::Refused(format!(
+                    "no profile matches this device ({} {}, {}); choose one with --profile (see `handover profiles list`)",
+                    device.os.id, device.os.version, device.os.family
+                ))
+            })?;
+            sources.load(&name)?
+        }
+    };
+    let matches_device = profile.matches(&device.os);
+    if !matches_device && matches!(mode, Some(Mode::Check | Mode::Apply)) {
+        return Err(InputError::refused(format!(
+            "profile {} is for {} {}, but this device runs {} {}: refusing to {}",
+            profile.name,
+            profile.os_match.family,
+            profile.os_match.ids.join("/"),
+            device.os.id,
+            device.os.version,
+            mode.map_or("", Mode::as_str)
+        )));
+    }
+    for id in &common.only {
+        if profile::control_info(id).is_none() {
+            return Err(InputError::refused(format!(
+                "--only {id}: unknown control (known: {})",
+                profile::control_ids().join(", ")
+            )));
+        }
+    }
+    let site = load_site(common.site.as_deref())?;
+    let resolved = Resolved::new(&sources, profile, site)?;
+    Ok(Setup {
+        device,
+        resolved,
+        matches_device,
+    })
+}
+
+fn valid_account_name(name: &str, flag: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(InputError::refused(format!(
+            "{flag} {name:?}: not a valid account name (lower-case letters, digits, . _ -)"
+        )))
+    }
+}
+
+fn one_line(value: &Option<String>, flag: &str) -> Result<()> {
+    if let Some(v) = value {
+        if v.chars().any(char::is_control) || v.len() > 200 {
+            return Err(InputError::refused(format!(
+                "{flag}: must be one line of at most 200 characters"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn run_engine(
+    mode: Mode,
+    common: &Common,
+    apply: Option<&ApplyArgs>,
+    format: Format,
+    out: Option<PathBuf>,
+) -> Result<Exit> {
+    let setup = setup(common, Some(mode))?;
+    let state_dir = record::default_state_dir();
+    let mut state = State::load(&state_dir).unwrap_or_default();
+    let user = common.user.clone().or_else(|| state.user.clone());
+    if let Some(u) = &user {
+        valid_account_name(u, "--user")?;
+    }
+    let (asset, ticket, technician) = match apply {
+        Some(a) => (a.asset.clone(), a.ticket.clone(), a.technician.clone()),
+        None => (None, None, None),
+    };
+    for (v, flag) in [
+        (&asset, "--asset"),
+        (&ticket, "--ticket"),
+        (&technician, "--technician"),
+    ] {
+        one_line(v, flag)?;
+    }
+    let asset = asset.or_else(|| state.asset.clone());
+    let ticket = ticket.or_else(|| state.ticket.clone());
+    let technician = technician.or_else(|| state.technician.clone());
+
+    let mut admin_password = AdminPassword::None;
+    if let Some(a) = apply {
+        if !perms::is_root() {
+            return Err(InputError::refused(
+                "apply changes the system and must run as root (sudo handover apply …)",
+            ));
+        }
+        // SPEC §3: a key that a selected control needs and the site lacks stops apply before any change.
+        let missing: Vec<String> = setup
+            .resolved
+            .controls
+            .iter()
+            .filter(|p| common.only.is_empty() || common.only.contains(&p.control.id))
+            .flat_map(|p| {
+                p.missing
+                    .iter()
+                    .map(move |k| format!("{} needs `{k}`", p.control.id))
+            })
+            .collect();
+        if !missing.is_empty() {
+            return Err(InputError::refused(format!(
+                "{}: site keys missing, nothing changed: {}",
+                setup.resolved.site.describe(),
+                missing.join("; ")
+            )));
+        }
+        admin_password = match &a.admin_password_file {
+            Some(f) => AdminPassword::Given(
+                secrets::read_password_file(f)
+                    .map_err(|e| InputError::Refused(format!("{e:#}")))?,
+            ),
+            None if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => {
+                AdminPassword::GenerateOnTty
+            }
+            None => AdminPassword::None,
+        };
+        if !a.yes {
+            if !std::io::stdin().is_terminal() {
+                return Err(InputError::refused(
+                    "apply needs --yes when it is not run on a terminal",
+                ));
+            }
+            eprint!(
+                "Apply profile {} to {} (user {})? Only controls that fail are changed. [y/N] ",
+                setup.resolved.profile.name,
+                setup.device.hostname,
+                user.as_deref().unwrap_or("not named")
+            );
+            std::io::stderr().flush().ok();
+            let mut answer = String::new();
+            std::io::stdin().read_line(&mut answer)?;
+            if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                eprintln!("nothing changed");
+                return Ok(Exit::Error);
+            }
+        }
+    }
+
+    let now = clock::now()?;
+    let mut secrets = Secrets::default();
+    for (k, v) in &setup.resolved.site.secrets {
+        secrets.add(k, v);
+    }
+    let opts = RunOptions {
+        mode,
+        only: common.only.clone(),
+        user: user.clone(),
+        asset: asset.clone(),
+        ticket: ticket.clone(),
+        technician: technician.clone(),
+        reason: apply.and_then(|a| a.reason).map(|r| r.as_str().to_string()),
+        force_remote: apply.is_some_and(|a| a.force_remote),
+        admin_password,
+        ssh_connection: std::env::var("SSH_CONNECTION").ok(),
+        now,
+        state_dir: state_dir.clone(),
+        admin_passwords_set: state
+            .admin_passwords_set
+            .iter()
+            .map(|a| a.account.clone())
+            .collect(),
+        profile_matches_device: setup.matches_device,
+        progress: format == Format::Text,
+    };
+    let engine = Engine {
+        resolved: &setup.resolved,
+        device: &setup.device,
+        host: &LocalHost,
+        opts,
+        secrets,
+    };
+    let (mut report, outcome) = match mode {
+        Mode::Apply => {
+            let o = engine.apply();
+            (o.report.clone().expect("apply reports"), Some(o))
+        }
+        _ => (engine.check(), None),
+    };
+    if setup.resolved.site.path.is_none() {
+        report.warnings.push(format!(
+            "no site file at {}: controls that need site values fail naming them",
+            default_site().display()
+        ));
+    }
+
+    // Remember what was said at handover, and write the record.
+    if mode != Mode::Plan {
+        if let Some(a) = apply {
+            if common.user.is_some() {
+                state.user = user.clone();
+            }
+            if a.asset.is_some() {
+                state.asset = asset.clone();
+            }
+            if a.ticket.is_some() {
+                state.ticket = ticket.clone();
+            }
+            if a.technician.is_some() {
+                state.technician = technician.clone();
+            }
+        }
+        if let Some(o) = &outcome {
+            for account in &o.admin_passwords_set {
+                state.admin_passwords_set.retain(|x| &x.account != account);
+                state.admin_passwords_set.push(record::AdminPasswordSet {
+                    account: account.clone(),
+                    at: clock::rfc3339(now),
+                });
+            }
+        }
+        let artifacts = outcome
+            .as_ref()
+            .map(|o| o.artifacts.clone())
+            .unwrap_or_default();
+        match record::write(&state_dir, &mut state, &report, artifacts)
+            .and_then(|_| state.save(&state_dir))
+        {
+            Ok(()) => {}
+            Err(e) => {
+                let msg = format!("no record written: {e:#}");
+                if mode == Mode::Apply {
+                    bail!(msg);
+                }
+                report.warnings.push(msg);
+            }
+        }
+    }
+
+    let rendered = match format {
+        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+        Format::Text => report::text(&report),
+    };
+    match &out {
+        Some(path) => {
+            std::fs::write(path, &rendered)
+                .with_context(|| format!("writing {}", path.display()))?;
+            eprint!("{}", report::text_with(&report, false));
+        }
+        None => print!("{rendered}"),
+    }
+    Ok(exit_of(&report, mode))
+}
+
+/// SPEC §3's exit code for a report.
+fn exit_of(report: &Report, mode: Mode) -> Exit {
+    let mut exit = Exit::Ok;
+    if report.any_blocking() {
+        exit = exit.worst(Exit::NotCompliant);
+    }
+    if mode == Mode::Plan && report.controls.iter().any(|c| c.plan.is_some()) {
+        exit = exit.worst(Exit::NotCompliant);
+    }
+    if report.reboot_required {
+        exit = exit.worst(Exit::Reboot);
+    }
+    exit
+}
+
+fn render(common: &Common, out: &Path) -> Result<Exit> {
+    let setup = setup(common, None)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut index = Vec::new();
+    for p in &setup.resolved.controls {
+        let mut entry = serde_json::json!({"id": p.control.id, "kind": p.control.kind, "missing_site_keys": p.missing});
+        for (what, text, name) in [
+            ("check", &p.check, &p.control.check),
+            ("apply", &p.apply, &p.control.apply),
+        ] {
+            if let (Some(text), Some(name)) = (text, name) {
+                let ext = name.rsplit('.').next().unwrap_or("txt");
+                let file = format!("{}.{what}.{ext}", p.control.id);
+                std::fs::write(out.join(&file), text).with_context(|| format!("writing {file}"))?;
+                entry[what] = serde_json::json!(file);
+            }
+        }
+        if let Some(e) = &p.render_error {
+            entry["render_error"] = serde_json::json!(e);
+        }
+        if let Some(r) = &p.control.reason {
+            entry["reason"] = serde_json::json!(r);
+        }
+        index.push(entry);
+    }
+    let doc = serde_json::json!({
+        "profile": setup.resolved.profile.name,
+        "digest": setup.resolved.digest,
+        "site": setup.resolved.site.describe(),
+        "environment": "scripts read runtime values from HANDOVER_USER, HANDOVER_ADMIN_USER, HANDOVER_TODAY (YYYYMMDD), HANDOVER_NOW_EPOCH, HANDOVER_STATE_DIR, HANDOVER_MODE, HANDOVER_ARTIFACT_<NAME> and secrets from HANDOVER_SECRET_<KEY>",
+        "controls": index,
+    });
+    std::fs::write(
+        out.join("index.json"),
+        serde_json::to_string_pretty(&doc)? + "\n",
+    )?;
+    println!(
+        "rendered profile {} ({}) into {}",
+        setup.resolved.profile.name,
+        setup.resolved.digest,
+        out.display()
+    );
+    Ok(Exit::Ok)
+}
+
+fn profiles(sources: &Sources, action: ProfilesAction) -> Result<Exit> {
+    match action {
+        ProfilesAction::List => {
+            for name in sources.profile_names() {
+                let p = sources.load(&name)?;
+                let m = &p.os_match;
+                let versions = m
+                    .versions
+                    .as_ref()
+                    .map_or_else(|| "any".to_string(), |v| v.join(", "));
+                println!(
+                    "{name:<14} {} {} {versions}: {}",
+                    m.family,
+                    m.ids.join("/"),
+                    p.description
+                );
+            }
+            Ok(Exit::Ok)
+        }
+        ProfilesAction::Show { name } => {
+            let p = sources.load(&name)?;
+            let resolved = Resolved::new(
+                sources,
+                p.clone(),
+                Site::load(
+                    Path::new("/nonexistent/site.toml"),
+                    false,
+                    &profile::control_ids(),
+                )?,
+            )?;
+            let doc = serde_json::json!({"digest": resolved.digest, "profile": p});
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+            Ok(Exit::Ok)
+        }
+        ProfilesAction::Validate { file } => {
+            let p = sources.load_file(&file)?;
+            let renderer = crate::render::Renderer::new(sources)?;
+            let _ = renderer;
+            for c in &p.controls {
+                for t in c.check.iter().chain(c.apply.iter()) {
+                    if sources.template(t).is_none() {
+                        return Err(InputError::refused(format!(
+                            "{}: control {}: template {t} not found",
+                            file.display(),
+                            c.id
+                        )));
+                    }
+                }
+            }
+            println!(
+                "{}: ok (profile {}, {} controls)",
+                file.display(),
+                p.name,
+                p.controls.len()
+            );
+            Ok(Exit::Ok)
+        }
+    }
+}

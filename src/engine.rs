@@ -1,0 +1,751 @@
+//! The engine: for each control, query first, then decide, then change, then re-check (SPEC §5, STYLE).
+//! Checks are independent and run concurrently; changes run one at a time in the fixed order of
+//! [`crate::profile::CONTROLS`], which puts the separate admin account before anything that removes admin
+//! rights (SPEC §7). `plan` and `check` never change the device.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::artifacts;
+use crate::clock;
+use crate::facts::Device;
+use crate::plan::{Planned, Resolved};
+use crate::profile::Kind;
+use crate::report::{ControlReport, ProfileRef, Report, Status, Tool};
+use crate::runner::{Host, ProcessError, Script};
+use crate::secrets::Secrets;
+
+/// The exit status by which an apply script says "done, but a reboot is needed to finish".
+pub const REBOOT_EXIT: i32 = 194;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Plan,
+    Check,
+    Apply,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Plan => "plan",
+            Mode::Check => "check",
+            Mode::Apply => "apply",
+        }
+    }
+}
+
+/// Where the admin password of the separate admin account comes from (SPEC §7).
+#[derive(Debug, Clone)]
+pub enum AdminPassword {
+    /// Read from `--admin-password-file`.
+    Given(String),
+    /// Generated on demand and written to the terminal only, once.
+    GenerateOnTty,
+    None,
+}
+
+/// Everything about one run that is not in the profile or the site.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub mode: Mode,
+    pub only: Vec<String>,
+    pub user: Option<String>,
+    pub asset: Option<String>,
+    pub ticket: Option<String>,
+    pub technician: Option<String>,
+    pub reason: Option<String>,
+    pub force_remote: bool,
+    pub admin_password: AdminPassword,
+    /// `SSH_CONNECTION` of the session handover runs over, if any.
+    pub ssh_connection: Option<String>,
+    pub now: SystemTime,
+    pub state_dir: PathBuf,
+    /// Separate admin accounts handover set a password for in an earlier run.
+    pub admin_passwords_set: Vec<String>,
+    /// Whether the profile is for this device's OS; when not, `plan` describes without running checks.
+    pub profile_matches_device: bool,
+    pub progress: bool,
+}
+
+/// What a check script prints as its last line (SPEC §5).
+#[derive(Debug, Deserialize)]
+struct CheckLine {
+    compliant: bool,
+    #[serde(default)]
+    observed: Value,
+    #[serde(default)]
+    reason: String,
+    /// A check may find that the control does not apply here, or that only a person can confirm it.
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// A check's verdict.
+#[derive(Debug, Clone)]
+struct Verdict {
+    status: Status,
+    reason: String,
+    observed: Value,
+    duration: Duration,
+}
+
+/// What an apply produced, besides the report.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub report: Option<Report>,
+    pub artifacts: BTreeMap<String, String>,
+    /// Separate admin accounts whose password this run set.
+    pub admin_passwords_set: Vec<String>,
+}
+
+pub struct Engine<'a> {
+    pub resolved: &'a Resolved,
+    pub device: &'a Device,
+    pub host: &'a dyn Host,
+    pub opts: RunOptions,
+    pub secrets: Secrets,
+}
+
+impl Engine<'_> {
+    fn admin_user(&self) -> Option<String> {
+        let suffix = self
+            .resolved
+            .site
+            .get("accounts.admin_suffix")
+            .and_then(Value::as_str)
+            .unwrap_or("-admin");
+        self.opts.user.as_ref().map(|u| format!("{u}{suffix}"))
+    }
+
+    fn selected(&self) -> Vec<&Planned> {
+        self.resolved
+            .controls
+            .iter()
+            .filter(|p| self.opts.only.is_empty() || self.opts.only.contains(&p.control.id))
+            .collect()
+    }
+
+    /// The environment of every script of this run: runtime values, never template text.
+    fn env(&self, p: &Planned, applying: bool) -> Vec<(String, String)> {
+        let mut env = vec![
+            (
+                "HANDOVER_MODE".to_string(),
+                if applying { "apply" } else { "check" }.to_string(),
+            ),
+            ("HANDOVER_CONTROL".into(), p.control.id.clone()),
+            (
+                "HANDOVER_TODAY".into(),
+                clock::date(self.opts.now).replace('-', ""),
+            ),
+            (
+                "HANDOVER_NOW_EPOCH".into(),
+                clock::epoch(self.opts.now).to_string(),
+            ),
+            (
+                "HANDOVER_STATE_DIR".into(),
+                self.opts.state_dir.display().to_string(),
+            ),
+        ];
+        if let Some(u) = &self.opts.user {
+            env.push(("HANDOVER_USER".into(), u.clone()));
+        }
+        if let Some(a) = self.admin_user() {
+            env.push(("HANDOVER_ADMIN_USER".into(), a));
+        }
+        for key in &p.control.secrets {
+            if let Some(v) = self.secrets.get(key) {
+                env.push((Secrets::env_name(key), v.to_string()));
+            }
+        }
+        env
+    }
+
+    fn run_check(&self, p: &Planned) -> Verdict {
+        let started = Instant::now();
+        let c = &p.control;
+        let v = |status, reason: String, observed| Verdict {
+            status,
+            reason,
+            observed,
+            duration: started.elapsed(),
+        };
+        match c.kind {
+            Kind::NotApplicable => {
+                return v(
+                    Status::NotApplicable,
+                    c.reason.clone().unwrap_or_default(),
+                    json!({}),
+                )
+            }
+            Kind::Manual => {
+                return v(
+                    Status::Manual,
+                    c.reason.clone().unwrap_or_default(),
+                    json!({}),
+                )
+            }
+            Kind::Implemented => {}
+        }
+        if !p.missing.is_empty() {
+            let keys: Vec<String> = p.missing.iter().map(|k| format!("`{k}`")).collect();
+            return v(
+                Status::Fail,
+                format!(
+                    "site key {} not set in {}",
+                    keys.join(", "),
+                    self.resolved.site.describe()
+                ),
+                json!({"missing_site_keys": p.missing}),
+            );
+        }
+        if let Some(e) = &p.render_error {
+            return v(Status::Error, format!("template: {e}"), json!({}));
+        }
+        if !self.opts.profile_matches_device {
+            let would = c
+                .change
+                .clone()
+                .unwrap_or_else(|| "no change: check only".into());
+            return v(
+                Status::Manual,
+                format!(
+                    "not checked: profile {} is not for this device's OS; apply would: {would}",
+                    self.resolved.profile.name
+                ),
+                json!({}),
+            );
+        }
+        let Some(text) = &p.check else {
+            return v(Status::Error, "no check script".into(), json!({}));
+        };
+        let script = Script {
+            name: format!("{} check", c.id),
+            text: text.clone(),
+            env: self.env(p, false),
+            timeout: Duration::from_secs(c.timeout_secs),
+        };
+        let out = match self.host.run(&script) {
+            Ok(o) => o,
+            Err(e) => {
+                return v(
+                    Status::Error,
+                    format!("could not run the check: {e:#}"),
+                    json!({}),
+                )
+            }
+        };
+        let line = out
+            .stdout
+            .lines()
+            .rev()
+            .find(|l| l.trim_start().starts_with('{'));
+        let parsed = line.and_then(|l| serde_json::from_str::<CheckLine>(l).ok());
+        match parsed {
+            Some(cl) if !out.timed_out => {
+                let status = match cl.status.as_deref() {
+                    Some("not-applicable") => Status::NotApplicable,
+                    Some("manual") => Status::Manual,
+                    Some("error") => Status::Error,
+                    _ if cl.compliant => Status::Pass,
+                    _ => Status::Fail,
+                };
+                let observed = if cl.observed.is_null() {
+                    json!({})
+                } else {
+                    cl.observed
+                };
+                v(
+                    status,
+                    self.secrets.redact(&cl.reason),
+                    redact_value(&self.secrets, observed),
+                )
+            }
+            _ => {
+                let err = ProcessError::from_outcome(&script.name, &out);
+                let why = if out.timed_out {
+                    String::new()
+                } else {
+                    " printed no result line;".to_string()
+                };
+                v(
+                    Status::Error,
+                    self.secrets.redact(&format!("the check{why} {err}")),
+                    json!({}),
+                )
+            }
+        }
+    }
+
+    /// Run every selected check, concurrently, in a stable result order.
+    fn check_all(&self, selected: &[&Planned]) -> Vec<Verdict> {
+        let results: Vec<Mutex<Option<Verdict>>> =
+            selected.iter().map(|_| Mutex::new(None)).collect();
+        let next = AtomicUsize::new(0);
+        let bar = progress_bar(self.opts.progress, selected.len() as u64, "checking");
+        let workers = selected.len().clamp(1, 8);
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(p) = selected.get(i) else { break };
+                    let verdict = self.run_check(p);
+                    *results[i].lock().expect("no poisoned lock") = Some(verdict);
+                    bar.inc(1);
+                });
+            }
+        });
+        bar.finish_and_clear();
+        results
+            .into_iter()
+            .map(|m| {
+                m.into_inner()
+                    .expect("no poisoned lock")
+                    .expect("every check ran")
+            })
+            .collect()
+    }
+
+    fn base_report(&self, started: SystemTime, controls: Vec<ControlReport>) -> Report {
+        let partial = !self.opts.only.is_empty();
+        let summary = Report::summarise(&controls, partial);
+        Report {
+            tool: Tool {
+                name: "handover".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            mode: self.opts.mode.as_str().into(),
+            scope: if partial { "partial" } else { "full" }.into(),
+            profile: ProfileRef {
+                name: self.resolved.profile.name.clone(),
+                digest: self.resolved.digest.clone(),
+            },
+            device: self.device.clone(),
+            user: self.opts.user.clone(),
+            asset: self.opts.asset.clone(),
+            ticket: self.opts.ticket.clone(),
+            technician: self.opts.technician.clone(),
+            reason: self.opts.reason.clone(),
+            started_at: clock::rfc3339(started),
+            finished_at: clock::rfc3339(clock::now().unwrap_or(started).max(started)),
+            controls,
+            summary,
+            reboot_required: false,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn control_report(&self, p: &Planned, v: &Verdict) -> ControlReport {
+        let info = p.control.info();
+        ControlReport {
+            id: p.control.id.clone(),
+            title: info.title.into(),
+            policy: info.policy.into(),
+            status: v.status,
+            changed: false,
+            reason: v.reason.clone(),
+            observed: v.observed.clone(),
+            duration_ms: v.duration.as_millis() as u64,
+            plan: None,
+            waiver: None,
+            output: None,
+        }
+    }
+
+    /// A valid waiver turns a failing control into `waived`; an expired one is named in the reason.
+    fn apply_waiver(&self, cr: &mut ControlReport) {
+        if !matches!(cr.status, Status::Fail | Status::Manual) {
+            return;
+        }
+        let today = clock::date(self.opts.now);
+        for (w, expires) in &self.resolved.site.waivers {
+            if w.control != cr.id {
+                continue;
+            }
+            let for_device = w.devices.as_ref().is_none_or(|ds| {
+                ds.iter()
+                    .any(|d| *d == self.device.serial || *d == self.device.hostname)
+            });
+            if !for_device {
+                continue;
+            }
+            let waiver = json!({"reason": w.reason, "approved_by": w.approved_by, "ticket": w.ticket, "expires": expires});
+            if *expires >= today {
+                cr.status = Status::Waived;
+                cr.reason = format!(
+                    "waived until {expires} ({}, approved by {}, {}): {}",
+                    w.reason, w.approved_by, w.ticket, cr.reason
+                );
+            } else {
+                cr.reason = format!("{}; waiver expired on {expires}", cr.reason);
+            }
+            cr.waiver = Some(waiver);
+            return;
+        }
+    }
+
+    /// `check` and `plan`: query only.
+    pub fn check(&self) -> Report {
+        let started = self.opts.now;
+        let selected = self.selected();
+        let verdicts = self.check_all(&selected);
+        let mut controls = Vec::new();
+        for (p, v) in selected.iter().zip(&verdicts) {
+            let mut cr = self.control_report(p, v);
+            self.apply_waiver(&mut cr);
+            if self.opts.mode == Mode::Plan && cr.status == Status::Fail {
+                cr.plan = Some(match (&p.apply, &p.control.change) {
+                    _ if !p.missing.is_empty() => format!(
+                        "nothing until the site sets {}: apply refuses to start without them",
+                        p.missing.join(", ")
+                    ),
+                    (Some(_), Some(change)) => change.clone(),
+                    (Some(_), None) => "apply the profile's change".into(),
+                    (None, _) => "nothing: handover does not change this; a person must".into(),
+                });
+            }
+            controls.push(cr);
+        }
+        self.base_report(started, controls)
+    }
+
+    /// Whether an admin-removing change may go ahead (SPEC §7): another enabled admin account exists,
+    /// verified in this run, with a password set by handover in this run or an earlier one.
+    fn admin_guard(&self, reports: &[ControlReport], set_now: &[String]) -> Result<(), String> {
+        let Some(admin) = self.admin_user() else {
+            return Err(
+                "no user named (give --user NAME): the separate admin account cannot be verified"
+                    .into(),
+            );
+        };
+        let sep = reports.iter().find(|r| r.id == "accounts.separate-admin");
+        match sep.map(|r| r.status) {
+            Some(Status::Pass | Status::Fixed) => {}
+            Some(s) => return Err(format!("the separate admin account {admin} is not verified (accounts.separate-admin is {})", s.as_str())),
+            None => return Err("accounts.separate-admin did not run".into()),
+        }
+        if set_now.contains(&admin) || self.opts.admin_passwords_set.contains(&admin) {
+            Ok(())
+        } else {
+            Err(format!(
+                "handover has not set the password of {admin} in this or an earlier run, so it cannot know that the account works; give --admin-password-file to set it"
+            ))
+        }
+    }
+
+    /// Whether switching on inbound default deny would cut the SSH session handover runs over.
+    fn cuts_remote_session(&self) -> Option<String> {
+        let conn = self.opts.ssh_connection.as_ref()?;
+        let mut parts = conn.split_whitespace();
+        let client: std::net::IpAddr = parts.next()?.parse().ok()?;
+        let port: u16 = parts.nth(2)?.parse().ok()?;
+        let covered = self.resolved.site.file.firewall.allow.iter().any(|e| {
+            e.port == port
+                && e.proto == crate::site::Proto::Tcp
+                && crate::site::parse_source(&e.from)
+                    .is_some_and(|(net, len)| in_network(client, net, len))
+        });
+        (!covered).then(|| {
+            format!(
+                "refusing to switch on inbound default deny: it would cut this SSH session from {client} to port {port}; add a [firewall] allow entry for it, or give --force-remote"
+            )
+        })
+    }
+
+    /// `apply`: check everything, change what failed (in order, one at a time), re-check what changed.
+    pub fn apply(&self) -> Outcome {
+        let started = self.opts.now;
+        let selected = self.selected();
+        // The guard of admin-removing controls needs the separate admin's status even in `--only` runs.
+        let guard_needed = selected.iter().any(|p| p.control.removes_admin);
+        let mut to_check: Vec<&Planned> = selected.clone();
+        if guard_needed
+            && !to_check
+                .iter()
+                .any(|p| p.control.id == "accounts.separate-admin")
+        {
+            if let Some(sep) = self
+                .resolved
+                .controls
+                .iter()
+                .find(|p| p.control.id == "accounts.separate-admin")
+            {
+                to_check.push(sep);
+            }
+        }
+        let verdicts = self.check_all(&to_check);
+        let mut reports: Vec<ControlReport> = to_check
+            .iter()
+            .zip(&verdicts)
+            .map(|(p, v)| self.control_report(p, v))
+            .collect();
+        let mut outcome = Outcome::default();
+        let mut reboot = false;
+        let mut password: Option<String> = match &self.opts.admin_password {
+            AdminPassword::Given(p) => Some(p.clone()),
+            _ => None,
+        };
+        for (i, p) in to_check.iter().enumerate() {
+            if i >= selected.len() {
+                break; // only there for the guard
+            }
+            let mut cr = reports[i].clone();
+            self.apply_waiver(&mut cr);
+            let admin = self.admin_user();
+            // A given password that handover has not yet set on the separate admin account is a change too.
+            let set_password = p.control.id == "accounts.separate-admin"
+                && password.is_some()
+                && admin
+                    .as_ref()
+                    .is_some_and(|a| !self.opts.admin_passwords_set.contains(a));
+            let wants_change =
+                cr.status == Status::Fail || (set_password && cr.status == Status::Pass);
+            if !wants_change || p.apply.is_none() {
+                reports[i] = cr;
+                continue;
+            }
+            let mut env = self.env(p, true);
+            if p.control.removes_admin {
+                if let Err(why) = self.admin_guard(&reports, &outcome.admin_passwords_set) {
+                    cr.status = Status::Error;
+                    cr.reason = format!("{}; not changed: {why}", cr.reason);
+                    reports[i] = cr;
+                    continue;
+                }
+            }
+            if p.control.id == "firewall.enabled" && !self.opts.force_remote {
+                if let Some(why) = self.cuts_remote_session() {
+                    cr.status = Status::Error;
+                    cr.reason = why;
+                    reports[i] = cr;
+                    continue;
+                }
+            }
+            let mut secrets = self.secrets.clone();
+            if p.control.id == "accounts.separate-admin" {
+                let needs_new = cr.observed.get("admin_exists").and_then(Value::as_bool)
+                    == Some(false)
+                    || cr
+                        .observed
+                        .get("admin_password_set")
+                        .and_then(Value::as_bool)
+                        == Some(false);
+                if password.is_none() && (needs_new || set_password) {
+                    if let AdminPassword::GenerateOnTty = self.opts.admin_password {
+                        password =
+                            generate_and_show(admin.as_deref().unwrap_or("the admin account"));
+                    }
+                }
+                match &password {
+                    Some(pw) => {
+                        env.push((Secrets::env_name("admin.password"), pw.clone()));
+                        secrets.add("admin.password", pw);
+                    }
+                    None if needs_new => {
+                        cr.status = Status::Error;
+                        cr.reason = format!(
+                            "{}; not changed: {} needs a password: give --admin-password-file FILE (root-owned, mode 600) or run on a terminal",
+                            cr.reason,
+                            admin.as_deref().unwrap_or("the separate admin account")
+                        );
+                        reports[i] = cr;
+                        continue;
+                    }
+                    None => {}
+                }
+            }
+            // Installers: a private, verified copy, every time.
+            let mut staged = Vec::new();
+            let mut stage_error = None;
+            for entry in &p.control.artifacts {
+                // `site:KEY` names the artifact through a site key (the site's own EDR or agent); the
+                // installer then arrives as HANDOVER_ARTIFACT_<first part of KEY>.
+                let (name, env_name) = match entry.strip_prefix("site:") {
+                    Some(key) => match self.resolved.site.get(key).and_then(Value::as_str) {
+                        Some(n) => (
+                            n.to_string(),
+                            key.split('.').next().unwrap_or(key).to_string(),
+                        ),
+                        None => continue,
+                    },
+                    None => (entry.clone(), entry.clone()),
+                };
+                let name = &name;
+                let art = self.resolved.site.get(&format!("artifacts.{name}"));
+                let (Some(url), Some(sha)) = (
+                    art.and_then(|a| a["url"].as_str()),
+                    art.and_then(|a| a["sha256"].as_str()),
+                ) else {
+                    stage_error = Some(format!(
+                        "site has no [artifacts.{name}] with url and sha256"
+                    ));
+                    break;
+                };
+                match artifacts::stage(name, url, sha, &self.opts.state_dir.join("work")) {
+                    Ok(s) => {
+                        env.push((
+                            format!(
+                                "HANDOVER_ARTIFACT_{}",
+                                env_name.replace('-', "_").to_ascii_uppercase()
+                            ),
+                            s.path.display().to_string(),
+                        ));
+                        outcome.artifacts.insert(name.clone(), s.sha256.clone());
+                        staged.push(s);
+                    }
+                    Err(e) => {
+                        stage_error = Some(format!("{e:#}"));
+                        break;
+                    }
+                }
+            }
+            if let Some(e) = stage_error {
+                cr.status = Status::Error;
+                cr.reason = format!("{}; not changed: {e}", cr.reason);
+                reports[i] = cr;
+                continue;
+            }
+            let apply_started = Instant::now();
+            let script = Script {
+                name: format!("{} apply", p.control.id),
+                text: p.apply.clone().expect("checked above"),
+                env,
+                timeout: Duration::from_secs(p.control.apply_timeout_secs),
+            };
+            let result = self.host.run(&script);
+            drop(staged);
+            match result {
+                Err(e) => {
+                    cr.status = Status::Error;
+                    cr.reason = format!("could not run the change: {e:#}");
+                }
+                Ok(out) => {
+                    let log = secrets.redact(&format!("{}{}", out.stdout, out.stderr));
+                    cr.output = Some(crate::runner::tail(&log, 8000).to_string());
+                    cr.changed = true;
+                    if out.code == Some(REBOOT_EXIT) && !out.timed_out {
+                        cr.status = Status::Fail;
+                        cr.reason = "changed; reboot required to finish".into();
+                        reboot = true;
+                    } else if !out.success() {
+                        cr.status = Status::Error;
+                        cr.reason = secrets.redact(&format!(
+                            "the change failed: {}",
+                            ProcessError::from_outcome(&script.name, &out)
+                        ));
+                    } else {
+                        if p.control.id == "accounts.separate-admin" && password.is_some() {
+                            if let Some(a) = &admin {
+                                outcome.admin_passwords_set.push(a.clone());
+                            }
+                        }
+                        let v = self.run_check(p);
+                        cr.observed = v.observed;
+                        if v.status == Status::Pass {
+                            cr.status = Status::Fixed;
+                            cr.reason = v.reason;
+                        } else {
+                            cr.status = if v.status == Status::Error {
+                                Status::Error
+                            } else {
+                                Status::Fail
+                            };
+                            cr.reason =
+                                format!("changed, but the re-check still fails: {}", v.reason);
+                        }
+                    }
+                }
+            }
+            cr.duration_ms += apply_started.elapsed().as_millis() as u64;
+            reports[i] = cr;
+        }
+        reports.truncate(selected.len());
+        let mut report = self.base_report(started, reports);
+        report.reboot_required = reboot;
+        outcome.report = Some(report);
+        outcome
+    }
+}
+
+fn in_network(addr: std::net::IpAddr, net: std::net::IpAddr, len: u8) -> bool {
+    match (addr, net) {
+        (std::net::IpAddr::V4(a), std::net::IpAddr::V4(n)) => {
+            let mask = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len))
+            };
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (std::net::IpAddr::V6(a), std::net::IpAddr::V6(n)) => {
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(len))
+            };
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
+}
+
+fn redact_value(secrets: &Secrets, v: Value) -> Value {
+    let text = v.to_string();
+    let red = secrets.redact(&text);
+    if red == text {
+        v
+    } else {
+        serde_json::from_str(&red).unwrap_or(Value::Null)
+    }
+}
+
+fn progress_bar(enabled: bool, len: u64, what: &str) -> indicatif::ProgressBar {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} controls {elapsed}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// Generate the separate admin's password and write it to the terminal only (never stdout or a log).
+fn generate_and_show(account: &str) -> Option<String> {
+    use std::io::Write;
+    let pw = crate::secrets::generate_password().ok()?;
+    let mut tty = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/tty")
+        .ok()?;
+    writeln!(
+        tty,
+        "\nPassword for {account}: {pw}\nWrite it down now and give it to the user in person; it is not stored or shown again.\nIt must be changed at first login.\n"
+    )
+    .ok()?;
+    Some(pw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks() {
+        let a = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert!(in_network(a("10.1.2.3"), a("10.0.0.0"), 8));
+        assert!(!in_network(a("11.1.2.3"), a("10.0.0.0"), 8));
+        assert!(in_network(a("2001:db8::1"), a("2001:db8::"), 32));
+        assert!(!in_network(a("10.1.2.3"), a("2001:db8::"), 32));
+    }
+}

@@ -1,0 +1,130 @@
+//! What device this is: OS family, id and version, hostname, serial and model. Read from files, not from
+//! commands, so that `facts` costs microseconds.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// The operating system, as profiles match it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Os {
+    pub family: String,
+    pub id: String,
+    pub version: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub id_like: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Device {
+    pub hostname: String,
+    pub serial: String,
+    pub model: String,
+    pub os: Os,
+}
+
+/// Read the facts of the device handover runs on.
+pub fn detect() -> Device {
+    let os = detect_os();
+    Device {
+        hostname: hostname(),
+        serial: dmi("product_serial"),
+        model: model(),
+        os,
+    }
+}
+
+fn read_trim(p: impl AsRef<Path>) -> Option<String> {
+    std::fs::read_to_string(p)
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+fn hostname() -> String {
+    read_trim("/proc/sys/kernel/hostname")
+        .or_else(|| read_trim("/etc/hostname"))
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// DMI strings; the serial is readable by root only, which is who runs handover.
+fn dmi(field: &str) -> String {
+    read_trim(Path::new("/sys/class/dmi/id").join(field)).unwrap_or_else(|| "unknown".into())
+}
+
+fn model() -> String {
+    let vendor = dmi("sys_vendor");
+    let product = dmi("product_name");
+    match (vendor.as_str(), product.as_str()) {
+        ("unknown", "unknown") => "unknown".into(),
+        ("unknown", p) => p.into(),
+        (v, "unknown") => v.into(),
+        (v, p) => format!("{v} {p}"),
+    }
+}
+
+fn detect_os() -> Os {
+    if cfg!(windows) {
+        return Os {
+            family: "windows".into(),
+            id: "windows".into(),
+            version: "unknown".into(),
+            name: "Windows".into(),
+            id_like: vec![],
+        };
+    }
+    if cfg!(target_os = "macos") {
+        return Os {
+            family: "macos".into(),
+            id: "macos".into(),
+            version: "unknown".into(),
+            name: "macOS".into(),
+            id_like: vec![],
+        };
+    }
+    let text = std::fs::read_to_string("/etc/os-release")
+        .or_else(|_| std::fs::read_to_string("/usr/lib/os-release"))
+        .unwrap_or_default();
+    parse_os_release(&text)
+}
+
+/// Parse os-release(5): `KEY=value` lines, values optionally quoted.
+pub fn parse_os_release(text: &str) -> Os {
+    let get = |key: &str| -> String {
+        text.lines()
+            .filter_map(|l| l.split_once('='))
+            .find(|(k, _)| k.trim() == key)
+            .map(|(_, v)| v.trim().trim_matches('"').trim_matches('\'').to_string())
+            .unwrap_or_default()
+    };
+    let id = get("ID");
+    let version = get("VERSION_ID");
+    let name = get("PRETTY_NAME");
+    let id_like = get("ID_LIKE")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    Os {
+        family: "linux".into(),
+        id: if id.is_empty() { "linux".into() } else { id },
+        version,
+        name,
+        id_like,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_release_of_rocky() {
+        let os = parse_os_release("NAME=\"Rocky Linux\"\nID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.4\"\nPRETTY_NAME=\"Rocky Linux 9.4 (Blue Onyx)\"\n");
+        assert_eq!(os.id, "rocky");
+        assert_eq!(os.version, "9.4");
+        assert_eq!(os.id_like, vec!["rhel", "centos", "fedora"]);
+        assert_eq!(os.name, "Rocky Linux 9.4 (Blue Onyx)");
+    }
+}

@@ -1,0 +1,22 @@
+//! handover brings a self-managed device to the ITP07 security baseline and proves that it is there.
+//!
+//! The flow, one module per step: [`profile`] + [`site`] → [`plan`] (resolved controls) → [`engine`]
+//! (checks, changes, re-checks through a [`runner::Host`]) → [`report`] and [`record`].
+
+pub mod artifacts;
+pub mod cli;
+pub mod clock;
+pub mod engine;
+pub mod error;
+pub mod facts;
+pub mod lifecycle;
+pub mod perms;
+pub mod plan;
+pub mod profile;
+pub mod record;
+pub mod render;
+pub mod report;
+pub mod runner;
+pub mod secrets;
+pub mod site;
+pub mod textpos;

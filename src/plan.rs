@@ -1,0 +1,151 @@
+//! Profile + site → a resolved plan: for every control, the scripts that will run (rendered with the site's
+//! values, escaped for their language), or the reason none will (a missing site key, not applicable,
+//! manual). Nothing here touches the device.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use serde_json::{json, Value};
+
+use crate::artifacts::sha256_bytes;
+use crate::profile::{Control, Kind, Profile, Sources};
+use crate::render::Renderer;
+use crate::site::{parse_source, Site};
+
+/// A control, ready to run.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub control: Control,
+    /// Site keys the control needs that the site does not set.
+    pub missing: Vec<String>,
+    pub check: Option<String>,
+    pub apply: Option<String>,
+    /// Why the scripts could not be rendered.
+    pub render_error: Option<String>,
+}
+
+/// Everything a run needs that does not depend on the device's state.
+pub struct Resolved {
+    pub profile: Profile,
+    pub site: Site,
+    pub digest: String,
+    pub controls: Vec<Planned>,
+}
+
+/// Firewall entries the site asks for that the policy refuses (SPEC §2 `firewall.inbound`): open to any
+/// source, or a cleartext protocol without `cleartext_ok`.
+pub fn refused_firewall_entries(site: &Site, cleartext_ports: &[u64]) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in &site.file.firewall.allow {
+        let any = e.from == "any" || parse_source(&e.from).is_some_and(|(_, len)| len == 0);
+        if any {
+            out.push(format!(
+                "{}/{} is open to any source; scope it to the smallest range of clients",
+                e.port,
+                e.proto.as_str()
+            ));
+        } else if cleartext_ports.contains(&u64::from(e.port)) && e.cleartext_ok.is_none() {
+            out.push(format!(
+                "{}/{} from {} is a cleartext protocol; use an encrypted one or give `cleartext_ok` with a reason",
+                e.port,
+                e.proto.as_str(),
+                e.from
+            ));
+        }
+    }
+    out
+}
+
+impl Resolved {
+    pub fn new(sources: &Sources, profile: Profile, site: Site) -> Result<Resolved> {
+        let renderer = Renderer::new(sources)?;
+        let lifecycle = crate::lifecycle::load(sources)?;
+        let cleartext: Vec<u64> = profile
+            .vars
+            .get("cleartext_ports")
+            .and_then(Value::as_array)
+            .map_or_else(Vec::new, |a| a.iter().filter_map(Value::as_u64).collect());
+        let refused = refused_firewall_entries(&site, &cleartext);
+        // The entries the scripts may open: refused ones never reach a firewall.
+        let allow: Vec<Value> = site
+            .context
+            .pointer("/firewall/allow")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter(|e| {
+                        let port = e["port"].as_u64().unwrap_or(0);
+                        let from = e["from"].as_str().unwrap_or("");
+                        let any = from == "any" || parse_source(from).is_some_and(|(_, l)| l == 0);
+                        !any && (e["cleartext_ok"].is_string() || !cleartext.contains(&port))
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+
+        let mut templates_used: BTreeMap<String, String> = BTreeMap::new();
+        for name in sources.template_names() {
+            let used = profile.controls.iter().any(|c| {
+                c.check.as_deref() == Some(name.as_str())
+                    || c.apply.as_deref() == Some(name.as_str())
+            });
+            let partial = name.rsplit('/').next().is_some_and(|f| f.starts_with('_'));
+            if used || partial {
+                templates_used.insert(name.clone(), sources.template(&name).unwrap_or_default());
+            }
+        }
+        let digest_input =
+            json!({"profile": profile, "lifecycle": lifecycle, "templates": templates_used});
+        let digest = format!(
+            "sha256:{}",
+            sha256_bytes(digest_input.to_string().as_bytes())
+        );
+
+        let mut controls = Vec::new();
+        for c in &profile.controls {
+            let missing: Vec<String> = c
+                .needs
+                .iter()
+                .filter(|k| site.get(k).is_none())
+                .cloned()
+                .collect();
+            let mut p = Planned {
+                control: c.clone(),
+                missing,
+                check: None,
+                apply: None,
+                render_error: None,
+            };
+            if c.kind == Kind::Implemented && p.missing.is_empty() {
+                let ctx = json!({
+                    "site": site.context,
+                    "vars": profile.vars,
+                    "params": c.params,
+                    "control": {"id": c.id},
+                    "lifecycle": lifecycle,
+                    "firewall": {"allow": allow, "refused": refused},
+                });
+                let render = |t: &Option<String>| -> Result<Option<String>> {
+                    t.as_ref()
+                        .map(|name| renderer.render(name, &ctx))
+                        .transpose()
+                };
+                match (render(&c.check), render(&c.apply)) {
+                    (Ok(check), Ok(apply)) => {
+                        p.check = check;
+                        p.apply = apply;
+                    }
+                    (Err(e), _) | (_, Err(e)) => p.render_error = Some(format!("{e:#}")),
+                }
+            }
+            controls.push(p);
+        }
+        Ok(Resolved {
+            profile,
+            site,
+            digest,
+            controls,
+        })
+    }
+}

@@ -1,0 +1,621 @@
+//! Profiles (SPEC §5): one TOML file per OS release family, with `extends` for shared parts, saying for
+//! every control of SPEC §2 how it is checked and applied on that OS, or why it is not applicable.
+//!
+//! Profiles and templates are embedded in the binary; `--profiles-dir` and `--templates-dir` replace them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::InputError;
+use crate::facts::Os;
+use crate::textpos::parse_toml;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+
+/// One control of SPEC §2: its fixed id, a title and the ITP07 section it enforces.
+pub struct ControlInfo {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub policy: &'static str,
+}
+
+/// Every control, in the order `apply` changes them. The order is a safety rule (SPEC §7): the separate
+/// admin account is created and verified before root is locked or the user demoted, and the firewall's
+/// allow rules exist before inbound default-deny is switched on.
+pub const CONTROLS: &[ControlInfo] = &[
+    ControlInfo {
+        id: "os.supported",
+        title: "Operating system still receives security updates",
+        policy: "ITP07 7.1.1",
+    },
+    ControlInfo {
+        id: "accounts.separate-admin",
+        title: "User works without admin rights; a separate admin account exists",
+        policy: "ITP07 7.1.2",
+    },
+    ControlInfo {
+        id: "accounts.admin-builtin",
+        title: "Built-in administrator renamed and disabled / root locked",
+        policy: "ITP07 7.1.2",
+    },
+    ControlInfo {
+        id: "accounts.guest",
+        title: "Built-in guest disabled, no guest sessions",
+        policy: "ITP07 7.1.2",
+    },
+    ControlInfo {
+        id: "accounts.password-policy",
+        title: "Strong password policy, no empty passwords",
+        policy: "ITP07 7.1.2",
+    },
+    ControlInfo {
+        id: "accounts.allowed",
+        title: "No interactive accounts but the user's, its admin's and the site's",
+        policy: "ITP07 7.1.2",
+    },
+    ControlInfo {
+        id: "firmware.password",
+        title: "BIOS/UEFI admin password set",
+        policy: "ITP07 7.1.2",
+    },
+    ControlInfo {
+        id: "updates.automatic",
+        title: "Automatic security updates installed, configured and scheduled",
+        policy: "ITP07 7.1.3",
+    },
+    ControlInfo {
+        id: "updates.pending",
+        title: "No security updates waiting",
+        policy: "ITP07 7.1.3",
+    },
+    ControlInfo {
+        id: "endpoint.protection",
+        title: "Endpoint protection installed, running, scanning, definitions current",
+        policy: "ITP07 7.1.4, 7.1.6(3)",
+    },
+    ControlInfo {
+        id: "device.management",
+        title: "Device management (locate/disable) agent active",
+        policy: "ITP07 7.1.4",
+    },
+    ControlInfo {
+        id: "firewall.inbound",
+        title: "Inbound allowed only for the site's scoped entries",
+        policy: "ITP07 7.1.5",
+    },
+    ControlInfo {
+        id: "firewall.enabled",
+        title: "Host firewall on, inbound default deny",
+        policy: "ITP07 7.1.5",
+    },
+    ControlInfo {
+        id: "apps.office365",
+        title: "Microsoft 365 Apps installed with updates enabled",
+        policy: "ITP07 7.1.6(1)",
+    },
+    ControlInfo {
+        id: "apps.teams",
+        title: "Microsoft Teams installed",
+        policy: "ITP07 7.1.6(1)",
+    },
+    ControlInfo {
+        id: "apps.lansweeper",
+        title: "Lansweeper LsAgent installed, configured and running",
+        policy: "ITP07 7.1.6(2)",
+    },
+    ControlInfo {
+        id: "apps.fortinet-vpn",
+        title: "Fortinet VPN client with the site's connection",
+        policy: "ITP07 7.1.6(4)",
+    },
+    ControlInfo {
+        id: "disk.encryption",
+        title: "System volume encrypted",
+        policy: "ITP07 7.1",
+    },
+];
+
+pub fn control_ids() -> Vec<&'static str> {
+    CONTROLS.iter().map(|c| c.id).collect()
+}
+
+pub fn control_info(id: &str) -> Option<&'static ControlInfo> {
+    CONTROLS.iter().find(|c| c.id == id)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileFile {
+    profile: Header,
+    #[serde(rename = "match")]
+    os_match: Option<OsMatch>,
+    #[serde(default)]
+    vars: toml::Table,
+    #[serde(default)]
+    controls: BTreeMap<String, ControlSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    name: String,
+    extends: Option<String>,
+    description: Option<String>,
+    #[serde(default, rename = "abstract")]
+    is_abstract: bool,
+}
+
+/// Which devices a profile is for, read against `/etc/os-release` (or its Windows and macOS equivalents).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OsMatch {
+    pub family: String,
+    #[serde(default)]
+    pub ids: Vec<String>,
+    /// Versions matched exactly or as a prefix before a dot (`9` matches `9.4`); absent matches any.
+    pub versions: Option<Vec<String>>,
+}
+
+/// How a profile says a control is handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Implemented,
+    NotApplicable,
+    Manual,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ControlSpec {
+    status: Option<Kind>,
+    reason: Option<String>,
+    check: Option<String>,
+    apply: Option<String>,
+    change: Option<String>,
+    needs: Option<Vec<String>>,
+    secrets: Option<Vec<String>>,
+    artifacts: Option<Vec<String>>,
+    params: Option<toml::Table>,
+    timeout: Option<u64>,
+    apply_timeout: Option<u64>,
+    removes_admin: Option<bool>,
+}
+
+impl ControlSpec {
+    /// `self` over `parent`: every field the child sets wins; params merge key by key.
+    fn over(self, parent: &ControlSpec) -> ControlSpec {
+        let mut params = parent.params.clone().unwrap_or_default();
+        params.extend(self.params.unwrap_or_default());
+        ControlSpec {
+            status: self.status.or(parent.status),
+            reason: self.reason.or_else(|| parent.reason.clone()),
+            check: self.check.or_else(|| parent.check.clone()),
+            apply: self.apply.or_else(|| parent.apply.clone()),
+            change: self.change.or_else(|| parent.change.clone()),
+            needs: self.needs.or_else(|| parent.needs.clone()),
+            secrets: self.secrets.or_else(|| parent.secrets.clone()),
+            artifacts: self.artifacts.or_else(|| parent.artifacts.clone()),
+            params: Some(params),
+            timeout: self.timeout.or(parent.timeout),
+            apply_timeout: self.apply_timeout.or(parent.apply_timeout),
+            removes_admin: self.removes_admin.or(parent.removes_admin),
+        }
+    }
+}
+
+/// A control as a resolved profile has it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Control {
+    pub id: String,
+    pub kind: Kind,
+    pub reason: Option<String>,
+    pub check: Option<String>,
+    pub apply: Option<String>,
+    pub change: Option<String>,
+    pub needs: Vec<String>,
+    pub secrets: Vec<String>,
+    pub artifacts: Vec<String>,
+    pub params: Value,
+    pub timeout_secs: u64,
+    pub apply_timeout_secs: u64,
+    pub removes_admin: bool,
+}
+
+impl Control {
+    pub fn info(&self) -> &'static ControlInfo {
+        control_info(&self.id).expect("validated control id")
+    }
+}
+
+/// A profile with its `extends` chain folded in and every control of SPEC §2 accounted for.
+#[derive(Debug, Clone, Serialize)]
+pub struct Profile {
+    pub name: String,
+    pub description: String,
+    pub os_match: OsMatch,
+    /// The files it was read from, base first.
+    pub chain: Vec<String>,
+    pub vars: Value,
+    pub controls: Vec<Control>,
+}
+
+impl Profile {
+    pub fn control(&self, id: &str) -> Option<&Control> {
+        self.controls.iter().find(|c| c.id == id)
+    }
+
+    /// Whether the profile is for this OS.
+    pub fn matches(&self, os: &Os) -> bool {
+        let m = &self.os_match;
+        if m.family != os.family {
+            return false;
+        }
+        let id_ok = m.ids.is_empty() || m.ids.iter().any(|i| *i == os.id || os.id_like.contains(i));
+        let version_ok = match &m.versions {
+            None => true,
+            Some(vs) => vs
+                .iter()
+                .any(|v| *v == os.version || os.version.starts_with(&format!("{v}."))),
+        };
+        id_ok && version_ok
+    }
+}
+
+/// Where profiles and templates come from: the embedded copies, or override directories.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub profiles_dir: Option<PathBuf>,
+    pub templates_dir: Option<PathBuf>,
+}
+
+impl Sources {
+    fn read(
+        dir: &Option<PathBuf>,
+        embedded: &'static [(&'static str, &'static str)],
+        name: &str,
+    ) -> Option<(String, String)> {
+        match dir {
+            Some(d) => {
+                let p = d.join(name);
+                std::fs::read_to_string(&p)
+                    .ok()
+                    .map(|s| (p.display().to_string(), s))
+            }
+            None => embedded
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(n, s)| (format!("<embedded>/{n}"), s.to_string())),
+        }
+    }
+
+    fn list(
+        dir: &Option<PathBuf>,
+        embedded: &'static [(&'static str, &'static str)],
+    ) -> Vec<String> {
+        match dir {
+            Some(d) => {
+                let mut out = Vec::new();
+                walk(d, d, &mut out);
+                out.sort();
+                out
+            }
+            None => embedded.iter().map(|(n, _)| n.to_string()).collect(),
+        }
+    }
+
+    /// Text of `profiles/NAME`, with the path to show in errors.
+    pub fn profile_file(&self, name: &str) -> Option<(String, String)> {
+        Self::read(&self.profiles_dir, embedded::PROFILES, name)
+    }
+
+    /// Text of `templates/NAME`.
+    pub fn template(&self, name: &str) -> Option<String> {
+        Self::read(&self.templates_dir, embedded::TEMPLATES, name).map(|(_, s)| s)
+    }
+
+    /// All template names (relative paths with `/`).
+    pub fn template_names(&self) -> Vec<String> {
+        Self::list(&self.templates_dir, embedded::TEMPLATES)
+    }
+
+    /// Names of the profiles that can be selected (not abstract).
+    pub fn profile_names(&self) -> Vec<String> {
+        Self::list(&self.profiles_dir, embedded::PROFILES)
+            .into_iter()
+            .filter_map(|f| f.strip_suffix(".toml").map(str::to_string))
+            .filter(|n| !n.contains('/') && n != "lifecycle")
+            .filter(|n| self.load(n).is_ok_and(|_| !self.is_abstract(n)))
+            .collect()
+    }
+
+    fn is_abstract(&self, name: &str) -> bool {
+        self.profile_file(&format!("{name}.toml"))
+            .and_then(|(p, s)| parse_toml::<ProfileFile>(Path::new(&p), &s).ok())
+            .is_some_and(|f| f.profile.is_abstract)
+    }
+
+    /// Load and resolve the profile called `name`.
+    pub fn load(&self, name: &str) -> Result<Profile, InputError> {
+        let mut files = Vec::new();
+        let mut next = Some(name.to_string());
+        while let Some(n) = next {
+            if files
+                .iter()
+                .any(|(_, f): &(String, ProfileFile)| f.profile.name == n)
+                || files.len() > 8
+            {
+                return Err(InputError::Refused(format!(
+                    "profile {name}: `extends` loops through {n}"
+                )));
+            }
+            let (path, src) = self.profile_file(&format!("{n}.toml")).ok_or_else(|| {
+                InputError::Refused(format!(
+                    "no profile named {n:?} (known: {})",
+                    self.profile_names_raw().join(", ")
+                ))
+            })?;
+            let file: ProfileFile = parse_toml(Path::new(&path), &src)?;
+            if file.profile.name != n {
+                return Err(InputError::Refused(format!(
+                    "{path}: [profile] name is {:?}, expected {n:?}",
+                    file.profile.name
+                )));
+            }
+            next = file.profile.extends.clone();
+            files.push((path, file));
+        }
+        resolve(name, files)
+    }
+
+    /// Load a profile from a file path (`profiles validate FILE`), its `extends` from these sources.
+    pub fn load_file(&self, path: &Path) -> Result<Profile, InputError> {
+        let src = std::fs::read_to_string(path)
+            .map_err(|e| InputError::Refused(format!("{}: {e}", path.display())))?;
+        let file: ProfileFile = parse_toml(path, &src)?;
+        let name = file.profile.name.clone();
+        let mut files = vec![(path.display().to_string(), file)];
+        if let Some(parent) = files[0].1.profile.extends.clone() {
+            // Loading the parent first proves the chain exists and does not loop.
+            self.load(&parent)?;
+            let mut next = Some(parent);
+            while let Some(n) = next {
+                let (p, s) = self
+                    .profile_file(&format!("{n}.toml"))
+                    .expect("the chain loaded above");
+                let f: ProfileFile = parse_toml(Path::new(&p), &s)?;
+                next = f.profile.extends.clone();
+                files.push((p, f));
+            }
+        }
+        resolve(&name, files)
+    }
+
+    fn profile_names_raw(&self) -> Vec<String> {
+        Self::list(&self.profiles_dir, embedded::PROFILES)
+            .into_iter()
+            .filter_map(|f| f.strip_suffix(".toml").map(str::to_string))
+            .filter(|n| n != "lifecycle")
+            .collect()
+    }
+
+    /// The lifecycle table shipped with the profiles.
+    pub fn lifecycle_text(&self) -> Option<(String, String)> {
+        self.profile_file("lifecycle.toml")
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(root, &p, out);
+        } else if let Ok(rel) = p.strip_prefix(root) {
+            out.push(rel.to_string_lossy().replace('\\', "/"));
+        }
+    }
+}
+
+fn toml_to_json(t: &toml::Table) -> Value {
+    serde_json::to_value(t).unwrap_or(Value::Null)
+}
+
+/// Fold the chain (child first) into one profile and check that it covers SPEC §2.
+fn resolve(name: &str, files: Vec<(String, ProfileFile)>) -> Result<Profile, InputError> {
+    let leaf_path = files[0].0.clone();
+    let leaf_abstract = files[0].1.profile.is_abstract;
+    let description = files
+        .iter()
+        .find_map(|(_, f)| f.profile.description.clone())
+        .unwrap_or_default();
+    let os_match = files.iter().find_map(|(_, f)| f.os_match.clone());
+    let mut vars = toml::Table::new();
+    let mut specs: BTreeMap<String, ControlSpec> = BTreeMap::new();
+    let mut chain = Vec::new();
+    for (path, file) in files.into_iter().rev() {
+        for id in file.controls.keys() {
+            if control_info(id).is_none() {
+                return Err(InputError::Refused(format!(
+                    "{path}: [controls.\"{id}\"]: unknown control (known: {})",
+                    control_ids().join(", ")
+                )));
+            }
+        }
+        vars.extend(file.vars);
+        for (id, spec) in file.controls {
+            let merged = match specs.get(&id) {
+                Some(parent) => spec.over(parent),
+                None => spec,
+            };
+            specs.insert(id, merged);
+        }
+        chain.push(path);
+    }
+    let os_match = os_match.ok_or_else(|| {
+        InputError::Refused(format!(
+            "{leaf_path}: no [match] table in the profile or its parents"
+        ))
+    })?;
+    let mut controls = Vec::new();
+    for info in CONTROLS {
+        let Some(spec) = specs.remove(info.id) else {
+            if leaf_abstract {
+                continue;
+            }
+            return Err(InputError::Refused(format!(
+                "{leaf_path}: control {} is not covered: a profile says for every control how it is checked, or why it is not applicable",
+                info.id
+            )));
+        };
+        let kind = spec.status.unwrap_or(Kind::Implemented);
+        let here = |what: &str| format!("{leaf_path}: [controls.\"{}\"]: {what}", info.id);
+        match kind {
+            Kind::Implemented if spec.check.is_none() => {
+                return Err(InputError::Refused(here(
+                    "implemented but has no `check` template",
+                )))
+            }
+            Kind::NotApplicable | Kind::Manual
+                if spec.reason.as_deref().is_none_or(|r| r.trim().is_empty()) =>
+            {
+                return Err(InputError::Refused(here(
+                    "not-applicable and manual controls need a `reason`",
+                )))
+            }
+            _ => {}
+        }
+        controls.push(Control {
+            id: info.id.to_string(),
+            kind,
+            reason: spec.reason,
+            check: if kind == Kind::Implemented {
+                spec.check
+            } else {
+                None
+            },
+            apply: if kind == Kind::Implemented {
+                spec.apply
+            } else {
+                None
+            },
+            change: spec.change,
+            needs: spec.needs.unwrap_or_default(),
+            secrets: spec.secrets.unwrap_or_default(),
+            artifacts: spec.artifacts.unwrap_or_default(),
+            params: toml_to_json(&spec.params.unwrap_or_default()),
+            timeout_secs: spec.timeout.unwrap_or(30),
+            apply_timeout_secs: spec.apply_timeout.unwrap_or(900),
+            removes_admin: spec.removes_admin.unwrap_or(false),
+        });
+    }
+    for secret in controls.iter().flat_map(|c| &c.secrets) {
+        if !crate::site::SECRET_KEYS.contains(&secret.as_str()) {
+            return Err(InputError::Refused(format!(
+                "{leaf_path}: {secret} is not a secret site key"
+            )));
+        }
+    }
+    Ok(Profile {
+        name: name.to_string(),
+        description,
+        os_match,
+        chain,
+        vars: toml_to_json(&vars),
+        controls,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shipped_profile_resolves_and_covers_all_controls() {
+        let s = Sources::default();
+        let names = s.profile_names();
+        for expected in [
+            "debian-12",
+            "ubuntu-22.04",
+            "ubuntu-24.04",
+            "rhel-9",
+            "fedora",
+        ] {
+            assert!(
+                names.contains(&expected.to_string()),
+                "{expected} missing from {names:?}"
+            );
+        }
+        for n in names {
+            let p = s.load(&n).unwrap_or_else(|e| panic!("{n}: {e}"));
+            assert_eq!(p.controls.len(), CONTROLS.len(), "{n}");
+            for c in &p.controls {
+                for t in c.check.iter().chain(c.apply.iter()) {
+                    assert!(
+                        s.template(t).is_some(),
+                        "{n}: {}: template {t} missing",
+                        c.id
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_key_in_a_profile_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("x.toml"),
+            "[profile]\nname = \"x\"\n[controls.\"os.supported\"]\nchek = \"a\"\n",
+        )
+        .unwrap();
+        let s = Sources {
+            profiles_dir: Some(dir.path().into()),
+            templates_dir: None,
+        };
+        let e = s.load("x").unwrap_err().to_string();
+        assert!(
+            e.contains("x.toml:4:1: key `controls.os.supported.chek`: unknown field `chek`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn extends_merges_control_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut base = String::from(
+            "[profile]\nname = \"base\"\nabstract = true\n[match]\nfamily = \"linux\"\n",
+        );
+        for c in CONTROLS {
+            base.push_str(&format!(
+                "[controls.\"{}\"]\nstatus = \"manual\"\nreason = \"r\"\n",
+                c.id
+            ));
+        }
+        std::fs::write(dir.path().join("base.toml"), base).unwrap();
+        std::fs::write(
+            dir.path().join("leaf.toml"),
+            "[profile]\nname = \"leaf\"\nextends = \"base\"\n[controls.\"os.supported\"]\nstatus = \"implemented\"\ncheck = \"c.sh\"\n",
+        )
+        .unwrap();
+        let s = Sources {
+            profiles_dir: Some(dir.path().into()),
+            templates_dir: None,
+        };
+        let p = s.load("leaf").unwrap();
+        assert_eq!(p.control("os.supported").unwrap().kind, Kind::Implemented);
+        assert_eq!(
+            p.control("os.supported").unwrap().check.as_deref(),
+            Some("c.sh")
+        );
+        assert_eq!(p.control("disk.encryption").unwrap().kind, Kind::Manual);
+        assert_eq!(s.profile_names(), vec!["leaf".to_string()]);
+    }
+}

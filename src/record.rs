@@ -1,0 +1,112 @@
+//! The state directory (SPEC §7): what was said at handover (user, asset, ticket, technician), whose admin
+//! password handover set, and a JSON record per `check` and `apply`, each holding the sha256 of the
+//! previous one (a hash chain). Signing with the kit's key comes with the evidence issue.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::artifacts::sha256_bytes;
+use crate::perms;
+use crate::report::Report;
+
+/// The default state directory of this OS.
+pub fn default_state_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("HANDOVER_STATE_DIR") {
+        return PathBuf::from(d);
+    }
+    if cfg!(windows) {
+        PathBuf::from(std::env::var("ProgramData").unwrap_or_else(|_| r"C:\ProgramData".into()))
+            .join("handover")
+    } else if cfg!(target_os = "macos") {
+        PathBuf::from("/Library/Application Support/handover")
+    } else {
+        PathBuf::from("/var/lib/handover")
+    }
+}
+
+/// What handover remembers between runs.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct State {
+    pub user: Option<String>,
+    pub asset: Option<String>,
+    pub ticket: Option<String>,
+    pub technician: Option<String>,
+    /// Separate admin accounts whose password handover set, with when.
+    pub admin_passwords_set: Vec<AdminPasswordSet>,
+    /// sha256 of the newest record, the next record's `previous`.
+    pub last_record: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AdminPasswordSet {
+    pub account: String,
+    pub at: String,
+}
+
+impl State {
+    pub fn load(dir: &Path) -> Result<State> {
+        let p = dir.join("state.json");
+        match std::fs::read(&p) {
+            Ok(b) => serde_json::from_slice(&b)
+                .with_context(|| format!("{}: not a handover state file", p.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
+            Err(e) => Err(e).with_context(|| format!("reading {}", p.display())),
+        }
+    }
+
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        perms::ensure_private_dir(dir)?;
+        perms::write_private(&dir.join("state.json"), &serde_json::to_vec_pretty(self)?)
+    }
+
+    pub fn admin_password_set(&self, account: &str) -> bool {
+        self.admin_passwords_set
+            .iter()
+            .any(|a| a.account == account)
+    }
+}
+
+/// One record: the report and what an auditor needs to trust it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Record {
+    pub record_version: u32,
+    pub report: Report,
+    pub profile_digest: String,
+    /// Installers run in this apply: name → sha256 of the copy that ran.
+    pub artifacts: std::collections::BTreeMap<String, String>,
+    /// sha256 of the previous record's file, `null` for the first.
+    pub previous: Option<String>,
+}
+
+/// Write `report` as the next record in the chain; returns its path.
+pub fn write(
+    dir: &Path,
+    state: &mut State,
+    report: &Report,
+    artifacts: std::collections::BTreeMap<String, String>,
+) -> Result<PathBuf> {
+    let records = dir.join("records");
+    perms::ensure_private_dir(dir)?;
+    perms::ensure_private_dir(&records)?;
+    let record = Record {
+        record_version: 1,
+        report: report.clone(),
+        profile_digest: report.profile.digest.clone(),
+        artifacts,
+        previous: state.last_record.clone(),
+    };
+    let bytes = serde_json::to_vec_pretty(&record)?;
+    let stamp = report.finished_at.replace([':', '-'], "");
+    let mut path = records.join(format!("{stamp}-{}-{}.json", report.mode, report.scope));
+    let mut n = 1;
+    while path.exists() {
+        n += 1;
+        path = records.join(format!("{stamp}-{}-{}-{n}.json", report.mode, report.scope));
+    }
+    perms::write_private(&path, &bytes)?;
+    state.last_record = Some(format!("sha256:{}", sha256_bytes(&bytes)));
+    Ok(path)
+}

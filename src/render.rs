@@ -1,0 +1,245 @@
+//! Templates are code (SPEC §5): handlebars in strict mode, where every `{{value}}` is escaped for the
+//! language of the script it goes into (POSIX sh, PowerShell, XML), never HTML-escaped. Raw output
+//! (`{{{…}}}`, `{{&…}}`) is refused when a template is loaded, so no value can bypass the escaping.
+
+use anyhow::{bail, Context, Result};
+use handlebars::Handlebars;
+use serde_json::Value;
+
+use crate::profile::Sources;
+
+/// The language of a script, chosen by the template's file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Sh,
+    PowerShell,
+    Xml,
+}
+
+impl Lang {
+    pub fn of(name: &str) -> Option<Lang> {
+        match name.rsplit('.').next()? {
+            "sh" => Some(Lang::Sh),
+            "ps1" => Some(Lang::PowerShell),
+            "xml" | "plist" => Some(Lang::Xml),
+            _ => None,
+        }
+    }
+
+    pub fn escape(self, s: &str) -> String {
+        match self {
+            Lang::Sh => sh_quote(s),
+            Lang::PowerShell => ps_quote(s),
+            Lang::Xml => xml_escape(s),
+        }
+    }
+}
+
+/// A POSIX sh word that stands for exactly `s`: single quotes, with each `'` written as `'\''`.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// A PowerShell verbatim string for exactly `s`. PowerShell also ends single-quoted strings at the
+/// typographic quotes U+2018, U+2019, U+201A and U+201B, so each of those is doubled too.
+pub fn ps_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
+/// XML character data and attribute values.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One handlebars registry per script language, each with that language's escaping and the same
+/// templates registered (so partials work across files).
+pub struct Renderer {
+    sh: Handlebars<'static>,
+    ps: Handlebars<'static>,
+    xml: Handlebars<'static>,
+}
+
+impl Renderer {
+    pub fn new(sources: &Sources) -> Result<Renderer> {
+        let mut sh = registry(Lang::Sh);
+        let mut ps = registry(Lang::PowerShell);
+        let mut xml = registry(Lang::Xml);
+        for name in sources.template_names() {
+            let Some(lang) = Lang::of(&name) else {
+                continue;
+            };
+            let text = sources
+                .template(&name)
+                .with_context(|| format!("template {name}"))?;
+            if text.contains("{{{") || text.contains("{{&") || text.contains("{{~{") {
+                bail!("template {name}: raw output ({{{{{{…}}}}}} or {{{{&…}}}}) is not allowed: values must be escaped for the script's language");
+            }
+            let reg = match lang {
+                Lang::Sh => &mut sh,
+                Lang::PowerShell => &mut ps,
+                Lang::Xml => &mut xml,
+            };
+            reg.register_template_string(&name, text)
+                .with_context(|| format!("template {name}"))?;
+        }
+        Ok(Renderer { sh, ps, xml })
+    }
+
+    /// Render template `name` with `context`. Strict mode: a missing value is an error, not an empty string.
+    pub fn render(&self, name: &str, context: &Value) -> Result<String> {
+        let reg = match Lang::of(name) {
+            Some(Lang::Sh) => &self.sh,
+            Some(Lang::PowerShell) => &self.ps,
+            Some(Lang::Xml) => &self.xml,
+            None => bail!("template {name}: unknown script language (expected .sh, .ps1, .xml)"),
+        };
+        reg.render(name, context)
+            .with_context(|| format!("rendering template {name}"))
+    }
+}
+
+fn registry(lang: Lang) -> Handlebars<'static> {
+    let mut h = Handlebars::new();
+    h.set_strict_mode(true);
+    h.set_prevent_indent(true);
+    h.register_escape_fn(move |s| lang.escape(s));
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOSTILE: &[&str] = &[
+        "x'; touch /tmp/handover-pwned-1 #",
+        "$(touch /tmp/handover-pwned-2)",
+        "`touch /tmp/handover-pwned-3`",
+        "a; touch /tmp/handover-pwned-4",
+        "line1\ntouch /tmp/handover-pwned-5\n",
+        "\"double\" and 'single' and \\back\\slash $HOME ${PATH} * ? [a]",
+        "",
+        "‘curly’ quotes",
+    ];
+
+    #[test]
+    fn sh_values_arrive_literally_and_run_nothing() {
+        for (i, v) in HOSTILE.iter().enumerate() {
+            let script = format!("printf '%s' {}", sh_quote(v));
+            let out = std::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(&script)
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8(out.stdout).unwrap(), *v, "value {i}");
+            let dash = std::process::Command::new("dash")
+                .arg("-c")
+                .arg(&script)
+                .output();
+            if let Ok(out) = dash {
+                assert_eq!(
+                    String::from_utf8(out.stdout).unwrap(),
+                    *v,
+                    "dash, value {i}"
+                );
+            }
+        }
+        for n in 1..=5 {
+            assert!(!std::path::Path::new(&format!("/tmp/handover-pwned-{n}")).exists());
+        }
+    }
+
+    #[test]
+    fn templates_escape_through_the_registry() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("t.sh"),
+            "printf '%s|' {{v}}{{#each list}} {{this}}{{/each}}\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("t.ps1"), "Write-Output {{v}}\n").unwrap();
+        std::fs::write(dir.path().join("t.xml"), "<a n=\"{{v}}\">{{v}}</a>\n").unwrap();
+        let r = Renderer::new(&Sources {
+            profiles_dir: None,
+            templates_dir: Some(dir.path().into()),
+        })
+        .unwrap();
+        let ctx = serde_json::json!({"v": "it's <a&b>", "list": ["$(id)", "`id`"]});
+        assert_eq!(
+            r.render("t.sh", &ctx).unwrap(),
+            "printf '%s|' 'it'\\''s <a&b>' '$(id)' '`id`'\n"
+        );
+        assert_eq!(
+            r.render("t.ps1", &ctx).unwrap(),
+            "Write-Output 'it''s <a&b>'\n"
+        );
+        assert_eq!(
+            r.render("t.xml", &ctx).unwrap(),
+            "<a n=\"it&apos;s &lt;a&amp;b&gt;\">it&apos;s &lt;a&amp;b&gt;</a>\n"
+        );
+        let out = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(r.render("t.sh", &ctx).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            "it's <a&b>|$(id)|`id`|"
+        );
+    }
+
+    #[test]
+    fn strict_mode_refuses_missing_values() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t.sh"), "echo {{site.vpn.gateway}}\n").unwrap();
+        let r = Renderer::new(&Sources {
+            profiles_dir: None,
+            templates_dir: Some(dir.path().into()),
+        })
+        .unwrap();
+        let e = r
+            .render("t.sh", &serde_json::json!({"site": {"vpn": null}}))
+            .unwrap_err();
+        assert!(
+            format!("{e:#}").contains("gateway") || format!("{e:#}").contains("vpn"),
+            "{e:#}"
+        );
+    }
+
+    #[test]
+    fn raw_output_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t.sh"), "echo {{{v}}}\n").unwrap();
+        let e = Renderer::new(&Sources {
+            profiles_dir: None,
+            templates_dir: Some(dir.path().into()),
+        })
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("raw output"), "{e}");
+    }
+
+    #[test]
+    fn powershell_doubles_typographic_quotes() {
+        assert_eq!(ps_quote("a’b"), "'a’’b'");
+    }
+}

@@ -1,0 +1,217 @@
+//! Running scripts on a device. [`Host`] is the seam: [`LocalHost`] runs them here; an SSH host could run
+//! them elsewhere. Every run has a timeout that kills the script's whole process group, and a failure
+//! carries the command, exit status, stdout and stderr (a [`ProcessError`]), which is what an operator
+//! needs when an installer fails.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+/// A script to run: its interpreter comes from the language, its values from the template and the
+/// environment (runtime values and secrets travel only as environment variables).
+#[derive(Debug, Clone)]
+pub struct Script {
+    /// A name for messages, e.g. `firewall.enabled check`.
+    pub name: String,
+    pub text: String,
+    pub env: Vec<(String, String)>,
+    pub timeout: Duration,
+}
+
+/// What a finished (or killed) script left behind.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The exit code, or `None` when a signal ended it.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub timed_out: bool,
+    pub duration: Duration,
+}
+
+impl Outcome {
+    pub fn success(&self) -> bool {
+        self.code == Some(0) && !self.timed_out
+    }
+}
+
+/// A failed command, with everything an operator needs to see why.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{name} {status}{}{}",
+    section("stdout", stdout),
+    section("stderr", stderr)
+)]
+pub struct ProcessError {
+    pub name: String,
+    pub status: String,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+fn section(label: &str, text: &str) -> String {
+    let t = text.trim_end();
+    if t.is_empty() {
+        String::new()
+    } else {
+        format!("\n--- {label}\n{}", tail(t, 4000))
+    }
+}
+
+/// The last `max` bytes of `s` (at a char boundary): the end of an installer's output says why it failed.
+pub fn tail(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut i = s.len() - max;
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    &s[i..]
+}
+
+impl ProcessError {
+    pub fn from_outcome(name: &str, o: &Outcome) -> ProcessError {
+        let status = if o.timed_out {
+            format!("was killed after its timeout of {} s", o.duration.as_secs())
+        } else {
+            match o.code {
+                Some(c) => format!("exited with status {c}"),
+                None => "was killed by a signal".to_string(),
+            }
+        };
+        ProcessError {
+            name: name.to_string(),
+            status,
+            stdout: o.stdout.clone(),
+            stderr: o.stderr.clone(),
+        }
+    }
+}
+
+/// Where scripts run.
+pub trait Host: Sync {
+    fn run(&self, script: &Script) -> Result<Outcome>;
+}
+
+/// This machine.
+#[derive(Debug, Default)]
+pub struct LocalHost;
+
+/// The environment every script starts from: nothing inherited, so that output is parseable (C locale)
+/// and no variable of the caller's shell changes what a script does.
+pub fn base_env() -> Vec<(String, String)> {
+    vec![
+        (
+            "PATH".into(),
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+        ),
+        ("LC_ALL".into(), "C".into()),
+        ("LANG".into(), "C".into()),
+        ("HOME".into(), "/root".into()),
+        ("DEBIAN_FRONTEND".into(), "noninteractive".into()),
+        ("APT_LISTCHANGES_FRONTEND".into(), "none".into()),
+    ]
+}
+
+#[cfg(unix)]
+impl Host for LocalHost {
+    fn run(&self, script: &Script) -> Result<Outcome> {
+        use std::os::unix::process::CommandExt;
+        let started = Instant::now();
+        let mut env = base_env();
+        env.extend(script.env.iter().cloned());
+        let expr = duct::cmd(
+            "/bin/sh",
+            ["-c", script.text.as_str(), script.name.as_str()],
+        )
+        .full_env(env)
+        .stdin_null()
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        // Its own process group, so that a timeout kills the children it started too.
+        .before_spawn(|cmd| {
+            cmd.process_group(0);
+            Ok(())
+        });
+        let handle = expr.start()?;
+        let mut timed_out = false;
+        let output = match handle.wait_timeout(script.timeout)? {
+            Some(o) => o.clone(),
+            None => {
+                timed_out = true;
+                for pid in handle.pids() {
+                    // SAFETY: kill(2) with a negative pid signals the process group we created above.
+                    unsafe {
+                        libc::kill(-(pid as i32), libc::SIGKILL);
+                    }
+                }
+                handle.wait()?.clone()
+            }
+        };
+        Ok(Outcome {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            timed_out,
+            duration: started.elapsed(),
+        })
+    }
+}
+
+#[cfg(not(unix))]
+impl Host for LocalHost {
+    fn run(&self, script: &Script) -> Result<Outcome> {
+        let _ = script;
+        anyhow::bail!("running scripts on this OS is not built yet (Windows and macOS issues)")
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    fn script(text: &str, timeout_ms: u64) -> Script {
+        Script {
+            name: "t".into(),
+            text: text.into(),
+            env: vec![("X".into(), "a b".into())],
+            timeout: Duration::from_millis(timeout_ms),
+        }
+    }
+
+    #[test]
+    fn captures_output_status_and_env() {
+        let o = LocalHost
+            .run(&script("echo \"$X\"; echo err >&2; exit 3", 5000))
+            .unwrap();
+        assert_eq!(o.code, Some(3));
+        assert_eq!(o.stdout, "a b\n");
+        assert_eq!(o.stderr, "err\n");
+        let e = ProcessError::from_outcome("installer", &o).to_string();
+        assert_eq!(
+            e,
+            "installer exited with status 3\n--- stdout\na b\n--- stderr\nerr"
+        );
+    }
+
+    #[test]
+    fn timeout_kills_the_whole_group() {
+        let o = LocalHost
+            .run(&script("sleep 30 & sleep 30; echo never", 300))
+            .unwrap();
+        assert!(o.timed_out);
+        assert!(o.duration < Duration::from_secs(10), "{:?}", o.duration);
+        assert!(!o.stdout.contains("never"));
+    }
+
+    #[test]
+    fn environment_is_not_inherited() {
+        std::env::set_var("HANDOVER_TEST_LEAK", "1");
+        let o = LocalHost
+            .run(&script("echo \"${HANDOVER_TEST_LEAK:-unset}\"", 5000))
+            .unwrap();
+        assert_eq!(o.stdout, "unset\n");
+    }
+}

@@ -1,0 +1,107 @@
+//! Secrets (SPEC §7): the Lansweeper agent key and admin passwords reach scripts only as per-process
+//! environment variables, and every captured output is redacted by exact match before it is stored or printed.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+/// The secrets of one run, with the names they are shown under when redacted.
+#[derive(Debug, Default, Clone)]
+pub struct Secrets {
+    values: Vec<(String, String)>,
+}
+
+impl Secrets {
+    pub fn add(&mut self, name: &str, value: &str) {
+        if !value.is_empty() {
+            self.values.push((name.to_string(), value.to_string()));
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `s` with every secret value replaced by `<secret:NAME>`, longest first so that a secret that
+    /// contains another is redacted whole.
+    pub fn redact(&self, s: &str) -> String {
+        let mut sorted: Vec<_> = self.values.iter().collect();
+        sorted.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+        let mut out = s.to_string();
+        for (name, value) in sorted {
+            out = out.replace(value.as_str(), &format!("<secret:{name}>"));
+        }
+        out
+    }
+
+    /// The environment variable a secret travels in: `lansweeper.agent_key` → `HANDOVER_SECRET_LANSWEEPER_AGENT_KEY`.
+    pub fn env_name(name: &str) -> String {
+        format!(
+            "HANDOVER_SECRET_{}",
+            name.replace(['.', '-'], "_").to_ascii_uppercase()
+        )
+    }
+}
+
+/// Read the admin password from a file that only root (or the owner, when not root) can read.
+pub fn read_password_file(path: &Path) -> Result<String> {
+    crate::perms::require_private_file(path)?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read the admin password file", path.display()))?;
+    let pw = text.lines().next().unwrap_or("").to_string();
+    if pw.len() < 12 {
+        bail!(
+            "{}: the admin password must be at least 12 characters",
+            path.display()
+        );
+    }
+    Ok(pw)
+}
+
+/// A random password for the separate admin account, shown once on the terminal.
+pub fn generate_password() -> Result<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.";
+    let mut bytes = [0u8; 20];
+    getrandom(&mut bytes)?;
+    let mut pw: String = bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect();
+    // Guarantee four classes so any site policy of up to four classes accepts it.
+    pw.replace_range(0..4, "Aa7-");
+    Ok(pw)
+}
+
+fn getrandom(buf: &mut [u8]) -> Result<()> {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(buf))
+        .context("reading /dev/urandom")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_longest_first() {
+        let mut s = Secrets::default();
+        s.add("a", "key");
+        s.add("b", "key-long");
+        assert_eq!(s.redact("x key-long y key"), "x <secret:b> y <secret:a>");
+        assert_eq!(
+            Secrets::env_name("lansweeper.agent_key"),
+            "HANDOVER_SECRET_LANSWEEPER_AGENT_KEY"
+        );
+    }
+
+    #[test]
+    fn generated_passwords_have_four_classes() {
+        let p = generate_password().unwrap();
+        assert_eq!(p.len(), 20);
+        assert!(p.starts_with("Aa7-"));
+    }
+}

@@ -1,0 +1,674 @@
+//! The site file (SPEC §4): the institution's values, kept apart from the profiles.
+//!
+//! Parsing is strict (unknown keys and wrong types are errors naming file, line and key) and happens before
+//! anything runs. The parsed site becomes a JSON value for the templates, with SPEC §4's defaults filled
+//! in and every secret replaced by a `<secret:KEY>` placeholder: secrets reach scripts only through
+//! environment variables (SPEC §7), never through template text.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::InputError;
+use crate::textpos::{line_of, parse_toml};
+
+/// Site keys that hold secrets. Their values never enter a template context, a report or a record.
+pub const SECRET_KEYS: &[&str] = &["lansweeper.agent_key"];
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteFile {
+    #[serde(default)]
+    pub organisation: Organisation,
+    #[serde(default)]
+    pub accounts: Accounts,
+    #[serde(default)]
+    pub firewall: Firewall,
+    #[serde(default)]
+    pub endpoint: Endpoint,
+    pub device_management: Option<DeviceManagement>,
+    pub office: Option<Office>,
+    pub vpn: Option<Vpn>,
+    pub lansweeper: Option<Lansweeper>,
+    #[serde(default)]
+    pub artifacts: BTreeMap<String, Artifact>,
+    #[serde(default)]
+    pub waiver: Vec<Waiver>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organisation {
+    pub name: Option<String>,
+    pub service_desk: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accounts {
+    pub admin_name: Option<String>,
+    pub guest_name: Option<String>,
+    pub admin_suffix: Option<String>,
+    pub password_min_length: Option<i64>,
+    pub password_min_classes: Option<i64>,
+    pub allowed: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Firewall {
+    #[serde(default)]
+    pub allow: Vec<AllowEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowEntry {
+    pub port: u16,
+    pub proto: Proto,
+    pub from: String,
+    pub cleartext_ok: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    pub product: Option<EndpointProduct>,
+    pub service: Option<String>,
+    pub artifact: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndpointProduct {
+    Clamav,
+    Defender,
+    Site,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceManagement {
+    pub service: Option<String>,
+    pub artifact: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Office {
+    pub edition: Option<String>,
+    pub channel: Option<String>,
+    pub languages: Option<Vec<String>>,
+    pub exclude_apps: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vpn {
+    pub name: Option<String>,
+    pub gateway: Option<String>,
+    pub port: Option<u16>,
+    pub trusted_cert: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lansweeper {
+    pub server: Option<String>,
+    pub port: Option<u16>,
+    pub agent_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Artifact {
+    /// An https URL, a `file://` URL or a path (relative paths are relative to the site file).
+    pub url: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Waiver {
+    pub control: String,
+    pub reason: String,
+    pub approved_by: String,
+    pub ticket: String,
+    pub expires: toml::value::Datetime,
+    pub devices: Option<Vec<String>>,
+}
+
+/// A parsed and validated site, ready for the engine.
+#[derive(Debug)]
+pub struct Site {
+    /// Where it came from, or `None` when no site file exists (every site key is then absent).
+    pub path: Option<PathBuf>,
+    /// The path that was looked for when there is no site file.
+    pub looked_for: PathBuf,
+    pub file: SiteFile,
+    /// The template context: SPEC §4 defaults filled in, secrets replaced by placeholders.
+    pub context: Value,
+    /// Secret values by key (`lansweeper.agent_key`), for environment variables and redaction.
+    pub secrets: BTreeMap<String, String>,
+    /// Waivers with their expiry as `YYYY-MM-DD`.
+    pub waivers: Vec<(Waiver, String)>,
+}
+
+impl Site {
+    /// Load the site at `path`. A missing file is not an error when `required` is false (the default path):
+    /// controls that need its keys then fail naming them (SPEC §3).
+    pub fn load(path: &Path, required: bool, known_controls: &[&str]) -> Result<Site, InputError> {
+        let src = match std::fs::read_to_string(path) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                let mut site = Site::from_file(None, "", SiteFile::default(), known_controls)?;
+                site.looked_for = path.to_path_buf();
+                return Ok(site);
+            }
+            Err(e) => {
+                return Err(InputError::Refused(format!(
+                    "{}: cannot read site file: {e}",
+                    path.display()
+                )))
+            }
+        };
+        let file: SiteFile = parse_toml(path, &src)?;
+        Site::from_file(Some(path.to_path_buf()), &src, file, known_controls)
+    }
+
+    /// Parse a site from text (tests, `profiles validate`).
+    pub fn parse(path: &Path, src: &str, known_controls: &[&str]) -> Result<Site, InputError> {
+        let file: SiteFile = parse_toml(path, src)?;
+        Site::from_file(Some(path.to_path_buf()), src, file, known_controls)
+    }
+
+    fn from_file(
+        path: Option<PathBuf>,
+        src: &str,
+        file: SiteFile,
+        known_controls: &[&str],
+    ) -> Result<Site, InputError> {
+        let shown = path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("<no site file>"));
+        let err = |key_path: &[&str], message: String| InputError::Value {
+            file: shown.clone(),
+            line: line_of(src, key_path),
+            key: key_path.join("."),
+            message,
+        };
+        validate(&file, known_controls, &err)?;
+        let mut waivers = Vec::new();
+        for w in &file.waiver {
+            let d = w.expires.date.expect("validated");
+            waivers.push((
+                w.clone(),
+                format!("{:04}-{:02}-{:02}", d.year, d.month, d.day),
+            ));
+        }
+        let mut secrets = BTreeMap::new();
+        if let Some(key) = file.lansweeper.as_ref().and_then(|l| l.agent_key.clone()) {
+            secrets.insert("lansweeper.agent_key".to_string(), key);
+        }
+        let context = context_of(&file, path.as_deref());
+        let looked_for = path.clone().unwrap_or_default();
+        Ok(Site {
+            path,
+            looked_for,
+            file,
+            context,
+            secrets,
+            waivers,
+        })
+    }
+
+    /// The value of a dotted key in the template context (`vpn.gateway`), if the site sets it or SPEC §4
+    /// gives it a default. Secrets are found too (as their placeholder).
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        let mut v = &self.context;
+        for part in key.split('.') {
+            v = v.get(part)?;
+        }
+        (!v.is_null()).then_some(v)
+    }
+
+    /// The site's description for messages: its path, or that there is none.
+    pub fn describe(&self) -> String {
+        match &self.path {
+            Some(p) => p.display().to_string(),
+            None => format!(
+                "the site file ({} does not exist)",
+                self.looked_for.display()
+            ),
+        }
+    }
+}
+
+/// Strings that reach scripts and config files must be one line of printable text: a newline in a VPN
+/// gateway would add a line to openfortivpn's config even though the shell quoting is right.
+fn check_text(
+    key: &[&str],
+    value: &str,
+    err: &dyn Fn(&[&str], String) -> InputError,
+) -> Result<(), InputError> {
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(err(
+            key,
+            format!("contains the control character {c:?}; site values must be one line of text"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_name(
+    key: &[&str],
+    value: &str,
+    err: &dyn Fn(&[&str], String) -> InputError,
+) -> Result<(), InputError> {
+    let ok = !value.is_empty()
+        && value.len() <= 32
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        && !value.starts_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(err(key, format!("{value:?} is not a valid account name (letters, digits, . _ -, at most 32, not starting with -)")))
+    }
+}
+
+fn check_host(
+    key: &[&str],
+    value: &str,
+    err: &dyn Fn(&[&str], String) -> InputError,
+) -> Result<(), InputError> {
+    let ok = !value.is_empty()
+        && value.len() <= 253
+        && (value.parse::<IpAddr>().is_ok()
+            || value.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !l.starts_with('-')
+            }));
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            key,
+            format!("{value:?} is not a host name or IP address"),
+        ))
+    }
+}
+
+/// `10.0.0.0/8`, `192.0.2.7`, `2001:db8::/32`, or `any` (accepted here so that `firewall.inbound` can fail
+/// it with a reason, SPEC §2).
+pub fn parse_source(from: &str) -> Option<(IpAddr, u8)> {
+    let (addr, len) = match from.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (from, None),
+    };
+    let addr: IpAddr = addr.parse().ok()?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let len = match len {
+        Some(l) => l.parse::<u8>().ok().filter(|l| *l <= max)?,
+        None => max,
+    };
+    Some((addr, len))
+}
+
+fn validate(
+    file: &SiteFile,
+    known_controls: &[&str],
+    err: &dyn Fn(&[&str], String) -> InputError,
+) -> Result<(), InputError> {
+    let a = &file.accounts;
+    if let Some(n) = &a.admin_name {
+        check_name(&["accounts", "admin_name"], n, err)?;
+    }
+    if let Some(n) = &a.guest_name {
+        check_name(&["accounts", "guest_name"], n, err)?;
+    }
+    if let Some(s) = &a.admin_suffix {
+        if s.is_empty()
+            || !s
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            return Err(err(
+                &["accounts", "admin_suffix"],
+                format!("{s:?} must be letters, digits, . _ or -"),
+            ));
+        }
+    }
+    if let Some(n) = a.password_min_length {
+        if !(8..=128).contains(&n) {
+            return Err(err(
+                &["accounts", "password_min_length"],
+                format!("{n} is outside 8..=128"),
+            ));
+        }
+    }
+    if let Some(n) = a.password_min_classes {
+        if !(1..=4).contains(&n) {
+            return Err(err(
+                &["accounts", "password_min_classes"],
+                format!("{n} is outside 1..=4"),
+            ));
+        }
+    }
+    for (i, name) in a.allowed.iter().flatten().enumerate() {
+        check_name(&["accounts", "allowed", &i.to_string()], name, err)?;
+    }
+    for (i, e) in file.firewall.allow.iter().enumerate() {
+        let idx = i.to_string();
+        if e.port == 0 {
+            return Err(err(
+                &["firewall", "allow", &idx, "port"],
+                "port 0 is not a port".into(),
+            ));
+        }
+        if e.from != "any" && parse_source(&e.from).is_none() {
+            return Err(err(
+                &["firewall", "allow", &idx, "from"],
+                format!("{:?} is not an address or CIDR (or \"any\")", e.from),
+            ));
+        }
+        if let Some(r) = &e.cleartext_ok {
+            check_text(&["firewall", "allow", &idx, "cleartext_ok"], r, err)?;
+            if r.trim().is_empty() {
+                return Err(err(
+                    &["firewall", "allow", &idx, "cleartext_ok"],
+                    "needs a reason, not an empty string".into(),
+                ));
+            }
+        }
+    }
+    if file.endpoint.product == Some(EndpointProduct::Site) && file.endpoint.service.is_none() {
+        return Err(err(
+            &["endpoint", "product"],
+            "product \"site\" needs `service` (and usually `artifact`)".into(),
+        ));
+    }
+    for (key, v) in [("service", &file.endpoint.service)] {
+        if let Some(s) = v {
+            check_unit(&["endpoint", key], s, err)?;
+        }
+    }
+    if let Some(dm) = &file.device_management {
+        if let Some(s) = &dm.service {
+            check_unit(&["device_management", "service"], s, err)?;
+        }
+    }
+    if let Some(v) = &file.vpn {
+        if let Some(g) = &v.gateway {
+            check_host(&["vpn", "gateway"], g, err)?;
+        }
+        if let Some(n) = &v.name {
+            check_text(&["vpn", "name"], n, err)?;
+        }
+        if let Some(c) = &v.trusted_cert {
+            check_text(&["vpn", "trusted_cert"], c, err)?;
+            if c.contains(char::is_whitespace) {
+                return Err(err(
+                    &["vpn", "trusted_cert"],
+                    "must be the certificate's sha256 digest, without spaces".into(),
+                ));
+            }
+        }
+    }
+    if let Some(l) = &file.lansweeper {
+        if let Some(s) = &l.server {
+            check_host(&["lansweeper", "server"], s, err)?;
+        }
+        if let Some(k) = &l.agent_key {
+            check_text(&["lansweeper", "agent_key"], k, err)?;
+        }
+    }
+    for (k, v) in [
+        ("name", &file.organisation.name),
+        ("service_desk", &file.organisation.service_desk),
+    ] {
+        if let Some(s) = v {
+            check_text(&["organisation", k], s, err)?;
+        }
+    }
+    for (name, art) in &file.artifacts {
+        let sha = art.sha256.to_ascii_lowercase();
+        if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(err(
+                &["artifacts", name, "sha256"],
+                "must be 64 hexadecimal digits".into(),
+            ));
+        }
+        check_text(&["artifacts", name, "url"], &art.url, err)?;
+    }
+    for (i, w) in file.waiver.iter().enumerate() {
+        let idx = i.to_string();
+        if !known_controls.contains(&w.control.as_str()) {
+            return Err(err(
+                &["waiver", &idx, "control"],
+                format!("unknown control {:?}", w.control),
+            ));
+        }
+        if w.expires.date.is_none() || w.expires.time.is_some() {
+            return Err(err(
+                &["waiver", &idx, "expires"],
+                "must be a date such as 2027-01-31".into(),
+            ));
+        }
+        for (k, v) in [
+            ("reason", &w.reason),
+            ("approved_by", &w.approved_by),
+            ("ticket", &w.ticket),
+        ] {
+            if v.trim().is_empty() {
+                return Err(err(&["waiver", &idx, k], "must not be empty".into()));
+            }
+            check_text(&["waiver", &idx, k], v, err)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_unit(
+    key: &[&str],
+    value: &str,
+    err: &dyn Fn(&[&str], String) -> InputError,
+) -> Result<(), InputError> {
+    if value.is_empty()
+        || !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@._-:".contains(c))
+        || value.starts_with('-')
+    {
+        return Err(err(key, format!("{value:?} is not a service name")));
+    }
+    Ok(())
+}
+
+/// The template context of a site. Absent keys with no default stay absent (null), so that
+/// [`Site::get`] can tell a control that needs them.
+fn context_of(file: &SiteFile, path: Option<&Path>) -> Value {
+    let a = &file.accounts;
+    let base = path.and_then(Path::parent).map(Path::to_path_buf);
+    let artifacts: serde_json::Map<String, Value> = file
+        .artifacts
+        .iter()
+        .map(|(name, art)| {
+            let url = resolve_url(&art.url, base.as_deref());
+            (
+                name.clone(),
+                json!({"url": url, "sha256": art.sha256.to_ascii_lowercase()}),
+            )
+        })
+        .collect();
+    json!({
+        "organisation": {
+            "name": file.organisation.name,
+            "service_desk": file.organisation.service_desk,
+        },
+        "accounts": {
+            "admin_name": a.admin_name,
+            "guest_name": a.guest_name,
+            "admin_suffix": a.admin_suffix.clone().unwrap_or_else(|| "-admin".into()),
+            "password_min_length": a.password_min_length.unwrap_or(12),
+            "password_min_classes": a.password_min_classes.unwrap_or(3),
+            "allowed": a.allowed.clone().unwrap_or_default(),
+        },
+        "firewall": {
+            "allow": file.firewall.allow.iter().map(|e| json!({
+                "port": e.port, "proto": e.proto.as_str(), "from": e.from, "cleartext_ok": e.cleartext_ok,
+            })).collect::<Vec<_>>(),
+        },
+        "endpoint": {
+            "product": file.endpoint.product.map(|p| match p {
+                EndpointProduct::Clamav => "clamav",
+                EndpointProduct::Defender => "defender",
+                EndpointProduct::Site => "site",
+            }),
+            "service": file.endpoint.service,
+            "artifact": file.endpoint.artifact,
+        },
+        "device_management": file.device_management.as_ref().map(|d| json!({
+            "service": d.service, "artifact": d.artifact,
+        })),
+        "office": {
+            "edition": file.office.as_ref().and_then(|o| o.edition.clone()).unwrap_or_else(|| "64".into()),
+            "channel": file.office.as_ref().and_then(|o| o.channel.clone()).unwrap_or_else(|| "MonthlyEnterprise".into()),
+            "languages": file.office.as_ref().and_then(|o| o.languages.clone()).unwrap_or_else(|| vec!["MatchOS".into()]),
+            "exclude_apps": file.office.as_ref().and_then(|o| o.exclude_apps.clone()).unwrap_or_default(),
+        },
+        "vpn": file.vpn.as_ref().map(|v| json!({
+            "name": v.name, "gateway": v.gateway, "port": v.port.unwrap_or(443), "trusted_cert": v.trusted_cert,
+        })),
+        "lansweeper": file.lansweeper.as_ref().map(|l| json!({
+            "server": l.server,
+            "port": l.port.unwrap_or(9524),
+            "agent_key": l.agent_key.as_ref().map(|_| "<secret:lansweeper.agent_key>"),
+        })),
+        "artifacts": artifacts,
+    })
+}
+
+/// Relative artifact paths are relative to the site file, so a kit can carry both side by side.
+fn resolve_url(url: &str, base: Option<&Path>) -> String {
+    if url.contains("://") {
+        return url.to_string();
+    }
+    match base {
+        Some(b) if Path::new(url).is_relative() => b.join(url).display().to_string(),
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONTROLS: &[&str] = &["os.supported", "firewall.enabled"];
+
+    fn parse(src: &str) -> Result<Site, InputError> {
+        Site::parse(Path::new("/etc/handover/site.toml"), src, CONTROLS)
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let e = parse("[accounts]\nadmin_suffix = \"-adm\"\n\n[firewall]\nalow = []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("/etc/handover/site.toml:5:"), "{e}");
+        assert!(e.contains("firewall.alow"), "{e}");
+        assert!(e.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_key() {
+        let e = parse("[accounts]\npassword_min_length = \"twelve\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("/etc/handover/site.toml:2:"), "{e}");
+        assert!(e.contains("accounts.password_min_length"), "{e}");
+    }
+
+    #[test]
+    fn bad_cidr_is_refused_with_its_line() {
+        let src = "[firewall]\nallow = [\n { port = 22, proto = \"tcp\", from = \"10.0.0.0/8\" },\n { port = 22, proto = \"tcp\", from = \"10.0.0.0/99\" },\n]\n";
+        let e = parse(src).unwrap_err().to_string();
+        assert_eq!(e, "/etc/handover/site.toml:4: key `firewall.allow.1.from`: \"10.0.0.0/99\" is not an address or CIDR (or \"any\")");
+    }
+
+    #[test]
+    fn waiver_for_unknown_control_or_without_expiry_is_refused() {
+        let w = "[[waiver]]\ncontrol = \"os.suported\"\nreason = \"r\"\napproved_by = \"a\"\nticket = \"t\"\nexpires = 2027-01-31\n";
+        let e = parse(w).unwrap_err().to_string();
+        assert!(
+            e.contains(":2: key `waiver.0.control`: unknown control"),
+            "{e}"
+        );
+        let w = "[[waiver]]\ncontrol = \"os.supported\"\nreason = \"r\"\napproved_by = \"a\"\nticket = \"t\"\n";
+        let e = parse(w).unwrap_err().to_string();
+        assert!(e.contains("missing field `expires`"), "{e}");
+    }
+
+    #[test]
+    fn newline_in_a_value_is_refused() {
+        let e = parse("[vpn]\nname = \"a\\nhost = evil\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("key `vpn.name`: contains the control character"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn defaults_and_secret_placeholders() {
+        let s =
+            parse("[lansweeper]\nserver = \"ls.example.ac.uk\"\nagent_key = \"k3y\"\n").unwrap();
+        assert_eq!(s.get("accounts.password_min_length"), Some(&json!(12)));
+        assert_eq!(s.get("accounts.admin_suffix"), Some(&json!("-admin")));
+        assert_eq!(s.get("lansweeper.port"), Some(&json!(9524)));
+        assert_eq!(
+            s.get("lansweeper.agent_key"),
+            Some(&json!("<secret:lansweeper.agent_key>"))
+        );
+        assert_eq!(s.secrets["lansweeper.agent_key"], "k3y");
+        assert_eq!(s.get("vpn.gateway"), None);
+        assert!(!s.context.to_string().contains("k3y"));
+    }
+
+    #[test]
+    fn sources() {
+        assert_eq!(
+            parse_source("10.0.0.0/8"),
+            Some(("10.0.0.0".parse().unwrap(), 8))
+        );
+        assert_eq!(
+            parse_source("192.0.2.1"),
+            Some(("192.0.2.1".parse().unwrap(), 32))
+        );
+        assert_eq!(parse_source("10.0.0.0/33"), None);
+        assert_eq!(parse_source("any"), None);
+    }
+}

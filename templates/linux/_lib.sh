@@ -1,0 +1,74 @@
+# handover: shared helpers of the Linux check and apply scripts (POSIX sh; rendered, never edited by hand).
+# A check ends with one JSON line: {"compliant": bool, "reason": "...", "observed": {...}[, "status": "..."]}.
+set -u
+umask 077
+
+_obs=''
+_fails=''
+
+# obs KEY VALUE: an observed string (one line); obsb KEY true|false: an observed boolean.
+obs() { _obs="${_obs}s	$1	$2
+"; }
+obsb() { _obs="${_obs}b	$1	$2
+"; }
+
+# problem REASON: the control fails for this reason (several are joined with "; ").
+problem() { _fails="${_fails:+$_fails; }$1"; }
+
+# result true|false REASON [STATUS]: print the JSON line and end the check.
+result() {
+  printf '%s' "$_obs" | C="$1" R="$2" S="${3:-}" awk -F '	' '
+    function esc(x) { gsub(/\\/, "\\\\", x); gsub(/"/, "\\\"", x); gsub(/\t/, "\\t", x); gsub(/\r/, "\\r", x); gsub(/\n/, "\\n", x); return x }
+    { v = ($1 == "b") ? $3 : "\"" esc($3) "\""; o = o (n++ ? "," : "") "\"" esc($2) "\":" v }
+    END {
+      s = ENVIRON["S"]
+      printf "{\"compliant\":%s,\"reason\":\"%s\",\"observed\":{%s}%s}\n", ENVIRON["C"], esc(ENVIRON["R"]), o, (s == "" ? "" : ",\"status\":\"" s "\"")
+    }'
+  exit 0
+}
+
+# finish REASON: pass with REASON unless a problem was recorded.
+finish() {
+  if [ -n "$_fails" ]; then result false "$_fails"; else result true "$1"; fi
+}
+
+# A one-line version of a command's output.
+oneline() { tr '\n\t' '  ' | sed 's/  */ /g; s/ $//'; }
+
+{{#if (eq vars.pkg "apt")}}
+pkg_installed() { [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" = "ii " ]; }
+pkg_install() {
+  apt-get -q -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install "$@" </dev/null
+}
+{{else}}
+pkg_installed() { rpm -q "$1" >/dev/null 2>&1; }
+pkg_install() { dnf -q -y install "$@" </dev/null; }
+{{/if}}
+
+svc_active() { systemctl is-active --quiet "$1" 2>/dev/null; }
+svc_enabled() { systemctl is-enabled --quiet "$1" 2>/dev/null; }
+
+# write_file PATH MODE: write stdin to PATH atomically with MODE; nothing happens when the content is the same.
+write_file() {
+  _tmp="$1.handover-new"
+  cat >"$_tmp" || return 1
+  chmod "$2" "$_tmp" || return 1
+  if [ -f "$1" ] && cmp -s "$_tmp" "$1"; then rm -f "$_tmp"; chmod "$2" "$1"; return 0; fi
+  mv -f "$_tmp" "$1"
+}
+
+# The login.defs value of KEY, or DEFAULT.
+login_def() { awk -v k="$1" '$1 == k { v = $2 } END { print v }' /etc/login.defs 2>/dev/null | grep . || echo "$2"; }
+
+# Is SHELL a real login shell (listed in /etc/shells and not nologin/false)?
+real_shell() {
+  case "$1" in */nologin|*/false|'') return 1 ;; esac
+  grep -qx "$1" /etc/shells 2>/dev/null
+}
+
+# Fail early, naming the flag, when the named user is needed but not known.
+need_user() {
+  if [ -z "${HANDOVER_USER:-}" ]; then
+    result false "no user named: give --user NAME (handover remembers it from the handover apply)"
+  fi
+}

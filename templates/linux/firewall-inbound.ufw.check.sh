@@ -1,0 +1,27 @@
+{{> linux/_lib.sh}}
+# ITP07 7.1.5 "only open the appropriate ports and scope access to the smallest possible range of clients":
+# the rules ufw keeps (user.rules, user6.rules) are exactly the site's scoped entries. ufw's own before-rules
+# (ICMP, DHCP, loopback) are the OS's core networking rules and are not listed there.
+{{#each firewall.refused}}
+problem {{this}}
+{{/each}}
+command -v ufw >/dev/null 2>&1 || result false "ufw is not installed"
+want=''
+{{#each firewall.allow}}
+want="$want
+allow "{{proto}}" "{{port}}" "{{from}}" in"
+{{/each}}
+have=$(cat /etc/ufw/user.rules /etc/ufw/user6.rules 2>/dev/null | awk '/^### tuple ### / { print $4, $5, $6, $9, $10 }')
+obs rules "$(printf '%s\n' "$have" | sed '/^$/d' | sed 's/$/;/' | oneline)"
+printf '%s\n' "$want" | while IFS= read -r w; do
+  [ -n "$w" ] || continue
+  printf '%s\n' "$have" | grep -qxF "$w" || echo "missing: $w"
+done >"${TMPDIR:-/tmp}/handover-fw.$$"
+printf '%s\n' "$have" | while IFS= read -r h; do
+  [ -n "$h" ] || continue
+  printf '%s\n' "$want" | grep -qxF "$h" || echo "not in the site: $h"
+done >>"${TMPDIR:-/tmp}/handover-fw.$$"
+diff=$(oneline <"${TMPDIR:-/tmp}/handover-fw.$$")
+rm -f "${TMPDIR:-/tmp}/handover-fw.$$"
+[ -z "$diff" ] || problem "ufw rules differ from the site's [firewall] allow: $diff"
+finish "inbound allowed only for the site's scoped entries"

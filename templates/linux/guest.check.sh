@@ -1,0 +1,19 @@
+{{> linux/_lib.sh}}
+# ITP07 7.1.2: no guest account and no guest sessions. Only LightDM offers guest sessions (GDM has none).
+if entry=$(getent passwd guest); then
+  shell=${entry##*:}
+  st=$(passwd -S guest 2>/dev/null | awk '{ print $2 }')
+  obs guest_account "status ${st:-unknown}, shell $shell"
+  case "$st" in
+    L | LK) real_shell "$shell" && problem "local account guest is locked but keeps a login shell ($shell)" ;;
+    *) problem "local account guest is usable (passwd -S: ${st:-unknown})" ;;
+  esac
+else
+  obs guest_account none
+fi
+if [ -d /etc/lightdm ]; then
+  v=$(cat /etc/lightdm/lightdm.conf /etc/lightdm/lightdm.conf.d/*.conf 2>/dev/null | sed -n 's/^[[:space:]]*allow-guest[[:space:]]*=[[:space:]]*//p' | tail -n 1)
+  obs lightdm_allow_guest "${v:-unset}"
+  [ "$v" = false ] || problem "LightDM allows guest sessions (allow-guest=${v:-unset})"
+fi
+finish "no guest account or guest session"

@@ -1,0 +1,21 @@
+{{> linux/_lib.sh}}
+# ITP07 7.1.2: root locked (passwd -S: L on Debian, LK on RHEL) and sshd refusing root logins, read as
+# sshd itself resolves its configuration (sshd -T), since locking a password does not stop SSH keys.
+st=$(passwd -S root 2>/dev/null | awk '{ print $2 }')
+obs root_password "${st:-unknown}"
+case "$st" in
+  L | LK) ;;
+  *) problem "root is not locked (passwd -S root: ${st:-unknown})" ;;
+esac
+if command -v sshd >/dev/null 2>&1; then
+  if out=$(sshd -T 2>&1); then
+    prl=$(printf '%s\n' "$out" | awk '$1 == "permitrootlogin" { print $2 }')
+    obs sshd_permitrootlogin "$prl"
+    [ "$prl" = no ] || problem "sshd allows root logins (sshd -T: permitrootlogin $prl)"
+  else
+    problem "sshd -T failed: $(printf '%s' "$out" | oneline)"
+  fi
+else
+  obs sshd "not installed"
+fi
+finish "root is locked and sshd refuses root logins"
