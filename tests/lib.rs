@@ -1,1 +1,7 @@
+//! Integration tests: they drive the real binary (as `just` does), read-only on this machine: `plan`,
+//! `check`, `render` and `profiles` only. `apply` runs for real in `cargo xtask e2e`, inside a booted
+//! Debian 12 container, never here.
 
+mod cli;
+mod render;
+mod support;

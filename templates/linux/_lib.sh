@@ -18,7 +18,18 @@ problem() { _fails="${_fails:+$_fails; }$1"; }
 # result true|false REASON [STATUS]: print the JSON line and end the check.
 result() {
   printf '%s' "$_obs" | C="$1" R="$2" S="${3:-}" awk -F '	' '
-    function esc(x) { gsub(/\\/, "\\\\", x); gsub(/"/, "\\\"", x); gsub(/\t/, "\\t", x); gsub(/\r/, "\\r", x); gsub(/\n/, "\\n", x); return x }
+    function esc(x,   out, i, c) {
+      out = ""
+      for (i = 1; i <= length(x); i++) {
+        c = substr(x, i, 1)
+        if (c == "\\") out = out "\\\\"
+        else if (c == "\"") out = out "\\\""
+        else if (c == "\n") out = out "\\n"
+        else if (c < " ") out = out " "
+        else out = out c
+      }
+      return out
+    }
     { v = ($1 == "b") ? $3 : "\"" esc($3) "\""; o = o (n++ ? "," : "") "\"" esc($2) "\":" v }
     END {
       s = ENVIRON["S"]
@@ -33,7 +44,7 @@ finish() {
 }
 
 # A one-line version of a command's output.
-oneline() { tr '\n\t' '  ' | sed 's/  */ /g; s/ $//'; }
+oneline() { tr '\n\t' '  ' | sed 's/  */ /g; s/^ //; s/ $//'; }
 
 {{#if (eq vars.pkg "apt")}}
 pkg_installed() { [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" = "ii " ]; }

@@ -5,11 +5,17 @@ systemctl enable --now firewalld
 zone=$(firewall-cmd --get-default-zone)
 set -- {{#each vars.core_services}}{{this}} {{/each}}
 core=" $* "
+keep=''
+# add_rule PROTO PORT FROM: a rich rule scoped to the entry's source, added once.
+add_rule() {
+  case "$3" in *:*) fam=ipv6 ;; *) fam=ipv4 ;; esac
+  rule="rule family=\"$fam\" source address=\"$3\" port port=\"$2\" protocol=\"$1\" accept"
+  firewall-cmd --permanent --zone="$zone" --query-rich-rule="$rule" >/dev/null 2>&1 || firewall-cmd --permanent --zone="$zone" --add-rich-rule="$rule"
+  keep="$keep$rule
+"
+}
 {{#each firewall.allow}}
-rule="rule family=\"$(case {{from}} in *:*) echo ipv6 ;; *) echo ipv4 ;; esac)\" source address=\"$(printf '%s' {{from}})\" port port=\"$(printf '%s' {{port}})\" protocol=\"$(printf '%s' {{proto}})\" accept"
-firewall-cmd --permanent --zone="$zone" --query-rich-rule="$rule" >/dev/null 2>&1 || firewall-cmd --permanent --zone="$zone" --add-rich-rule="$rule"
-keep="${keep:-}
-$rule"
+add_rule {{proto}} {{port}} {{from}}
 {{/each}}
 for s in $(firewall-cmd --permanent --zone="$zone" --list-services); do
   case "$core" in *" $s "*) ;; *) echo "removing service $s from zone $zone"; firewall-cmd --permanent --zone="$zone" --remove-service="$s" ;; esac
@@ -20,7 +26,7 @@ for p in $(firewall-cmd --permanent --zone="$zone" --list-ports); do
 done
 firewall-cmd --permanent --zone="$zone" --list-rich-rules | while IFS= read -r r; do
   case "$r" in *accept*) ;; *) continue ;; esac
-  printf '%s\n' "${keep:-}" | grep -qxF "$r" && continue
+  printf '%s\n' "$keep" | grep -qxF "$r" && continue
   echo "removing rich rule not in the site: $r"
   firewall-cmd --permanent --zone="$zone" --remove-rich-rule="$r"
 done

@@ -1,6 +1,6 @@
 {{> linux/_lib.sh}}
 # ITP07 7.1.5: in the default zone, inbound is open only through the site's entries (rich rules scoped to
-# their source) and the OS's core networking services ({{#each vars.core_services}}{{this}} {{/each}}).
+# their source) and the OS's core networking services (vars.core_services of the profile).
 {{#each firewall.refused}}
 problem {{this}}
 {{/each}}
@@ -16,9 +16,13 @@ ports=$(firewall-cmd --permanent --zone="$zone" --list-ports 2>/dev/null)
 [ -z "$ports" ] || problem "ports open to any source in zone $zone: $ports"
 rules=$(firewall-cmd --permanent --zone="$zone" --list-rich-rules 2>/dev/null)
 obs rich_rules "$(printf '%s\n' "$rules" | sed 's/$/;/' | oneline)"
+# want_rule PROTO PORT FROM: the site's entry must be a rich rule scoped to its source.
+want_rule() {
+  printf '%s\n' "$rules" | grep -F "source address=\"$3\"" | grep -F "port port=\"$2\" protocol=\"$1\" accept" >/dev/null \
+    || problem "missing rich rule: $1 $2 from $3"
+}
 {{#each firewall.allow}}
-printf '%s\n' "$rules" | grep -F "source address=\"$(printf '%s' {{from}})\"" | grep -F "port port=\"$(printf '%s' {{port}})\" protocol=\"$(printf '%s' {{proto}})\" accept" >/dev/null \
-  || problem "missing rich rule: "{{proto}}" "{{port}}" from "{{from}}
+want_rule {{proto}} {{port}} {{from}}
 {{/each}}
 n_want={{firewall.allow.length}}
 n_have=$(printf '%s\n' "$rules" | grep -c 'accept' || true)

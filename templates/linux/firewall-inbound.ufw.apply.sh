@@ -2,9 +2,10 @@
 set -e
 command -v ufw >/dev/null 2>&1 || pkg_install ufw
 want=''
+want_rule() { want="${want}allow $1 $2 $3 in
+"; }
 {{#each firewall.allow}}
-want="$want
-allow "{{proto}}" "{{port}}" "{{from}}" in"
+want_rule {{proto}} {{port}} {{from}}
 {{/each}}
 # Add the site's entries first, then take away what the site does not list (recorded in the output).
 printf '%s\n' "$want" | while read -r action proto port from _; do

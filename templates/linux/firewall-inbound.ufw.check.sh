@@ -7,9 +7,10 @@ problem {{this}}
 {{/each}}
 command -v ufw >/dev/null 2>&1 || result false "ufw is not installed"
 want=''
+want_rule() { want="${want}allow $1 $2 $3 in
+"; }
 {{#each firewall.allow}}
-want="$want
-allow "{{proto}}" "{{port}}" "{{from}}" in"
+want_rule {{proto}} {{port}} {{from}}
 {{/each}}
 have=$(cat /etc/ufw/user.rules /etc/ufw/user6.rules 2>/dev/null | awk '/^### tuple ### / { print $4, $5, $6, $9, $10 }')
 obs rules "$(printf '%s\n' "$have" | sed '/^$/d' | sed 's/$/;/' | oneline)"

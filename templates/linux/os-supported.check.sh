@@ -1,7 +1,8 @@
 {{> linux/_lib.sh}}
-# ITP07 7.1.1. Dates from the lifecycle table shipped with the profiles ({{lifecycle.source}}); today comes
-# from handover (HANDOVER_TODAY, YYYYMMDD) so that the clock is injectable.
+# ITP07 7.1.1. Dates from the lifecycle table shipped with the profiles; today comes from handover
+# (HANDOVER_TODAY, YYYYMMDD) so that the clock is injectable.
 . /etc/os-release
+obs lifecycle_source {{lifecycle.source}}
 obs id "$ID"
 obs version "${VERSION_ID:-}"
 found='' name='' regular='' regular_d='' ext='' ext_d='' ext_kind='' enrol=''

@@ -9,8 +9,8 @@ mkdir -p "$(dirname "$conf")"
 grep -q '^\[commands\]' "$conf" || printf '[commands]\n' >>"$conf"
 for kv in apply_updates=yes upgrade_type=security; do
   k=${kv%%=*} v=${kv#*=}
-  if grep -Eq "^[[:space:]]*$k[[:space:]]*=" "$conf"; then
-    sed -i -E "s/^[[:space:]]*$k[[:space:]]*=.*/$k = $v/" "$conf"
+  if grep -Eq "^[[:space:]]*${k}[[:space:]]*=" "$conf"; then
+    sed -i -E "s/^[[:space:]]*${k}[[:space:]]*=.*/${k} = ${v}/" "$conf"
   else
     sed -i "/^\[commands\]/a $k = $v" "$conf"
   fi

@@ -1,0 +1,237 @@
+//! Rendered scripts are code: every one parses (sh -n, dash -n), passes shellcheck, carries no secret, and
+//! is pinned by a snapshot; hostile site values arrive as literal strings.
+
+use std::path::Path;
+use std::process::Command;
+
+use handover::plan::Resolved;
+use handover::profile::Sources;
+use handover::site::Site;
+
+use crate::support::{have, s, site, Handover, SITE};
+
+fn render(profile: &str) -> (tempfile::TempDir, Vec<(String, String)>) {
+    let (_d, path) = site(SITE);
+    let out = tempfile::tempdir().unwrap();
+    Handover::new(&[
+        "render",
+        "--profile",
+        profile,
+        "--site",
+        s(&path),
+        "--out",
+        s(out.path()),
+    ])
+    .run()
+    .expect_code(0);
+    let mut files: Vec<(String, String)> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    (out, files)
+}
+
+const PROFILES: &[&str] = &[
+    "debian-12",
+    "ubuntu-22.04",
+    "ubuntu-24.04",
+    "rhel-9",
+    "fedora",
+];
+
+#[test]
+fn every_rendered_script_parses_in_sh_and_dash() {
+    for p in PROFILES {
+        let (dir, files) = render(p);
+        assert!(files.len() >= 20, "{p}: only {} scripts", files.len());
+        for (name, _) in &files {
+            for shell in ["sh", "dash"] {
+                if !have(shell) {
+                    continue;
+                }
+                let out = Command::new(shell)
+                    .arg("-n")
+                    .arg(dir.path().join(name))
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{p}/{name}: {shell} -n: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_rendered_script_passes_shellcheck() {
+    if !have("shellcheck") {
+        return;
+    }
+    for p in PROFILES {
+        let (dir, files) = render(p);
+        let paths: Vec<_> = files.iter().map(|(n, _)| dir.path().join(n)).collect();
+        // SC2016: single quotes around $ are deliberate in the escaped values; SC1091: /etc/os-release.
+        let out = Command::new("shellcheck")
+            .args(["-s", "sh", "-S", "warning", "-e", "SC1091"])
+            .args(&paths)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{p}: shellcheck:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+#[test]
+fn no_secret_in_rendered_scripts() {
+    for p in PROFILES {
+        let (dir, files) = render(p);
+        for (name, text) in &files {
+            assert!(
+                !text.contains("RELAY-KEY-s3cr3t-0001"),
+                "{p}/{name} holds the agent key"
+            );
+        }
+        let index = std::fs::read_to_string(dir.path().join("index.json")).unwrap();
+        assert!(!index.contains("RELAY-KEY-s3cr3t-0001"));
+    }
+}
+
+#[test]
+fn rendered_scripts_are_pinned() {
+    for p in ["debian-12", "rhel-9"] {
+        let (_dir, files) = render(p);
+        let all: String = files
+            .iter()
+            .map(|(n, t)| format!("==> {n} <==\n{t}\n"))
+            .collect();
+        insta::assert_snapshot!(format!("rendered-{p}"), all);
+    }
+}
+
+#[test]
+fn templates_never_use_raw_output_or_quote_values_in_double_quotes() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let mut stack = vec![dir];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            assert!(
+                !text.contains("{{{") && !text.contains("{{&"),
+                "{}: raw output",
+                p.display()
+            );
+            if p.extension().is_some_and(|e| e == "sh") {
+                for (i, line) in text.lines().enumerate() {
+                    // A comment ends at a newline, which no escaping can keep inside it.
+                    assert!(
+                        !(line.trim_start().starts_with('#') && line.contains("{{")),
+                        "{}:{}: a value in a comment: {line}",
+                        p.display(),
+                        i + 1
+                    );
+                    // A value inside "…" would be single-quoted text inside double quotes: not a literal.
+                    let mut in_dq = false;
+                    let mut chars = line.char_indices().peekable();
+                    while let Some((at, c)) = chars.next() {
+                        match c {
+                            '\\' => {
+                                chars.next();
+                            }
+                            '\'' if !in_dq => {
+                                for (_, c2) in chars.by_ref() {
+                                    if c2 == '\'' {
+                                        break;
+                                    }
+                                }
+                            }
+                            '"' => in_dq = !in_dq,
+                            '{' if in_dq
+                                && line[at..].starts_with("{{")
+                                && !line[at..].starts_with("{{#")
+                                && !line[at..].starts_with("{{/")
+                                && !line[at..].starts_with("{{else") =>
+                            {
+                                panic!(
+                                    "{}:{}: a value inside double quotes: {line}",
+                                    p.display(),
+                                    i + 1
+                                )
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn hostile_values_arrive_literally_through_a_shipped_template() {
+    let hostile = [
+        "x'; touch /tmp/handover-hostile-1 #",
+        "$(touch /tmp/handover-hostile-2)",
+        "`touch /tmp/handover-hostile-3`",
+        "a;touch /tmp/handover-hostile-4",
+        "two\nlines;touch /tmp/handover-hostile-5",
+        "\"dq\"\\$HOME",
+    ];
+    for n in 1..=5 {
+        let _ = std::fs::remove_file(format!("/tmp/handover-hostile-{n}"));
+    }
+    let sources = Sources::default();
+    let profile = sources.load("debian-12").unwrap();
+    let mut site = Site::parse(
+        Path::new("/t/site.toml"),
+        "",
+        &handover::profile::control_ids(),
+    )
+    .unwrap();
+    // Site validation would refuse these names; the point here is the escaping behind it.
+    site.context["accounts"]["allowed"] = serde_json::json!(hostile);
+    let resolved = Resolved::new(&sources, profile, site).unwrap();
+    let script = resolved
+        .controls
+        .iter()
+        .find(|p| p.control.id == "accounts.allowed")
+        .unwrap()
+        .check
+        .clone()
+        .unwrap();
+    let out = Command::new("/bin/sh")
+        .args(["-c", &script, "accounts.allowed"])
+        .env("HANDOVER_USER", "jdoe")
+        .env("HANDOVER_ADMIN_USER", "jdoe-admin")
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    let j: serde_json::Value =
+        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line}"));
+    // The check joins the allowed names with spaces on one line (newlines fold to spaces).
+    let expected = format!("jdoe jdoe-admin {}", hostile.join(" ").replace('\n', " "));
+    assert_eq!(j["observed"]["allowed"], expected.as_str());
+    for n in 1..=5 {
+        assert!(
+            !Path::new(&format!("/tmp/handover-hostile-{n}")).exists(),
+            "hostile value {n} ran"
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! A small builder around the binary, with its state directory and clock pinned.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Run {
+    pub out: Output,
+    /// The state directory the run used (kept until the Run is dropped).
+    pub state: tempfile::TempDir,
+}
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+    pub fn code(&self) -> i32 {
+        self.out.status.code().unwrap_or(-1)
+    }
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code(),
+            code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.out.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document: {e}\n{}", self.stdout()))
+    }
+}
+
+pub struct Handover {
+    cmd: Command,
+    pub state: tempfile::TempDir,
+}
+
+impl Handover {
+    pub fn new(args: &[&str]) -> Handover {
+        let state = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_handover"));
+        cmd.args(args)
+            .env("HANDOVER_STATE_DIR", state.path())
+            .env("HANDOVER_NOW", "2026-11-25T10:00:00Z")
+            .env_remove("SSH_CONNECTION");
+        Handover { cmd, state }
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.cmd.env(k, v);
+        self
+    }
+
+    pub fn run(mut self) -> Run {
+        Run {
+            out: self.cmd.output().unwrap(),
+            state: self.state,
+        }
+    }
+}
+
+/// A site file in a private temporary directory.
+pub fn site(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("site.toml");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+pub const SITE: &str = r#"
+[organisation]
+name = "Example University"
+service_desk = "servicedesk@example.ac.uk"
+
+[accounts]
+allowed = ["svc-backup"]
+
+[firewall]
+allow = [ { port = 22, proto = "tcp", from = "10.0.0.0/8" },
+          { port = 8080, proto = "tcp", from = "10.1.2.0/24", cleartext_ok = "lab instrument UI" } ]
+
+[vpn]
+name = "Uni VPN"
+gateway = "vpn.example.ac.uk"
+port = 443
+trusted_cert = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+
+[lansweeper]
+server = "lansweeper.example.ac.uk"
+port = 9524
+agent_key = "RELAY-KEY-s3cr3t-0001"
+
+[artifacts.lsagent-linux]
+url = "LsAgent-linux-x64.run"
+sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+"#;
+
+/// Whether `tool` is on PATH; tests that need it say so and skip when it is not.
+pub fn have(tool: &str) -> bool {
+    let found = which::which(tool).is_ok();
+    if !found {
+        eprintln!("SKIPPED: {tool} is not installed");
+    }
+    found
+}
