@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+#[cfg(unix)]
 use crate::error::InputError;
 
 #[cfg(unix)]

@@ -3,7 +3,9 @@
 //! carries the command, exit status, stdout and stderr (a [`ProcessError`]), which is what an operator
 //! needs when an installer fails.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(unix)]
+use std::time::Instant;
 
 use anyhow::Result;
 
