@@ -398,6 +398,12 @@ fn run_engine(
                 "apply changes the system and must run as root (sudo handover apply …)",
             ));
         }
+        let selected = |id: &str| common.only.is_empty() || common.only.iter().any(|o| o == id);
+        if user.is_none() && (selected("accounts.separate-admin") || selected("accounts.admin-builtin")) {
+            return Err(InputError::refused(
+                "apply needs --user NAME, the device's named user, at handover (later runs remember it); nothing changed",
+            ));
+        }
         // SPEC §3: a key that a selected control needs and the site lacks stops apply before any change.
         let missing: Vec<String> = setup
             .resolved
@@ -461,7 +467,10 @@ fn run_engine(
         asset: asset.clone(),
         ticket: ticket.clone(),
         technician: technician.clone(),
-        reason: apply.and_then(|a| a.reason).map(|r| r.as_str().to_string()),
+        // The first apply on a device is its handover; later ones repair drift, unless told otherwise.
+        reason: apply.map(|a| {
+            a.reason.map_or_else(|| if state.last_apply.is_some() { "drift" } else { "handover" }.to_string(), |r| r.as_str().to_string())
+        }),
         force_remote: apply.is_some_and(|a| a.force_remote),
         admin_password,
         ssh_connection: std::env::var("SSH_CONNECTION").ok(),
@@ -511,6 +520,9 @@ fn run_engine(
             if a.technician.is_some() {
                 state.technician = technician.clone();
             }
+        }
+        if mode == Mode::Apply {
+            state.last_apply = Some(report.finished_at.clone());
         }
         if let Some(o) = &outcome {
             for account in &o.admin_passwords_set {

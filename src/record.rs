@@ -38,6 +38,8 @@ pub struct State {
     pub admin_passwords_set: Vec<AdminPasswordSet>,
     /// sha256 of the newest record, the next record's `previous`.
     pub last_record: Option<String>,
+    /// When the last `apply` finished: the next one defaults to `--reason drift`.
+    pub last_apply: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

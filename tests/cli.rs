@@ -282,7 +282,7 @@ fn apply_without_yes_off_a_terminal_changes_nothing() {
         SITE.replace("LsAgent-linux-x64.run", "/nonexistent")
             .as_str(),
     );
-    let r = Handover::new(&["apply", "--site", s(&path)]).run();
+    let r = Handover::new(&["apply", "--user", "jdoe", "--site", s(&path)]).run();
     r.expect_code(2);
     assert!(r.stderr().contains("--yes"), "{}", r.stderr());
 }
@@ -294,7 +294,7 @@ fn apply_with_a_missing_site_key_exits_2_before_any_change() {
         return;
     }
     let (_d, path) = site("[accounts]\nallowed = []\n");
-    let r = Handover::new(&["apply", "--yes", "--site", s(&path)]).run();
+    let r = Handover::new(&["apply", "--yes", "--user", "jdoe", "--site", s(&path)]).run();
     r.expect_code(2);
     let e = r.stderr();
     assert!(
