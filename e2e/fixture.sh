@@ -30,7 +30,7 @@ echo 'guest:Fixture-guest-1' | chpasswd
 
 # Identity.
 echo e2e-device > /etc/hostname
-if grep -q '^127\.0\.1\.1' /etc/hosts; then
+if grep -q '^127\.0\.1\.1' /etc/hosts 2>/dev/null; then
     sed -i 's/^127\.0\.1\.1.*/127.0.1.1\te2e-device/' /etc/hosts
 else
     printf '127.0.1.1\te2e-device\n' >> /etc/hosts

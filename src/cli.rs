@@ -399,7 +399,9 @@ fn run_engine(
             ));
         }
         let selected = |id: &str| common.only.is_empty() || common.only.iter().any(|o| o == id);
-        if user.is_none() && (selected("accounts.separate-admin") || selected("accounts.admin-builtin")) {
+        if user.is_none()
+            && (selected("accounts.separate-admin") || selected("accounts.admin-builtin"))
+        {
             return Err(InputError::refused(
                 "apply needs --user NAME, the device's named user, at handover (later runs remember it); nothing changed",
             ));
@@ -469,7 +471,17 @@ fn run_engine(
         technician: technician.clone(),
         // The first apply on a device is its handover; later ones repair drift, unless told otherwise.
         reason: apply.map(|a| {
-            a.reason.map_or_else(|| if state.last_apply.is_some() { "drift" } else { "handover" }.to_string(), |r| r.as_str().to_string())
+            a.reason.map_or_else(
+                || {
+                    if state.last_apply.is_some() {
+                        "drift"
+                    } else {
+                        "handover"
+                    }
+                    .to_string()
+                },
+                |r| r.as_str().to_string(),
+            )
         }),
         force_remote: apply.is_some_and(|a| a.force_remote),
         admin_password,

@@ -667,6 +667,25 @@ impl Engine<'_> {
             reports[i] = cr;
         }
         reports.truncate(selected.len());
+        // A change can settle a check-only control too (locking the guest account takes it off
+        // accounts.allowed's list): re-check those that failed, so the report says how the device is now.
+        if reports.iter().any(|r| r.changed) {
+            let stale: Vec<usize> = (0..reports.len())
+                .filter(|&i| {
+                    reports[i].status == Status::Fail
+                        && !reports[i].changed
+                        && selected[i].apply.is_none()
+                })
+                .collect();
+            let again: Vec<&Planned> = stale.iter().map(|&i| selected[i]).collect();
+            for (i, v) in stale.into_iter().zip(self.check_all(&again)) {
+                let cr = &mut reports[i];
+                cr.status = v.status;
+                cr.reason = v.reason;
+                cr.observed = v.observed;
+                self.apply_waiver(cr);
+            }
+        }
         let mut report = self.base_report(started, reports);
         report.reboot_required = reboot;
         outcome.report = Some(report);

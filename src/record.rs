@@ -101,13 +101,26 @@ pub fn write(
         previous: state.last_record.clone(),
     };
     let bytes = serde_json::to_vec_pretty(&record)?;
+    // A sequence number first, so that names sort in the order of the chain even when the clock is
+    // pinned (HANDOVER_NOW) or goes backwards.
+    let seq = std::fs::read_dir(&records)?
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .to_str()?
+                .split('-')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .max()
+        .unwrap_or(0)
+        + 1;
     let stamp = report.finished_at.replace([':', '-'], "");
-    let mut path = records.join(format!("{stamp}-{}-{}.json", report.mode, report.scope));
-    let mut n = 1;
-    while path.exists() {
-        n += 1;
-        path = records.join(format!("{stamp}-{}-{}-{n}.json", report.mode, report.scope));
-    }
+    let path = records.join(format!(
+        "{seq:06}-{stamp}-{}-{}.json",
+        report.mode, report.scope
+    ));
     perms::write_private(&path, &bytes)?;
     state.last_record = Some(format!("sha256:{}", sha256_bytes(&bytes)));
     Ok(path)

@@ -14,7 +14,7 @@ live() {
   p=$(printf '%s\n' "$rules" | awk '$1 == "-P" { print $3 }')
   obs "$1 INPUT policy" "$p"
   case "$p" in DROP | REJECT) ;; *) problem "live $1 INPUT policy is $p" ;; esac
-  printf '%s\n' "$rules" | grep -q -- '-j ufw-before-input' || problem "ufw's rules are not loaded in $1"
+  printf '%s\n' "$rules" | grep -Eq -- '-j ufw6?-before-input' || problem "ufw's rules are not loaded in $1"
 }
 live iptables
 [ "$ipv6" != yes ] || ! command -v ip6tables >/dev/null 2>&1 || live ip6tables

@@ -1,0 +1,76 @@
+//! `cargo xtask <command>`: the project's own tooling.
+//!
+//! * `e2e`: boots a Debian 12 device in systemd-nspawn and runs the end-to-end
+//!   scenario against it (see `e2e.rs`);
+//! * `bench`: benchmarks on a realistic device (not written yet).
+
+mod bench;
+mod container;
+mod e2e;
+mod image;
+mod scenario;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  e2e     boot a Debian 12 device (systemd-nspawn, as root) and run the
+          end-to-end scenario against the release binary
+            --rebuild-cache  rebuild the cached base system and local repository
+            --smoke          only check the container infrastructure
+            --no-build       do not run `cargo build --release -p handover`
+            --bin PATH       use this handover binary (implies --no-build)
+  bench   run the benchmarks (not written yet)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("e2e") => e2e::main(&args[1..]),
+        Some("bench") => bench::main(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Not `{e:?}`: with RUST_BACKTRACE set that prints a backtrace
+            // nobody needs for a failed container command.
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of xtask/).
+pub fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+/// Cargo's target directory (CARGO_TARGET_DIR if set, else `<root>/target`).
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                workspace_root().join(dir)
+            }
+        }
+        None => workspace_root().join("target"),
+    }
+}

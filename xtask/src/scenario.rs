@@ -1,0 +1,461 @@
+//! The end-to-end scenario of issue 2 on the booted Debian 12 device: a fresh, non-compliant device fails
+//! `check`; `plan` and a bad site change nothing; `apply` converges and the device's own tools confirm it;
+//! a second `apply` changes nothing; drift is found and exactly it is repaired; a tampered installer and a
+//! package that cannot be installed are refused with their reasons. Every control's status is asserted
+//! from the tables below, before apply, after apply and after drift.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, ensure, Context, Result};
+use serde_json::Value;
+
+use crate::container::Container;
+use crate::e2e::{GUEST_BIN, GUEST_LSAGENT};
+
+/// The clock every run uses, so lifecycle dates never flip the result.
+const NOW: &str = "2026-11-25T12:00:00Z";
+const AGENT_KEY: &str = "e2e-relay-key-5ecret";
+
+/// A fresh device, as the fixture leaves it.
+const BEFORE: &[(&str, &str)] = &[
+    ("os.supported", "pass"), // Debian 12: LTS until 2028-06-30
+    ("accounts.separate-admin", "fail"),
+    ("accounts.admin-builtin", "fail"),
+    ("accounts.guest", "fail"),
+    ("accounts.password-policy", "fail"),
+    ("accounts.allowed", "fail"),
+    ("firmware.password", "manual"), // no firmware-attributes in a container
+    ("updates.automatic", "fail"),
+    ("updates.pending", "pass"), // the local repository holds nothing newer
+    ("endpoint.protection", "fail"),
+    ("device.management", "manual"), // the site names no agent
+    ("firewall.inbound", "fail"),
+    ("firewall.enabled", "fail"),
+    ("apps.office365", "not-applicable"),
+    ("apps.teams", "not-applicable"),
+    ("apps.lansweeper", "fail"),
+    ("apps.fortinet-vpn", "fail"),
+    ("disk.encryption", "not-applicable"), // a container's disk is the host's
+];
+
+/// The first apply. `accounts.allowed` never deletes (mallory stays); ClamAV cannot download definitions
+/// without the internet, so `endpoint.protection` stays failing with that reason.
+const AFTER_APPLY: &[(&str, &str)] = &[
+    ("os.supported", "pass"),
+    ("accounts.separate-admin", "fixed"),
+    ("accounts.admin-builtin", "fixed"),
+    ("accounts.guest", "fixed"),
+    ("accounts.password-policy", "fixed"),
+    ("accounts.allowed", "fail"),
+    ("firmware.password", "manual"),
+    ("updates.automatic", "fixed"),
+    ("updates.pending", "pass"),
+    ("endpoint.protection", "fail"),
+    ("device.management", "manual"),
+    ("firewall.inbound", "fixed"),
+    ("firewall.enabled", "fixed"),
+    ("apps.office365", "not-applicable"),
+    ("apps.teams", "not-applicable"),
+    ("apps.lansweeper", "fixed"),
+    ("apps.fortinet-vpn", "fixed"),
+    ("disk.encryption", "not-applicable"),
+];
+
+/// `check` once the technician has locked the stray account the report named: everything that does not
+/// need the internet passes.
+const CONVERGED: &[(&str, &str)] = &[
+    ("os.supported", "pass"),
+    ("accounts.separate-admin", "pass"),
+    ("accounts.admin-builtin", "pass"),
+    ("accounts.guest", "pass"),
+    ("accounts.password-policy", "pass"),
+    ("accounts.allowed", "pass"),
+    ("firmware.password", "manual"),
+    ("updates.automatic", "pass"),
+    ("updates.pending", "pass"),
+    ("endpoint.protection", "fail"),
+    ("device.management", "manual"),
+    ("firewall.inbound", "pass"),
+    ("firewall.enabled", "pass"),
+    ("apps.office365", "not-applicable"),
+    ("apps.teams", "not-applicable"),
+    ("apps.lansweeper", "pass"),
+    ("apps.fortinet-vpn", "pass"),
+    ("disk.encryption", "not-applicable"),
+];
+
+/// One run of handover in the device.
+struct Run {
+    code: i32,
+    json: Value,
+    stderr: String,
+}
+
+impl Run {
+    fn statuses(&self) -> BTreeMap<String, String> {
+        self.json["controls"]
+            .as_array()
+            .map(|cs| {
+                cs.iter()
+                    .map(|c| {
+                        (
+                            c["id"].as_str().unwrap_or("").to_string(),
+                            c["status"].as_str().unwrap_or("").to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn control(&self, id: &str) -> &Value {
+        self.json["controls"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["id"] == id))
+            .unwrap_or(&Value::Null)
+    }
+
+    /// Fail naming every control whose status differs from the table.
+    fn expect(&self, when: &str, table: &[(&str, &str)]) -> Result<()> {
+        let got = self.statuses();
+        let mut wrong = Vec::new();
+        for (id, want) in table {
+            let have = got.get(*id).map_or("missing", String::as_str);
+            if have != *want {
+                wrong.push(format!(
+                    "  {id}: expected {want}, got {have}: {}",
+                    self.control(id)["reason"].as_str().unwrap_or("")
+                ));
+            }
+        }
+        ensure!(
+            got.len() == table.len(),
+            "{when}: {} controls reported, the table has {}",
+            got.len(),
+            table.len()
+        );
+        if !wrong.is_empty() {
+            bail!(
+                "{when}: statuses differ from the table:\n{}",
+                wrong.join("\n")
+            );
+        }
+        println!("ok: {when}: all {} controls as expected", table.len());
+        Ok(())
+    }
+
+    fn changed(&self) -> Vec<String> {
+        self.json["controls"]
+            .as_array()
+            .map(|cs| {
+                cs.iter()
+                    .filter(|c| c["changed"] == true)
+                    .map(|c| c["id"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn handover(c: &Container, args: &str) -> Result<Run> {
+    let script = format!("HANDOVER_NOW={NOW} {GUEST_BIN} {args} --format json");
+    println!("$ handover {args} --format json");
+    let out = c.exec(&script)?;
+    let code = out.status.code().unwrap_or(-1);
+    let json = serde_json::from_str(&out.stdout).with_context(|| {
+        format!(
+            "handover {args}: stdout is not one JSON document (exit {code})\n{}\n{}",
+            out.stdout, out.stderr
+        )
+    })?;
+    println!("  [exit {code} in {:.2}s]", out.elapsed.as_secs_f64());
+    Ok(Run {
+        code,
+        json,
+        stderr: out.stderr,
+    })
+}
+
+/// Run a shell command in the device and return its stdout; fail on a non-zero exit.
+fn sh(c: &Container, script: &str) -> Result<String> {
+    c.exec_ok(script)
+        .with_context(|| format!("in the device: {script}"))
+}
+
+/// What a change to the device would show: accounts, sshd, packages, firewall, config files.
+fn fingerprint(c: &Container) -> Result<String> {
+    sh(
+        c,
+        "passwd -S root jdoe mallory guest 2>&1 | awk '{print $1, $2}'; sshd -T | grep -i permitrootlogin; id jdoe; \
+         md5sum /var/lib/dpkg/status /etc/shadow /etc/group /etc/ssh/sshd_config; ls -la /etc/ssh/sshd_config.d /etc/security /etc/apt/apt.conf.d; \
+         iptables -S; ls /opt /etc/openfortivpn 2>&1 || true",
+    )
+}
+
+pub fn run(c: &Container) -> Result<()> {
+    // The site: a scoped SSH entry, the VPN, Lansweeper with the stand-in installer pinned by its sha256.
+    let sha = sh(c, &format!("sha256sum {GUEST_LSAGENT} | cut -d' ' -f1"))?;
+    let site = format!(
+        r#"[organisation]
+name = "Example University"
+service_desk = "servicedesk@example.ac.uk"
+[firewall]
+allow = [ {{ port = 22, proto = "tcp", from = "10.0.0.0/8" }} ]
+[vpn]
+name = "Uni VPN"
+gateway = "vpn.example.ac.uk"
+port = 443
+trusted_cert = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+[lansweeper]
+server = "lansweeper.example.ac.uk"
+port = 9524
+agent_key = "{AGENT_KEY}"
+[artifacts.lsagent-linux]
+url = "{GUEST_LSAGENT}"
+sha256 = "{}"
+"#,
+        sha.trim()
+    );
+    c.exec_input(
+        "umask 077; mkdir -p /etc/handover && cat > /etc/handover/site.toml",
+        site.as_bytes(),
+        std::time::Duration::from_secs(30),
+    )?;
+    c.exec_input(
+        "umask 077; cat > /root/admin.pw",
+        b"Handover-e2e-Admin-42\n",
+        std::time::Duration::from_secs(30),
+    )?;
+
+    // 1. A fresh device fails check.
+    let before = handover(c, "check --user jdoe")?;
+    ensure!(
+        before.code == 1,
+        "check on a fresh device: exit {} (expected 1)\n{}",
+        before.code,
+        before.stderr
+    );
+    before.expect("check before apply", BEFORE)?;
+
+    // 2. plan changes nothing and says what would change.
+    let fp = fingerprint(c)?;
+    let plan = handover(c, "plan --user jdoe")?;
+    ensure!(plan.code == 1, "plan: exit {}", plan.code);
+    ensure!(
+        plan.control("firewall.enabled")["plan"]
+            .as_str()
+            .is_some_and(|p| p.contains("ufw")),
+        "plan says what it would do: {}",
+        plan.control("firewall.enabled")
+    );
+    ensure!(fingerprint(c)? == fp, "plan changed the device");
+    println!("ok: plan changed nothing");
+
+    // 3. A site with an unknown key is refused, naming it, and nothing changes.
+    sh(c, "umask 077; cp /etc/handover/site.toml /root/bad.toml; printf '[accounts]\\nadmin_sufix = \"-adm\"\\n' >> /root/bad.toml")?;
+    for cmd in [
+        "check --site /root/bad.toml",
+        "apply --yes --user jdoe --site /root/bad.toml --admin-password-file /root/admin.pw",
+    ] {
+        let out = c.exec(&format!("{GUEST_BIN} {cmd}"))?;
+        ensure!(
+            out.status.code() == Some(2),
+            "{cmd}: exit {:?}",
+            out.status.code()
+        );
+        ensure!(
+            out.stderr.contains("/root/bad.toml:") && out.stderr.contains("accounts.admin_sufix"),
+            "{cmd}: {}",
+            out.stderr
+        );
+    }
+    ensure!(fingerprint(c)? == fp, "a refused site changed the device");
+    println!("ok: unknown site key refused (exit 2, key named), nothing changed");
+
+    // 4. apply converges.
+    let apply = handover(c, "apply --yes --user jdoe --asset QM012345 --ticket RITM0012345 --technician e2e --reason handover --admin-password-file /root/admin.pw")?;
+    ensure!(apply.code == 1, "apply: exit {} (expected 1: endpoint definitions need the internet, firmware is manual)\n{}", apply.code, apply.stderr);
+    apply.expect("apply", AFTER_APPLY)?;
+    let why = apply.control("endpoint.protection")["reason"]
+        .as_str()
+        .unwrap_or("");
+    ensure!(
+        why.contains("definitions"),
+        "endpoint.protection should fail on definitions only: {why}"
+    );
+
+    // 5. The device's own tools agree.
+    let confirm: &[(&str, &str)] = &[
+        ("passwd -S root | cut -d' ' -f2", "L"),
+        ("sshd -T | awk '$1 == \"permitrootlogin\" { print $2 }'", "no"),
+        ("ufw status verbose | grep -E '^(Status|Default):' | tr '\\n' ' '", "Status: active Default: deny (incoming), allow (outgoing), disabled (routed) "),
+        ("ufw status | grep -c ALLOW", "1"),
+        ("ufw status | grep ALLOW | tr -s ' '", "22/tcp ALLOW 10.0.0.0/8 # handover site entry"),
+        ("apt-config dump APT::Periodic::Unattended-Upgrade", "APT::Periodic::Unattended-Upgrade \"1\";"),
+        ("systemctl is-enabled apt-daily-upgrade.timer", "enabled"),
+        ("getent group sudo | cut -d: -f4", "jdoe-admin"),
+        ("id -nG jdoe", "jdoe"),
+        ("sudo -n -l -U jdoe | tail -n 1", "User jdoe is not allowed to run sudo on e2e-device."),
+        ("passwd -S jdoe-admin | cut -d' ' -f2", "P"),
+        ("chage -l jdoe-admin | grep '^Last password change' | cut -d: -f2", " password must be changed"),
+        ("passwd -S guest | cut -d' ' -f2", "L"),
+        ("grep -h minlen /etc/security/pwquality.conf.d/*.conf", "minlen = 12"),
+        ("grep -c pam_pwquality /etc/pam.d/common-password", "1"),
+        ("stat -c '%a %U' /etc/openfortivpn/config", "600 root"),
+        ("grep '^host' /etc/openfortivpn/config", "host = vpn.example.ac.uk"),
+        ("systemctl is-active LansweeperAgent.service", "active"),
+        ("wc -l < /var/log/lsagent-standin.runs", "1"),
+        ("stat -c %a /var/lib/handover /var/lib/handover/records | sort -u", "700"),
+        ("stat -c %a /var/lib/handover/records/* /var/lib/handover/state.json | sort -u", "600"),
+        (&format!("grep -rl {AGENT_KEY} /var/lib/handover /etc/openfortivpn /var/log/journal 2>/dev/null | wc -l"), "0"),
+        ("grep -rl Handover-e2e-Admin-42 /var/lib/handover | wc -l", "0"),
+    ];
+    for (cmd, want) in confirm {
+        let got = sh(c, cmd)?;
+        ensure!(
+            got.trim_end_matches('\n') == *want,
+            "`{cmd}` printed {got:?}, expected {want:?}"
+        );
+    }
+    println!("ok: passwd, sshd -T, ufw, apt-config, getent, sudo -l, chage, systemctl and file modes confirm the apply");
+
+    // 6. The technician locks the stray account the report named; check passes all that needs no internet.
+    let allowed = apply.control("accounts.allowed")["reason"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    ensure!(
+        allowed.contains("mallory") && !allowed.contains("guest"),
+        "accounts.allowed names the stray account: {allowed}"
+    );
+    sh(c, "usermod -L mallory")?;
+    let check = handover(c, "check")?;
+    ensure!(
+        check.json["user"] == "jdoe" && check.json["asset"] == "QM012345",
+        "check remembers user and asset: {} {}",
+        check.json["user"],
+        check.json["asset"]
+    );
+    check.expect("check after apply", CONVERGED)?;
+    ensure!(
+        check.code == 1,
+        "check after apply: exit {} (endpoint definitions and manual controls keep it at 1)",
+        check.code
+    );
+
+    // 7. A second apply changes nothing (ClamAV still waits for definitions from the internet).
+    let dpkg_before = sh(c, "md5sum /var/lib/dpkg/status /etc/shadow /etc/group")?;
+    let again = handover(c, "apply --yes")?;
+    again.expect("second apply", CONVERGED)?;
+    let changed: Vec<String> = again
+        .changed()
+        .into_iter()
+        .filter(|id| id != "endpoint.protection")
+        .collect();
+    ensure!(changed.is_empty(), "the second apply changed {changed:?}");
+    ensure!(
+        sh(c, "md5sum /var/lib/dpkg/status /etc/shadow /etc/group")? == dpkg_before,
+        "the second apply changed packages or accounts"
+    );
+    ensure!(
+        again.json["reason"] == "drift",
+        "a later apply defaults to --reason drift"
+    );
+    println!("ok: second apply changed nothing");
+
+    // 8. Drift: firewall disabled, openfortivpn removed. Found, and exactly those two repaired.
+    sh(c, "ufw disable && DEBIAN_FRONTEND=noninteractive apt-get -q -y remove openfortivpn >/dev/null")?;
+    let drift = handover(c, "check")?;
+    let mut drifted = CONVERGED.to_vec();
+    for (id, st) in drifted.iter_mut() {
+        if *id == "firewall.enabled" || *id == "apps.fortinet-vpn" {
+            *st = "fail";
+        }
+    }
+    drift.expect("check after drift", &drifted)?;
+    let repair = handover(c, "apply --yes")?;
+    let mut repaired = CONVERGED.to_vec();
+    for (id, st) in repaired.iter_mut() {
+        if *id == "firewall.enabled" || *id == "apps.fortinet-vpn" {
+            *st = "fixed";
+        }
+    }
+    repair.expect("apply after drift", &repaired)?;
+    let changed: Vec<String> = repair
+        .changed()
+        .into_iter()
+        .filter(|id| id != "endpoint.protection")
+        .collect();
+    ensure!(
+        changed == ["firewall.enabled", "apps.fortinet-vpn"],
+        "apply after drift changed {changed:?}"
+    );
+    ensure!(
+        sh(c, "ufw status | head -n 1")?.trim() == "Status: active",
+        "ufw is back on"
+    );
+    println!("ok: drift found and exactly firewall.enabled and apps.fortinet-vpn repaired");
+
+    // 9. A tampered installer is refused and not run.
+    sh(c, &format!("systemctl disable --now LansweeperAgent.service && rm -rf /opt/LansweeperAgent && echo '# tampered' >> {GUEST_LSAGENT}"))?;
+    let tampered = handover(c, "apply --yes --only apps.lansweeper")?;
+    ensure!(
+        tampered.json["scope"] == "partial" && tampered.json["summary"]["compliant"].is_null(),
+        "--only is a partial run"
+    );
+    let ls = tampered.control("apps.lansweeper");
+    ensure!(
+        ls["status"] == "error"
+            && ls["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("sha256 mismatch") && r.contains("refusing to run it")),
+        "tampered installer: {ls}"
+    );
+    ensure!(
+        tampered.code == 1,
+        "tampered installer: exit {}",
+        tampered.code
+    );
+    ensure!(
+        sh(c, "wc -l < /var/log/lsagent-standin.runs")?.trim() == "1",
+        "the tampered installer ran"
+    );
+    println!("ok: tampered installer refused and not run");
+
+    // 10. A package that cannot be installed: that control is an error with apt's words, the rest go on.
+    sh(c, "DEBIAN_FRONTEND=noninteractive apt-get -q -y remove openfortivpn >/dev/null && mv /etc/apt/sources.list /root/sources.list && rm -rf /var/lib/apt/lists/* && apt-get clean")?;
+    let broken = handover(
+        c,
+        "apply --yes --only apps.fortinet-vpn --only firewall.enabled",
+    )?;
+    sh(
+        c,
+        "mv /root/sources.list /etc/apt/sources.list && apt-get -q update >/dev/null",
+    )?;
+    let vpn = broken.control("apps.fortinet-vpn");
+    ensure!(
+        vpn["status"] == "error"
+            && vpn["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("openfortivpn") && r.contains("exited with status")),
+        "failed install: {vpn}"
+    );
+    ensure!(
+        broken.control("firewall.enabled")["status"] == "pass",
+        "the other controls go on"
+    );
+    ensure!(broken.code == 1, "failed install: exit {}", broken.code);
+    println!("ok: a failed package install is an error with apt's output; the others went on");
+
+    // 11. The records chain: each names the previous one's sha256.
+    let chain = sh(
+        c,
+        "cd /var/lib/handover/records && prev=null; for f in $(ls); do p=$(grep '\"previous\"' \"$f\" | tail -n 1 | sed 's/.*: //; s/,$//; s/\"//g'); \
+         [ \"$p\" = \"$prev\" ] || { echo \"broken at $f: $p != $prev\"; exit 1; }; prev=sha256:$(sha256sum \"$f\" | cut -d' ' -f1); done; ls | wc -l",
+    )?;
+    println!(
+        "ok: {} records, each chained to the one before",
+        chain.trim()
+    );
+    Ok(())
+}
