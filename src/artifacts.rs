@@ -57,6 +57,9 @@ pub fn stage(name: &str, url: &str, sha256: &str, work_dir: &Path) -> Result<Sta
         ),
         None => PathBuf::from(url),
     };
+    // The hash is checked on the private copy below; refusing a source a standard user could write
+    // still matters, so that the record never names an installer someone else could have swapped.
+    perms::require_trusted(&src, &format!("artifact {name}"))?;
     perms::ensure_private_dir(work_dir)?;
     let dir = tempfile::Builder::new()
         .prefix("artifact-")
@@ -117,6 +120,24 @@ mod tests {
             e.contains("sha256 mismatch") && e.contains("refusing to run it"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn writable_source_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("agent.run");
+        std::fs::write(&f, b"x").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let e = stage(
+            "a",
+            f.to_str().unwrap(),
+            &sha256_bytes(b"x"),
+            &dir.path().join("w"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("writable by group or others"), "{e}");
     }
 
     #[test]

@@ -768,3 +768,370 @@ mod tests {
         assert!(!in_network(a("10.1.2.3"), a("2001:db8::"), 32));
     }
 }
+
+#[cfg(test)]
+mod engine_tests {
+    //! The engine's decisions against a scripted host: no device is touched.
+    use super::*;
+    use crate::profile::{Sources, CONTROLS};
+    use crate::runner::Outcome as RunOutcome;
+    use crate::site::Site;
+    use std::path::Path;
+
+    /// Answers each script by its name (`ID check` / `ID apply`); checks answer from a queue so that the
+    /// re-check can differ from the first check. Records every script it was asked to run.
+    struct ScriptedHost {
+        answers: Mutex<Vec<(String, i32, String, String)>>,
+        ran: Mutex<Vec<(String, Vec<(String, String)>)>>,
+    }
+
+    impl ScriptedHost {
+        fn new(answers: &[(&str, i32, &str, &str)]) -> Self {
+            ScriptedHost {
+                answers: Mutex::new(
+                    answers
+                        .iter()
+                        .map(|(n, c, o, e)| (n.to_string(), *c, o.to_string(), e.to_string()))
+                        .collect(),
+                ),
+                ran: Mutex::new(Vec::new()),
+            }
+        }
+        fn ran(&self) -> Vec<String> {
+            self.ran
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(n, _)| n.clone())
+                .collect()
+        }
+    }
+
+    impl Host for ScriptedHost {
+        fn run(&self, s: &Script) -> anyhow::Result<RunOutcome> {
+            self.ran
+                .lock()
+                .unwrap()
+                .push((s.name.clone(), s.env.clone()));
+            let mut answers = self.answers.lock().unwrap();
+            let i = answers
+                .iter()
+                .position(|(n, ..)| *n == s.name)
+                .unwrap_or_else(|| panic!("unexpected script {}", s.name));
+            let (_, code, out, err) = answers.remove(i);
+            Ok(RunOutcome {
+                code: Some(code),
+                stdout: out,
+                stderr: err,
+                timed_out: false,
+                duration: Duration::from_millis(1),
+            })
+        }
+    }
+
+    const PASS: &str = r#"{"compliant":true,"reason":"ok","observed":{}}"#;
+    const FAIL: &str = r#"{"compliant":false,"reason":"bad","observed":{"admin_exists":true}}"#;
+
+    /// A profile where the named controls are implemented and all others manual.
+    fn resolved(implemented: &[&str], site: &str) -> (tempfile::TempDir, Resolved) {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, t) = (dir.path().join("profiles"), dir.path().join("templates"));
+        std::fs::create_dir_all(&p).unwrap();
+        std::fs::create_dir_all(&t).unwrap();
+        std::fs::write(t.join("c.sh"), "check\n").unwrap();
+        std::fs::write(t.join("a.sh"), "apply\n").unwrap();
+        let mut text = String::from("[profile]\nname = \"t\"\n[match]\nfamily = \"linux\"\n");
+        for c in CONTROLS {
+            if implemented.contains(&c.id) {
+                let guard = if c.id == "accounts.admin-builtin" {
+                    "removes_admin = true\n"
+                } else {
+                    ""
+                };
+                let secrets = if c.id == "apps.lansweeper" {
+                    "secrets = [\"lansweeper.agent_key\"]\n"
+                } else {
+                    ""
+                };
+                text.push_str(&format!(
+                    "[controls.\"{}\"]\ncheck = \"c.sh\"\napply = \"a.sh\"\n{guard}{secrets}",
+                    c.id
+                ));
+            } else {
+                text.push_str(&format!(
+                    "[controls.\"{}\"]\nstatus = \"manual\"\nreason = \"m\"\n",
+                    c.id
+                ));
+            }
+        }
+        std::fs::write(p.join("t.toml"), text).unwrap();
+        let sources = Sources {
+            profiles_dir: Some(p),
+            templates_dir: Some(t),
+        };
+        let profile = sources.load("t").unwrap();
+        let site = Site::parse(
+            Path::new("/t/site.toml"),
+            site,
+            &crate::profile::control_ids(),
+        )
+        .unwrap();
+        let r = Resolved::new(&sources, profile, site).unwrap();
+        (dir, r)
+    }
+
+    fn engine<'a>(
+        r: &'a Resolved,
+        device: &'a Device,
+        host: &'a ScriptedHost,
+        only: &[&str],
+    ) -> Engine<'a> {
+        let mut secrets = Secrets::default();
+        for (k, v) in &r.site.secrets {
+            secrets.add(k, v);
+        }
+        Engine {
+            resolved: r,
+            device,
+            host,
+            secrets,
+            opts: RunOptions {
+                mode: Mode::Apply,
+                only: only.iter().map(|s| s.to_string()).collect(),
+                user: Some("jdoe".into()),
+                asset: None,
+                ticket: None,
+                technician: None,
+                reason: None,
+                force_remote: false,
+                admin_password: AdminPassword::None,
+                ssh_connection: None,
+                now: humantime::parse_rfc3339("2026-11-25T10:00:00Z").unwrap(),
+                state_dir: std::env::temp_dir(),
+                admin_passwords_set: vec!["jdoe-admin".into()],
+                profile_matches_device: true,
+                progress: false,
+            },
+        }
+    }
+
+    fn device() -> Device {
+        serde_json::from_value(json!({"hostname": "h", "serial": "s", "model": "m", "os": {"family": "linux", "id": "debian", "version": "12", "name": "Debian"}})).unwrap()
+    }
+
+    fn status(r: &Report, id: &str) -> (Status, String, bool) {
+        let c = r.controls.iter().find(|c| c.id == id).unwrap();
+        (c.status, c.reason.clone(), c.changed)
+    }
+
+    #[test]
+    fn fixed_only_when_the_recheck_passes() {
+        let (_d, r) = resolved(&["accounts.guest", "accounts.password-policy"], "");
+        let host = ScriptedHost::new(&[
+            ("accounts.guest check", 0, FAIL, ""),
+            ("accounts.guest apply", 0, "locked guest\n", ""),
+            ("accounts.guest check", 0, PASS, ""),
+            ("accounts.password-policy check", 0, FAIL, ""),
+            ("accounts.password-policy apply", 0, "", ""),
+            ("accounts.password-policy check", 0, FAIL, ""),
+        ]);
+        let d = device();
+        let rep = engine(
+            &r,
+            &d,
+            &host,
+            &["accounts.guest", "accounts.password-policy"],
+        )
+        .apply()
+        .report
+        .unwrap();
+        assert_eq!(
+            status(&rep, "accounts.guest"),
+            (Status::Fixed, "ok".into(), true)
+        );
+        let (st, why, changed) = status(&rep, "accounts.password-policy");
+        assert_eq!((st, changed), (Status::Fail, true));
+        assert!(why.contains("re-check still fails: bad"), "{why}");
+    }
+
+    #[test]
+    fn reboot_exit_stays_fail_and_flags_the_report() {
+        let (_d, r) = resolved(&["updates.pending"], "");
+        let host = ScriptedHost::new(&[
+            ("updates.pending check", 0, FAIL, ""),
+            ("updates.pending apply", REBOOT_EXIT, "", ""),
+        ]);
+        let d = device();
+        let rep = engine(&r, &d, &host, &["updates.pending"])
+            .apply()
+            .report
+            .unwrap();
+        let (st, why, _) = status(&rep, "updates.pending");
+        assert_eq!(st, Status::Fail);
+        assert!(why.contains("reboot required"), "{why}");
+        assert!(rep.reboot_required);
+    }
+
+    #[test]
+    fn root_is_not_locked_without_a_verified_separate_admin() {
+        let (_d, r) = resolved(&["accounts.separate-admin", "accounts.admin-builtin"], "");
+        // The separate admin cannot be fixed (its apply fails): root must keep its password.
+        let host = ScriptedHost::new(&[
+            ("accounts.separate-admin check", 0, FAIL, ""),
+            ("accounts.separate-admin apply", 1, "", "useradd: failure"),
+            ("accounts.admin-builtin check", 0, FAIL, ""),
+        ]);
+        let d = device();
+        let rep = engine(&r, &d, &host, &[]).apply().report.unwrap();
+        let (st, why, changed) = status(&rep, "accounts.admin-builtin");
+        assert_eq!((st, changed), (Status::Error, false));
+        assert!(
+            why.contains("separate admin account jdoe-admin is not verified"),
+            "{why}"
+        );
+        assert!(!host
+            .ran()
+            .contains(&"accounts.admin-builtin apply".to_string()));
+    }
+
+    #[test]
+    fn the_guard_runs_the_separate_admin_check_in_partial_runs() {
+        let (_d, r) = resolved(&["accounts.separate-admin", "accounts.admin-builtin"], "");
+        let host = ScriptedHost::new(&[
+            ("accounts.admin-builtin check", 0, FAIL, ""),
+            ("accounts.separate-admin check", 0, PASS, ""),
+            ("accounts.admin-builtin apply", 0, "", ""),
+            ("accounts.admin-builtin check", 0, PASS, ""),
+        ]);
+        let d = device();
+        let rep = engine(&r, &d, &host, &["accounts.admin-builtin"])
+            .apply()
+            .report
+            .unwrap();
+        assert_eq!(rep.controls.len(), 1);
+        assert_eq!(status(&rep, "accounts.admin-builtin").0, Status::Fixed);
+        assert_eq!(rep.scope, "partial");
+        assert_eq!(rep.summary.compliant, None);
+    }
+
+    #[test]
+    fn a_failed_change_is_an_error_with_its_output_and_no_secret() {
+        let site = "[lansweeper]\nserver = \"ls.example\"\nagent_key = \"TOPSECRET-KEY\"\n";
+        let (_d, r) = resolved(&["apps.lansweeper"], site);
+        let host = ScriptedHost::new(&[
+            ("apps.lansweeper check", 0, FAIL, ""),
+            (
+                "apps.lansweeper apply",
+                3,
+                "installer said TOPSECRET-KEY\n",
+                "E: bad key TOPSECRET-KEY",
+            ),
+        ]);
+        let d = device();
+        let rep = engine(&r, &d, &host, &["apps.lansweeper"])
+            .apply()
+            .report
+            .unwrap();
+        let (st, why, _) = status(&rep, "apps.lansweeper");
+        assert_eq!(st, Status::Error);
+        assert!(
+            why.contains("apps.lansweeper apply exited with status 3")
+                && why.contains("E: bad key <secret:lansweeper.agent_key>"),
+            "{why}"
+        );
+        let text = serde_json::to_string(&rep).unwrap();
+        assert!(!text.contains("TOPSECRET-KEY"), "{text}");
+        // The key reached the script through its environment.
+        let env = host
+            .ran
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(n, _)| n == "apps.lansweeper apply")
+            .unwrap()
+            .1
+            .clone();
+        assert!(env.contains(&(
+            "HANDOVER_SECRET_LANSWEEPER_AGENT_KEY".into(),
+            "TOPSECRET-KEY".into()
+        )));
+    }
+
+    #[test]
+    fn a_check_without_a_result_line_is_an_error() {
+        let (_d, r) = resolved(&["accounts.guest"], "");
+        let host =
+            ScriptedHost::new(&[("accounts.guest check", 2, "garbage\n", "awk: syntax error")]);
+        let d = device();
+        let e = engine(&r, &d, &host, &["accounts.guest"]);
+        let rep = e.check();
+        let (st, why, _) = status(&rep, "accounts.guest");
+        assert_eq!(st, Status::Error);
+        assert!(
+            why.contains("printed no result line") && why.contains("awk: syntax error"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn default_deny_is_refused_when_it_would_cut_the_ssh_session() {
+        let (_d, r) = resolved(
+            &["firewall.enabled"],
+            "[firewall]\nallow = [ { port = 22, proto = \"tcp\", from = \"10.0.0.0/8\" } ]\n",
+        );
+        let host = ScriptedHost::new(&[("firewall.enabled check", 0, FAIL, "")]);
+        let d = device();
+        let mut e = engine(&r, &d, &host, &["firewall.enabled"]);
+        e.opts.ssh_connection = Some("192.0.2.9 50000 192.0.2.1 22".into());
+        let rep = e.apply().report.unwrap();
+        let (st, why, _) = status(&rep, "firewall.enabled");
+        assert_eq!(st, Status::Error);
+        assert!(
+            why.contains("would cut this SSH session from 192.0.2.9")
+                && why.contains("--force-remote"),
+            "{why}"
+        );
+        // From inside the allowed range it goes ahead.
+        let host = ScriptedHost::new(&[
+            ("firewall.enabled check", 0, FAIL, ""),
+            ("firewall.enabled apply", 0, "", ""),
+            ("firewall.enabled check", 0, PASS, ""),
+        ]);
+        let mut e = engine(&r, &d, &host, &["firewall.enabled"]);
+        e.opts.ssh_connection = Some("10.9.9.9 50000 10.0.0.1 22".into());
+        assert_eq!(
+            status(&e.apply().report.unwrap(), "firewall.enabled").0,
+            Status::Fixed
+        );
+    }
+
+    #[test]
+    fn a_valid_waiver_skips_the_change() {
+        let site = "[[waiver]]\ncontrol = \"accounts.guest\"\nreason = \"kiosk\"\napproved_by = \"FDO\"\nticket = \"RITM1\"\nexpires = 2027-01-31\n";
+        let (_d, r) = resolved(&["accounts.guest"], site);
+        let host = ScriptedHost::new(&[("accounts.guest check", 0, FAIL, "")]);
+        let d = device();
+        let rep = engine(&r, &d, &host, &["accounts.guest"])
+            .apply()
+            .report
+            .unwrap();
+        assert_eq!(status(&rep, "accounts.guest").0, Status::Waived);
+        assert_eq!(host.ran(), vec!["accounts.guest check"]);
+    }
+
+    #[test]
+    fn exit_precedence() {
+        assert_eq!(
+            crate::error::Exit::NotCompliant.worst(crate::error::Exit::Reboot),
+            crate::error::Exit::Reboot
+        );
+        assert_eq!(
+            crate::error::Exit::Reboot.worst(crate::error::Exit::Error),
+            crate::error::Exit::Error
+        );
+        assert_eq!(
+            crate::error::Exit::Error.worst(crate::error::Exit::Ok),
+            crate::error::Exit::Error
+        );
+    }
+}
