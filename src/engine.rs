@@ -780,9 +780,12 @@ mod engine_tests {
 
     /// Answers each script by its name (`ID check` / `ID apply`); checks answer from a queue so that the
     /// re-check can differ from the first check. Records every script it was asked to run.
+    /// A script's name and the environment it ran with.
+    type Ran = (String, Vec<(String, String)>);
+
     struct ScriptedHost {
         answers: Mutex<Vec<(String, i32, String, String)>>,
-        ran: Mutex<Vec<(String, Vec<(String, String)>)>>,
+        ran: Mutex<Vec<Ran>>,
     }
 
     impl ScriptedHost {
