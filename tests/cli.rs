@@ -211,9 +211,9 @@ fn check_writes_a_private_chained_record() {
 #[test]
 fn os_supported_follows_the_injected_clock() {
     // Debian 12: regular support to 2026-06-10, LTS to 2028-06-30 (profiles/lifecycle.toml).
-    let os = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
-    if !(os.contains("ID=debian") && os.contains("VERSION_ID=\"12\"")) {
-        eprintln!("SKIPPED: this test reads the lifecycle of the Debian 12 host it runs on");
+    if !crate::support::on_debian_12(
+        "this test reads the lifecycle of the Debian 12 host it runs on",
+    ) {
         return;
     }
     let status = |now: &str| {
@@ -239,9 +239,7 @@ fn os_supported_follows_the_injected_clock() {
 
 #[test]
 fn waiver_turns_a_failure_into_waived_and_expires() {
-    let os = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
-    if !(os.contains("ID=debian") && os.contains("VERSION_ID=\"12\"")) {
-        eprintln!("SKIPPED: needs the Debian 12 lifecycle of the host");
+    if !crate::support::on_debian_12("needs the Debian 12 lifecycle of the host") {
         return;
     }
     let (_d, path) = site("[[waiver]]\ncontrol = \"os.supported\"\nreason = \"awaiting hardware refresh\"\napproved_by = \"Faculty Director of Operations\"\nticket = \"RITM0012345\"\nexpires = 2028-12-31\n");

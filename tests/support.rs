@@ -113,3 +113,13 @@ pub fn have(tool: &str) -> bool {
     }
     found
 }
+
+/// Whether the host is Debian 12 (tests that read its lifecycle need it); says why when it skips.
+pub fn on_debian_12(why: &str) -> bool {
+    let os = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    let yes = os.contains("ID=debian") && os.contains("VERSION_ID=\"12\"");
+    if !yes {
+        eprintln!("SKIPPED: {why}");
+    }
+    yes
+}
