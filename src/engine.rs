@@ -500,8 +500,12 @@ impl Engine<'_> {
             self.apply_waiver(&mut cr);
             let admin = self.admin_user();
             // A given password that handover has not yet set on the separate admin account is a change too.
+            // So is one handover can generate on the terminal: a password from a run that died before
+            // it was recorded (and perhaps before it was shown) is replaced (SPEC §7).
+            let can_set = password.is_some()
+                || matches!(self.opts.admin_password, AdminPassword::GenerateOnTty);
             let set_password = p.control.id == "accounts.separate-admin"
-                && password.is_some()
+                && can_set
                 && admin
                     .as_ref()
                     .is_some_and(|a| !self.opts.admin_passwords_set.contains(a));
