@@ -18,7 +18,7 @@ else
   fi
 fi
 obs pending "$pending"
-lists=$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -newermt "@$((HANDOVER_NOW_EPOCH - 7 * 86400))" 2>/dev/null | head -n 1)
+lists=$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -newermt "@$((HANDOVER_NOW_EPOCH - 7 * 86400))" 2>/dev/null | head -n 1)
 [ -n "$lists" ] || obs package_lists "older than 7 days: run apt-get update (or let apt-daily.timer) for a current answer"
 if [ -n "$pending" ]; then
   set -- $pending

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::container::{chroot_run, kill_stale_nspawn, BootOptions, Container};
-use crate::image::{self, ImageSpec, REPO_GUEST_DIR};
+use crate::image::{self, Image, ImageSpec, REPO_GUEST_DIR};
 
 /// The device under test.
 pub const IMAGE: ImageSpec = ImageSpec {
@@ -53,6 +53,11 @@ pub const IMAGE: ImageSpec = ImageSpec {
         "sudo",
         "iptables",
         "nftables",
+        // Not the baseline's: what `cargo xtask bench` installs in its device (the Ansible check it
+        // compares with, python3-apt for Ansible's apt module, GNU time for peak RSS).
+        "ansible-core",
+        "python3-apt",
+        "time",
     ],
 };
 
@@ -164,48 +169,21 @@ fn run(args: &Args, phases: &mut Phases) -> Result<()> {
 
     phases.time("fresh root from cache", || {
         fs::create_dir_all(&run_dir)?;
-        kill_stale_nspawn(&guest_root)?;
-        image::remove_tree(&guest_root)?;
-        image::copy_tree(&image.rootfs, &guest_root)
+        fresh_root(&image, &guest_root)
     })?;
 
-    phases.time("fixture", || {
-        let fixture = root_dir.join("e2e/fixture.sh");
-        let script =
-            fs::read(&fixture).with_context(|| format!("reading {}", fixture.display()))?;
-        let out = chroot_run(
-            &guest_root,
-            "/bin/sh -s",
-            &[],
-            &script,
-            Duration::from_secs(300),
-        )?;
-        if !out.success() {
-            bail!(
-                "e2e/fixture.sh failed ({})\n--- stdout ---\n{}\n--- stderr ---\n{}",
-                out.status,
-                out.stdout,
-                out.stderr
-            );
-        }
-        Ok(())
-    })?;
+    phases.time("fixture", || apply_fixture(&guest_root))?;
 
-    let mut opts = BootOptions::new(&guest_root, MACHINE);
-    opts.bind_ro
-        .push((image.repo.clone(), REPO_GUEST_DIR.to_string()));
-    opts.log = run_dir.join("nspawn.log");
-    let container = phases.time("boot", || Container::boot(&opts))?;
+    let container = phases.time("boot", || {
+        boot_device(&image, &guest_root, MACHINE, &run_dir.join("nspawn.log"))
+    })?;
     eprintln!(
         "container booted: systemd is pid {} (console log: {})",
         container.pid(),
         container.log_path().display()
     );
 
-    phases.time("copy in", || {
-        container.copy_in(&bin, GUEST_BIN)?;
-        container.copy_in(&root_dir.join("e2e/lsagent-standin.sh"), GUEST_LSAGENT)
-    })?;
+    phases.time("copy in", || install_handover(&container, &bin))?;
 
     phases.time("scenario", || {
         if args.smoke {
@@ -219,7 +197,63 @@ fn run(args: &Args, phases: &mut Phases) -> Result<()> {
     Ok(())
 }
 
-fn build_release(root: &Path) -> Result<()> {
+/// Replaces `guest_root` with a fresh copy of the image's base system (after
+/// ending any container a killed run left booted on it).
+pub fn fresh_root(image: &Image, guest_root: &Path) -> Result<()> {
+    kill_stale_nspawn(guest_root)?;
+    image::remove_tree(guest_root)?;
+    image::copy_tree(&image.rootfs, guest_root)
+}
+
+/// Applies `e2e/fixture.sh` in a chroot of `guest_root` (not booted): a
+/// non-compliant device.
+pub fn apply_fixture(guest_root: &Path) -> Result<()> {
+    let fixture = crate::workspace_root().join("e2e/fixture.sh");
+    let script = fs::read(&fixture).with_context(|| format!("reading {}", fixture.display()))?;
+    let out = chroot_run(
+        guest_root,
+        "/bin/sh -s",
+        &[],
+        &script,
+        Duration::from_secs(300),
+    )?;
+    if !out.success() {
+        bail!(
+            "e2e/fixture.sh failed ({})\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            out.status,
+            out.stdout,
+            out.stderr
+        );
+    }
+    Ok(())
+}
+
+/// Boots `guest_root` as `machine` with the image's local repository at
+/// [`REPO_GUEST_DIR`] (read-only), the console going to `log`.
+pub fn boot_device(
+    image: &Image,
+    guest_root: &Path,
+    machine: &str,
+    log: &Path,
+) -> Result<Container> {
+    let mut opts = BootOptions::new(guest_root, machine);
+    opts.bind_ro
+        .push((image.repo.clone(), REPO_GUEST_DIR.to_string()));
+    opts.log = log.to_path_buf();
+    Container::boot(&opts)
+}
+
+/// Copies the handover binary in as [`GUEST_BIN`] and the LsAgent stand-in as
+/// [`GUEST_LSAGENT`].
+pub fn install_handover(c: &Container, bin: &Path) -> Result<()> {
+    c.copy_in(bin, GUEST_BIN)?;
+    c.copy_in(
+        &crate::workspace_root().join("e2e/lsagent-standin.sh"),
+        GUEST_LSAGENT,
+    )
+}
+
+pub fn build_release(root: &Path) -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .args(["build", "--release", "-p", "handover"])
@@ -232,7 +266,7 @@ fn build_release(root: &Path) -> Result<()> {
     Ok(())
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     // /proc/self/status: "Uid:\treal\teffective\t..."
     fs::read_to_string("/proc/self/status")
         .ok()

@@ -2,7 +2,8 @@
 //!
 //! * `e2e`: boots a Debian 12 device in systemd-nspawn and runs the end-to-end
 //!   scenario against it (see `e2e.rs`);
-//! * `bench`: benchmarks on a realistic device (not written yet).
+//! * `bench`: `handover check` and a no-change `apply` against the Ansible check, on a compliant
+//!   device with a full package index; writes BENCHMARKS.md (see `bench.rs`).
 
 mod bench;
 mod container;
@@ -23,7 +24,12 @@ commands:
             --smoke          only check the container infrastructure
             --no-build       do not run `cargo build --release -p handover`
             --bin PATH       use this handover binary (implies --no-build)
-  bench   run the benchmarks (not written yet)
+  bench   measure handover check, a no-change apply and the Ansible check on a
+          compliant Debian 12 device (systemd-nspawn, as root); writes BENCHMARKS.md
+            --runs N          runs of check and apply (default 30, after 3 warm-ups)
+            --ansible-runs N  runs of the Ansible check (default 5, after 1 warm-up)
+            --no-build        do not run `cargo build --release -p handover`
+            --bin PATH        use this handover binary (implies --no-build)
 ";
 
 fn main() -> ExitCode {

@@ -63,7 +63,7 @@ const AFTER_APPLY: &[(&str, &str)] = &[
 
 /// `check` once the technician has locked the stray account the report named: everything that does not
 /// need the internet passes.
-const CONVERGED: &[(&str, &str)] = &[
+pub const CONVERGED: &[(&str, &str)] = &[
     ("os.supported", "pass"),
     ("accounts.separate-admin", "pass"),
     ("accounts.admin-builtin", "pass"),
@@ -85,10 +85,10 @@ const CONVERGED: &[(&str, &str)] = &[
 ];
 
 /// One run of handover in the device.
-struct Run {
-    code: i32,
-    json: Value,
-    stderr: String,
+pub struct Run {
+    pub code: i32,
+    pub json: Value,
+    pub stderr: String,
 }
 
 impl Run {
@@ -108,7 +108,7 @@ impl Run {
             .unwrap_or_default()
     }
 
-    fn control(&self, id: &str) -> &Value {
+    pub fn control(&self, id: &str) -> &Value {
         self.json["controls"]
             .as_array()
             .and_then(|cs| cs.iter().find(|c| c["id"] == id))
@@ -116,7 +116,7 @@ impl Run {
     }
 
     /// Fail naming every control whose status differs from the table.
-    fn expect(&self, when: &str, table: &[(&str, &str)]) -> Result<()> {
+    pub fn expect(&self, when: &str, table: &[(&str, &str)]) -> Result<()> {
         let got = self.statuses();
         let mut wrong = Vec::new();
         for (id, want) in table {
@@ -157,7 +157,7 @@ impl Run {
     }
 }
 
-fn handover(c: &Container, args: &str) -> Result<Run> {
+pub fn handover(c: &Container, args: &str) -> Result<Run> {
     let script = format!("HANDOVER_NOW={NOW} {GUEST_BIN} {args} --format json");
     println!("$ handover {args} --format json");
     let out = c.exec(&script)?;
@@ -192,8 +192,9 @@ fn fingerprint(c: &Container) -> Result<String> {
     )
 }
 
-pub fn run(c: &Container) -> Result<()> {
-    // The site: a scoped SSH entry, the VPN, Lansweeper with the stand-in installer pinned by its sha256.
+/// Writes the site (a scoped SSH entry, the VPN, Lansweeper with the stand-in installer pinned by its
+/// sha256) to /etc/handover/site.toml and the separate admin's password to /root/admin.pw.
+pub fn write_site(c: &Container) -> Result<()> {
     let sha = sh(c, &format!("sha256sum {GUEST_LSAGENT} | cut -d' ' -f1"))?;
     let site = format!(
         r#"[organisation]
@@ -226,6 +227,50 @@ sha256 = "{}"
         b"Handover-e2e-Admin-42\n",
         std::time::Duration::from_secs(30),
     )?;
+
+    Ok(())
+}
+
+/// Step 4: the first `apply` on the fixture's device converges (every control as in [`AFTER_APPLY`]).
+fn first_apply(c: &Container) -> Result<Run> {
+    let apply = handover(c, "apply --yes --user jdoe --asset QM012345 --ticket RITM0012345 --technician e2e --reason handover --admin-password-file /root/admin.pw")?;
+    ensure!(apply.code == 1, "apply: exit {} (expected 1: endpoint definitions need the internet, firmware is manual)\n{}", apply.code, apply.stderr);
+    apply.expect("apply", AFTER_APPLY)?;
+    let why = apply.control("endpoint.protection")["reason"]
+        .as_str()
+        .unwrap_or("");
+    ensure!(
+        why.contains("definitions"),
+        "endpoint.protection should fail on definitions only: {why}"
+    );
+    Ok(apply)
+}
+
+/// Step 6, first half: the technician locks the stray account the first apply's report named.
+fn lock_stray_account(c: &Container, apply: &Run) -> Result<()> {
+    let allowed = apply.control("accounts.allowed")["reason"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    ensure!(
+        allowed.contains("mallory") && !allowed.contains("guest"),
+        "accounts.allowed names the stray account: {allowed}"
+    );
+    sh(c, "usermod -L mallory")?;
+    Ok(())
+}
+
+/// A compliant device from the fixture's (the benchmark's starting point): the site and the admin
+/// password written, the first apply (step 4, with its assertions) and the stray account locked (step 6),
+/// exactly as [`run`] does them. [`CONVERGED`] holds what `check` then reports.
+pub fn prepare_compliant_device(c: &Container) -> Result<()> {
+    write_site(c)?;
+    let apply = first_apply(c)?;
+    lock_stray_account(c, &apply)
+}
+
+pub fn run(c: &Container) -> Result<()> {
+    write_site(c)?;
 
     // 1. A fresh device fails check.
     let before = handover(c, "check --user jdoe")?;
@@ -273,16 +318,7 @@ sha256 = "{}"
     println!("ok: unknown site key refused (exit 2, key named), nothing changed");
 
     // 4. apply converges.
-    let apply = handover(c, "apply --yes --user jdoe --asset QM012345 --ticket RITM0012345 --technician e2e --reason handover --admin-password-file /root/admin.pw")?;
-    ensure!(apply.code == 1, "apply: exit {} (expected 1: endpoint definitions need the internet, firmware is manual)\n{}", apply.code, apply.stderr);
-    apply.expect("apply", AFTER_APPLY)?;
-    let why = apply.control("endpoint.protection")["reason"]
-        .as_str()
-        .unwrap_or("");
-    ensure!(
-        why.contains("definitions"),
-        "endpoint.protection should fail on definitions only: {why}"
-    );
+    let apply = first_apply(c)?;
 
     // 5. The device's own tools agree.
     let confirm: &[(&str, &str)] = &[
@@ -320,15 +356,7 @@ sha256 = "{}"
     println!("ok: passwd, sshd -T, ufw, apt-config, getent, sudo -l, chage, systemctl and file modes confirm the apply");
 
     // 6. The technician locks the stray account the report named; check passes all that needs no internet.
-    let allowed = apply.control("accounts.allowed")["reason"]
-        .as_str()
-        .unwrap_or("")
-        .to_string();
-    ensure!(
-        allowed.contains("mallory") && !allowed.contains("guest"),
-        "accounts.allowed names the stray account: {allowed}"
-    );
-    sh(c, "usermod -L mallory")?;
+    lock_stray_account(c, &apply)?;
     let check = handover(c, "check")?;
     ensure!(
         check.json["user"] == "jdoe" && check.json["asset"] == "QM012345",
