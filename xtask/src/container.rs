@@ -684,17 +684,18 @@ fn signal_group(pgid: u32, sig: &str) {
         .status();
 }
 
+/// The pids of every process this namespace sees (the numeric entries of /proc).
+fn all_pids() -> impl Iterator<Item = u32> {
+    fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
+}
+
 /// A child process of `parent` whose comm is `comm`.
 fn find_child(parent: u32, comm: &str) -> Option<u32> {
-    let entries = fs::read_dir("/proc").ok()?;
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
+    for pid in all_pids() {
         let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
             continue;
         };
@@ -716,17 +717,7 @@ fn find_child(parent: u32, comm: &str) -> Option<u32> {
 
 fn processes_with_cmdline(pred: impl Fn(&[String]) -> bool) -> Vec<u32> {
     let mut found = Vec::new();
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return found;
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
+    for pid in all_pids() {
         let Ok(raw) = fs::read(format!("/proc/{pid}/cmdline")) else {
             continue;
         };
