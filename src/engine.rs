@@ -440,6 +440,49 @@ impl Engine<'_> {
         }
     }
 
+    /// Copy and verify the control's installers, and name each one to the script in an environment
+    /// variable. `site:KEY` names the artifact through a site key (the site's own EDR or agent); its
+    /// installer then arrives as HANDOVER_ARTIFACT_<first part of KEY>, and an unset key stages nothing.
+    fn stage_artifacts(
+        &self,
+        p: &Planned,
+        env: &mut Vec<(String, String)>,
+    ) -> Result<Vec<artifacts::Staged>, String> {
+        let mut staged = Vec::new();
+        for entry in &p.control.artifacts {
+            let (name, env_name) = match entry.strip_prefix("site:") {
+                Some(key) => match self.resolved.site.get(key).and_then(Value::as_str) {
+                    Some(n) => (
+                        n.to_string(),
+                        key.split('.').next().unwrap_or(key).to_string(),
+                    ),
+                    None => continue,
+                },
+                None => (entry.clone(), entry.clone()),
+            };
+            let art = self.resolved.site.get(&format!("artifacts.{name}"));
+            let (Some(url), Some(sha)) = (
+                art.and_then(|a| a["url"].as_str()),
+                art.and_then(|a| a["sha256"].as_str()),
+            ) else {
+                return Err(format!(
+                    "site has no [artifacts.{name}] with url and sha256"
+                ));
+            };
+            let s = artifacts::stage(&name, url, sha, &self.opts.state_dir.join("work"))
+                .map_err(|e| format!("{e:#}"))?;
+            env.push((
+                format!(
+                    "HANDOVER_ARTIFACT_{}",
+                    env_name.replace('-', "_").to_ascii_uppercase()
+                ),
+                s.path.display().to_string(),
+            ));
+            staged.push(s);
+        }
+        Ok(staged)
+    }
+
     /// Whether switching on inbound default deny would cut the SSH session handover runs over.
     fn cuts_remote_session(&self) -> Option<String> {
         let conn = self.opts.ssh_connection.as_ref()?;
@@ -566,55 +609,17 @@ impl Engine<'_> {
                 }
             }
             // Installers: a private, verified copy, every time.
-            let mut staged = Vec::new();
-            let mut stage_error = None;
-            for entry in &p.control.artifacts {
-                // `site:KEY` names the artifact through a site key (the site's own EDR or agent); the
-                // installer then arrives as HANDOVER_ARTIFACT_<first part of KEY>.
-                let (name, env_name) = match entry.strip_prefix("site:") {
-                    Some(key) => match self.resolved.site.get(key).and_then(Value::as_str) {
-                        Some(n) => (
-                            n.to_string(),
-                            key.split('.').next().unwrap_or(key).to_string(),
-                        ),
-                        None => continue,
-                    },
-                    None => (entry.clone(), entry.clone()),
-                };
-                let name = &name;
-                let art = self.resolved.site.get(&format!("artifacts.{name}"));
-                let (Some(url), Some(sha)) = (
-                    art.and_then(|a| a["url"].as_str()),
-                    art.and_then(|a| a["sha256"].as_str()),
-                ) else {
-                    stage_error = Some(format!(
-                        "site has no [artifacts.{name}] with url and sha256"
-                    ));
-                    break;
-                };
-                match artifacts::stage(name, url, sha, &self.opts.state_dir.join("work")) {
-                    Ok(s) => {
-                        env.push((
-                            format!(
-                                "HANDOVER_ARTIFACT_{}",
-                                env_name.replace('-', "_").to_ascii_uppercase()
-                            ),
-                            s.path.display().to_string(),
-                        ));
-                        outcome.artifacts.insert(name.clone(), s.sha256.clone());
-                        staged.push(s);
-                    }
-                    Err(e) => {
-                        stage_error = Some(format!("{e:#}"));
-                        break;
-                    }
+            let staged = match self.stage_artifacts(p, &mut env) {
+                Ok(staged) => staged,
+                Err(e) => {
+                    cr.status = Status::Error;
+                    cr.reason = format!("{}; not changed: {e}", cr.reason);
+                    reports[i] = cr;
+                    continue;
                 }
-            }
-            if let Some(e) = stage_error {
-                cr.status = Status::Error;
-                cr.reason = format!("{}; not changed: {e}", cr.reason);
-                reports[i] = cr;
-                continue;
+            };
+            for s in &staged {
+                outcome.artifacts.insert(s.name.clone(), s.sha256.clone());
             }
             let apply_started = Instant::now();
             let script = Script {
