@@ -37,13 +37,19 @@ if [ -n "$enrol" ]; then
     result false "$name gets updates only when enrolled ($enrol), and this device is not"
   fi
 fi
+case "$ext_kind" in
+  lts) ext_name='Debian LTS' ;;
+  ubuntu-pro) ext_name='Ubuntu Pro (ESM)' ;;
+  subscription) ext_name='Extended Life Cycle Support' ;;
+  *) ext_name="$ext_kind support" ;;
+esac
 if [ "$HANDOVER_TODAY" -le "$regular" ]; then
   result true "$name: regular security support until $regular_d"
 fi
 if [ -n "$ext" ] && [ "$HANDOVER_TODAY" -le "$ext" ]; then
   if enrolled "$ext_kind"; then
-    result true "$name: regular support ended $regular_d; $ext_kind support until $ext_d"
+    result true "$name: regular support ended $regular_d; $ext_name until $ext_d"
   fi
-  result false "$name: regular support ended $regular_d; extended support ($ext_kind, until $ext_d) needs enrolment, and this device is not enrolled"
+  result false "$name: regular support ended $regular_d; $ext_name (until $ext_d) needs enrolment, and this device is not enrolled"
 fi
 result false "$name: security support ended ${ext_d:-$regular_d}: upgrade the OS or record an approved waiver (ITP07 10)"
