@@ -208,6 +208,7 @@ pub fn fresh_root(image: &Image, guest_root: &Path) -> Result<()> {
 /// Applies `e2e/fixture.sh` in a chroot of `guest_root` (not booted): a
 /// non-compliant device.
 pub fn apply_fixture(guest_root: &Path) -> Result<()> {
+    security_update(guest_root)?;
     let fixture = crate::workspace_root().join("e2e/fixture.sh");
     let script = fs::read(&fixture).with_context(|| format!("reading {}", fixture.display()))?;
     let out = chroot_run(
@@ -225,6 +226,77 @@ pub fn apply_fixture(guest_root: &Path) -> Result<()> {
             out.stderr
         );
     }
+    Ok(())
+}
+
+/// The package that plays a pending security update.
+pub const PROBE: &str = "handover-e2e-probe";
+
+/// Puts a pending security update on the device: `PROBE` 1.0 in `/srv/e2e` for the fixture to install, and
+/// 1.1 in a flat repository at `/srv/security` whose Release file is labelled as Debian's security archive
+/// (`Debian-Security`, `stable-security`), which is how `apt-get -s` shows a security update.
+fn security_update(guest_root: &Path) -> Result<()> {
+    let work = crate::target_dir().join("e2e/probe");
+    image::remove_tree(&work)?;
+    let srv_e2e = guest_root.join("srv/e2e");
+    let srv_security = guest_root.join("srv/security");
+    fs::create_dir_all(&srv_e2e)?;
+    fs::create_dir_all(&srv_security)?;
+    for (version, dest) in [("1.0", &srv_e2e), ("1.1", &srv_security)] {
+        let pkg = work.join(version);
+        fs::create_dir_all(pkg.join("DEBIAN"))?;
+        fs::create_dir_all(pkg.join(format!("usr/share/doc/{PROBE}")))?;
+        fs::write(
+            pkg.join("DEBIAN/control"),
+            format!(
+                "Package: {PROBE}\nVersion: {version}\nArchitecture: all\nMaintainer: handover e2e <e2e@localhost>\n\
+                 Description: plays a package with a security update waiting\n"
+            ),
+        )?;
+        fs::write(pkg.join(format!("usr/share/doc/{PROBE}/version")), version)?;
+        let deb = dest.join(format!("{PROBE}_{version}_all.deb"));
+        let out = Command::new("dpkg-deb")
+            .arg("--root-owner-group")
+            .arg("--build")
+            .arg(&pkg)
+            .arg(&deb)
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "dpkg-deb --build {}: {}",
+                pkg.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let packages = Command::new("dpkg-scanpackages")
+        .args(["--multiversion", "."])
+        .current_dir(&srv_security)
+        .output()?;
+    if !packages.status.success() {
+        bail!(
+            "dpkg-scanpackages: {}",
+            String::from_utf8_lossy(&packages.stderr)
+        );
+    }
+    fs::write(srv_security.join("Packages"), &packages.stdout)?;
+    let sum = Command::new("sha256sum")
+        .arg("Packages")
+        .current_dir(&srv_security)
+        .output()?;
+    let sum = String::from_utf8_lossy(&sum.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    fs::write(
+        srv_security.join("Release"),
+        format!(
+            "Origin: Debian\nLabel: Debian-Security\nSuite: stable-security\nCodename: bookworm-security\nVersion: 12\n\
+             Architectures: all amd64\nSHA256:\n {sum} {} Packages\n",
+            packages.stdout.len()
+        ),
+    )?;
     Ok(())
 }
 

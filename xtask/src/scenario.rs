@@ -26,7 +26,7 @@ const BEFORE: &[(&str, &str)] = &[
     ("accounts.allowed", "fail"),
     ("firmware.password", "manual"), // no firmware-attributes in a container
     ("updates.automatic", "fail"),
-    ("updates.pending", "pass"), // the local repository holds nothing newer
+    ("updates.pending", "fail"), // handover-e2e-probe 1.1 waits in /srv/security
     ("endpoint.protection", "fail"),
     ("device.management", "manual"), // the site names no agent
     ("firewall.inbound", "fail"),
@@ -49,7 +49,7 @@ const AFTER_APPLY: &[(&str, &str)] = &[
     ("accounts.allowed", "fail"),
     ("firmware.password", "manual"),
     ("updates.automatic", "fixed"),
-    ("updates.pending", "pass"),
+    ("updates.pending", "fixed"),
     ("endpoint.protection", "fail"),
     ("device.management", "manual"),
     ("firewall.inbound", "fixed"),
@@ -329,6 +329,7 @@ pub fn run(c: &Container) -> Result<()> {
         ("ufw status | grep ALLOW | tr -s ' '", "22/tcp ALLOW 10.0.0.0/8 # handover site entry"),
         ("apt-config dump APT::Periodic::Unattended-Upgrade", "APT::Periodic::Unattended-Upgrade \"1\";"),
         ("systemctl is-enabled apt-daily-upgrade.timer", "enabled"),
+        ("dpkg-query -W -f '${Version}' handover-e2e-probe", "1.1"),
         ("getent group sudo | cut -d: -f4", "jdoe-admin"),
         ("id -nG jdoe", "jdoe"),
         ("sudo -n -l -U jdoe | tail -n 1", "User jdoe is not allowed to run sudo on e2e-device."),
