@@ -610,6 +610,15 @@ fn render(common: &Common, out: &Path) -> Result<Exit> {
                 entry[what] = serde_json::json!(file);
             }
         }
+        for (name, text) in &p.files {
+            let file = format!(
+                "{}.{}",
+                p.control.id,
+                name.rsplit('/').next().unwrap_or(name)
+            );
+            std::fs::write(out.join(&file), text).with_context(|| format!("writing {file}"))?;
+            entry["files"] = serde_json::json!(p.files.iter().map(|(n, _)| n).collect::<Vec<_>>());
+        }
         if let Some(e) = &p.render_error {
             entry["render_error"] = serde_json::json!(e);
         }

@@ -154,6 +154,9 @@ impl Engine<'_> {
                 self.opts.state_dir.display().to_string(),
             ),
         ];
+        if self.opts.force_remote {
+            env.push(("HANDOVER_FORCE_REMOTE".into(), "1".into()));
+        }
         if let Some(u) = &self.opts.user {
             env.push(("HANDOVER_USER".into(), u.clone()));
         }
@@ -483,6 +486,32 @@ impl Engine<'_> {
         Ok(staged)
     }
 
+    /// Write the control's rendered files into a private directory and name each to the script as
+    /// HANDOVER_FILE_<FILE NAME> (`windows/office-configuration.xml` → HANDOVER_FILE_OFFICE_CONFIGURATION_XML).
+    fn write_files(
+        &self,
+        p: &Planned,
+        env: &mut Vec<(String, String)>,
+    ) -> anyhow::Result<Option<tempfile::TempDir>> {
+        if p.files.is_empty() {
+            return Ok(None);
+        }
+        let work = self.opts.state_dir.join("work");
+        crate::perms::ensure_private_dir(&work)?;
+        let dir = tempfile::Builder::new()
+            .prefix("files-")
+            .tempdir_in(&work)?;
+        crate::perms::ensure_private_dir(dir.path())?;
+        for (name, text) in &p.files {
+            let base = name.rsplit('/').next().unwrap_or(name);
+            let path = dir.path().join(base);
+            crate::perms::write_private(&path, text.as_bytes())?;
+            let var = base.replace(['-', '.'], "_").to_ascii_uppercase();
+            env.push((format!("HANDOVER_FILE_{var}"), path.display().to_string()));
+        }
+        Ok(Some(dir))
+    }
+
     /// Whether switching on inbound default deny would cut the SSH session handover runs over.
     fn cuts_remote_session(&self) -> Option<String> {
         let conn = self.opts.ssh_connection.as_ref()?;
@@ -621,6 +650,15 @@ impl Engine<'_> {
             for s in &staged {
                 outcome.artifacts.insert(s.name.clone(), s.sha256.clone());
             }
+            let files = match self.write_files(p, &mut env) {
+                Ok(dir) => dir,
+                Err(e) => {
+                    cr.status = Status::Error;
+                    cr.reason = format!("{}; not changed: {e:#}", cr.reason);
+                    reports[i] = cr;
+                    continue;
+                }
+            };
             let apply_started = Instant::now();
             let script = Script {
                 name: format!("{} apply", p.control.id),
@@ -630,6 +668,7 @@ impl Engine<'_> {
             };
             let result = self.host.run(&script);
             drop(staged);
+            drop(files);
             match result {
                 Err(e) => {
                     cr.status = Status::Error;

@@ -32,6 +32,10 @@ pub struct Release {
     pub extended: Option<String>,
     /// Enrolment needed even during regular support (`subscription` for RHEL).
     pub enrolment: Option<String>,
+    /// Windows: the build number of the release (`CurrentBuild`, 26100 for 11 24H2).
+    pub build: Option<u32>,
+    /// Windows: the editions a row is for: `home-pro` or `enterprise-education` (their support differs).
+    pub editions: Option<String>,
 }
 
 /// The table, as it goes into the templates: dates as `YYYYMMDD` numbers and `YYYY-MM-DD` strings.
@@ -51,6 +55,7 @@ pub fn load(sources: &Sources) -> Result<serde_json::Value, InputError> {
                 "extended_end": r.extended_end.map(|d| d.to_string()),
                 "extended_end_num": r.extended_end.map(|d| d.to_string().replace('-', "")),
                 "extended": r.extended, "enrolment": r.enrolment,
+                "build": r.build, "editions": r.editions,
             })
         })
         .collect();

@@ -20,6 +20,8 @@ pub struct Planned {
     pub missing: Vec<String>,
     pub check: Option<String>,
     pub apply: Option<String>,
+    /// The control's extra files, rendered: (template name, text).
+    pub files: Vec<(String, String)>,
     /// Why the scripts could not be rendered.
     pub render_error: Option<String>,
 }
@@ -89,6 +91,7 @@ impl Resolved {
             let used = profile.controls.iter().any(|c| {
                 c.check.as_deref() == Some(name.as_str())
                     || c.apply.as_deref() == Some(name.as_str())
+                    || c.files.contains(&name)
             });
             let partial = name.rsplit('/').next().is_some_and(|f| f.starts_with('_'));
             if used || partial {
@@ -115,6 +118,7 @@ impl Resolved {
                 missing,
                 check: None,
                 apply: None,
+                files: Vec::new(),
                 render_error: None,
             };
             if c.kind == Kind::Implemented && p.missing.is_empty() {
@@ -131,12 +135,20 @@ impl Resolved {
                         .map(|name| renderer.render(name, &ctx))
                         .transpose()
                 };
-                match (render(&c.check), render(&c.apply)) {
-                    (Ok(check), Ok(apply)) => {
+                let files: Result<Vec<(String, String)>> = c
+                    .files
+                    .iter()
+                    .map(|f| Ok((f.clone(), renderer.render(f, &ctx)?)))
+                    .collect();
+                match (render(&c.check), render(&c.apply), files) {
+                    (Ok(check), Ok(apply), Ok(files)) => {
                         p.check = check;
                         p.apply = apply;
+                        p.files = files;
                     }
-                    (Err(e), _) | (_, Err(e)) => p.render_error = Some(format!("{e:#}")),
+                    (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                        p.render_error = Some(format!("{e:#}"))
+                    }
                 }
             }
             controls.push(p);

@@ -181,6 +181,7 @@ struct ControlSpec {
     needs: Option<Vec<String>>,
     secrets: Option<Vec<String>>,
     artifacts: Option<Vec<String>>,
+    files: Option<Vec<String>>,
     params: Option<toml::Table>,
     timeout: Option<u64>,
     apply_timeout: Option<u64>,
@@ -201,6 +202,7 @@ impl ControlSpec {
             needs: self.needs.or_else(|| parent.needs.clone()),
             secrets: self.secrets.or_else(|| parent.secrets.clone()),
             artifacts: self.artifacts.or_else(|| parent.artifacts.clone()),
+            files: self.files.or_else(|| parent.files.clone()),
             params: Some(params),
             timeout: self.timeout.or(parent.timeout),
             apply_timeout: self.apply_timeout.or(parent.apply_timeout),
@@ -221,6 +223,9 @@ pub struct Control {
     pub needs: Vec<String>,
     pub secrets: Vec<String>,
     pub artifacts: Vec<String>,
+    /// Extra templates rendered for the change (the Office Deployment Tool's configuration.xml), handed
+    /// to the apply script as files in a private directory.
+    pub files: Vec<String>,
     pub params: Value,
     pub timeout_secs: u64,
     pub apply_timeout_secs: u64,
@@ -510,6 +515,7 @@ fn resolve(name: &str, files: Vec<(String, ProfileFile)>) -> Result<Profile, Inp
             needs: spec.needs.unwrap_or_default(),
             secrets: spec.secrets.unwrap_or_default(),
             artifacts: spec.artifacts.unwrap_or_default(),
+            files: spec.files.unwrap_or_default(),
             params: toml_to_json(&spec.params.unwrap_or_default()),
             timeout_secs: spec.timeout.unwrap_or(30),
             apply_timeout_secs: spec.apply_timeout.unwrap_or(900),
@@ -557,7 +563,7 @@ mod tests {
             let p = s.load(&n).unwrap_or_else(|e| panic!("{n}: {e}"));
             assert_eq!(p.controls.len(), CONTROLS.len(), "{n}");
             for c in &p.controls {
-                for t in c.check.iter().chain(c.apply.iter()) {
+                for t in c.check.iter().chain(c.apply.iter()).chain(c.files.iter()) {
                     assert!(
                         s.template(t).is_some(),
                         "{n}: {}: template {t} missing",

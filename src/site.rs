@@ -343,11 +343,15 @@ fn validate(
     err: &dyn Fn(&[&str], String) -> InputError,
 ) -> Result<(), InputError> {
     let a = &file.accounts;
-    if let Some(n) = &a.admin_name {
-        check_name(&["accounts", "admin_name"], n, err)?;
-    }
-    if let Some(n) = &a.guest_name {
-        check_name(&["accounts", "guest_name"], n, err)?;
+    // Windows account names: at most 20 characters, none of "/\[]:;|=,+*?<>@ (check_name allows only
+    // letters, digits, . _ and -, which none of those is).
+    for (key, v) in [("admin_name", &a.admin_name), ("guest_name", &a.guest_name)] {
+        if let Some(n) = v {
+            check_name(&["accounts", key], n, err)?;
+            if n.len() > 20 || n.ends_with('.') {
+                return Err(err(&["accounts", key], format!("{n:?} cannot be a Windows account name (at most 20 characters, not ending in a dot)")));
+            }
+        }
     }
     if let Some(s) = &a.admin_suffix {
         if s.is_empty()
@@ -629,6 +633,21 @@ mod tests {
         let w = "[[waiver]]\ncontrol = \"os.supported\"\nreason = \"r\"\napproved_by = \"a\"\nticket = \"t\"\n";
         let e = parse(w).unwrap_err().to_string();
         assert!(e.contains("missing field `expires`"), "{e}");
+    }
+
+    #[test]
+    fn names_windows_cannot_take_are_refused() {
+        let e = parse("[accounts]\nadmin_name = \"uni-adm0-with-a-very-long-name\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(":2: key `accounts.admin_name`") && e.contains("at most 20"),
+            "{e}"
+        );
+        let e = parse("[accounts]\nguest_name = \"uni@gst\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("key `accounts.guest_name`"), "{e}");
     }
 
     #[test]
