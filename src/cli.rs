@@ -485,7 +485,7 @@ fn run_engine(
         }),
         force_remote: apply.is_some_and(|a| a.force_remote),
         admin_password,
-        ssh_connection: std::env::var("SSH_CONNECTION").ok(),
+        ssh_connection: facts::ssh_connection(),
         now,
         state_dir: state_dir.clone(),
         admin_passwords_set: state
@@ -638,6 +638,23 @@ fn render(common: &Common, out: &Path) -> Result<Exit> {
         out.join("index.json"),
         serde_json::to_string_pretty(&doc)? + "\n",
     )?;
+    let failed: Vec<String> = setup
+        .resolved
+        .controls
+        .iter()
+        .filter_map(|p| {
+            p.render_error
+                .as_ref()
+                .map(|e| format!("{}: {e}", p.control.id))
+        })
+        .collect();
+    if !failed.is_empty() {
+        return Err(anyhow::anyhow!(
+            "templates failed to render (the rest is in {}):\n{}",
+            out.display(),
+            failed.join("\n")
+        ));
+    }
     println!(
         "rendered profile {} ({}) into {}",
         setup.resolved.profile.name,

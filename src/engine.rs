@@ -526,7 +526,7 @@ impl Engine<'_> {
         });
         (!covered).then(|| {
             format!(
-                "refusing to switch on inbound default deny: it would cut this SSH session from {client} to port {port}; add a [firewall] allow entry for it, or give --force-remote"
+                "refusing to change the firewall: inbound default deny would cut this SSH session from {client} to port {port}, which no [firewall] allow entry of the site covers; add one, or give --force-remote"
             )
         })
     }
@@ -596,8 +596,25 @@ impl Engine<'_> {
                     continue;
                 }
             }
-            if p.control.id == "firewall.enabled" && !self.opts.force_remote {
-                if let Some(why) = self.cuts_remote_session() {
+            // Never cut the session handover runs over (SPEC §7): both firewall changes can, the inbound one
+            // by removing the rule that lets it in, the other by switching on default deny; and default deny
+            // waits until the site's rules are in place.
+            if p.control.id.starts_with("firewall.")
+                && !self.opts.force_remote
+                && self.opts.ssh_connection.is_some()
+            {
+                let inbound = reports
+                    .iter()
+                    .find(|r| r.id == "firewall.inbound")
+                    .map(|r| r.status);
+                let why = self.cuts_remote_session().or_else(|| {
+                    (p.control.id == "firewall.enabled" && !matches!(inbound, Some(Status::Pass | Status::Fixed))).then(|| {
+                        "refusing to switch on inbound default deny over SSH before firewall.inbound has put the site's rules in place; \
+                         fix that first, or give --force-remote"
+                            .to_string()
+                    })
+                });
+                if let Some(why) = why {
                     cr.status = Status::Error;
                     cr.reason = why;
                     reports[i] = cr;
@@ -605,6 +622,7 @@ impl Engine<'_> {
                 }
             }
             let mut secrets = self.secrets.clone();
+            let mut password_exported = false;
             if p.control.id == "accounts.separate-admin" {
                 let needs_new = cr.observed.get("admin_exists").and_then(Value::as_bool)
                     == Some(false)
@@ -619,10 +637,25 @@ impl Engine<'_> {
                             generate_and_show(admin.as_deref().unwrap_or("the admin account"));
                     }
                 }
-                match &password {
+                // The password goes to the script only when it is to be set: a drift repair must not
+                // reset the password the user has chosen since.
+                let exported = (needs_new || set_password)
+                    .then_some(())
+                    .and(password.as_ref());
+                // SPEC §7: the user is demoted only once the separate admin has a password set by
+                // handover, now or in an earlier run.
+                let known = exported.is_some()
+                    || admin
+                        .as_ref()
+                        .is_some_and(|a| self.opts.admin_passwords_set.contains(a));
+                if known {
+                    env.push(("HANDOVER_ADMIN_PASSWORD_KNOWN".into(), "1".into()));
+                }
+                match exported {
                     Some(pw) => {
                         env.push((Secrets::env_name("admin.password"), pw.clone()));
                         secrets.add("admin.password", pw);
+                        password_exported = true;
                     }
                     None if needs_new => {
                         cr.status = Status::Error;
@@ -689,7 +722,7 @@ impl Engine<'_> {
                             ProcessError::from_outcome(&script.name, &out)
                         ));
                     } else {
-                        if p.control.id == "accounts.separate-admin" && password.is_some() {
+                        if password_exported {
                             if let Some(a) = &admin {
                                 outcome.admin_passwords_set.push(a.clone());
                             }
@@ -1142,13 +1175,18 @@ mod engine_tests {
                 && why.contains("--force-remote"),
             "{why}"
         );
-        // From inside the allowed range it goes ahead.
+        // From inside the allowed range it goes ahead, once the site's rules are in place.
+        let (_d2, r) = resolved(
+            &["firewall.enabled", "firewall.inbound"],
+            "[firewall]\nallow = [ { port = 22, proto = \"tcp\", from = \"10.0.0.0/8\" } ]\n",
+        );
         let host = ScriptedHost::new(&[
+            ("firewall.inbound check", 0, PASS, ""),
             ("firewall.enabled check", 0, FAIL, ""),
             ("firewall.enabled apply", 0, "", ""),
             ("firewall.enabled check", 0, PASS, ""),
         ]);
-        let mut e = engine(&r, &d, &host, &["firewall.enabled"]);
+        let mut e = engine(&r, &d, &host, &[]);
         e.opts.ssh_connection = Some("10.9.9.9 50000 10.0.0.1 22".into());
         assert_eq!(
             status(&e.apply().report.unwrap(), "firewall.enabled").0,

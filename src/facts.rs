@@ -115,9 +115,51 @@ pub fn parse_os_release(text: &str) -> Os {
     }
 }
 
+/// The SSH session handover runs over, as `SSH_CONNECTION` ("client port server port"). `sudo` resets the
+/// environment, so when handover's own has none, the nearest ancestor process that has one (the login shell
+/// under sshd, readable by root) says it: the same idea as ufw's check for running under SSH.
+pub fn ssh_connection() -> Option<String> {
+    if let Ok(v) = std::env::var("SSH_CONNECTION") {
+        return Some(v);
+    }
+    let mut pid = std::process::id();
+    for _ in 0..32 {
+        pid = parent_of(pid)?;
+        if pid <= 1 {
+            return None;
+        }
+        if let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) {
+            for var in env.split(|b| *b == 0) {
+                if let Some(v) = var.strip_prefix(b"SSH_CONNECTION=") {
+                    return Some(String::from_utf8_lossy(v).into_owned());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The parent of a process, from `/proc/PID/stat` ("pid (comm) state ppid …"; comm may hold spaces).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..]
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parent_of_this_process() {
+        assert_eq!(
+            parent_of(std::process::id()),
+            Some(std::os::unix::process::parent_id())
+        );
+    }
 
     #[test]
     fn os_release_of_rocky() {

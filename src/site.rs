@@ -337,6 +337,38 @@ pub fn parse_source(from: &str) -> Option<(IpAddr, u8)> {
     Some((addr, len))
 }
 
+/// A source as firewalls store it (ufw's normalize_address): host bits cleared, no prefix on a single
+/// address, IPv6 in its compressed form; `any` stays. Comparing the site with the firewall's rules needs it.
+pub fn normalize_source(from: &str) -> String {
+    let Some((addr, len)) = parse_source(from) else {
+        return from.to_string();
+    };
+    let net = match addr {
+        IpAddr::V4(a) => {
+            let mask = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len))
+            };
+            IpAddr::from(std::net::Ipv4Addr::from(u32::from(a) & mask))
+        }
+        IpAddr::V6(a) => {
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(len))
+            };
+            IpAddr::from(std::net::Ipv6Addr::from(u128::from(a) & mask))
+        }
+    };
+    let full = if net.is_ipv4() { 32 } else { 128 };
+    if len == full {
+        net.to_string()
+    } else {
+        format!("{net}/{len}")
+    }
+}
+
 fn validate(
     file: &SiteFile,
     known_controls: &[&str],
@@ -541,8 +573,8 @@ fn context_of(file: &SiteFile, path: Option<&Path>) -> Value {
             "allowed": a.allowed.clone().unwrap_or_default(),
         },
         "firewall": {
-            "allow": file.firewall.allow.iter().map(|e| json!({
-                "port": e.port, "proto": e.proto.as_str(), "from": e.from, "cleartext_ok": e.cleartext_ok,
+    "allow": file.firewall.allow.iter().map(|e| json!({
+                "port": e.port, "proto": e.proto.as_str(), "from": normalize_source(&e.from), "cleartext_ok": e.cleartext_ok,
             })).collect::<Vec<_>>(),
         },
         "endpoint": {
@@ -675,6 +707,15 @@ mod tests {
         assert_eq!(s.secrets["lansweeper.agent_key"], "k3y");
         assert_eq!(s.get("vpn.gateway"), None);
         assert!(!s.context.to_string().contains("k3y"));
+    }
+
+    #[test]
+    fn sources_are_normalized_as_ufw_stores_them() {
+        assert_eq!(normalize_source("10.1.2.5/24"), "10.1.2.0/24");
+        assert_eq!(normalize_source("192.0.2.7/32"), "192.0.2.7");
+        assert_eq!(normalize_source("2001:0db8:0000::1/128"), "2001:db8::1");
+        assert_eq!(normalize_source("2001:db8::1/32"), "2001:db8::/32");
+        assert_eq!(normalize_source("any"), "any");
     }
 
     #[test]
