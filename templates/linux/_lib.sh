@@ -53,7 +53,22 @@ pkg_install() {
 }
 {{else}}
 pkg_installed() { rpm -q "$1" >/dev/null 2>&1; }
-pkg_install() { dnf -q -y install "$@" </dev/null; }
+pkg_install() {
+  dnf -q -y install "$@" </dev/null && return 0
+{{#if vars.epel}}
+  # ClamAV and openfortivpn come from EPEL on RHEL-family systems (with CRB for their dependencies).
+  if ! rpm -q epel-release >/dev/null 2>&1; then
+    echo "enabling EPEL and CRB for: $*" >&2
+    dnf -q -y install epel-release </dev/null || { echo "epel-release is not installable here: enable EPEL (on RHEL, with subscription-manager) and run apply again" >&2; return 1; }
+    dnf config-manager --set-enabled crb 2>/dev/null || true
+    dnf -q -y install "$@" </dev/null
+  else
+    return 1
+  fi
+{{else}}
+  return 1
+{{/if}}
+}
 {{/if}}
 
 svc_active() { systemctl is-active --quiet "$1" 2>/dev/null; }
@@ -75,6 +90,11 @@ login_def() { awk -v k="$1" '$1 == k { v = $2 } END { print v }' /etc/login.defs
 real_shell() {
   case "$1" in */nologin|*/false|'') return 1 ;; esac
   grep -qx "$1" /etc/shells 2>/dev/null
+}
+
+# Checks that read /etc/shadow or ask sudo about other users tell nothing true without root: say so.
+need_root() {
+  [ "$(id -u)" = 0 ] || result false "needs root to read $1: run handover as root" error
 }
 
 # Fail early, naming the flag, when the named user is needed but not known.

@@ -1,4 +1,5 @@
 {{> linux/_lib.sh}}
+need_root /etc/shadow
 # ITP07 7.1.2 "Do not provide access to non-QMUL users": interactive local accounts (UID >= UID_MIN, a real
 # login shell, not locked) other than the user, its admin account and the site's allowlist. Check only.
 uid_min=$(login_def UID_MIN 1000)

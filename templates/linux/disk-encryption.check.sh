@@ -6,11 +6,22 @@ if [ -n "$virt" ] && [ "$virt" != none ]; then
   result false "runs in a container ($virt): its disk belongs to the host" not-applicable
 fi
 src=$(findmnt -n -o SOURCE / 2>/dev/null)
+fstype=$(findmnt -n -o FSTYPE / 2>/dev/null)
 dev=${src%%\[*}
 obs root_source "$src"
+obs root_fstype "$fstype"
+if [ "$fstype" = zfs ]; then
+  # ZFS native encryption (Ubuntu's installer option) is a dataset property, not a LUKS layer.
+  enc=$(zfs get -H -o value encryption "$src" 2>/dev/null)
+  obs zfs_encryption "${enc:-unknown}"
+  case "$enc" in
+    '' | off | -) result false "/ is on ZFS dataset $src without native encryption" ;;
+    *) result true "/ is on ZFS dataset $src with native encryption ($enc)" ;;
+  esac
+fi
 case "$dev" in
   /dev/*) ;;
-  *) result false "/ is on $src, not a block device" not-applicable ;;
+  *) result false "/ is on $src ($fstype), which handover cannot trace to a disk: a technician must confirm encryption" manual ;;
 esac
 chain=$(lsblk -n -s -o NAME,TYPE,FSTYPE "$dev" 2>/dev/null | oneline)
 obs chain "$chain"

@@ -1,4 +1,5 @@
 {{> linux/_lib.sh}}
+need_root 'password status'
 # ITP07 7.1.2: no guest account and no guest sessions. Only LightDM offers guest sessions (GDM has none).
 if entry=$(getent passwd guest); then
   shell=${entry##*:}

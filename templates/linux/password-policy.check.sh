@@ -1,4 +1,5 @@
 {{> linux/_lib.sh}}
+need_root /etc/shadow
 # ITP07 7.1.2: pwquality at least the site's minimum length and classes, pam_pwquality in the password
 # stack, and no account with an empty password. libpwquality reads pwquality.conf and the .d drop-ins, and
 # PAM module arguments override both, so every place that sets a value must meet the minimum.

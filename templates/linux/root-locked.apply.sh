@@ -16,6 +16,8 @@ case "$(passwd -S root | awk '{ print $2 }')" in
 esac
 
 if command -v sshd >/dev/null 2>&1; then
+  [ -d /run/sshd ] || mkdir -p /run/sshd
+  bak=".handover-bak.$$"
   # sshd uses the first value it reads, and Debian's and RHEL's sshd_config include sshd_config.d/*.conf at
   # the top, so a 00- drop-in wins over later lines.
   mkdir -p /etc/ssh/sshd_config.d
@@ -25,15 +27,15 @@ if command -v sshd >/dev/null 2>&1; then
     for f in /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf; do
       [ -f "$f" ] && [ "$f" != /etc/ssh/sshd_config.d/00-handover.conf ] || continue
       if grep -Eqi '^[[:space:]]*PermitRootLogin[[:space:]]' "$f"; then
-        cp -p "$f" "$f.handover-bak"
+        cp -p "$f" "$f$bak"
         sed -i -E 's/^[[:space:]]*[Pp][Ee][Rr][Mm][Ii][Tt][Rr][Oo][Oo][Tt][Ll][Oo][Gg][Ii][Nn][[:space:]]/# handover: &/' "$f"
-        echo "commented out PermitRootLogin in $f (backup $f.handover-bak)"
+        echo "commented out PermitRootLogin in $f (backup $f$bak)"
       fi
     done
   fi
   if ! sshd -t; then
     for f in /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf; do
-      [ -f "$f.handover-bak" ] && mv -f "$f.handover-bak" "$f"
+      [ -f "$f$bak" ] && mv -f "$f$bak" "$f"
     done
     rm -f /etc/ssh/sshd_config.d/00-handover.conf
     echo "sshd -t rejected the new configuration; restored the previous one" >&2

@@ -1,4 +1,5 @@
 {{> linux/_lib.sh}}
+need_root 'password status'
 # ITP07 7.1.2: root locked (passwd -S: L on Debian, LK on RHEL) and sshd refusing root logins, read as
 # sshd itself resolves its configuration (sshd -T), since locking a password does not stop SSH keys.
 st=$(passwd -S root 2>/dev/null | awk '{ print $2 }')
@@ -8,6 +9,9 @@ case "$st" in
   *) problem "root is not locked (passwd -S root: ${st:-unknown})" ;;
 esac
 if command -v sshd >/dev/null 2>&1; then
+  # sshd -T refuses to run without its privilege separation directory, which a socket-activated ssh
+  # (Ubuntu 24.04) creates only when it first starts; an empty runtime directory changes nothing.
+  [ -d /run/sshd ] || mkdir -p /run/sshd
   if out=$(sshd -T 2>&1); then
     prl=$(printf '%s\n' "$out" | awk '$1 == "permitrootlogin" { print $2 }')
     obs sshd_permitrootlogin "$prl"

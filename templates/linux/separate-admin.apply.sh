@@ -26,6 +26,11 @@ case "$(passwd -S "$a" | awk '{ print $2 }')" in
 esac
 sudo -n -l -U "$a" | grep -q 'may run the following' || { echo "verification failed: sudo does not let $a run commands" >&2; exit 1; }
 echo "verified $a"
+# SPEC 7: demote only when handover set the admin's password (now or in an earlier run), so someone knows it.
+if [ "${HANDOVER_ADMIN_PASSWORD_KNOWN:-}" != 1 ]; then
+  echo "not demoting $u: handover has not set the password of $a, so it cannot know that the account works; give --admin-password-file" >&2
+  exit 1
+fi
 # Demote the user: out of every root-equivalent group.
 set -- {{#each vars.root_groups}}{{this}} {{/each}}
 for g in "$@"; do

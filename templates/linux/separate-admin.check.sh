@@ -1,4 +1,5 @@
 {{> linux/_lib.sh}}
+need_root 'group memberships and sudo rules'
 # ITP07 7.1.2 "Do not use an account with administrative privileges for normal working": the named user has
 # no effective admin rights (sudo -l, root-equivalent groups), and a separate admin account exists and works.
 need_user

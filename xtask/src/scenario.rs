@@ -201,7 +201,7 @@ pub fn write_site(c: &Container) -> Result<()> {
 name = "Example University"
 service_desk = "servicedesk@example.ac.uk"
 [firewall]
-allow = [ {{ port = 22, proto = "tcp", from = "10.0.0.0/8" }} ]
+allow = [ {{ port = 22, proto = "tcp", from = "10.0.0.1/8" }} ]  # ufw stores it as 10.0.0.0/8
 [vpn]
 name = "Uni VPN"
 gateway = "vpn.example.ac.uk"
@@ -424,6 +424,29 @@ pub fn run(c: &Container) -> Result<()> {
         "ufw is back on"
     );
     println!("ok: drift found and exactly firewall.enabled and apps.fortinet-vpn repaired");
+
+    // 8b. An inbound rule the site does not list (an application rule open to anyone) is found and removed.
+    sh(c, "ufw allow OpenSSH >/dev/null")?;
+    let opened = handover(c, "check --only firewall.inbound")?;
+    let why = opened.control("firewall.inbound")["reason"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    ensure!(
+        opened.control("firewall.inbound")["status"] == "fail" && why.contains("OpenSSH"),
+        "ufw allow OpenSSH is found: {why}"
+    );
+    let closed = handover(c, "apply --yes --only firewall.inbound")?;
+    ensure!(
+        closed.control("firewall.inbound")["status"] == "fixed",
+        "the application rule is removed: {}",
+        closed.control("firewall.inbound")
+    );
+    ensure!(
+        sh(c, "ufw status | grep -c ALLOW")?.trim() == "1",
+        "only the site's rule is left"
+    );
+    println!("ok: an unlisted application rule (ufw allow OpenSSH) found and removed");
 
     // 9. A tampered installer is refused and not run.
     sh(c, &format!("systemctl disable --now LansweeperAgent.service && rm -rf /opt/LansweeperAgent && echo '# tampered' >> {GUEST_LSAGENT}"))?;
