@@ -67,13 +67,16 @@ fn model() -> String {
 
 fn detect_os() -> Os {
     if cfg!(windows) {
-        return Os {
-            family: "windows".into(),
-            id: "windows".into(),
-            version: "unknown".into(),
-            name: "Windows".into(),
-            id_like: vec![],
-        };
+        // `reg query` rather than a registry crate: one short process, and the parsing is testable anywhere.
+        let text = std::process::Command::new("reg")
+            .args([
+                "query",
+                r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion",
+            ])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        return parse_windows_version(&text);
     }
     if cfg!(target_os = "macos") {
         return Os {
@@ -88,6 +91,44 @@ fn detect_os() -> Os {
         .or_else(|_| std::fs::read_to_string("/usr/lib/os-release"))
         .unwrap_or_default();
     parse_os_release(&text)
+}
+
+/// The OS from `reg query "HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion"`. Windows 11 still says
+/// "Windows 10" in ProductName: the build tells them apart (22000 and later is 11).
+pub fn parse_windows_version(text: &str) -> Os {
+    let get = |key: &str| -> String {
+        text.lines()
+            .map(str::trim)
+            .find_map(|l| {
+                let mut parts = l.splitn(3, char::is_whitespace).filter(|p| !p.is_empty());
+                (parts.next() == Some(key)).then(|| {
+                    l.split_once("REG_SZ")
+                        .map(|(_, v)| v.trim().to_string())
+                        .unwrap_or_default()
+                })
+            })
+            .unwrap_or_default()
+    };
+    let build: u32 = get("CurrentBuild").parse().unwrap_or(0);
+    let version = if build >= 22000 {
+        "11"
+    } else if build > 0 {
+        "10"
+    } else {
+        "unknown"
+    };
+    let name = format!(
+        "Windows {version} {} ({}, build {build})",
+        get("DisplayVersion"),
+        get("EditionID")
+    );
+    Os {
+        family: "windows".into(),
+        id: "windows".into(),
+        version: version.into(),
+        name,
+        id_like: vec![],
+    }
 }
 
 /// Parse os-release(5): `KEY=value` lines, values optionally quoted.
@@ -158,6 +199,21 @@ mod tests {
         assert_eq!(
             parent_of(std::process::id()),
             Some(std::os::unix::process::parent_id())
+        );
+    }
+
+    #[test]
+    fn windows_11_says_10_in_its_product_name() {
+        let text = "\r\nHKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\r\n    ProductName    REG_SZ    Windows 10 Pro\r\n    CurrentBuild    REG_SZ    26100\r\n    DisplayVersion    REG_SZ    24H2\r\n    EditionID    REG_SZ    Professional\r\n";
+        let os = parse_windows_version(text);
+        assert_eq!(
+            (os.family.as_str(), os.id.as_str(), os.version.as_str()),
+            ("windows", "windows", "11")
+        );
+        assert_eq!(os.name, "Windows 11 24H2 (Professional, build 26100)");
+        assert_eq!(
+            parse_windows_version("    CurrentBuild    REG_SZ    19045\r\n").version,
+            "10"
         );
     }
 

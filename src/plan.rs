@@ -93,7 +93,14 @@ impl Resolved {
                     || c.apply.as_deref() == Some(name.as_str())
                     || c.files.contains(&name)
             });
-            let partial = name.rsplit('/').next().is_some_and(|f| f.starts_with('_'));
+            // Partials count where the profile's templates can include them: in the same directories.
+            let dir = name.rsplit_once('/').map_or("", |(d, _)| d);
+            let partial = name.rsplit('/').next().is_some_and(|f| f.starts_with('_'))
+                && profile
+                    .controls
+                    .iter()
+                    .flat_map(|c| c.check.iter().chain(c.apply.iter()))
+                    .any(|t| t.rsplit_once('/').map_or("", |(d, _)| d) == dir);
             if used || partial {
                 templates_used.insert(name.clone(), sources.template(&name).unwrap_or_default());
             }

@@ -3,5 +3,6 @@
 //! Debian 12 container, never here.
 
 mod cli;
+mod powershell;
 mod render;
 mod support;

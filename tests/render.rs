@@ -151,7 +151,13 @@ fn templates_never_use_raw_output_or_quote_values_in_double_quotes() {
                 "{}: raw output",
                 p.display()
             );
-            if p.extension().is_some_and(|e| e == "sh") {
+            // PowerShell expands $(…) inside "…" too, and escapes with a backtick.
+            let escape = if p.extension().is_some_and(|e| e == "ps1") {
+                '`'
+            } else {
+                '\\'
+            };
+            if p.extension().is_some_and(|e| e == "sh" || e == "ps1") {
                 for (i, line) in text.lines().enumerate() {
                     // A comment ends at a newline, which no escaping can keep inside it.
                     assert!(
@@ -165,7 +171,7 @@ fn templates_never_use_raw_output_or_quote_values_in_double_quotes() {
                     let mut chars = line.char_indices().peekable();
                     while let Some((at, c)) = chars.next() {
                         match c {
-                            '\\' => {
+                            c if c == escape => {
                                 chars.next();
                             }
                             '\'' if !in_dq => {

@@ -1,0 +1,14 @@
+{{> windows/_lib.ps1}}
+$name = {{site.vpn.name}}
+$server = {{site.vpn.gateway}} + ':' + [string]{{site.vpn.port}}
+if (@(Get-Installed 'FortiClient*').Count -eq 0) {
+    if (-not $env:HANDOVER_ARTIFACT_FORTICLIENT_VPN_MSI) { throw 'the forticlient-vpn-msi artifact was not staged' }
+    Invoke-Installer 'msiexec.exe' @('/i', "`"$env:HANDOVER_ARTIFACT_FORTICLIENT_VPN_MSI`"", '/qn', '/norestart')
+}
+$key = "HKLM:\SOFTWARE\Fortinet\FortiClient\Sslvpn\Tunnels\$name"
+if (-not (Test-Path -LiteralPath $key)) { New-Item -Path $key -Force | Out-Null }
+Set-ItemProperty -LiteralPath $key -Name 'Description' -Value $name -Type String
+Set-ItemProperty -LiteralPath $key -Name 'Server' -Value $server -Type String
+Set-ItemProperty -LiteralPath $key -Name 'promptusername' -Value 1 -Type DWord
+Set-ItemProperty -LiteralPath $key -Name 'promptcertificate' -Value 0 -Type DWord
+Set-ItemProperty -LiteralPath $key -Name 'ServerCert' -Value '1' -Type String
