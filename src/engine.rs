@@ -19,7 +19,7 @@ use crate::facts::Device;
 use crate::plan::{Planned, Resolved};
 use crate::profile::Kind;
 use crate::report::{ControlReport, ProfileRef, Report, Status, Tool};
-use crate::runner::{Host, ProcessError, Script};
+use crate::runner::{Host, ProcessError, Script, Shell};
 use crate::secrets::Secrets;
 
 /// The exit status by which an apply script says "done, but a reboot is needed to finish".
@@ -171,14 +171,18 @@ impl Engine<'_> {
         env
     }
 
-    fn run_check(&self, p: &Planned) -> Verdict {
+    /// The verdict of a control that needs no script run: not applicable, manual, missing site keys, a
+    /// template that did not render, or a profile for another OS. `None` when its check must run.
+    fn settled(&self, p: &Planned) -> Option<Verdict> {
         let started = Instant::now();
         let c = &p.control;
-        let v = |status, reason: String, observed| Verdict {
-            status,
-            reason,
-            observed,
-            duration: started.elapsed(),
+        let v = |status, reason: String, observed| {
+            Some(Verdict {
+                status,
+                reason,
+                observed,
+                duration: started.elapsed(),
+            })
         };
         match c.kind {
             Kind::NotApplicable => {
@@ -226,27 +230,59 @@ impl Engine<'_> {
                 json!({}),
             );
         }
+        if p.check.is_none() {
+            return v(Status::Error, "no check script".into(), json!({}));
+        }
+        None
+    }
+
+    fn run_check(&self, p: &Planned) -> Verdict {
+        let started = Instant::now();
+        if let Some(done) = self.settled(p) {
+            return done;
+        }
+        let c = &p.control;
+        let v = |status, reason: String, observed| Verdict {
+            status,
+            reason,
+            observed,
+            duration: started.elapsed(),
+        };
         let Some(text) = &p.check else {
             return v(Status::Error, "no check script".into(), json!({}));
         };
         let script = Script {
             name: format!("{} check", c.id),
+            shell: Shell::of_template(c.check.as_deref().unwrap_or("")),
             text: text.clone(),
             env: self.env(p, false),
             timeout: Duration::from_secs(c.timeout_secs),
         };
-        let out = match self.host.run(&script) {
-            Ok(o) => o,
-            Err(e) => {
-                return v(
-                    Status::Error,
-                    format!("could not run the check: {e:#}"),
-                    json!({}),
-                )
-            }
+        match self.host.run(&script) {
+            Ok(out) => self.verdict_of(&script.name, &out.stdout, &out, started),
+            Err(e) => v(
+                Status::Error,
+                format!("could not run the check: {e:#}"),
+                json!({}),
+            ),
+        }
+    }
+
+    /// A check's verdict from its output: the last JSON line of `stdout` (SPEC §5).
+    fn verdict_of(
+        &self,
+        name: &str,
+        stdout: &str,
+        out: &crate::runner::Outcome,
+        started: Instant,
+    ) -> Verdict {
+        let v = |status, reason: String, observed| Verdict {
+            status,
+            reason,
+            observed,
+            duration: started.elapsed(),
         };
-        let line = out
-            .stdout
+        let line = stdout
             .lines()
             .rev()
             .find(|l| l.trim_start().starts_with('{'));
@@ -272,7 +308,7 @@ impl Engine<'_> {
                 )
             }
             _ => {
-                let err = ProcessError::from_outcome(&script.name, &out);
+                let err = ProcessError::from_outcome(name, out);
                 let why = if out.timed_out {
                     String::new()
                 } else {
@@ -287,8 +323,148 @@ impl Engine<'_> {
         }
     }
 
+    /// Every check of the selection in one process (the profile's `batch` template: on Windows, starting
+    /// PowerShell costs about a second, SPEC §5). Each check runs with its own timeout inside that process
+    /// and prints one line tagged with its control id: `{"id": …, "result": "<the check's JSON line>",
+    /// "errors": […], "timed_out": bool}`. A check whose line is missing is an `error`; the others keep theirs.
+    fn check_batch(&self, selected: &[&Planned], template: &str) -> Vec<Verdict> {
+        use base64::Engine as _;
+        let started = Instant::now();
+        let mut verdicts: Vec<Option<Verdict>> = selected.iter().map(|p| self.settled(p)).collect();
+        let to_run: Vec<usize> = (0..selected.len())
+            .filter(|&i| verdicts[i].is_none())
+            .collect();
+        if to_run.is_empty() {
+            return verdicts.into_iter().map(|v| v.expect("settled")).collect();
+        }
+        let checks: Vec<Value> = to_run
+            .iter()
+            .map(|&i| {
+                let p = selected[i];
+                json!({
+                    "id": p.control.id,
+                    "timeout": p.control.timeout_secs,
+                    "script": base64::engine::general_purpose::STANDARD.encode(p.check.as_deref().unwrap_or("")),
+                })
+            })
+            .collect();
+        let error_all = |verdicts: &mut Vec<Option<Verdict>>, why: String| {
+            for &i in &to_run {
+                verdicts[i] = Some(Verdict {
+                    status: Status::Error,
+                    reason: why.clone(),
+                    observed: json!({}),
+                    duration: started.elapsed(),
+                });
+            }
+        };
+        let text = match self
+            .resolved
+            .renderer
+            .render(template, &json!({"checks": checks}))
+        {
+            Ok(t) => t,
+            Err(e) => {
+                error_all(&mut verdicts, format!("template: {e:#}"));
+                return verdicts.into_iter().map(|v| v.expect("set")).collect();
+            }
+        };
+        // One environment for the process: the run's values and the secrets any of its checks declares.
+        let mut env = self.env(selected[to_run[0]], false);
+        env.retain(|(k, _)| k != "HANDOVER_CONTROL" && !k.starts_with("HANDOVER_SECRET_"));
+        for &i in &to_run {
+            for key in &selected[i].control.secrets {
+                if let Some(v) = self.secrets.get(key) {
+                    env.push((Secrets::env_name(key), v.to_string()));
+                }
+            }
+        }
+        let longest = to_run
+            .iter()
+            .map(|&i| selected[i].control.timeout_secs)
+            .max()
+            .unwrap_or(30);
+        let script = Script {
+            name: "checks (one process)".into(),
+            shell: Shell::of_template(template),
+            text,
+            env,
+            timeout: Duration::from_secs(longest + 30),
+        };
+        let out = match self.host.run(&script) {
+            Ok(o) => o,
+            Err(e) => {
+                error_all(&mut verdicts, format!("could not run the checks: {e:#}"));
+                return verdicts.into_iter().map(|v| v.expect("set")).collect();
+            }
+        };
+        let mut lines: BTreeMap<String, Value> = BTreeMap::new();
+        for l in out
+            .stdout
+            .lines()
+            .filter(|l| l.trim_start().starts_with('{'))
+        {
+            if let Ok(j) = serde_json::from_str::<Value>(l) {
+                if let Some(id) = j["id"].as_str() {
+                    lines.insert(id.to_string(), j);
+                }
+            }
+        }
+        for &i in &to_run {
+            let p = selected[i];
+            let name = format!("{} check", p.control.id);
+            verdicts[i] = Some(match lines.get(&p.control.id) {
+                Some(j) => {
+                    let own = crate::runner::Outcome {
+                        code: Some(0),
+                        stdout: j["result"].as_str().unwrap_or("").to_string(),
+                        stderr: j["errors"]
+                            .as_array()
+                            .map(|e| {
+                                e.iter()
+                                    .filter_map(Value::as_str)
+                                    .collect::<Vec<_>>()
+                                    .join("\n")
+                            })
+                            .unwrap_or_default(),
+                        timed_out: j["timed_out"].as_bool().unwrap_or(false),
+                        duration: Duration::from_secs(p.control.timeout_secs),
+                    };
+                    self.verdict_of(&name, &own.stdout, &own, started)
+                }
+                None => {
+                    let err = ProcessError::from_outcome(&script.name, &out);
+                    Verdict {
+                        status: Status::Error,
+                        reason: self.secrets.redact(&format!(
+                            "no result for {} from the batch of checks: {err}",
+                            p.control.id
+                        )),
+                        observed: json!({}),
+                        duration: started.elapsed(),
+                    }
+                }
+            });
+        }
+        verdicts
+            .into_iter()
+            .map(|v| v.expect("every check has a verdict"))
+            .collect()
+    }
+
     /// Run every selected check, concurrently, in a stable result order.
     fn check_all(&self, selected: &[&Planned]) -> Vec<Verdict> {
+        if let Some(template) = self
+            .resolved
+            .profile
+            .vars
+            .get("batch")
+            .and_then(Value::as_str)
+        {
+            if self.opts.profile_matches_device {
+                return self.check_batch(selected, template);
+            }
+        }
         let results: Vec<Mutex<Option<Verdict>>> =
             selected.iter().map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
@@ -695,6 +871,7 @@ impl Engine<'_> {
             let apply_started = Instant::now();
             let script = Script {
                 name: format!("{} apply", p.control.id),
+                shell: Shell::of_template(p.control.apply.as_deref().unwrap_or("")),
                 text: p.apply.clone().expect("checked above"),
                 env,
                 timeout: Duration::from_secs(p.control.apply_timeout_secs),
@@ -867,6 +1044,7 @@ mod engine_tests {
     struct ScriptedHost {
         answers: Mutex<Vec<(String, i32, String, String)>>,
         ran: Mutex<Vec<Ran>>,
+        texts: Mutex<Vec<String>>,
     }
 
     impl ScriptedHost {
@@ -879,6 +1057,7 @@ mod engine_tests {
                         .collect(),
                 ),
                 ran: Mutex::new(Vec::new()),
+                texts: Mutex::new(Vec::new()),
             }
         }
         fn ran(&self) -> Vec<String> {
@@ -897,6 +1076,7 @@ mod engine_tests {
                 .lock()
                 .unwrap()
                 .push((s.name.clone(), s.env.clone()));
+            self.texts.lock().unwrap().push(s.text.clone());
             let mut answers = self.answers.lock().unwrap();
             let i = answers
                 .iter()
@@ -1206,6 +1386,59 @@ mod engine_tests {
             .unwrap();
         assert_eq!(status(&rep, "accounts.guest").0, Status::Waived);
         assert_eq!(host.ran(), vec!["accounts.guest check"]);
+    }
+
+    #[test]
+    fn windows_checks_run_in_one_process() {
+        let sources = Sources::default();
+        let profile = sources.load("windows-11").unwrap();
+        let site = Site::parse(
+            Path::new("/t/site.toml"),
+            "[accounts]\nadmin_name = \"uni-adm0\"\nguest_name = \"uni-gst0\"\n",
+            &crate::profile::control_ids(),
+        )
+        .unwrap();
+        let r = Resolved::new(&sources, profile, site).unwrap();
+        let pass = serde_json::to_string(PASS).unwrap();
+        let fail = serde_json::to_string(FAIL).unwrap();
+        let lines = format!(
+            "{{\"id\":\"os.supported\",\"result\":{pass},\"errors\":[],\"timed_out\":false}}\n\
+             {{\"id\":\"firewall.enabled\",\"result\":{fail},\"errors\":[],\"timed_out\":false}}\n\
+             {{\"id\":\"updates.pending\",\"result\":null,\"errors\":[\"killed after its timeout of 600 s\"],\"timed_out\":true}}\n"
+        );
+        let host = ScriptedHost::new(&[("checks (one process)", 0, &lines, "")]);
+        let d: Device = serde_json::from_value(json!({"hostname": "w", "serial": "s", "model": "m", "os": {"family": "windows", "id": "windows", "version": "11", "name": "Windows 11"}})).unwrap();
+        let mut e = engine(&r, &d, &host, &[]);
+        e.opts.mode = Mode::Check;
+        let rep = e.check();
+        assert_eq!(
+            host.ran(),
+            vec!["checks (one process)"],
+            "one process for every check"
+        );
+        assert_eq!(status(&rep, "os.supported").0, Status::Pass);
+        assert_eq!(status(&rep, "firewall.enabled").0, Status::Fail);
+        let (st, why, _) = status(&rep, "updates.pending");
+        assert_eq!(st, Status::Error);
+        assert!(why.contains("timeout"), "{why}");
+        // A check the batch did not answer for is an error; the others keep their lines.
+        let (st, why, _) = status(&rep, "accounts.guest");
+        assert_eq!(st, Status::Error);
+        assert!(why.contains("no result for accounts.guest"), "{why}");
+        // Controls that need site keys never reach the batch.
+        assert_eq!(status(&rep, "apps.lansweeper").0, Status::Fail);
+        // The batch script itself is valid PowerShell.
+        let text = host.texts.lock().unwrap()[0].clone();
+        let mut parser = tree_sitter::Parser::new();
+        parser
+            .set_language(&tree_sitter_powershell::LANGUAGE.into())
+            .unwrap();
+        let tree = parser.parse(&text, None).unwrap();
+        assert!(
+            !tree.root_node().has_error(),
+            "the batch does not parse:\n{text}"
+        );
+        assert!(text.contains("FromBase64String"));
     }
 
     #[test]

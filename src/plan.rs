@@ -28,6 +28,8 @@ pub struct Planned {
 
 /// Everything a run needs that does not depend on the device's state.
 pub struct Resolved {
+    /// The templates, for what is rendered at run time (the batch of checks).
+    pub renderer: Renderer,
     pub profile: Profile,
     pub site: Site,
     pub digest: String,
@@ -161,6 +163,7 @@ impl Resolved {
             controls.push(p);
         }
         Ok(Resolved {
+            renderer,
             profile,
             site,
             digest,

@@ -4,7 +4,7 @@
 //! needs when an installer fails.
 
 use std::time::Duration;
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 use std::time::Instant;
 
 use anyhow::Result;
@@ -15,9 +15,29 @@ use anyhow::Result;
 pub struct Script {
     /// A name for messages, e.g. `firewall.enabled check`.
     pub name: String,
+    /// What runs it: POSIX sh, or Windows PowerShell.
+    pub shell: Shell,
     pub text: String,
     pub env: Vec<(String, String)>,
     pub timeout: Duration,
+}
+
+/// The interpreter of a script, from its template's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shell {
+    Sh,
+    PowerShell,
+}
+
+impl Shell {
+    /// The shell of a rendered template, by its file name.
+    pub fn of_template(name: &str) -> Shell {
+        if name.ends_with(".ps1") {
+            Shell::PowerShell
+        } else {
+            Shell::Sh
+        }
+    }
 }
 
 /// What a finished (or killed) script left behind.
@@ -120,6 +140,9 @@ pub fn base_env() -> Vec<(String, String)> {
 impl Host for LocalHost {
     fn run(&self, script: &Script) -> Result<Outcome> {
         use std::os::unix::process::CommandExt;
+        if script.shell == Shell::PowerShell {
+            anyhow::bail!("{}: PowerShell scripts run on Windows only", script.name);
+        }
         let started = Instant::now();
         let mut env = base_env();
         env.extend(script.env.iter().cloned());
@@ -162,11 +185,74 @@ impl Host for LocalHost {
     }
 }
 
-#[cfg(not(unix))]
+/// Windows: the script goes to a file in handover's private work directory and runs with
+/// `powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File` (a command line would be
+/// too short for the batch of all checks, and would show the script in the process list). The
+/// environment is the process's own plus the script's: Windows programs need SystemRoot and friends.
+#[cfg(windows)]
 impl Host for LocalHost {
     fn run(&self, script: &Script) -> Result<Outcome> {
-        let _ = script;
-        anyhow::bail!("running scripts on this OS is not built yet (Windows and macOS issues)")
+        use anyhow::Context;
+        let started = Instant::now();
+        if script.shell != Shell::PowerShell {
+            anyhow::bail!("{}: only PowerShell scripts run on Windows", script.name);
+        }
+        let work = crate::record::default_state_dir().join("work");
+        crate::perms::ensure_private_dir(&work)?;
+        let file = tempfile::Builder::new()
+            .prefix("script-")
+            .suffix(".ps1")
+            .tempfile_in(&work)
+            .context("creating the script file")?;
+        // UTF-8 with a byte order mark: Windows PowerShell 5.1 reads BOM-less files as the ANSI code page.
+        std::fs::write(
+            file.path(),
+            [&[0xEF, 0xBB, 0xBF][..], script.text.as_bytes()].concat(),
+        )?;
+        let mut expr = duct::cmd(
+            "powershell.exe",
+            [
+                "-NoProfile",
+                "-NonInteractive",
+                "-ExecutionPolicy",
+                "Bypass",
+                "-File",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([file.path().display().to_string()]),
+        )
+        .stdin_null()
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked();
+        for (k, v) in script.env.iter() {
+            expr = expr.env(k, v);
+        }
+        let handle = expr.start()?;
+        let mut timed_out = false;
+        let output = match handle.wait_timeout(script.timeout)? {
+            Some(o) => o.clone(),
+            None => {
+                timed_out = true;
+                handle.kill()?;
+                handle.wait()?.clone()
+            }
+        };
+        Ok(Outcome {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            timed_out,
+            duration: started.elapsed(),
+        })
+    }
+}
+
+#[cfg(not(any(unix, windows)))]
+impl Host for LocalHost {
+    fn run(&self, script: &Script) -> Result<Outcome> {
+        anyhow::bail!("{}: no script runner for this OS", script.name)
     }
 }
 
@@ -177,6 +263,7 @@ mod tests {
     fn script(text: &str, timeout_ms: u64) -> Script {
         Script {
             name: "t".into(),
+            shell: Shell::Sh,
             text: text.into(),
             env: vec![("X".into(), "a b".into())],
             timeout: Duration::from_millis(timeout_ms),

@@ -13,6 +13,8 @@ function Result([bool]$Compliant, [string]$Reason, [string]$Status = '') {
     $line = [ordered]@{ compliant = $Compliant; reason = $Reason; observed = $script:Observed }
     if ($Status) { $line['status'] = $Status }
     Write-Output ($line | ConvertTo-Json -Compress -Depth 6)
+    # Alone, a check ends its process; in the batch of checks (_batch.ps1) it ends its own runspace.
+    if (Get-Variable -Name HandoverBatched -Scope Global -ErrorAction SilentlyContinue) { throw 'handover:done' }
     exit 0
 }
 
