@@ -267,3 +267,95 @@ fn the_parser_does_find_broken_powershell() {
     assert!(!syntax_errors(&parse("$a = 'unterminated\n")).is_empty());
     assert!(syntax_errors(&parse("$a = 'fine'\nWrite-Output $a\n")).is_empty());
 }
+
+/// The committed table: command → the parameters it may take.
+fn known_commands() -> std::collections::BTreeMap<String, Vec<String>> {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/powershell_commands.txt"),
+    )
+    .unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (name, params) = l.split_once(':').unwrap();
+            (
+                name.trim().to_string(),
+                params.split_whitespace().map(str::to_string).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_command_and_parameter_is_known() {
+    let known = known_commands();
+    let (_dir, files) = render("windows-11", WINDOWS_SITE);
+    let mut seen = 0;
+    for (name, text) in files.iter().filter(|(n, _)| n.ends_with(".ps1")) {
+        let tree = parse(text);
+        let mut functions = std::collections::BTreeSet::new();
+        let mut commands = Vec::new();
+        let mut cursor = tree.walk();
+        let mut stack = vec![tree.root_node()];
+        while let Some(n) = stack.pop() {
+            match n.kind() {
+                "function_statement" => {
+                    if let Some(f) = n
+                        .children(&mut n.walk())
+                        .find(|c| c.kind() == "function_name")
+                    {
+                        functions.insert(f.utf8_text(text.as_bytes()).unwrap().to_string());
+                    }
+                }
+                "command" => {
+                    if let Some(cmd) = n.child_by_field_name("command_name") {
+                        let params: Vec<String> = n
+                            .child_by_field_name("command_elements")
+                            .map(|el| {
+                                el.children(&mut el.walk())
+                                    .filter(|c| c.kind() == "command_parameter")
+                                    .map(|c| {
+                                        c.utf8_text(text.as_bytes())
+                                            .unwrap()
+                                            .trim_end_matches(':')
+                                            .to_string()
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        commands.push((
+                            cmd.utf8_text(text.as_bytes()).unwrap().to_string(),
+                            params,
+                            cmd.start_position().row + 1,
+                        ));
+                    }
+                }
+                _ => {}
+            }
+            stack.extend(n.children(&mut cursor));
+        }
+        for (cmd, params, line) in commands {
+            seen += 1;
+            if functions.contains(&cmd) {
+                continue;
+            }
+            let allowed = known.get(&cmd).unwrap_or_else(|| {
+                panic!("{name}:{line}: {cmd} is not in tests/powershell_commands.txt")
+            });
+            for p in params {
+                assert!(
+                    allowed.iter().any(|a| a.eq_ignore_ascii_case(&p)),
+                    "{name}:{line}: {cmd} has no parameter {p} in tests/powershell_commands.txt"
+                );
+            }
+        }
+    }
+    assert!(seen > 100, "only {seen} commands found");
+}
+
+#[test]
+fn an_invented_parameter_is_caught() {
+    let known = known_commands();
+    let allowed = &known["Set-NetFirewallProfile"];
+    assert!(!allowed.iter().any(|a| a == "-DefaultInbound"));
+}

@@ -1,6 +1,7 @@
 # handover: shared helpers of the Windows check and apply scripts (rendered, never edited by hand).
 # A check ends with one JSON line: {"compliant": bool, "reason": "...", "observed": {...}[, "status": "..."]}.
-Set-StrictMode -Version 3.0
+# Strict about unset variables only: a missing property on a vendor's object must not stop a check.
+Set-StrictMode -Version 1.0
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $script:Observed = [ordered]@{}
@@ -59,7 +60,11 @@ function Invoke-Installer([string]$Path, [string[]]$Arguments) {
 function Assert-SessionKept([int[]]$SitePorts) {
     $port = $null
     if ($env:SESSIONNAME -like 'RDP-*') { $port = 3389 }
-    elseif ((Get-Process -Id $PID).Parent.ProcessName -eq 'wsmprovhost') { $port = 5985 }
+    else {
+        # Windows PowerShell 5.1 has no Process.Parent: ask CIM for the parent's id.
+        $parent = (Get-CimInstance -ClassName Win32_Process -Filter "ProcessId = $PID" -OperationTimeoutSec 30).ParentProcessId
+        if ((Get-Process -Id $parent -ErrorAction SilentlyContinue).ProcessName -eq 'wsmprovhost') { $port = 5985 }
+    }
     if ($port -and -not $env:HANDOVER_FORCE_REMOTE -and $SitePorts -notcontains $port) {
         throw "refusing to change the firewall: this session comes in on port $port, which no [firewall] allow entry of the site covers; add one, or give --force-remote"
     }
