@@ -3,13 +3,16 @@
 //! * `e2e`: boots a Debian 12 device in systemd-nspawn and runs the end-to-end
 //!   scenario against it (see `e2e.rs`);
 //! * `bench`: `handover check` and a no-change `apply` against the Ansible check, on a compliant
-//!   device with a full package index; writes BENCHMARKS.md (see `bench.rs`).
+//!   device with a full package index; writes BENCHMARKS.md (see `bench.rs`);
+//! * `windows`: builds handover.exe, runs it under Wine and compares its render with the Linux
+//!   binary's (see `windows.rs`).
 
 mod bench;
 mod container;
 mod e2e;
 mod image;
 mod scenario;
+mod windows;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +33,8 @@ commands:
             --ansible-runs N  runs of the Ansible check (default 5, after 1 warm-up)
             --no-build        do not run `cargo build --release -p handover`
             --bin PATH        use this handover binary (implies --no-build)
+  windows build handover.exe (x86_64-pc-windows-gnu), run it under Wine and
+          compare its render with the Linux binary's (`cargo xtask windows --help`)
 ";
 
 fn main() -> ExitCode {
@@ -37,6 +42,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("e2e") => e2e::main(&args[1..]),
         Some("bench") => bench::main(&args[1..]),
+        Some("windows") => windows::main(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
