@@ -287,17 +287,19 @@ enum Key {
     ApplyReattempt,
     Ansible,
     AptSim,
+    RenderWindows,
     Floor,
 }
 
 /// The order of the tables.
-const ORDER: [Key; 7] = [
+const ORDER: [Key; 8] = [
     Key::Check,
     Key::CheckUncached,
     Key::Apply,
     Key::ApplyReattempt,
     Key::Ansible,
     Key::AptSim,
+    Key::RenderWindows,
     Key::Floor,
 ];
 
@@ -748,6 +750,28 @@ fn run(args: &Args, phases: &mut Phases) -> Result<String> {
                 runs: args.runs,
             },
             |_| Ok(()),
+        )?);
+
+        // Rendering the Windows profile (every PowerShell script of its 18 controls and the ODT XML, with the
+        // site's values escaped): what a technician pays for `handover render` and for each Windows run
+        // before PowerShell starts.
+        let render_cmd = format!("{GUEST_BIN} render --profile windows-11 --out /tmp/render-w11");
+        series.push(measure(
+            &c,
+            &Spec {
+                key: Key::RenderWindows,
+                title: "handover render --profile windows-11",
+                shown: "handover render --profile windows-11 --out DIR",
+                prepare: "rm -rf /tmp/render-w11",
+                env: "",
+                cmd: &render_cmd,
+                warmups: args.warmups,
+                runs: args.runs,
+            },
+            |s| {
+                ensure!(s.code == 0, "handover render --profile windows-11 exited {}", s.code);
+                Ok(())
+            },
         )?);
 
         // endpoint.protection waived (see WAIVER) for all but the last measurement.
