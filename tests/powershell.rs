@@ -8,8 +8,6 @@ use handover::plan::Resolved;
 use handover::profile::Sources;
 use handover::site::Site;
 
-use crate::support::{s, site, Handover};
-
 pub const WINDOWS_SITE: &str = r#"
 [accounts]
 admin_name = "uni-adm0"
@@ -75,32 +73,7 @@ fn syntax_errors(tree: &tree_sitter::Tree) -> Vec<String> {
 }
 
 fn render(profile: &str, site_text: &str) -> (tempfile::TempDir, Vec<(String, String)>) {
-    let (_d, path) = site(site_text);
-    let out = tempfile::tempdir().unwrap();
-    Handover::new(&[
-        "render",
-        "--profile",
-        profile,
-        "--site",
-        s(&path),
-        "--out",
-        s(out.path()),
-    ])
-    .run()
-    .expect_code(0);
-    let mut files: Vec<(String, String)> = std::fs::read_dir(out.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "ps1" || e == "xml"))
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(&p).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    (out, files)
+    crate::support::render_files(profile, site_text, &["ps1", "xml"])
 }
 
 #[test]

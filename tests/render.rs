@@ -8,35 +8,10 @@ use handover::plan::Resolved;
 use handover::profile::Sources;
 use handover::site::Site;
 
-use crate::support::{have, s, site, Handover, SITE};
+use crate::support::{have, SITE};
 
 fn render(profile: &str) -> (tempfile::TempDir, Vec<(String, String)>) {
-    let (_d, path) = site(SITE);
-    let out = tempfile::tempdir().unwrap();
-    Handover::new(&[
-        "render",
-        "--profile",
-        profile,
-        "--site",
-        s(&path),
-        "--out",
-        s(out.path()),
-    ])
-    .run()
-    .expect_code(0);
-    let mut files: Vec<(String, String)> = std::fs::read_dir(out.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(&p).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    (out, files)
+    crate::support::render_files(profile, SITE, &["sh"])
 }
 
 const PROFILES: &[&str] = &[

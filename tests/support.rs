@@ -123,3 +123,38 @@ pub fn on_debian_12(why: &str) -> bool {
     }
     yes
 }
+
+/// Render `profile` with a site of `site_text` through the binary; the files whose extension is one of
+/// `exts`, sorted by name, with the directory they are in.
+pub fn render_files(
+    profile: &str,
+    site_text: &str,
+    exts: &[&str],
+) -> (tempfile::TempDir, Vec<(String, String)>) {
+    let (_d, path) = site(site_text);
+    let out = tempfile::tempdir().unwrap();
+    Handover::new(&[
+        "render",
+        "--profile",
+        profile,
+        "--site",
+        s(&path),
+        "--out",
+        s(out.path()),
+    ])
+    .run()
+    .expect_code(0);
+    let mut files: Vec<(String, String)> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| exts.iter().any(|x| e == *x)))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    (out, files)
+}

@@ -1,10 +1,6 @@
 {{> windows/_lib.ps1}}
 Assert-SessionKept @({{#each firewall.allow}}[int]{{port}}, {{/each}}0)
-$want = @(
-{{#each firewall.allow}}
-    [pscustomobject]@{ Port = [string]{{port}}; Proto = ([string]{{proto}}).ToUpper(); From = [string]{{from}} }
-{{/each}}
-)
+{{> windows/_firewall-want.ps1}}
 foreach ($w in $want) {
     $name = "handover $($w.Port)/$($w.Proto) from $($w.From)"
     if (Get-NetFirewallRule -Name $name -ErrorAction SilentlyContinue) {
@@ -15,7 +11,6 @@ foreach ($w in $want) {
     }
 }
 # Other inbound allow rules are disabled, never deleted, and named here for the record.
-$ours = @($want | ForEach-Object { "handover $($_.Port)/$($_.Proto) from $($_.From)" })
 foreach ($r in Get-NetFirewallRule -Direction Inbound -Action Allow -Enabled True -PolicyStore PersistentStore |
         Where-Object { $_.Group -ne '@FirewallAPI.dll,-25000' -and $ours -notcontains $_.Name }) {
     Disable-NetFirewallRule -Name $r.Name

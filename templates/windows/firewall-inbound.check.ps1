@@ -3,11 +3,7 @@
 # from <source>", each scoped to its source) and the core networking group, matched by its resource id
 # (@FirewallAPI.dll,-25000) rather than its localised display name.
 foreach ($r in @({{#each firewall.refused}}{{this}}, {{/each}}$null) | Where-Object { $_ }) { Problem $r }
-$want = @(
-{{#each firewall.allow}}
-    [pscustomobject]@{ Port = [string]{{port}}; Proto = ([string]{{proto}}).ToUpper(); From = [string]{{from}} }
-{{/each}}
-)
+{{> windows/_firewall-want.ps1}}
 foreach ($w in $want) {
     $name = "handover $($w.Port)/$($w.Proto) from $($w.From)"
     $rule = Get-NetFirewallRule -Name $name -ErrorAction SilentlyContinue
@@ -15,7 +11,6 @@ foreach ($w in $want) {
     $addr = ($rule | Get-NetFirewallAddressFilter).RemoteAddress
     if ([string]$rule.Enabled -ne 'True' -or [string]$rule.Action -ne 'Allow' -or @($addr) -notcontains $w.From) { Problem "rule $name is not as the site says" }
 }
-$ours = @($want | ForEach-Object { "handover $($_.Port)/$($_.Proto) from $($_.From)" })
 $other = @(Get-NetFirewallRule -Direction Inbound -Action Allow -Enabled True -PolicyStore ActiveStore |
     Where-Object { $_.Group -ne '@FirewallAPI.dll,-25000' -and $ours -notcontains $_.Name } | ForEach-Object { $_.DisplayName })
 Obs 'other_inbound_allow_rules' $other
