@@ -47,16 +47,75 @@ pub struct Staged {
     _dir: tempfile::TempDir,
 }
 
-/// Copy artifact `name` from `url` (a path or `file://` URL) into a new private directory under
-/// `work_dir`, hash the copy and compare with `sha256`.
-pub fn stage(name: &str, url: &str, sha256: &str, work_dir: &Path) -> Result<Staged> {
-    let src = match url.strip_prefix("file://") {
+/// The download cache of this OS (SPEC §6); `HANDOVER_CACHE_DIR` overrides it.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("HANDOVER_CACHE_DIR") {
+        return PathBuf::from(d);
+    }
+    if cfg!(windows) {
+        PathBuf::from(std::env::var("ProgramData").unwrap_or_else(|_| r"C:\ProgramData".into()))
+            .join(r"handover\cache")
+    } else if cfg!(target_os = "macos") {
+        PathBuf::from("/Library/Caches/handover")
+    } else {
+        PathBuf::from("/var/cache/handover")
+    }
+}
+
+/// Where an artifact's bytes are expected: its local path, or for a download its place in the cache.
+/// The cache is addressed by content (`CACHE/sha256/<hex>`): a cached file is valid exactly when its
+/// hash is its name, whatever URL it came from.
+pub fn location(url: &str, sha256: &str, cache: &Path) -> PathBuf {
+    match url.strip_prefix("file://") {
         Some(p) => PathBuf::from(p),
-        None if url.contains("://") => bail!(
-            "artifact {name}: {url} is not in the local cache; download it first (`handover artifacts fetch` comes with the installers issue) or name a local path"
-        ),
+        None if url.contains("://") => cache.join("sha256").join(sha256.to_ascii_lowercase()),
         None => PathBuf::from(url),
-    };
+    }
+}
+
+/// What `artifacts verify` found for one artifact.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verified {
+    Ok(PathBuf),
+    Missing(PathBuf),
+    Mismatch {
+        path: PathBuf,
+        expected: String,
+        got: String,
+    },
+    Refused(String),
+}
+
+/// Re-hash an artifact where it is expected (its path, or its place in the cache).
+pub fn verify(name: &str, url: &str, sha256: &str, cache: &Path) -> Verified {
+    let path = location(url, sha256, cache);
+    if !path.exists() {
+        return Verified::Missing(path);
+    }
+    if let Err(e) = perms::require_trusted(&path, &format!("artifact {name}")) {
+        return Verified::Refused(format!("{e:#}"));
+    }
+    match std::fs::File::open(&path).and_then(sha256_reader) {
+        Ok(got) if got.eq_ignore_ascii_case(sha256) => Verified::Ok(path),
+        Ok(got) => Verified::Mismatch {
+            path,
+            expected: sha256.to_ascii_lowercase(),
+            got,
+        },
+        Err(e) => Verified::Refused(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Copy artifact `name` from `url` (a path, a `file://` URL, or a download already in `cache`) into a
+/// new private directory under `work_dir`, hash the copy and compare with `sha256`.
+pub fn stage(name: &str, url: &str, sha256: &str, cache: &Path, work_dir: &Path) -> Result<Staged> {
+    let src = location(url, sha256, cache);
+    if url.contains("://") && !url.starts_with("file://") && !src.exists() {
+        bail!(
+            "artifact {name}: {url} is not in the cache ({}); download it first (`handover artifacts fetch` comes with the installers issue) or name a local path",
+            src.display()
+        );
+    }
     // The hash is checked on the private copy below; refusing a source a standard user could write
     // still matters, so that the record never names an installer someone else could have swapped.
     perms::require_trusted(&src, &format!("artifact {name}"))?;
@@ -103,6 +162,7 @@ mod tests {
             "lsagent-linux",
             f.to_str().unwrap(),
             &sum,
+            &dir.path().join("cache"),
             &dir.path().join("work"),
         )
         .unwrap();
@@ -112,6 +172,7 @@ mod tests {
             "lsagent-linux",
             f.to_str().unwrap(),
             &"0".repeat(64),
+            &dir.path().join("cache"),
             &dir.path().join("work"),
         )
         .unwrap_err()
@@ -133,11 +194,47 @@ mod tests {
             "a",
             f.to_str().unwrap(),
             &sha256_bytes(b"x"),
+            &dir.path().join("c"),
             &dir.path().join("w"),
         )
         .unwrap_err()
         .to_string();
         assert!(e.contains("writable by group or others"), "{e}");
+    }
+
+    #[test]
+    fn downloads_are_found_in_the_cache_by_their_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let sum = sha256_bytes(b"installer");
+        let url = "https://example.ac.uk/LsAgent.run";
+        assert_eq!(
+            verify("a", url, &sum, &cache),
+            Verified::Missing(cache.join("sha256").join(&sum))
+        );
+        std::fs::create_dir_all(cache.join("sha256")).unwrap();
+        std::fs::write(cache.join("sha256").join(&sum), b"installer").unwrap();
+        assert_eq!(
+            verify("a", url, &sum, &cache),
+            Verified::Ok(cache.join("sha256").join(&sum))
+        );
+        let s = stage("a", url, &sum, &cache, &dir.path().join("work")).unwrap();
+        assert_eq!(std::fs::read(&s.path).unwrap(), b"installer");
+        std::fs::write(cache.join("sha256").join(&sum), b"swapped").unwrap();
+        assert!(matches!(
+            verify("a", url, &sum, &cache),
+            Verified::Mismatch { .. }
+        ));
+        let e = stage(
+            "b",
+            "https://example.ac.uk/x",
+            &"1".repeat(64),
+            &cache,
+            &dir.path().join("work"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("is not in the cache"), "{e}");
     }
 
     #[test]

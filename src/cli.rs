@@ -71,6 +71,11 @@ enum Command {
         #[arg(long)]
         templates_dir: Option<PathBuf>,
     },
+    /// Installers: verify what is cached or on disk against the site's sha256 values.
+    Artifacts {
+        #[command(subcommand)]
+        action: ArtifactsAction,
+    },
     /// List, show or validate profiles.
     Profiles {
         #[command(subcommand)]
@@ -79,6 +84,22 @@ enum Command {
         profiles_dir: Option<PathBuf>,
         #[arg(long, global = true)]
         templates_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ArtifactsAction {
+    /// Re-hash every artifact where it is expected (its path, or the download cache); exit 1 on any
+    /// missing or mismatching one.
+    Verify {
+        #[arg(long)]
+        site: Option<PathBuf>,
+        /// Only the artifacts this profile's controls use (default: every artifact of the site).
+        #[arg(long)]
+        profile: Option<String>,
+        /// The download cache (default: /var/cache/handover).
+        #[arg(long)]
+        cache: Option<PathBuf>,
     },
 }
 
@@ -224,6 +245,14 @@ fn run(cli: Cli) -> Result<Exit> {
             };
             render(&common, &out)
         }
+        Command::Artifacts {
+            action:
+                ArtifactsAction::Verify {
+                    site,
+                    profile,
+                    cache,
+                },
+        } => verify_artifacts(site.as_deref(), profile.as_deref(), cache),
         Command::Profiles {
             action,
             profiles_dir,
@@ -662,6 +691,75 @@ fn render(common: &Common, out: &Path) -> Result<Exit> {
         out.display()
     );
     Ok(Exit::Ok)
+}
+
+fn verify_artifacts(
+    site: Option<&Path>,
+    profile: Option<&str>,
+    cache: Option<PathBuf>,
+) -> Result<Exit> {
+    use crate::artifacts::Verified;
+    let site = load_site(site)?;
+    let cache = cache.unwrap_or_else(crate::artifacts::default_cache_dir);
+    let names: Vec<String> = match profile {
+        Some(p) => {
+            let profile = Sources::default().load(p)?;
+            let mut names: Vec<String> = profile
+                .controls
+                .iter()
+                .flat_map(|c| c.artifacts.iter())
+                .filter_map(|a| match a.strip_prefix("site:") {
+                    Some(key) => site
+                        .get(key)
+                        .and_then(serde_json::Value::as_str)
+                        .map(str::to_string),
+                    None => Some(a.clone()),
+                })
+                .collect();
+            names.dedup();
+            names
+        }
+        None => site.file.artifacts.keys().cloned().collect(),
+    };
+    if names.is_empty() {
+        println!("no artifacts to verify in {}", site.describe());
+        return Ok(Exit::Ok);
+    }
+    let mut exit = Exit::Ok;
+    for name in names {
+        let art = site.get(&format!("artifacts.{name}"));
+        let (Some(url), Some(sha)) = (
+            art.and_then(|a| a["url"].as_str()),
+            art.and_then(|a| a["sha256"].as_str()),
+        ) else {
+            println!("MISSING   {name:<22} the site has no [artifacts.{name}]");
+            exit = Exit::NotCompliant;
+            continue;
+        };
+        match crate::artifacts::verify(&name, url, sha, &cache) {
+            Verified::Ok(path) => println!("ok        {name:<22} {}", path.display()),
+            Verified::Missing(path) => {
+                println!("MISSING   {name:<22} {} (from {url})", path.display());
+                exit = Exit::NotCompliant;
+            }
+            Verified::Mismatch {
+                path,
+                expected,
+                got,
+            } => {
+                println!(
+                    "MISMATCH  {name:<22} {}: the site expects {expected}, the file has {got}",
+                    path.display()
+                );
+                exit = Exit::NotCompliant;
+            }
+            Verified::Refused(why) => {
+                println!("REFUSED   {name:<22} {why}");
+                exit = Exit::NotCompliant;
+            }
+        }
+    }
+    Ok(exit)
 }
 
 fn profiles(sources: &Sources, action: ProfilesAction) -> Result<Exit> {

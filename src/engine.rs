@@ -648,8 +648,14 @@ impl Engine<'_> {
                     "site has no [artifacts.{name}] with url and sha256"
                 ));
             };
-            let s = artifacts::stage(&name, url, sha, &self.opts.state_dir.join("work"))
-                .map_err(|e| format!("{e:#}"))?;
+            let s = artifacts::stage(
+                &name,
+                url,
+                sha,
+                &artifacts::default_cache_dir(),
+                &self.opts.state_dir.join("work"),
+            )
+            .map_err(|e| format!("{e:#}"))?;
             env.push((
                 format!(
                     "HANDOVER_ARTIFACT_{}",

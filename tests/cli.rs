@@ -349,3 +349,61 @@ fn bad_flag_is_exit_2() {
         .run()
         .expect_code(2);
 }
+
+#[test]
+fn artifacts_verify_names_missing_and_mismatching_installers() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("good.run"), b"good").unwrap();
+    std::fs::write(dir.path().join("bad.run"), b"tampered").unwrap();
+    let good = handover::artifacts::sha256_bytes(b"good");
+    let site_text = format!(
+        "[artifacts.good]\nurl = \"good.run\"\nsha256 = \"{good}\"\n[artifacts.bad]\nurl = \"bad.run\"\nsha256 = \"{good}\"\n\
+         [artifacts.gone]\nurl = \"https://example.ac.uk/gone.run\"\nsha256 = \"{good}\"\n"
+    );
+    let path = dir.path().join("site.toml");
+    std::fs::write(&path, site_text).unwrap();
+    let cache = dir.path().join("cache");
+    let r = Handover::new(&[
+        "artifacts",
+        "verify",
+        "--site",
+        s(&path),
+        "--cache",
+        s(&cache),
+    ])
+    .run();
+    r.expect_code(1);
+    let out = r.stdout();
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("ok") && l.contains("good.run")),
+        "{out}"
+    );
+    assert!(
+        out.lines().any(|l| l.starts_with("MISMATCH")
+            && l.contains(&format!(
+                "the site expects {good}, the file has {}",
+                handover::artifacts::sha256_bytes(b"tampered")
+            ))),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("MISSING") && l.contains("gone")),
+        "{out}"
+    );
+    // With the download in the cache and the tampered file fixed, all is well.
+    std::fs::create_dir_all(cache.join("sha256")).unwrap();
+    std::fs::write(cache.join("sha256").join(&good), b"good").unwrap();
+    std::fs::write(dir.path().join("bad.run"), b"good").unwrap();
+    Handover::new(&[
+        "artifacts",
+        "verify",
+        "--site",
+        s(&path),
+        "--cache",
+        s(&cache),
+    ])
+    .run()
+    .expect_code(0);
+}
