@@ -958,25 +958,8 @@ impl Engine<'_> {
 }
 
 fn in_network(addr: std::net::IpAddr, net: std::net::IpAddr, len: u8) -> bool {
-    match (addr, net) {
-        (std::net::IpAddr::V4(a), std::net::IpAddr::V4(n)) => {
-            let mask = if len == 0 {
-                0
-            } else {
-                u32::MAX << (32 - u32::from(len))
-            };
-            u32::from(a) & mask == u32::from(n) & mask
-        }
-        (std::net::IpAddr::V6(a), std::net::IpAddr::V6(n)) => {
-            let mask = if len == 0 {
-                0
-            } else {
-                u128::MAX << (128 - u32::from(len))
-            };
-            u128::from(a) & mask == u128::from(n) & mask
-        }
-        _ => false,
-    }
+    use crate::site::network_of;
+    addr.is_ipv4() == net.is_ipv4() && network_of(addr, len) == network_of(net, len)
 }
 
 fn redact_value(secrets: &Secrets, v: Value) -> Value {

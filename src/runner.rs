@@ -160,29 +160,40 @@ impl Host for LocalHost {
             cmd.process_group(0);
             Ok(())
         });
-        let handle = expr.start()?;
-        let mut timed_out = false;
-        let output = match handle.wait_timeout(script.timeout)? {
-            Some(o) => o.clone(),
-            None => {
-                timed_out = true;
-                for pid in handle.pids() {
-                    // SAFETY: kill(2) with a negative pid signals the process group we created above.
-                    unsafe {
-                        libc::kill(-(pid as i32), libc::SIGKILL);
-                    }
+        wait_for(&expr.start()?, script.timeout, started, |handle| {
+            for pid in handle.pids() {
+                // SAFETY: kill(2) with a negative pid signals the process group we created above.
+                unsafe {
+                    libc::kill(-(pid as i32), libc::SIGKILL);
                 }
-                handle.wait()?.clone()
             }
-        };
-        Ok(Outcome {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            timed_out,
-            duration: started.elapsed(),
+            Ok(())
         })
     }
+}
+
+/// Wait for a started script until `timeout`, then `kill` it; what it left behind either way.
+#[cfg(any(unix, windows))]
+fn wait_for(
+    handle: &duct::Handle,
+    timeout: Duration,
+    started: Instant,
+    kill: impl FnOnce(&duct::Handle) -> std::io::Result<()>,
+) -> Result<Outcome> {
+    let (output, timed_out) = match handle.wait_timeout(timeout)? {
+        Some(o) => (o.clone(), false),
+        None => {
+            kill(handle)?;
+            (handle.wait()?.clone(), true)
+        }
+    };
+    Ok(Outcome {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        timed_out,
+        duration: started.elapsed(),
+    })
 }
 
 /// Windows: the script goes to a file in handover's private work directory and runs with
@@ -229,23 +240,7 @@ impl Host for LocalHost {
         for (k, v) in script.env.iter() {
             expr = expr.env(k, v);
         }
-        let handle = expr.start()?;
-        let mut timed_out = false;
-        let output = match handle.wait_timeout(script.timeout)? {
-            Some(o) => o.clone(),
-            None => {
-                timed_out = true;
-                handle.kill()?;
-                handle.wait()?.clone()
-            }
-        };
-        Ok(Outcome {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            timed_out,
-            duration: started.elapsed(),
-        })
+        wait_for(&expr.start()?, script.timeout, started, duct::Handle::kill)
     }
 }
 

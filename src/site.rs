@@ -337,18 +337,14 @@ pub fn parse_source(from: &str) -> Option<(IpAddr, u8)> {
     Some((addr, len))
 }
 
-/// A source as firewalls store it (ufw's normalize_address): host bits cleared, no prefix on a single
-/// address, IPv6 in its compressed form; `any` stays. Comparing the site with the firewall's rules needs it.
-pub fn normalize_source(from: &str) -> String {
-    let Some((addr, len)) = parse_source(from) else {
-        return from.to_string();
-    };
-    let net = match addr {
+/// `addr` with its host bits cleared: the network of a `len`-bit prefix.
+pub fn network_of(addr: IpAddr, len: u8) -> IpAddr {
+    match addr {
         IpAddr::V4(a) => {
             let mask = if len == 0 {
                 0
             } else {
-                u32::MAX << (32 - u32::from(len))
+                u32::MAX << (32 - u32::from(len.min(32)))
             };
             IpAddr::from(std::net::Ipv4Addr::from(u32::from(a) & mask))
         }
@@ -356,11 +352,20 @@ pub fn normalize_source(from: &str) -> String {
             let mask = if len == 0 {
                 0
             } else {
-                u128::MAX << (128 - u32::from(len))
+                u128::MAX << (128 - u32::from(len.min(128)))
             };
             IpAddr::from(std::net::Ipv6Addr::from(u128::from(a) & mask))
         }
+    }
+}
+
+/// A source as firewalls store it (ufw's normalize_address): host bits cleared, no prefix on a single
+/// address, IPv6 in its compressed form; `any` stays. Comparing the site with the firewall's rules needs it.
+pub fn normalize_source(from: &str) -> String {
+    let Some((addr, len)) = parse_source(from) else {
+        return from.to_string();
     };
+    let net = network_of(addr, len);
     let full = if net.is_ipv4() { 32 } else { 128 };
     if len == full {
         net.to_string()
