@@ -2,6 +2,7 @@
 //! private directory, hashed there and run from there, so nothing can swap it between the check and the
 //! run. A mismatch refuses the install and changes nothing. (Downloading and the kit: installers issue.)
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -22,6 +23,11 @@ pub fn sha256_reader(mut r: impl Read) -> std::io::Result<String> {
         h.update(&buf[..n]);
     }
     Ok(hex(&h.finalize()))
+}
+
+/// Hex sha256 of a file, streaming.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    sha256_reader(std::fs::File::open(path)?)
 }
 
 pub fn sha256_bytes(b: &[u8]) -> String {
@@ -62,18 +68,94 @@ pub fn default_cache_dir() -> PathBuf {
     }
 }
 
-/// Where an artifact's bytes are expected: its local path, or for a download its place in the cache.
-/// The cache is addressed by content (`CACHE/sha256/<hex>`): a cached file is valid exactly when its
-/// hash is its name, whatever URL it came from.
-pub fn location(url: &str, sha256: &str, cache: &Path) -> PathBuf {
-    match url.strip_prefix("file://") {
-        Some(p) => PathBuf::from(p),
-        None if url.contains("://") => cache.join("sha256").join(sha256.to_ascii_lowercase()),
-        None => PathBuf::from(url),
+/// An artifact as the site defines it (SPEC §6): one file, or a directory whose every file is pinned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spec {
+    pub name: String,
+    /// An https URL, a `file://` URL or a path (already resolved against the site file's directory).
+    pub url: String,
+    /// A file's sha256, or a directory's canonical-manifest sha256 (its identity in records).
+    pub sha256: String,
+    /// A directory artifact's files: `/`-separated path → sha256.
+    pub files: Option<BTreeMap<String, String>>,
+}
+
+impl Spec {
+    /// The artifact `name` from a site's template context (`artifacts.NAME`), if the site defines it.
+    pub fn from_site(site: &crate::site::Site, name: &str) -> Option<Spec> {
+        let a = site.get("artifacts")?.get(name)?;
+        Some(Spec {
+            name: name.to_string(),
+            url: a["url"].as_str()?.to_string(),
+            sha256: a["sha256"].as_str()?.to_ascii_lowercase(),
+            files: a["files"].as_object().map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect()
+            }),
+        })
+    }
+
+    /// The local path the URL names, if it is a path or a `file://` URL.
+    pub fn local(&self) -> Option<PathBuf> {
+        match self.url.strip_prefix("file://") {
+            Some(p) => Some(PathBuf::from(p)),
+            None if self.url.contains("://") => None,
+            None => Some(PathBuf::from(&self.url)),
+        }
+    }
+
+    /// Every file of the artifact: (path inside a directory artifact or "", sha256).
+    pub fn parts(&self) -> Vec<(String, String)> {
+        match &self.files {
+            Some(f) => f.iter().map(|(p, h)| (p.clone(), h.clone())).collect(),
+            None => vec![(String::new(), self.sha256.clone())],
+        }
+    }
+
+    /// Where one part's bytes are: the local file when the URL is a path and it exists there, else its
+    /// place in the cache. The cache is addressed by content (`CACHE/sha256/<hex>`): a cached file is
+    /// valid exactly when its hash is its name, whatever URL it came from, so a kit's cache serves a
+    /// site whose local paths do not exist on the device.
+    pub fn source(&self, rel: &str, sha256: &str, cache: &Path) -> PathBuf {
+        if let Some(base) = self.local() {
+            let p = if rel.is_empty() { base } else { base.join(rel) };
+            if p.exists() {
+                return p;
+            }
+        }
+        cache_path(cache, sha256)
+    }
+
+    /// The download URL of one part (a directory artifact's files lie under its base URL).
+    pub fn part_url(&self, rel: &str) -> String {
+        if rel.is_empty() {
+            return self.url.clone();
+        }
+        let encoded: Vec<String> = rel.split('/').map(percent_encode).collect();
+        format!("{}/{}", self.url.trim_end_matches('/'), encoded.join("/"))
     }
 }
 
-/// What `artifacts verify` found for one artifact.
+/// `CACHE/sha256/<hex>`.
+pub fn cache_path(cache: &Path, sha256: &str) -> PathBuf {
+    cache.join("sha256").join(sha256.to_ascii_lowercase())
+}
+
+fn percent_encode(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// What `artifacts verify` found for one artifact (for a directory: its first file that is not ok).
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verified {
     Ok(PathBuf),
@@ -86,19 +168,18 @@ pub enum Verified {
     Refused(String),
 }
 
-/// Re-hash an artifact where it is expected (its path, or its place in the cache).
-pub fn verify(name: &str, url: &str, sha256: &str, cache: &Path) -> Verified {
-    let path = location(url, sha256, cache);
+/// Re-hash one file where it is expected.
+pub fn verify_file(path: &Path, sha256: &str, what: &str) -> Verified {
     if !path.exists() {
-        return Verified::Missing(path);
+        return Verified::Missing(path.to_path_buf());
     }
-    if let Err(e) = perms::require_trusted(&path, &format!("artifact {name}")) {
+    if let Err(e) = perms::require_trusted(path, what) {
         return Verified::Refused(format!("{e:#}"));
     }
-    match std::fs::File::open(&path).and_then(sha256_reader) {
-        Ok(got) if got.eq_ignore_ascii_case(sha256) => Verified::Ok(path),
+    match sha256_file(path) {
+        Ok(got) if got.eq_ignore_ascii_case(sha256) => Verified::Ok(path.to_path_buf()),
         Ok(got) => Verified::Mismatch {
-            path,
+            path: path.to_path_buf(),
             expected: sha256.to_ascii_lowercase(),
             got,
         },
@@ -106,44 +187,123 @@ pub fn verify(name: &str, url: &str, sha256: &str, cache: &Path) -> Verified {
     }
 }
 
-/// Copy artifact `name` from `url` (a path, a `file://` URL, or a download already in `cache`) into a
-/// new private directory under `work_dir`, hash the copy and compare with `sha256`.
-pub fn stage(name: &str, url: &str, sha256: &str, cache: &Path, work_dir: &Path) -> Result<Staged> {
-    let src = location(url, sha256, cache);
-    if url.contains("://") && !url.starts_with("file://") && !src.exists() {
-        bail!(
-            "artifact {name}: {url} is not in the cache ({}); download it first (`handover artifacts fetch` comes with the installers issue) or name a local path",
-            src.display()
-        );
+/// Re-hash every file of an artifact where it is expected (its path, or the cache), `jobs` at a time.
+pub fn verify(spec: &Spec, cache: &Path, jobs: usize) -> Verified {
+    let parts = spec.parts();
+    let results = par_map(&parts, jobs, |(rel, sha)| {
+        verify_file(
+            &spec.source(rel, sha, cache),
+            sha,
+            &format!("artifact {}", spec.name),
+        )
+    });
+    for r in results {
+        if !matches!(r, Verified::Ok(_)) {
+            return r;
+        }
     }
-    // The hash is checked on the private copy below; refusing a source a standard user could write
-    // still matters, so that the record never names an installer someone else could have swapped.
-    perms::require_trusted(&src, &format!("artifact {name}"))?;
+    match (&spec.files, spec.local()) {
+        (Some(_), Some(base)) if base.exists() => Verified::Ok(base),
+        (Some(_), _) => Verified::Ok(cache.join("sha256")),
+        (None, _) => Verified::Ok(spec.source("", &spec.sha256, cache)),
+    }
+}
+
+/// `f` over `items` on at most `jobs` threads, results in the order of `items`.
+pub fn par_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let jobs = jobs.clamp(1, items.len().max(1));
+    if jobs == 1 {
+        return items.iter().map(&f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let out: Vec<std::sync::Mutex<Option<R>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                let r = f(item);
+                *out[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            });
+        }
+    });
+    out.into_iter()
+        .map(|m| {
+            m.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every item mapped")
+        })
+        .collect()
+}
+
+/// Copy the artifact (a path, a `file://` URL, or a download already in `cache`) into a new private
+/// directory under `work_dir`, hash the copy and compare with the site's sha256; for a directory
+/// artifact every file, into the same relative place.
+pub fn stage(spec: &Spec, cache: &Path, work_dir: &Path) -> Result<Staged> {
+    let name = &spec.name;
     perms::ensure_private_dir(work_dir)?;
     let dir = tempfile::Builder::new()
         .prefix("artifact-")
         .tempdir_in(work_dir)
         .context("creating a private directory for the installer")?;
     perms::ensure_private_dir(dir.path())?;
-    let file_name = src
-        .file_name()
-        .map_or_else(|| name.into(), |f| f.to_os_string());
-    let dest = dir.path().join(file_name);
-    std::fs::copy(&src, &dest)
-        .with_context(|| format!("artifact {name}: copying {}", src.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o700))?;
-    }
-    let got = sha256_reader(std::fs::File::open(&dest)?)?;
-    if !got.eq_ignore_ascii_case(sha256) {
-        bail!("artifact {name}: sha256 mismatch for {}: the site expects {sha256}, the file has {got}; refusing to run it", src.display());
+    let root = match &spec.files {
+        Some(_) => dir.path().join(name),
+        None => {
+            let src = spec.source("", &spec.sha256, cache);
+            let file_name = src
+                .file_name()
+                .filter(|_| spec.local().is_some_and(|l| l == src))
+                .or_else(|| spec.url.rsplit('/').next().map(std::ffi::OsStr::new))
+                .filter(|f| !f.is_empty())
+                .map_or_else(|| name.into(), |f| f.to_os_string());
+            dir.path().join(file_name)
+        }
+    };
+    for (rel, sha) in spec.parts() {
+        let src = spec.source(&rel, &sha, cache);
+        let what = if rel.is_empty() {
+            format!("artifact {name}")
+        } else {
+            format!("artifact {name}: {rel}")
+        };
+        if !src.exists() {
+            match spec.local() {
+                None => bail!(
+                    "{what}: {} is not in the cache ({}); run `handover artifacts fetch` first, or use a kit (`apply --kit DIR`)",
+                    spec.part_url(&rel),
+                    src.display()
+                ),
+                Some(_) => bail!("{what}: {} does not exist", src.display()),
+            }
+        }
+        // The hash is checked on the private copy below; refusing a source a standard user could
+        // write still matters, so that the record never names an installer someone could have swapped.
+        perms::require_trusted(&src, &what)?;
+        let dest = if rel.is_empty() {
+            root.clone()
+        } else {
+            root.join(&rel)
+        };
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(&src, &dest).with_context(|| format!("{what}: copying {}", src.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o700))?;
+        }
+        let got = sha256_file(&dest)?;
+        if !got.eq_ignore_ascii_case(&sha) {
+            bail!("{what}: sha256 mismatch for {}: the site expects {sha}, the file has {got}; refusing to run it", src.display());
+        }
     }
     Ok(Staged {
         name: name.to_string(),
-        path: dest,
-        sha256: got,
+        path: root,
+        sha256: spec.sha256.clone(),
         _dir: dir,
     })
 }
@@ -152,28 +312,31 @@ pub fn stage(name: &str, url: &str, sha256: &str, cache: &Path, work_dir: &Path)
 mod tests {
     use super::*;
 
+    fn file_spec(url: &str, sha256: &str) -> Spec {
+        Spec {
+            name: "lsagent-linux".into(),
+            url: url.into(),
+            sha256: sha256.into(),
+            files: None,
+        }
+    }
+
     #[test]
     fn verified_copy_and_refused_mismatch() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("LsAgent.run");
         std::fs::write(&f, b"#!/bin/sh\necho hi\n").unwrap();
         let sum = sha256_bytes(b"#!/bin/sh\necho hi\n");
-        let s = stage(
-            "lsagent-linux",
-            f.to_str().unwrap(),
-            &sum,
-            &dir.path().join("cache"),
-            &dir.path().join("work"),
-        )
-        .unwrap();
+        let cache = dir.path().join("cache");
+        let work = dir.path().join("work");
+        let s = stage(&file_spec(f.to_str().unwrap(), &sum), &cache, &work).unwrap();
         assert_ne!(s.path, f);
+        assert_eq!(s.path.file_name().unwrap(), "LsAgent.run");
         assert_eq!(std::fs::read(&s.path).unwrap(), b"#!/bin/sh\necho hi\n");
         let e = stage(
-            "lsagent-linux",
-            f.to_str().unwrap(),
-            &"0".repeat(64),
-            &dir.path().join("cache"),
-            &dir.path().join("work"),
+            &file_spec(f.to_str().unwrap(), &"0".repeat(64)),
+            &cache,
+            &work,
         )
         .unwrap_err()
         .to_string();
@@ -191,9 +354,7 @@ mod tests {
         std::fs::write(&f, b"x").unwrap();
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o666)).unwrap();
         let e = stage(
-            "a",
-            f.to_str().unwrap(),
-            &sha256_bytes(b"x"),
+            &file_spec(f.to_str().unwrap(), &sha256_bytes(b"x")),
             &dir.path().join("c"),
             &dir.path().join("w"),
         )
@@ -207,34 +368,110 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = dir.path().join("cache");
         let sum = sha256_bytes(b"installer");
-        let url = "https://example.ac.uk/LsAgent.run";
+        let spec = file_spec("https://example.ac.uk/LsAgent.run", &sum);
         assert_eq!(
-            verify("a", url, &sum, &cache),
+            verify(&spec, &cache, 2),
             Verified::Missing(cache.join("sha256").join(&sum))
         );
         std::fs::create_dir_all(cache.join("sha256")).unwrap();
         std::fs::write(cache.join("sha256").join(&sum), b"installer").unwrap();
         assert_eq!(
-            verify("a", url, &sum, &cache),
+            verify(&spec, &cache, 2),
             Verified::Ok(cache.join("sha256").join(&sum))
         );
-        let s = stage("a", url, &sum, &cache, &dir.path().join("work")).unwrap();
+        let s = stage(&spec, &cache, &dir.path().join("work")).unwrap();
         assert_eq!(std::fs::read(&s.path).unwrap(), b"installer");
+        assert_eq!(s.path.file_name().unwrap(), "LsAgent.run");
         std::fs::write(cache.join("sha256").join(&sum), b"swapped").unwrap();
         assert!(matches!(
-            verify("a", url, &sum, &cache),
+            verify(&spec, &cache, 1),
             Verified::Mismatch { .. }
         ));
         let e = stage(
-            "b",
-            "https://example.ac.uk/x",
-            &"1".repeat(64),
+            &file_spec("https://example.ac.uk/x", &"1".repeat(64)),
             &cache,
             &dir.path().join("work"),
         )
         .unwrap_err()
         .to_string();
         assert!(e.contains("is not in the cache"), "{e}");
+    }
+
+    #[test]
+    fn a_local_path_that_is_gone_is_served_from_the_cache_by_hash() {
+        // A kit carries the site beside a content-addressed cache: the site's local paths (the
+        // preparing machine's) do not exist on the device.
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let sum = sha256_bytes(b"agent");
+        std::fs::create_dir_all(cache.join("sha256")).unwrap();
+        std::fs::write(cache.join("sha256").join(&sum), b"agent").unwrap();
+        let spec = file_spec("/nonexistent/LsAgent.run", &sum);
+        assert!(matches!(verify(&spec, &cache, 1), Verified::Ok(_)));
+        let s = stage(&spec, &cache, &dir.path().join("work")).unwrap();
+        assert_eq!(std::fs::read(&s.path).unwrap(), b"agent");
+    }
+
+    #[test]
+    fn directory_artifacts_are_staged_and_verified_file_by_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("office-source");
+        std::fs::create_dir_all(src.join("Office/Data/16.0.1")).unwrap();
+        std::fs::write(src.join("Office/Data/v64.cab"), b"v64").unwrap();
+        std::fs::write(src.join("Office/Data/16.0.1/s641033.cab"), b"s64").unwrap();
+        let files: BTreeMap<String, String> = [
+            ("Office/Data/v64.cab", sha256_bytes(b"v64")),
+            ("Office/Data/16.0.1/s641033.cab", sha256_bytes(b"s64")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let spec = Spec {
+            name: "office-source".into(),
+            url: src.display().to_string(),
+            sha256: "f".repeat(64),
+            files: Some(files.clone()),
+        };
+        let cache = dir.path().join("cache");
+        assert_eq!(verify(&spec, &cache, 2), Verified::Ok(src.clone()));
+        let s = stage(&spec, &cache, &dir.path().join("work")).unwrap();
+        assert_eq!(s.path.file_name().unwrap(), "office-source");
+        assert_eq!(
+            std::fs::read(s.path.join("Office/Data/16.0.1/s641033.cab")).unwrap(),
+            b"s64"
+        );
+        std::fs::write(src.join("Office/Data/v64.cab"), b"v65").unwrap();
+        match verify(&spec, &cache, 2) {
+            Verified::Mismatch { path, .. } => assert!(path.ends_with("Office/Data/v64.cab")),
+            other => panic!("{other:?}"),
+        }
+        let e = stage(&spec, &cache, &dir.path().join("work"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("office-source: Office/Data/v64.cab: sha256 mismatch"),
+            "{e}"
+        );
+        let remote = Spec {
+            url: "https://files.example.ac.uk/office source/".into(),
+            ..spec
+        };
+        assert_eq!(
+            remote.part_url("Office/Data/16.0.1/s641033.cab"),
+            "https://files.example.ac.uk/office source/Office/Data/16.0.1/s641033.cab"
+        );
+        assert_eq!(file_spec("https://x/a", "0").part_url(""), "https://x/a");
+        assert_eq!(percent_encode("a b+c"), "a%20b%2Bc");
+    }
+
+    #[test]
+    fn par_map_keeps_order() {
+        let v: Vec<u32> = (0..50).collect();
+        assert_eq!(
+            par_map(&v, 4, |x| x * 2),
+            (0..50).map(|x| x * 2).collect::<Vec<_>>()
+        );
+        assert!(par_map(&Vec::<u32>::new(), 4, |x| *x).is_empty());
     }
 
     #[test]

@@ -517,6 +517,8 @@ fn run_engine(
         ssh_connection: facts::ssh_connection(),
         now,
         state_dir: state_dir.clone(),
+        cache_dir: crate::artifacts::default_cache_dir(),
+        apply_env: vec![],
         admin_passwords_set: state
             .admin_passwords_set
             .iter()
@@ -693,15 +695,10 @@ fn render(common: &Common, out: &Path) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn verify_artifacts(
-    site: Option<&Path>,
-    profile: Option<&str>,
-    cache: Option<PathBuf>,
-) -> Result<Exit> {
-    use crate::artifacts::Verified;
-    let site = load_site(site)?;
-    let cache = cache.unwrap_or_else(crate::artifacts::default_cache_dir);
-    let names: Vec<String> = match profile {
+/// The artifacts a command works on: those `profile`'s controls use (`site:KEY` entries through the
+/// site), or every artifact the site defines.
+fn artifact_names(site: &Site, profile: Option<&str>) -> Result<Vec<String>> {
+    Ok(match profile {
         Some(p) => {
             let profile = Sources::default().load(p)?;
             let mut names: Vec<String> = profile
@@ -716,30 +713,61 @@ fn verify_artifacts(
                     None => Some(a.clone()),
                 })
                 .collect();
+            names.sort();
             names.dedup();
             names
         }
         None => site.file.artifacts.keys().cloned().collect(),
-    };
+    })
+}
+
+fn jobs() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+fn verify_artifacts(
+    site: Option<&Path>,
+    profile: Option<&str>,
+    cache: Option<PathBuf>,
+) -> Result<Exit> {
+    use crate::artifacts::{Spec, Verified};
+    let site = load_site(site)?;
+    let cache = cache.unwrap_or_else(crate::artifacts::default_cache_dir);
+    let names = artifact_names(&site, profile)?;
     if names.is_empty() {
         println!("no artifacts to verify in {}", site.describe());
         return Ok(Exit::Ok);
     }
+    let specs: Vec<(String, Option<Spec>)> = names
+        .into_iter()
+        .map(|n| {
+            let s = Spec::from_site(&site, &n);
+            (n, s)
+        })
+        .collect();
+    let results = crate::artifacts::par_map(&specs, jobs(), |(_, spec)| {
+        spec.as_ref()
+            .map(|s| crate::artifacts::verify(s, &cache, jobs()))
+    });
     let mut exit = Exit::Ok;
-    for name in names {
-        let art = site.get(&format!("artifacts.{name}"));
-        let (Some(url), Some(sha)) = (
-            art.and_then(|a| a["url"].as_str()),
-            art.and_then(|a| a["sha256"].as_str()),
-        ) else {
+    for ((name, spec), result) in specs.iter().zip(results) {
+        let (Some(spec), Some(result)) = (spec, result) else {
             println!("MISSING   {name:<22} the site has no [artifacts.{name}]");
             exit = Exit::NotCompliant;
             continue;
         };
-        match crate::artifacts::verify(&name, url, sha, &cache) {
-            Verified::Ok(path) => println!("ok        {name:<22} {}", path.display()),
+        let kind = match &spec.files {
+            Some(f) => format!(" ({} files)", f.len()),
+            None => String::new(),
+        };
+        match result {
+            Verified::Ok(path) => println!("ok        {name:<22} {}{kind}", path.display()),
             Verified::Missing(path) => {
-                println!("MISSING   {name:<22} {} (from {url})", path.display());
+                println!(
+                    "MISSING   {name:<22} {} (from {})",
+                    path.display(),
+                    spec.url
+                );
                 exit = Exit::NotCompliant;
             }
             Verified::Mismatch {

@@ -68,6 +68,10 @@ pub struct RunOptions {
     pub ssh_connection: Option<String>,
     pub now: SystemTime,
     pub state_dir: PathBuf,
+    /// Where downloaded installers are found by their sha256 (the cache, or a kit's `artifacts/`).
+    pub cache_dir: PathBuf,
+    /// Extra environment for every apply script (`apply --kit`: the kit's package repository).
+    pub apply_env: Vec<(String, String)>,
     /// Separate admin accounts handover set a password for in an earlier run.
     pub admin_passwords_set: Vec<String>,
     /// Whether the profile is for this device's OS; when not, `plan` describes without running checks.
@@ -168,6 +172,10 @@ impl Engine<'_> {
                 env.push((Secrets::env_name(key), v.to_string()));
             }
         }
+        // The kit's package repository reaches checks too: a check that asks apt what is installed
+        // must see the same sources the apply will install from.
+        env.extend(self.opts.apply_env.iter().cloned());
+        let _ = applying;
         env
     }
 
@@ -639,20 +647,14 @@ impl Engine<'_> {
                 },
                 None => (entry.clone(), entry.clone()),
             };
-            let art = self.resolved.site.get(&format!("artifacts.{name}"));
-            let (Some(url), Some(sha)) = (
-                art.and_then(|a| a["url"].as_str()),
-                art.and_then(|a| a["sha256"].as_str()),
-            ) else {
+            let Some(spec) = artifacts::Spec::from_site(&self.resolved.site, &name) else {
                 return Err(format!(
                     "site has no [artifacts.{name}] with url and sha256"
                 ));
             };
             let s = artifacts::stage(
-                &name,
-                url,
-                sha,
-                &artifacts::default_cache_dir(),
+                &spec,
+                &self.opts.cache_dir,
                 &self.opts.state_dir.join("work"),
             )
             .map_err(|e| format!("{e:#}"))?;
@@ -1161,6 +1163,8 @@ mod engine_tests {
                 ssh_connection: None,
                 now: humantime::parse_rfc3339("2026-11-25T10:00:00Z").unwrap(),
                 state_dir: std::env::temp_dir(),
+                cache_dir: std::env::temp_dir().join("handover-test-cache"),
+                apply_env: vec![],
                 admin_passwords_set: vec!["jdoe-admin".into()],
                 profile_matches_device: true,
                 progress: false,

@@ -141,9 +141,74 @@ pub struct Lansweeper {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Artifact {
-    /// An https URL, a `file://` URL or a path (relative paths are relative to the site file).
+    /// An https URL, a `file://` URL or a path (relative paths are relative to the site file). For a
+    /// directory artifact: the base URL or the directory.
     pub url: String,
-    pub sha256: String,
+    /// A file artifact's sha256; for a directory artifact with a `manifest`, the manifest file's sha256.
+    pub sha256: Option<String>,
+    /// A directory artifact's per-file sha256 in `sha256sum` format (path relative to the site file).
+    pub manifest: Option<String>,
+    /// A directory artifact's per-file sha256, by `/`-separated path inside the directory.
+    pub files: Option<BTreeMap<String, String>>,
+}
+
+fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// A path inside a directory artifact: relative, `/`-separated, no `.`/`..`/empty parts, no `\`, so
+/// that staging and downloading can never leave the artifact's own directory.
+pub fn check_relpath(p: &str) -> Result<(), String> {
+    if p.is_empty() || p.starts_with('/') || p.contains('\\') || p.contains(':') {
+        return Err(format!("{p:?} must be a relative path with / separators"));
+    }
+    if p.split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
+        return Err(format!("{p:?} must not contain empty, . or .. parts"));
+    }
+    if let Some(c) = p.chars().find(|c| c.is_control()) {
+        return Err(format!("{p:?} contains the control character {c:?}"));
+    }
+    Ok(())
+}
+
+/// Parse a `sha256sum`-format manifest (`HEX  PATH` or `HEX *PATH` per line; blank lines and `#`
+/// comments skipped). Errors carry the 1-based line.
+pub fn parse_manifest(text: &str) -> Result<BTreeMap<String, String>, (usize, String)> {
+    let mut files = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bad = || (i + 1, format!("expected `SHA256  PATH`, found {line:?}"));
+        let (hash, rest) = line.split_once(' ').ok_or_else(bad)?;
+        let path = rest
+            .strip_prefix(' ')
+            .or_else(|| rest.strip_prefix('*'))
+            .ok_or_else(bad)?;
+        if !is_sha256(hash) {
+            return Err(bad());
+        }
+        check_relpath(path).map_err(|e| (i + 1, e))?;
+        if files
+            .insert(path.to_string(), hash.to_ascii_lowercase())
+            .is_some()
+        {
+            return Err((i + 1, format!("{path:?} is listed twice")));
+        }
+    }
+    if files.is_empty() {
+        return Err((1, "lists no files".into()));
+    }
+    Ok(files)
+}
+
+/// The canonical manifest of a directory artifact (sorted, `sha256sum` format); its sha256 is the
+/// artifact's identity in reports and records.
+pub fn canonical_manifest(files: &BTreeMap<String, String>) -> String {
+    files.iter().map(|(p, h)| format!("{h}  {p}\n")).collect()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -217,6 +282,7 @@ impl Site {
             message,
         };
         validate(&file, known_controls, &err)?;
+        let trees = directory_artifacts(&file, path.as_deref(), &err)?;
         let mut waivers = Vec::new();
         for w in &file.waiver {
             let d = w.expires.date.expect("validated");
@@ -229,7 +295,7 @@ impl Site {
         if let Some(key) = file.lansweeper.as_ref().and_then(|l| l.agent_key.clone()) {
             secrets.insert("lansweeper.agent_key".to_string(), key);
         }
-        let context = context_of(&file, path.as_deref());
+        let context = context_of(&file, path.as_deref(), &trees);
         let looked_for = path.clone().unwrap_or_default();
         Ok(Site {
             path,
@@ -495,14 +561,63 @@ fn validate(
         }
     }
     for (name, art) in &file.artifacts {
-        let sha = art.sha256.to_ascii_lowercase();
-        if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(err(
-                &["artifacts", name, "sha256"],
-                "must be 64 hexadecimal digits".into(),
-            ));
-        }
         check_text(&["artifacts", name, "url"], &art.url, err)?;
+        if let Some(sha) = &art.sha256 {
+            if !is_sha256(sha) {
+                return Err(err(
+                    &["artifacts", name, "sha256"],
+                    "must be 64 hexadecimal digits".into(),
+                ));
+            }
+        }
+        match (&art.sha256, &art.manifest, &art.files) {
+            (Some(_), None, None) => {}
+            (Some(_), Some(m), None) => {
+                check_text(&["artifacts", name, "manifest"], m, err)?;
+                if m.contains("://") {
+                    return Err(err(
+                        &["artifacts", name, "manifest"],
+                        "must be a path (relative to the site file); keep the manifest beside the site".into(),
+                    ));
+                }
+            }
+            (None, None, Some(files)) => {
+                if files.is_empty() {
+                    return Err(err(
+                        &["artifacts", name, "files"],
+                        "a directory artifact lists at least one file".into(),
+                    ));
+                }
+                for (path, sha) in files {
+                    check_relpath(path)
+                        .map_err(|e| err(&["artifacts", name, "files", path], e))?;
+                    if !is_sha256(sha) {
+                        return Err(err(
+                            &["artifacts", name, "files", path],
+                            "must be 64 hexadecimal digits".into(),
+                        ));
+                    }
+                }
+            }
+            (None, None, None) => {
+                return Err(err(
+                    &["artifacts", name],
+                    "needs `sha256` (a file), `files` (a directory) or `manifest` with `sha256` (a directory)".into(),
+                ))
+            }
+            (_, _, Some(_)) => {
+                return Err(err(
+                    &["artifacts", name, "files"],
+                    "a directory artifact with `files` takes no `sha256` or `manifest`: each file is pinned".into(),
+                ))
+            }
+            (None, Some(_), None) => {
+                return Err(err(
+                    &["artifacts", name, "manifest"],
+                    "needs `sha256`: the manifest file's own sha256, so that the site pins it".into(),
+                ))
+            }
+        }
     }
     for (i, w) in file.waiver.iter().enumerate() {
         let idx = i.to_string();
@@ -548,9 +663,62 @@ fn check_unit(
     Ok(())
 }
 
+/// The files of each directory artifact: inline, or read from its manifest file, which must have the
+/// sha256 the site pins (errors name the manifest's own file and line).
+fn directory_artifacts(
+    file: &SiteFile,
+    site_path: Option<&Path>,
+    err: &dyn Fn(&[&str], String) -> InputError,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, InputError> {
+    let mut trees = BTreeMap::new();
+    for (name, art) in &file.artifacts {
+        if let Some(files) = &art.files {
+            let files = files
+                .iter()
+                .map(|(p, h)| (p.clone(), h.to_ascii_lowercase()))
+                .collect();
+            trees.insert(name.clone(), files);
+            continue;
+        }
+        let (Some(manifest), Some(pinned)) = (&art.manifest, &art.sha256) else {
+            continue;
+        };
+        let base = site_path.and_then(Path::parent);
+        let mpath = PathBuf::from(resolve_url(manifest, base));
+        let key = ["artifacts", name.as_str(), "manifest"];
+        let bytes = std::fs::read(&mpath)
+            .map_err(|e| err(&key, format!("cannot read {}: {e}", mpath.display())))?;
+        let got = crate::artifacts::sha256_bytes(&bytes);
+        if !got.eq_ignore_ascii_case(pinned) {
+            return Err(err(
+                &key,
+                format!(
+                    "{} has sha256 {got}, but the site pins {}; refusing a manifest that changed",
+                    mpath.display(),
+                    pinned.to_ascii_lowercase()
+                ),
+            ));
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|_| err(&key, format!("{} is not UTF-8 text", mpath.display())))?;
+        let files = parse_manifest(&text).map_err(|(line, message)| InputError::Value {
+            file: mpath.clone(),
+            line,
+            key: key.join("."),
+            message,
+        })?;
+        trees.insert(name.clone(), files);
+    }
+    Ok(trees)
+}
+
 /// The template context of a site. Absent keys with no default stay absent (null), so that
 /// [`Site::get`] can tell a control that needs them.
-fn context_of(file: &SiteFile, path: Option<&Path>) -> Value {
+fn context_of(
+    file: &SiteFile,
+    path: Option<&Path>,
+    trees: &BTreeMap<String, BTreeMap<String, String>>,
+) -> Value {
     let a = &file.accounts;
     let base = path.and_then(Path::parent).map(Path::to_path_buf);
     let artifacts: serde_json::Map<String, Value> = file
@@ -558,10 +726,18 @@ fn context_of(file: &SiteFile, path: Option<&Path>) -> Value {
         .iter()
         .map(|(name, art)| {
             let url = resolve_url(&art.url, base.as_deref());
-            (
-                name.clone(),
-                json!({"url": url, "sha256": art.sha256.to_ascii_lowercase()}),
-            )
+            let v = match trees.get(name) {
+                Some(files) => json!({
+                    "url": url,
+                    "sha256": crate::artifacts::sha256_bytes(canonical_manifest(files).as_bytes()),
+                    "files": files,
+                }),
+                None => json!({
+                    "url": url,
+                    "sha256": art.sha256.as_deref().unwrap_or_default().to_ascii_lowercase(),
+                }),
+            };
+            (name.clone(), v)
         })
         .collect();
     json!({
@@ -631,6 +807,60 @@ mod tests {
 
     fn parse(src: &str) -> Result<Site, InputError> {
         Site::parse(Path::new("/etc/handover/site.toml"), src, CONTROLS)
+    }
+
+    #[test]
+    fn directory_artifacts_inline_or_by_pinned_manifest() {
+        let h = "a".repeat(64);
+        let site = parse(&format!(
+            "[artifacts.office-source]\nurl = \"https://x/office/\"\n[artifacts.office-source.files]\n\"Office/Data/v64.cab\" = \"{h}\"\n"
+        ))
+        .unwrap();
+        let a = site.get("artifacts.office-source").unwrap();
+        assert_eq!(a["files"]["Office/Data/v64.cab"], h.as_str());
+        assert_eq!(
+            a["sha256"],
+            crate::artifacts::sha256_bytes(format!("{h}  Office/Data/v64.cab\n").as_bytes())
+        );
+        let e = parse(&format!(
+            "[artifacts.o]\nurl = \"d\"\n[artifacts.o.files]\n\"../etc/passwd\" = \"{h}\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("site.toml:4:") && e.contains("must not contain empty, . or .. parts"),
+            "{e}"
+        );
+        let e = parse("[artifacts.o]\nurl = \"d\"\nmanifest = \"m.sha256\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("artifacts.o.manifest") && e.contains("needs `sha256`"),
+            "{e}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = format!("# Office 2024\n{h}  Office/Data/v64.cab\n{h} *setup.exe\n");
+        std::fs::write(dir.path().join("office.sha256"), &manifest).unwrap();
+        let pinned = crate::artifacts::sha256_bytes(manifest.as_bytes());
+        let src = format!(
+            "[artifacts.o]\nurl = \"office\"\nmanifest = \"office.sha256\"\nsha256 = \"{pinned}\"\n"
+        );
+        let site_path = dir.path().join("site.toml");
+        let site = Site::parse(&site_path, &src, CONTROLS).unwrap();
+        let a = site.get("artifacts.o").unwrap();
+        assert_eq!(a["files"].as_object().unwrap().len(), 2);
+        assert_eq!(a["url"], dir.path().join("office").display().to_string());
+        let e = Site::parse(&site_path, &src.replace(&pinned, &h), CONTROLS)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("refusing a manifest that changed"), "{e}");
+        std::fs::write(dir.path().join("office.sha256"), "zz  x\n").unwrap();
+        let bad = crate::artifacts::sha256_bytes(b"zz  x\n");
+        let e = Site::parse(&site_path, &src.replace(&pinned, &bad), CONTROLS)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("office.sha256:1:"), "{e}");
     }
 
     #[test]
