@@ -76,6 +76,11 @@ enum Command {
         #[command(subcommand)]
         action: ArtifactsAction,
     },
+    /// The offline kit: build it on a connected machine, verify it on the device.
+    Kit {
+        #[command(subcommand)]
+        action: KitAction,
+    },
     /// List, show or validate profiles.
     Profiles {
         #[command(subcommand)]
@@ -88,7 +93,68 @@ enum Command {
 }
 
 #[derive(Subcommand, Debug)]
+enum KitAction {
+    /// Fill DIR (new or empty) with the binary, the site, every installer, a package repository per
+    /// Linux release this machine runs, a README and a MANIFEST.sha256 of it all.
+    Build {
+        #[arg(long)]
+        out: PathBuf,
+        /// The profiles the kit serves (default: all); their artifacts and package repositories go in.
+        #[arg(long)]
+        profile: Vec<String>,
+        #[arg(long)]
+        site: Option<PathBuf>,
+        /// The download cache the installers come from (default: /var/cache/handover).
+        #[arg(long)]
+        cache: Option<PathBuf>,
+        /// Another binary to carry (default: this one, and handover.exe if it was built beside it).
+        #[arg(long = "exe", value_name = "FILE")]
+        exe: Vec<PathBuf>,
+        /// Leave out the Linux package repositories.
+        #[arg(long)]
+        no_packages: bool,
+    },
+    /// Re-hash every file of a kit against its MANIFEST.sha256; exit 1 naming what changed.
+    Verify { dir: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
 enum ArtifactsAction {
+    /// Download every https artifact into the cache: in parallel, resuming partial downloads, hashing
+    /// while downloading; a file enters the cache only once its sha256 matches. Exit 1 if any failed.
+    Fetch {
+        #[arg(long)]
+        site: Option<PathBuf>,
+        /// Only the artifacts this profile's controls use.
+        #[arg(long, conflicts_with = "all")]
+        profile: Option<String>,
+        /// Every artifact the site defines (the default).
+        #[arg(long)]
+        all: bool,
+        /// The download cache (default: /var/cache/handover).
+        #[arg(long)]
+        cache: Option<PathBuf>,
+        /// Downloads at a time.
+        #[arg(long, default_value_t = 4)]
+        jobs: usize,
+        /// Retries of a transient failure (connection lost, stalled server, HTTP 5xx), with backoff.
+        #[arg(long, default_value_t = 3)]
+        retries: u32,
+        /// Seconds without a byte after which a server counts as stalled.
+        #[arg(long, default_value_t = 30)]
+        timeout: u64,
+    },
+    /// Hash installers downloaded by hand into DIR and write their `[artifacts.*]` tables into the site
+    /// (comments and layout kept); shows the changes and asks first.
+    Lock {
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long)]
+        site: Option<PathBuf>,
+        /// Write without asking.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Re-hash every artifact where it is expected (its path, or the download cache); exit 1 on any
     /// missing or mismatching one.
     Verify {
@@ -131,6 +197,10 @@ struct Common {
     /// The device's named user (remembered from handover when not given).
     #[arg(long)]
     user: Option<String>,
+    /// Work from an offline kit (`handover kit build`): verify it first, then take the site, the
+    /// installers and the Linux packages from it, with no network.
+    #[arg(long, value_name = "DIR")]
+    kit: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -242,8 +312,56 @@ fn run(cli: Cli) -> Result<Exit> {
                 profiles_dir,
                 templates_dir,
                 user: None,
+                kit: None,
             };
             render(&common, &out)
+        }
+        Command::Artifacts {
+            action:
+                ArtifactsAction::Fetch {
+                    site,
+                    profile,
+                    all: _,
+                    cache,
+                    jobs,
+                    retries,
+                    timeout,
+                },
+        } => {
+            let opts = crate::fetch::Options {
+                jobs: jobs.max(1),
+                retries,
+                read_timeout: std::time::Duration::from_secs(timeout.max(1)),
+                progress: std::io::stderr().is_terminal(),
+                ..Default::default()
+            };
+            fetch_artifacts(site.as_deref(), profile.as_deref(), cache, &opts)
+        }
+        Command::Kit {
+            action:
+                KitAction::Build {
+                    out,
+                    profile,
+                    site,
+                    cache,
+                    exe,
+                    no_packages,
+                },
+        } => kit_build(&out, &profile, site.as_deref(), cache, &exe, !no_packages),
+        Command::Kit {
+            action: KitAction::Verify { dir },
+        } => kit_verify(&dir),
+        Command::Artifacts {
+            action: ArtifactsAction::Lock { from, site, yes },
+        } => {
+            let site = site.unwrap_or_else(default_site);
+            let known = known_artifact_names();
+            let code = crate::lock::run(&site, &from, yes, &known)?;
+            Ok(if code == 0 {
+                Exit::Ok
+            } else {
+                Exit::NotCompliant
+            })
         }
         Command::Artifacts {
             action:
@@ -355,7 +473,25 @@ fn setup(common: &Common, mode: Option<Mode>) -> Result<Setup> {
             )));
         }
     }
-    let site = load_site(common.site.as_deref())?;
+    let site_path = match (&common.site, &common.kit) {
+        (Some(s), _) => Some(s.clone()),
+        (None, Some(kit)) => Some(kit.join(crate::kit::SITE)),
+        (None, None) => None,
+    };
+    if let Some(kit) = &common.kit {
+        // Every byte, every time: a kit that changed since it was built is refused before anything runs.
+        let v = crate::kit::verify(kit)?;
+        if !v.problems.is_empty() {
+            let list: Vec<String> = v.problems.iter().map(|p| format!("{p:?}")).collect();
+            return Err(InputError::refused(format!(
+                "the kit {} does not match its MANIFEST.sha256 ({}); run `handover kit verify {}`; nothing was changed",
+                kit.display(),
+                list.join("; "),
+                kit.display()
+            )));
+        }
+    }
+    let site = load_site(site_path.as_deref())?;
     let resolved = Resolved::new(&sources, profile, site)?;
     Ok(Setup {
         device,
@@ -486,6 +622,14 @@ fn run_engine(
         }
     }
 
+    // The kit's package repository, through a private apt configuration that lives for this run.
+    let kit_work = tempfile::Builder::new().prefix("handover-kit-").tempdir()?;
+    let apply_env = match &common.kit {
+        Some(kit) if setup.matches_device => {
+            crate::kit::package_env(kit, &setup.resolved.profile, kit_work.path())?
+        }
+        _ => vec![],
+    };
     let now = clock::now()?;
     let mut secrets = Secrets::default();
     for (k, v) in &setup.resolved.site.secrets {
@@ -517,8 +661,11 @@ fn run_engine(
         ssh_connection: facts::ssh_connection(),
         now,
         state_dir: state_dir.clone(),
-        cache_dir: crate::artifacts::default_cache_dir(),
-        apply_env: vec![],
+        cache_dir: common
+            .kit
+            .as_ref()
+            .map_or_else(crate::artifacts::default_cache_dir, |k| k.join("artifacts")),
+        apply_env,
         admin_passwords_set: state
             .admin_passwords_set
             .iter()
@@ -705,12 +852,13 @@ fn artifact_names(site: &Site, profile: Option<&str>) -> Result<Vec<String>> {
                 .controls
                 .iter()
                 .flat_map(|c| c.artifacts.iter())
+                .map(|a| a.trim_end_matches('?'))
                 .filter_map(|a| match a.strip_prefix("site:") {
                     Some(key) => site
                         .get(key)
                         .and_then(serde_json::Value::as_str)
                         .map(str::to_string),
-                    None => Some(a.clone()),
+                    None => Some(a.to_string()),
                 })
                 .collect();
             names.sort();
@@ -719,6 +867,260 @@ fn artifact_names(site: &Site, profile: Option<&str>) -> Result<Vec<String>> {
         }
         None => site.file.artifacts.keys().cloned().collect(),
     })
+}
+
+/// The artifact names of SPEC §6, including those of profiles still to come (macOS).
+const SPEC_ARTIFACTS: &[&str] = &[
+    "lsagent-linux",
+    "lsagent-windows",
+    "lsagent-macos",
+    "office-odt",
+    "office-source",
+    "teams-bootstrapper",
+    "teams-msix",
+    "forticlient-vpn-msi",
+    "office-pkg",
+    "teams-pkg",
+    "forticlient-pkg",
+];
+
+/// Every artifact name the shipped profiles use (for `artifacts lock` to recognise a file by name).
+fn known_artifact_names() -> Vec<String> {
+    let sources = Sources::default();
+    let mut names: Vec<String> = sources
+        .profile_names()
+        .iter()
+        .filter_map(|p| sources.load(p).ok())
+        .flat_map(|p| p.controls.into_iter().flat_map(|c| c.artifacts))
+        .map(|a| a.trim_end_matches('?').to_string())
+        .filter(|a| !a.starts_with("site:"))
+        .chain(SPEC_ARTIFACTS.iter().map(|a| a.to_string()))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn fetch_artifacts(
+    site: Option<&Path>,
+    profile: Option<&str>,
+    cache: Option<PathBuf>,
+    opts: &crate::fetch::Options,
+) -> Result<Exit> {
+    use crate::artifacts::Spec;
+    use crate::fetch::Outcome;
+    let site = load_site(site)?;
+    let cache = cache.unwrap_or_else(crate::artifacts::default_cache_dir);
+    let mut exit = Exit::Ok;
+    let mut specs = Vec::new();
+    for name in artifact_names(&site, profile)? {
+        match Spec::from_site(&site, &name) {
+            Some(s) => specs.push(s),
+            None => {
+                println!("MISSING   {name:<22} the site has no [artifacts.{name}]");
+                exit = Exit::NotCompliant;
+            }
+        }
+    }
+    let (jobs, local) = crate::fetch::jobs_of(&specs);
+    for name in local {
+        println!("local     {name:<22} a path: nothing to download (`artifacts verify` hashes it)");
+    }
+    for j in jobs.iter().filter(|j| j.url.starts_with("http://")) {
+        eprintln!(
+            "warning: {}: {} is not https; its integrity rests on the site's sha256 alone",
+            j.label(),
+            j.url
+        );
+    }
+    let outcomes = crate::fetch::fetch_all(&jobs, &cache, opts);
+    for (job, outcome) in jobs.iter().zip(outcomes) {
+        let label = job.label();
+        match outcome {
+            Outcome::Cached => println!("cached    {label:<22} sha256 ok"),
+            Outcome::Fetched {
+                bytes,
+                resumed_from,
+                attempts,
+                secs,
+            } => {
+                let mut extra = String::new();
+                if resumed_from > 0 {
+                    extra += &format!(", resumed at {resumed_from} bytes");
+                }
+                if attempts > 1 {
+                    extra += &format!(", {attempts} attempts");
+                }
+                println!("fetched   {label:<22} {bytes} bytes in {secs:.1} s, sha256 ok{extra}");
+            }
+            Outcome::Failed(why) => {
+                println!("FAILED    {label:<22} {why}");
+                exit = Exit::NotCompliant;
+            }
+        }
+    }
+    if jobs.is_empty() {
+        println!("nothing to download in {}", site.describe());
+    }
+    Ok(exit)
+}
+
+fn kit_build(
+    out: &Path,
+    profiles: &[String],
+    site: Option<&Path>,
+    cache: Option<PathBuf>,
+    exes: &[PathBuf],
+    packages: bool,
+) -> Result<Exit> {
+    let site = load_site(site)?;
+    if site.path.is_none() {
+        return Err(InputError::refused(format!(
+            "a kit carries the site, and {}; give --site FILE",
+            site.describe()
+        )));
+    }
+    let sources = Sources::default();
+    let names: Vec<String> = if profiles.is_empty() {
+        sources.profile_names()
+    } else {
+        profiles.to_vec()
+    };
+    let loaded: Vec<Profile> = names
+        .iter()
+        .map(|n| sources.load(n))
+        .collect::<Result<_, _>>()?;
+    let mut wanted: Vec<String> = if profiles.is_empty() {
+        site.file.artifacts.keys().cloned().collect()
+    } else {
+        let mut v = Vec::new();
+        for p in profiles {
+            v.extend(artifact_names(&site, Some(p))?);
+        }
+        v
+    };
+    wanted.sort();
+    wanted.dedup();
+    let mut specs = Vec::new();
+    for name in wanted {
+        match crate::artifacts::Spec::from_site(&site, &name) {
+            Some(s) => specs.push(s),
+            None => eprintln!(
+                "warning: the profiles use artifact {name}, which the site does not define: it is not in the kit"
+            ),
+        }
+    }
+    let me = std::env::current_exe().context("finding this binary")?;
+    let mut binaries = vec![(
+        if cfg!(windows) {
+            "handover.exe"
+        } else {
+            "handover"
+        }
+        .to_string(),
+        me.clone(),
+    )];
+    let mut extra: Vec<PathBuf> = exes.to_vec();
+    if extra.is_empty() && !cfg!(windows) {
+        // `cargo build --target x86_64-pc-windows-gnu` puts it beside target/<profile>/.
+        if let (Some(dir), Some(kind)) = (
+            me.parent().and_then(Path::parent),
+            me.parent().and_then(Path::file_name),
+        ) {
+            let exe = dir
+                .join("x86_64-pc-windows-gnu")
+                .join(kind)
+                .join("handover.exe");
+            if exe.is_file() {
+                extra.push(exe);
+            }
+        }
+    }
+    for e in extra {
+        let name = e
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| InputError::Refused(format!("--exe {}: not a file", e.display())))?;
+        if !e.is_file() {
+            return Err(InputError::refused(format!(
+                "--exe {}: not a file",
+                e.display()
+            )));
+        }
+        binaries.push((name, e));
+    }
+    let host = facts::detect().os;
+    let cache = cache.unwrap_or_else(crate::artifacts::default_cache_dir);
+    let built = crate::kit::build(&crate::kit::BuildOptions {
+        out,
+        site: &site,
+        profiles: &loaded,
+        artifacts: &specs,
+        cache: &cache,
+        binaries: &binaries,
+        host: &host,
+        packages,
+    })?;
+    println!(
+        "kit built in {}: {} files, {:.1} MiB",
+        out.display(),
+        built.files,
+        built.bytes as f64 / 1048576.0
+    );
+    for (name, _) in &binaries {
+        println!("binary    {name}");
+    }
+    for s in &specs {
+        println!("artifact  {:<22} {}", s.name, s.sha256);
+    }
+    for (p, n) in &built.repos {
+        println!("packages  {p:<22} {n} packages with their dependencies");
+    }
+    for (p, why) in &built.skipped_repos {
+        println!("packages  {p:<22} none: {why}");
+    }
+    Ok(Exit::Ok)
+}
+
+fn kit_verify(dir: &Path) -> Result<Exit> {
+    use crate::kit::Problem;
+    let v = crate::kit::verify(dir)?;
+    let names = Site::load(&dir.join(crate::kit::SITE), false, &profile::control_ids())
+        .map(|s| crate::kit::artifact_names(&s))
+        .unwrap_or_default();
+    let named = |p: &str| match names.get(p) {
+        Some(n) => format!("{p} (artifact {n})"),
+        None => p.to_string(),
+    };
+    for p in &v.problems {
+        match p {
+            Problem::Missing(path) => println!("MISSING   {}", named(path)),
+            Problem::Mismatch {
+                path,
+                expected,
+                got,
+            } => println!(
+                "MISMATCH  {}: MANIFEST.sha256 says {expected}, the file has {got}",
+                named(path)
+            ),
+            Problem::Extra(path) => println!("EXTRA     {path}: not in MANIFEST.sha256"),
+        }
+    }
+    if v.problems.is_empty() {
+        println!(
+            "kit ok: {} files, {:.1} MiB, every byte matches MANIFEST.sha256",
+            v.files,
+            v.bytes as f64 / 1048576.0
+        );
+        Ok(Exit::Ok)
+    } else {
+        println!(
+            "kit NOT ok: {} problem(s) in {}",
+            v.problems.len(),
+            dir.display()
+        );
+        Ok(Exit::NotCompliant)
+    }
 }
 
 fn jobs() -> usize {

@@ -637,6 +637,10 @@ impl Engine<'_> {
     ) -> Result<Vec<artifacts::Staged>, String> {
         let mut staged = Vec::new();
         for entry in &p.control.artifacts {
+            let (entry, optional) = match entry.strip_suffix('?') {
+                Some(e) => (e, true),
+                None => (entry.as_str(), false),
+            };
             let (name, env_name) = match entry.strip_prefix("site:") {
                 Some(key) => match self.resolved.site.get(key).and_then(Value::as_str) {
                     Some(n) => (
@@ -645,9 +649,12 @@ impl Engine<'_> {
                     ),
                     None => continue,
                 },
-                None => (entry.clone(), entry.clone()),
+                None => (entry.to_string(), entry.to_string()),
             };
             let Some(spec) = artifacts::Spec::from_site(&self.resolved.site, &name) else {
+                if optional {
+                    continue;
+                }
                 return Err(format!(
                     "site has no [artifacts.{name}] with url and sha256"
                 ));

@@ -222,6 +222,8 @@ pub struct Control {
     pub change: Option<String>,
     pub needs: Vec<String>,
     pub secrets: Vec<String>,
+    /// Installers staged for the apply: a name, `site:KEY` (the name is a site value), and either
+    /// with a trailing `?` when optional (staged only if the site defines it, e.g. `office-source`).
     pub artifacts: Vec<String>,
     /// Extra templates rendered for the change (the Office Deployment Tool's configuration.xml), handed
     /// to the apply script as files in a private directory.

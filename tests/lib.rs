@@ -3,6 +3,8 @@
 //! Debian 12 container, never here.
 
 mod cli;
+mod fetch;
+mod kit;
 mod powershell;
 mod render;
 mod support;

@@ -57,6 +57,11 @@ impl Handover {
         self
     }
 
+    pub fn env_remove(mut self, k: &str) -> Self {
+        self.cmd.env_remove(k);
+        self
+    }
+
     pub fn run(mut self) -> Run {
         Run {
             out: self.cmd.output().unwrap(),

@@ -54,6 +54,11 @@ pkg_install() {
 {{else}}
 pkg_installed() { rpm -q "$1" >/dev/null 2>&1; }
 pkg_install() {
+  if [ -n "${HANDOVER_KIT_REPO:-}" ]; then
+    # apply --kit: the kit's repository is the only one (`kit verify` checked its every byte first).
+    dnf -q -y --disablerepo='*' --repofrompath="handover-kit,$HANDOVER_KIT_REPO" --setopt=handover-kit.gpgcheck=0 --enablerepo=handover-kit install "$@" </dev/null
+    return
+  fi
   dnf -q -y install "$@" </dev/null && return 0
 {{#if vars.epel}}
   # ClamAV and openfortivpn come from EPEL on RHEL-family systems (with CRB for their dependencies).

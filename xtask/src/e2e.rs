@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 
 use crate::container::{chroot_run, kill_stale_nspawn, BootOptions, Container};
 use crate::image::{self, Image, ImageSpec, REPO_GUEST_DIR};
@@ -68,6 +68,8 @@ pub const GUEST_BIN: &str = "/usr/local/sbin/handover";
 
 /// Where the LsAgent installer stand-in is put in the device.
 pub const GUEST_LSAGENT: &str = "/root/LsAgent-linux-x64.run";
+/// The offline kit `handover kit build` made on the host, copied into the device.
+pub const GUEST_KIT: &str = "/root/kit";
 
 struct Args {
     smoke: bool,
@@ -184,6 +186,11 @@ fn run(args: &Args, phases: &mut Phases) -> Result<()> {
     );
 
     phases.time("copy in", || install_handover(&container, &bin))?;
+    if !args.smoke {
+        phases.time("kit build (host) and copy in", || {
+            build_kit(&bin, &run_dir, &container)
+        })?;
+    }
 
     phases.time("scenario", || {
         if args.smoke {
@@ -323,6 +330,66 @@ pub fn install_handover(c: &Container, bin: &Path) -> Result<()> {
         &crate::workspace_root().join("e2e/lsagent-standin.sh"),
         GUEST_LSAGENT,
     )
+}
+
+/// `handover kit build` on the host, as a technician would on a connected machine: the LsAgent stand-in
+/// as the kit's installer and the debian-12 package repository (the baseline's packages and their
+/// dependencies, downloaded by the host's apt); then `kit verify` on the host and the kit copied into
+/// the device as [`GUEST_KIT`], where the scenario installs from it with no package source.
+fn build_kit(bin: &Path, run_dir: &Path, c: &Container) -> Result<()> {
+    let kit = run_dir.join("kit");
+    if kit.exists() {
+        fs::remove_dir_all(&kit)?;
+    }
+    let standin = crate::workspace_root().join("e2e/lsagent-standin.sh");
+    let out = Command::new("sha256sum")
+        .arg(&standin)
+        .output()
+        .context("sha256sum")?;
+    ensure!(out.status.success(), "sha256sum {}", standin.display());
+    let sha = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let site = run_dir.join("kit-site.toml");
+    fs::write(
+        &site,
+        format!(
+            "[artifacts.lsagent-linux]\nurl = \"{}\"\nsha256 = \"{sha}\"\n",
+            standin.display()
+        ),
+    )?;
+    let out = Command::new(bin)
+        .args(["kit", "build", "--profile", "debian-12", "--out"])
+        .arg(&kit)
+        .arg("--site")
+        .arg(&site)
+        .arg("--cache")
+        .arg(run_dir.join("kit-cache"))
+        .output()
+        .context("handover kit build")?;
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    ensure!(
+        out.status.success(),
+        "handover kit build failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(bin)
+        .arg("kit")
+        .arg("verify")
+        .arg(&kit)
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "kit verify on the host: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    ensure!(
+        kit.join("repo/debian-12/Packages.gz").is_file(),
+        "the kit has no debian-12 package repository"
+    );
+    c.copy_in(&kit, GUEST_KIT)
 }
 
 pub fn build_release(root: &Path) -> Result<()> {

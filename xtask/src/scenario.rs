@@ -10,7 +10,7 @@ use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
 
 use crate::container::Container;
-use crate::e2e::{GUEST_BIN, GUEST_LSAGENT};
+use crate::e2e::{GUEST_BIN, GUEST_KIT, GUEST_LSAGENT};
 
 /// The clock every run uses, so lifecycle dates never flip the result.
 const NOW: &str = "2026-11-25T12:00:00Z";
@@ -480,6 +480,53 @@ pub fn run(c: &Container) -> Result<()> {
         c,
         "apply --yes --only apps.fortinet-vpn --only firewall.enabled",
     )?;
+
+    // 10b. The same device, still with no package source at all, installs it from the offline kit.
+    let verified = sh(c, &format!("{GUEST_KIT}/handover kit verify {GUEST_KIT}"))?;
+    ensure!(
+        verified.starts_with("kit ok:"),
+        "kit verify in the device: {verified}"
+    );
+    let from_kit = handover(
+        c,
+        &format!(
+            "apply --yes --kit {GUEST_KIT} --site /etc/handover/site.toml --only apps.fortinet-vpn"
+        ),
+    )?;
+    ensure!(
+        from_kit.control("apps.fortinet-vpn")["status"] == "fixed",
+        "install from the kit: {}\n{}",
+        from_kit.control("apps.fortinet-vpn"),
+        from_kit.stderr
+    );
+    sh(
+        c,
+        "dpkg-query -W -f='${Status}' openfortivpn | grep -q 'install ok installed'",
+    )?;
+    ensure!(
+        sh(c, "ls /etc/apt/sources.list 2>/dev/null | wc -l")?.trim() == "0",
+        "the device still has no package source"
+    );
+    println!(
+        "ok: with no package source, apply --kit installed openfortivpn from the kit's repository"
+    );
+    // The kit is verified every time: one changed byte and --kit refuses before anything runs.
+    sh(c, &format!("cp -a {GUEST_KIT} /root/kit-tampered && echo >> /root/kit-tampered/repo/debian-12/Packages"))?;
+    let refused = c.exec(&format!(
+        "HANDOVER_NOW={NOW} {GUEST_BIN} apply --yes --kit /root/kit-tampered --site /etc/handover/site.toml --only apps.fortinet-vpn"
+    ))?;
+    ensure!(
+        refused.status.code() == Some(2)
+            && refused
+                .stderr
+                .contains("does not match its MANIFEST.sha256"),
+        "a changed kit: exit {:?}\n{}",
+        refused.status.code(),
+        refused.stderr
+    );
+    sh(c, "rm -rf /root/kit-tampered")?;
+    println!("ok: a kit with one changed byte is refused before anything runs");
+
     sh(
         c,
         "mv /root/sources.list /etc/apt/sources.list && apt-get -q update >/dev/null",

@@ -1,0 +1,477 @@
+//! `handover artifacts fetch` (SPEC §6): download every installer a site names into the
+//! content-addressed cache, verifying every byte.
+//!
+//! - The OS's own TLS and trust store (ureq with native-tls), so an institution's TLS-inspection CA is
+//!   trusted exactly as the OS trusts it; the proxy comes from `HTTPS_PROXY`/`ALL_PROXY` (`NO_PROXY`).
+//! - Bounded parallel downloads, each hashed while it downloads.
+//! - A partial download lives in `CACHE/partial/<sha256>.part`, never under its final name; the next
+//!   attempt (or run) resumes it with a `Range` request, and starts over cleanly when the server answers
+//!   `200` (it ignored the range) or `416`.
+//! - Only a file whose sha256 matches is renamed (atomically, same filesystem) to `CACHE/sha256/<hex>`,
+//!   so nothing in the cache ever looks valid without being valid.
+//! - Transient failures (connection lost, a stalled server: no byte for `read_timeout`, HTTP 5xx, 408,
+//!   429) are retried with exponential backoff; a 404 or a wrong hash is not. One failure never stops
+//!   the other downloads.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sha2::{Digest, Sha256};
+
+use crate::artifacts::{cache_path, hex, par_map};
+
+/// One file to download: a file artifact, or one file of a directory artifact.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub artifact: String,
+    /// The path inside a directory artifact, or "" for a file artifact.
+    pub part: String,
+    pub url: String,
+    pub sha256: String,
+}
+
+impl Job {
+    /// `office-source: Office/Data/v64.cab` or `lsagent-linux`.
+    pub fn label(&self) -> String {
+        if self.part.is_empty() {
+            self.artifact.clone()
+        } else {
+            format!("{}: {}", self.artifact, self.part)
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub jobs: usize,
+    /// Attempts after the first, for transient failures.
+    pub retries: u32,
+    /// The first backoff; it doubles each retry.
+    pub backoff: Duration,
+    /// A server that sends no byte for this long has stalled.
+    pub read_timeout: Duration,
+    pub connect_timeout: Duration,
+    pub progress: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            jobs: 4,
+            retries: 3,
+            backoff: Duration::from_secs(1),
+            read_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(15),
+            progress: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Already in the cache, and its hash was checked.
+    Cached,
+    Fetched {
+        bytes: u64,
+        /// Bytes a previous attempt or run had already downloaded.
+        resumed_from: u64,
+        attempts: u32,
+        secs: f64,
+    },
+    Failed(String),
+}
+
+/// A failure of one attempt: whether another attempt could succeed.
+#[derive(Debug)]
+struct AttemptError {
+    message: String,
+    retry: bool,
+}
+
+fn transient(message: String) -> AttemptError {
+    AttemptError {
+        message,
+        retry: true,
+    }
+}
+
+fn permanent(message: String) -> AttemptError {
+    AttemptError {
+        message,
+        retry: false,
+    }
+}
+
+/// The HTTP agent: native TLS with the OS's roots, statuses returned rather than errors (so a 404 is
+/// reported as one), no automatic decompression (installers are hashed exactly as served).
+pub fn agent(opts: &Options) -> ureq::Agent {
+    use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
+    ureq::Agent::config_builder()
+        .tls_config(
+            TlsConfig::builder()
+                .provider(TlsProvider::NativeTls)
+                .root_certs(RootCerts::PlatformVerifier)
+                .build(),
+        )
+        .http_status_as_error(false)
+        .timeout_connect(Some(opts.connect_timeout))
+        .timeout_per_read(Some(opts.read_timeout))
+        .user_agent(concat!("handover/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .new_agent()
+}
+
+/// Download every job into `cache`, `opts.jobs` at a time; the outcomes are in the order of `jobs`.
+pub fn fetch_all(jobs: &[Job], cache: &Path, opts: &Options) -> Vec<Outcome> {
+    let agent = agent(opts);
+    let multi = MultiProgress::with_draw_target(if opts.progress {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    let total = multi.add(ProgressBar::new(0));
+    total.set_style(
+        ProgressStyle::with_template(
+            "total {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} [{wide_bar}] {msg}",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    let bars = Bars {
+        multi: &multi,
+        total: &total,
+    };
+    // The same bytes under two names (or twice in one directory) are downloaded once.
+    let mut unique: Vec<&Job> = Vec::new();
+    for j in jobs {
+        if !unique
+            .iter()
+            .any(|u| u.sha256.eq_ignore_ascii_case(&j.sha256))
+        {
+            unique.push(j);
+        }
+    }
+    let done = par_map(&unique, opts.jobs, |job| {
+        fetch_one(&agent, job, cache, opts, &bars)
+    });
+    total.finish_and_clear();
+    jobs.iter()
+        .map(|j| {
+            let i = unique
+                .iter()
+                .position(|u| u.sha256.eq_ignore_ascii_case(&j.sha256))
+                .expect("every job has a unique representative");
+            if std::ptr::eq(unique[i], j) {
+                done[i].clone()
+            } else {
+                match &done[i] {
+                    Outcome::Failed(e) => {
+                        Outcome::Failed(format!("same sha256 as {}: {e}", unique[i].label()))
+                    }
+                    _ => Outcome::Cached,
+                }
+            }
+        })
+        .collect()
+}
+
+struct Bars<'a> {
+    multi: &'a MultiProgress,
+    total: &'a ProgressBar,
+}
+
+fn fetch_one(agent: &ureq::Agent, job: &Job, cache: &Path, opts: &Options, bars: &Bars) -> Outcome {
+    let sha = job.sha256.to_ascii_lowercase();
+    let dest = cache_path(cache, &sha);
+    if dest.exists() {
+        match crate::artifacts::sha256_file(&dest) {
+            Ok(got) if got == sha => return Outcome::Cached,
+            // Someone changed a cached file: it is not what its name says, so it goes.
+            _ => {
+                let _ = std::fs::remove_file(&dest);
+            }
+        }
+    }
+    if let Err(e) = prepare_dirs(cache) {
+        return Outcome::Failed(format!("cannot prepare the cache {}: {e}", cache.display()));
+    }
+    if !(job.url.starts_with("https://") || job.url.starts_with("http://")) {
+        return Outcome::Failed(format!(
+            "{}: only https:// (or http://) URLs can be downloaded",
+            job.url
+        ));
+    }
+    let part = partial_path(cache, &sha);
+    let bar = bars.multi.insert_before(bars.total, ProgressBar::new(0));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg:30!} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} [{bar:30}]",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(job.label());
+    let started = Instant::now();
+    let resumed_from = std::fs::metadata(&part).map_or(0, |m| m.len());
+    let mut attempt = 0;
+    let result = loop {
+        match attempt_once(agent, job, &sha, &part, &bar, bars.total) {
+            Ok(bytes) => break Ok(bytes),
+            Err(e) if e.retry && attempt < opts.retries => {
+                let wait = opts.backoff * 2u32.saturating_pow(attempt);
+                let msg = format!(
+                    "{}: {}; retrying in {:.1} s",
+                    job.label(),
+                    e.message,
+                    wait.as_secs_f64()
+                );
+                if opts.progress {
+                    bars.multi.println(msg).ok();
+                } else {
+                    eprintln!("{msg}");
+                }
+                std::thread::sleep(wait);
+                attempt += 1;
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    bar.finish_and_clear();
+    bars.multi.remove(&bar);
+    match result {
+        Ok(bytes) => match commit(&part, &dest) {
+            Ok(()) => Outcome::Fetched {
+                bytes,
+                resumed_from,
+                attempts: attempt + 1,
+                secs: started.elapsed().as_secs_f64(),
+            },
+            Err(e) => Outcome::Failed(format!("moving into the cache: {e}")),
+        },
+        Err(e) => {
+            let tries = if attempt > 0 {
+                format!(" (after {} attempts)", attempt + 1)
+            } else {
+                String::new()
+            };
+            Outcome::Failed(format!("{}{tries}", e.message))
+        }
+    }
+}
+
+fn prepare_dirs(cache: &Path) -> std::io::Result<()> {
+    for d in ["sha256", "partial"] {
+        std::fs::create_dir_all(cache.join(d))?;
+    }
+    Ok(())
+}
+
+/// Hash what an earlier attempt left, so the hash continues where the download does.
+fn hash_existing(part: &Path, h: &mut Sha256) -> std::io::Result<u64> {
+    let mut f = match File::open(part) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            return Ok(n);
+        }
+        h.update(&buf[..k]);
+        n += k as u64;
+    }
+}
+
+/// One request: resume `part` if it has bytes, stream the body into it while hashing, and check the
+/// hash. Returns the file's full size once its sha256 matches.
+fn attempt_once(
+    agent: &ureq::Agent,
+    job: &Job,
+    sha: &str,
+    part: &Path,
+    bar: &ProgressBar,
+    total: &ProgressBar,
+) -> Result<u64, AttemptError> {
+    let io = |what: &str, e: std::io::Error| permanent(format!("{what} {}: {e}", part.display()));
+    let mut hasher = Sha256::new();
+    let mut have = hash_existing(part, &mut hasher).map_err(|e| io("reading", e))?;
+    let mut req = agent.get(&job.url);
+    if have > 0 {
+        req = req.header("Range", &format!("bytes={have}-"));
+    }
+    let resp = req
+        .call()
+        .map_err(|e| transient(format!("{}: {}", job.url, describe(&e))))?;
+    let status = resp.status().as_u16();
+    let restart = |hasher: &mut Sha256, have: &mut u64| {
+        *hasher = Sha256::new();
+        *have = 0;
+    };
+    match status {
+        206 if have > 0 => {
+            let start = resp
+                .headers()
+                .get("content-range")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("bytes "))
+                .and_then(|v| v.split('-').next())
+                .and_then(|v| v.parse::<u64>().ok());
+            if start != Some(have) {
+                let _ = std::fs::remove_file(part);
+                return Err(transient(format!(
+                    "{}: the server resumed at the wrong offset; starting over",
+                    job.url
+                )));
+            }
+        }
+        // The server ignored the range (or there was none): start over with its whole body.
+        200 => restart(&mut hasher, &mut have),
+        416 => {
+            let _ = std::fs::remove_file(part);
+            return Err(transient(format!(
+                "{}: the server refused to resume (HTTP 416); starting over",
+                job.url
+            )));
+        }
+        408 | 429 | 500..=599 => {
+            return Err(transient(format!("{}: HTTP {status}", job.url)));
+        }
+        _ => {
+            return Err(permanent(format!(
+                "{}: HTTP {status}{}",
+                job.url,
+                resp.status()
+                    .canonical_reason()
+                    .map_or(String::new(), |r| format!(" {r}"))
+            )))
+        }
+    }
+    let length = resp.body().content_length();
+    let mut file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(have > 0)
+        .truncate(have == 0)
+        .open(part)
+        .map_err(|e| io("opening", e))?;
+    bar.set_length(have + length.unwrap_or(0));
+    bar.set_position(have);
+    total.inc_length(have + length.unwrap_or(0));
+    total.inc(have);
+    let mut body = resp.into_body().into_reader();
+    let mut buf = vec![0u8; 1 << 18];
+    let mut got = 0u64;
+    loop {
+        let k = match body.read(&mut buf) {
+            Ok(0) => break,
+            Ok(k) => k,
+            Err(e) => {
+                let _ = file.sync_all();
+                let at = have + got;
+                let why = if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+                ) || e.to_string().contains("timeout")
+                {
+                    format!("the server stalled: no data within the read timeout, at byte {at}")
+                } else if let Some(len) = length {
+                    format!("the body was cut short: {got} of {len} bytes ({e})")
+                } else {
+                    format!("the connection failed at byte {at}: {e}")
+                };
+                return Err(transient(format!(
+                    "{}: {why}; the partial download is kept to resume",
+                    job.url
+                )));
+            }
+        };
+        hasher.update(&buf[..k]);
+        file.write_all(&buf[..k]).map_err(|e| io("writing", e))?;
+        got += k as u64;
+        bar.inc(k as u64);
+        total.inc(k as u64);
+    }
+    file.sync_all().map_err(|e| io("syncing", e))?;
+    if let Some(len) = length {
+        if got < len {
+            return Err(transient(format!(
+                "{}: the body was cut short: {got} of {len} bytes; the partial download is kept to resume",
+                job.url
+            )));
+        }
+    }
+    let hex = hex(&hasher.finalize());
+    if hex != sha {
+        let _ = std::fs::remove_file(part);
+        let size = have + got;
+        return Err(AttemptError {
+            message: format!(
+                "{}: sha256 mismatch: the site expects {sha}, the download ({size} bytes) has {hex}; nothing was cached",
+                job.url
+            ),
+            // A resumed download may have joined two different files: one fresh try.
+            retry: have > 0,
+        });
+    }
+    Ok(have + got)
+}
+
+/// The message of a transport error, without ureq's type names.
+fn describe(e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::Timeout(t) => format!("timed out ({t})"),
+        ureq::Error::Io(io) => io.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Move a verified download to its content address: atomic on one filesystem, and synced, so a
+/// crash leaves either no file or the whole file under the final name.
+fn commit(part: &Path, dest: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(part, std::fs::Permissions::from_mode(0o644))?;
+    }
+    std::fs::rename(part, dest)?;
+    if let Some(dir) = dest.parent() {
+        #[cfg(unix)]
+        File::open(dir)?.sync_all()?;
+        let _ = dir;
+    }
+    Ok(())
+}
+
+/// The jobs of artifacts: every remote file; local-path artifacts need no download.
+pub fn jobs_of(specs: &[crate::artifacts::Spec]) -> (Vec<Job>, Vec<String>) {
+    let mut jobs = Vec::new();
+    let mut local = Vec::new();
+    for s in specs {
+        if s.local().is_some() {
+            local.push(s.name.clone());
+            continue;
+        }
+        for (part, sha256) in s.parts() {
+            jobs.push(Job {
+                artifact: s.name.clone(),
+                url: s.part_url(&part),
+                part,
+                sha256,
+            });
+        }
+    }
+    (jobs, local)
+}
+
+/// Where a partial download of `sha256` is kept.
+pub fn partial_path(cache: &Path, sha256: &str) -> PathBuf {
+    cache
+        .join("partial")
+        .join(format!("{}.part", sha256.to_ascii_lowercase()))
+}

@@ -1,0 +1,515 @@
+//! `handover artifacts fetch` against a small HTTP server on 127.0.0.1 that this test starts. It is
+//! written here rather than borrowed (`python3 -m http.server` answers a Range request with 200 and the
+//! whole body) so that it can honour ranges, ignore them on purpose, cut a body short, stall, and act
+//! as a forward proxy.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::support::{s, Handover};
+
+fn sha(b: &[u8]) -> String {
+    Sha256::digest(b)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Deterministic bytes that do not repeat within a file.
+fn body(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// What a path serves.
+#[derive(Clone)]
+enum Route {
+    /// Honours `Range: bytes=N-` with 206.
+    File(Vec<u8>),
+    /// Ignores Range: always 200 and the whole body.
+    NoRange(Vec<u8>),
+    /// The first request without a Range gets half of the body and the connection closes; later
+    /// requests are served like `File`.
+    CutOnce(Vec<u8>, Arc<AtomicUsize>),
+    /// Headers and a first chunk, then nothing for longer than the client's read timeout.
+    Stall(Vec<u8>),
+}
+
+struct Server {
+    port: u16,
+    /// Request line and Range header of every request, in arrival order.
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(routes: BTreeMap<&str, Route>) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let routes: Arc<BTreeMap<String, Route>> = Arc::new(
+            routes
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        );
+        let l = log.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let (routes, log) = (routes.clone(), l.clone());
+                std::thread::spawn(move || {
+                    let _ = handle(conn, &routes, &log);
+                });
+            }
+        });
+        Server { port, log }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+fn handle(
+    conn: TcpStream,
+    routes: &BTreeMap<String, Route>,
+    log: &Mutex<Vec<String>>,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut conn = conn;
+    loop {
+        let mut request = String::new();
+        if reader.read_line(&mut request)? == 0 {
+            return Ok(());
+        }
+        let request = request.trim_end().to_string();
+        let mut range = None;
+        loop {
+            let mut h = String::new();
+            reader.read_line(&mut h)?;
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some(v) = h
+                .strip_prefix("Range: ")
+                .or_else(|| h.strip_prefix("range: "))
+            {
+                range = v
+                    .strip_prefix("bytes=")
+                    .and_then(|v| v.strip_suffix('-'))
+                    .and_then(|v| v.parse::<usize>().ok());
+            }
+        }
+        log.lock()
+            .unwrap()
+            .push(format!("{request} range={range:?}"));
+        // A proxy asked to tunnel: agree, and serve the tunnelled requests on this connection.
+        if request.starts_with("CONNECT ") {
+            write!(conn, "HTTP/1.1 200 Connection established\r\n\r\n")?;
+            conn.flush()?;
+            continue;
+        }
+        // A forward proxy receives the absolute URI; serve it by its path.
+        let target = request.split(' ').nth(1).unwrap_or("/");
+        let path = match target.strip_prefix("http://") {
+            Some(rest) => &rest[rest.find('/').unwrap_or(rest.len())..],
+            None => target,
+        };
+        let Some(route) = routes.get(path) else {
+            write!(
+                conn,
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found"
+            )?;
+            continue;
+        };
+        match route {
+            Route::File(b) => send(&mut conn, b, range)?,
+            Route::NoRange(b) => send(&mut conn, b, None)?,
+            Route::CutOnce(b, n) => {
+                if range.is_none() && n.fetch_add(1, Ordering::SeqCst) == 0 {
+                    write!(
+                        conn,
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+                        b.len()
+                    )?;
+                    conn.write_all(&b[..b.len() / 2])?;
+                    conn.flush()?;
+                    return Ok(());
+                }
+                send(&mut conn, b, range)?
+            }
+            Route::Stall(b) => {
+                write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+                    b.len()
+                )?;
+                conn.write_all(&b[..1000])?;
+                conn.flush()?;
+                std::thread::sleep(Duration::from_secs(4));
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn send(conn: &mut TcpStream, b: &[u8], range: Option<usize>) -> std::io::Result<()> {
+    match range {
+        Some(from) if from < b.len() => {
+            write!(
+                conn,
+                "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {from}-{}/{}\r\n\r\n",
+                b.len() - from,
+                b.len() - 1,
+                b.len()
+            )?;
+            conn.write_all(&b[from..])?;
+        }
+        Some(_) => write!(
+            conn,
+            "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Length: 0\r\n\r\n"
+        )?,
+        None => {
+            write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+                b.len()
+            )?;
+            conn.write_all(b)?;
+        }
+    }
+    conn.flush()
+}
+
+fn site_with(dir: &Path, artifacts: &[(&str, String, String)]) -> PathBuf {
+    let mut text = String::from("# artifacts of the fetch tests\n");
+    for (name, url, sum) in artifacts {
+        text += &format!("[artifacts.{name}]\nurl = \"{url}\"\nsha256 = \"{sum}\"\n");
+    }
+    let path = dir.join("site.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn fetch(site: &Path, cache: &Path, extra: &[&str]) -> crate::support::Run {
+    let mut args = vec!["artifacts", "fetch", "--site", s(site), "--cache", s(cache)];
+    args.extend_from_slice(extra);
+    let mut h = Handover::new(&args);
+    for v in [
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+    ] {
+        h = h.env_remove(v);
+    }
+    h.run()
+}
+
+fn cached(cache: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(cache.join("sha256"))
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn line<'a>(out: &'a str, name: &str) -> &'a str {
+    out.lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(name))
+        .unwrap_or_else(|| panic!("no line for {name} in\n{out}"))
+}
+
+#[test]
+fn good_wrong_missing_short_and_stalled_downloads_each_report_and_none_stops_the_others() {
+    let good = body(1, 300_000);
+    let other = body(2, 300_000);
+    let short = body(3, 200_000);
+    let stall = body(4, 50_000);
+    let server = Server::start(BTreeMap::from([
+        ("/good.bin", Route::File(good.clone())),
+        ("/wrong.bin", Route::File(other)),
+        ("/short.bin", Route::CutOnce(short.clone(), Arc::default())),
+        ("/stall.bin", Route::Stall(stall.clone())),
+    ]));
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_with(
+        dir.path(),
+        &[
+            ("good", server.url("/good.bin"), sha(&good)),
+            (
+                "wrong",
+                server.url("/wrong.bin"),
+                sha(b"what the vendor published"),
+            ),
+            ("missing", server.url("/missing.bin"), sha(b"x")),
+            ("short", server.url("/short.bin"), sha(&short)),
+            ("stall", server.url("/stall.bin"), sha(&stall)),
+        ],
+    );
+    let cache = dir.path().join("cache");
+    let run = fetch(
+        &site,
+        &cache,
+        &["--retries", "0", "--timeout", "1", "--jobs", "5"],
+    );
+    run.expect_code(1);
+    let out = run.stdout();
+    assert!(line(&out, "good").starts_with("fetched"), "{out}");
+    let wrong = line(&out, "wrong");
+    assert!(
+        wrong.starts_with("FAILED")
+            && wrong.contains(&server.url("/wrong.bin"))
+            && wrong.contains("sha256 mismatch")
+            && wrong.contains(&sha(b"what the vendor published")),
+        "{wrong}"
+    );
+    let missing = line(&out, "missing");
+    assert!(
+        missing.contains("HTTP 404") && missing.contains(&server.url("/missing.bin")),
+        "{missing}"
+    );
+    let short_line = line(&out, "short");
+    assert!(
+        short_line.contains("cut short") && short_line.contains("100000 of 200000"),
+        "{short_line}"
+    );
+    let stall_line = line(&out, "stall");
+    assert!(stall_line.contains("stalled"), "{stall_line}");
+    // Only the good download looks valid in the cache; the others left nothing under a hash name.
+    assert_eq!(cached(&cache), vec![sha(&good)]);
+    assert_eq!(
+        std::fs::read(cache.join("sha256").join(sha(&good))).unwrap(),
+        good
+    );
+    assert!(!cache
+        .join("partial")
+        .join(format!("{}.part", sha(&good)))
+        .exists());
+    // A second run finds the good one cached (hash checked) and asks the server nothing for it.
+    let before = server.log().len();
+    let run = fetch(&site, &cache, &["--retries", "0", "--timeout", "1"]);
+    assert!(line(&run.stdout(), "good").starts_with("cached"));
+    assert!(!server.log()[before..]
+        .iter()
+        .any(|l| l.contains("/good.bin")));
+}
+
+#[test]
+fn an_interrupted_download_resumes_with_a_range_request() {
+    let data = body(5, 400_000);
+    let server = Server::start(BTreeMap::from([(
+        "/agent.run",
+        Route::CutOnce(data.clone(), Arc::default()),
+    )]));
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_with(
+        dir.path(),
+        &[("agent", server.url("/agent.run"), sha(&data))],
+    );
+    let cache = dir.path().join("cache");
+    // The first run is cut off half-way and, with no retries, keeps what it got.
+    let run = fetch(&site, &cache, &["--retries", "0"]);
+    run.expect_code(1);
+    let part = cache.join("partial").join(format!("{}.part", sha(&data)));
+    assert_eq!(std::fs::metadata(&part).unwrap().len(), 200_000);
+    assert!(cached(&cache).is_empty());
+    // The next run asks only for the rest.
+    let run = fetch(&site, &cache, &["--retries", "0"]);
+    run.expect_code(0);
+    assert!(
+        line(&run.stdout(), "agent").contains("resumed at 200000 bytes"),
+        "{}",
+        run.stdout()
+    );
+    assert!(
+        server
+            .log()
+            .iter()
+            .any(|l| l.contains("range=Some(200000)")),
+        "{:?}",
+        server.log()
+    );
+    assert_eq!(
+        std::fs::read(cache.join("sha256").join(sha(&data))).unwrap(),
+        data
+    );
+    assert!(!part.exists());
+}
+
+#[test]
+fn a_retry_within_one_run_resumes_too() {
+    let data = body(6, 100_000);
+    let server = Server::start(BTreeMap::from([(
+        "/a.msi",
+        Route::CutOnce(data.clone(), Arc::default()),
+    )]));
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_with(dir.path(), &[("a", server.url("/a.msi"), sha(&data))]);
+    let cache = dir.path().join("cache");
+    let run = fetch(&site, &cache, &["--retries", "1"]);
+    run.expect_code(0);
+    assert!(
+        line(&run.stdout(), "a").contains("2 attempts"),
+        "{}",
+        run.stdout()
+    );
+    assert!(run.stderr().contains("retrying in"), "{}", run.stderr());
+    assert!(server.log().iter().any(|l| l.contains("range=Some(50000)")));
+}
+
+#[test]
+fn a_server_that_ignores_range_makes_the_client_start_over_cleanly() {
+    let data = body(7, 120_000);
+    let server = Server::start(BTreeMap::from([(
+        "/setup.exe",
+        Route::NoRange(data.clone()),
+    )]));
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_with(
+        dir.path(),
+        &[("setup", server.url("/setup.exe"), sha(&data))],
+    );
+    let cache = dir.path().join("cache");
+    // A partial download from an earlier run, whose first half is even wrong.
+    std::fs::create_dir_all(cache.join("partial")).unwrap();
+    std::fs::write(
+        cache.join("partial").join(format!("{}.part", sha(&data))),
+        body(99, 60_000),
+    )
+    .unwrap();
+    let run = fetch(&site, &cache, &["--retries", "0"]);
+    run.expect_code(0);
+    assert!(server.log().iter().any(|l| l.contains("range=Some(60000)")));
+    assert_eq!(
+        std::fs::read(cache.join("sha256").join(sha(&data))).unwrap(),
+        data
+    );
+}
+
+#[test]
+fn a_directory_artifact_is_fetched_file_by_file_and_then_verifies() {
+    let a = body(8, 10_000);
+    let b = body(9, 20_000);
+    let server = Server::start(BTreeMap::from([
+        ("/office/Office/Data/v64.cab", Route::File(a.clone())),
+        (
+            "/office/Office/Data/16.0%201/s64.cab",
+            Route::File(b.clone()),
+        ),
+    ]));
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.toml");
+    std::fs::write(
+        &site,
+        format!(
+            "[artifacts.office-source]\nurl = \"{}\"\n[artifacts.office-source.files]\n\"Office/Data/v64.cab\" = \"{}\"\n\"Office/Data/16.0 1/s64.cab\" = \"{}\"\n",
+            server.url("/office/"),
+            sha(&a),
+            sha(&b)
+        ),
+    )
+    .unwrap();
+    let cache = dir.path().join("cache");
+    let run = fetch(&site, &cache, &[]);
+    run.expect_code(0);
+    assert!(run.stdout().contains("office-source: Office/Data/v64.cab"));
+    let mut want = vec![sha(&a), sha(&b)];
+    want.sort();
+    assert_eq!(cached(&cache), want);
+    Handover::new(&[
+        "artifacts",
+        "verify",
+        "--site",
+        s(&site),
+        "--cache",
+        s(&cache),
+    ])
+    .run()
+    .expect_code(0);
+    std::fs::write(cache.join("sha256").join(sha(&b)), &a).unwrap();
+    let run = Handover::new(&[
+        "artifacts",
+        "verify",
+        "--site",
+        s(&site),
+        "--cache",
+        s(&cache),
+    ])
+    .run();
+    run.expect_code(1);
+    assert!(
+        run.stdout().contains("MISMATCH  office-source"),
+        "{}",
+        run.stdout()
+    );
+}
+
+#[test]
+fn downloads_go_through_the_proxy_the_environment_names() {
+    let data = body(10, 5_000);
+    let server = Server::start(BTreeMap::from([(
+        "/proxied.bin",
+        Route::File(data.clone()),
+    )]));
+    let dir = tempfile::tempdir().unwrap();
+    // A name that cannot resolve: only the proxy can answer it.
+    let site = site_with(
+        dir.path(),
+        &[(
+            "p",
+            "http://handover-test.invalid/proxied.bin".to_string(),
+            sha(&data),
+        )],
+    );
+    let cache = dir.path().join("cache");
+    let run = Handover::new(&[
+        "artifacts",
+        "fetch",
+        "--site",
+        s(&site),
+        "--cache",
+        s(&cache),
+        "--retries",
+        "0",
+    ])
+    .env_remove("ALL_PROXY")
+    .env_remove("all_proxy")
+    .env_remove("NO_PROXY")
+    .env_remove("no_proxy")
+    .env("HTTPS_PROXY", &format!("http://127.0.0.1:{}", server.port))
+    .run();
+    run.expect_code(0);
+    assert!(
+        server
+            .log()
+            .iter()
+            .any(|l| l.starts_with("CONNECT handover-test.invalid:80 ")),
+        "{:?}",
+        server.log()
+    );
+}
