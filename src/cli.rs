@@ -482,7 +482,7 @@ fn setup(common: &Common, mode: Option<Mode>) -> Result<Setup> {
         // Every byte, every time: a kit that changed since it was built is refused before anything runs.
         let v = crate::kit::verify(kit)?;
         if !v.problems.is_empty() {
-            let list: Vec<String> = v.problems.iter().map(|p| format!("{p:?}")).collect();
+            let list: Vec<String> = v.problems.iter().map(ToString::to_string).collect();
             return Err(InputError::refused(format!(
                 "the kit {} does not match its MANIFEST.sha256 ({}); run `handover kit verify {}`; nothing was changed",
                 kit.display(),

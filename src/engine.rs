@@ -1112,6 +1112,8 @@ mod engine_tests {
                 };
                 let secrets = if c.id == "apps.lansweeper" {
                     "secrets = [\"lansweeper.agent_key\"]\n"
+                } else if c.id == "apps.office365" {
+                    "artifacts = [\"office-odt\", \"office-source?\"]\n"
                 } else {
                     ""
                 };
@@ -1439,6 +1441,60 @@ mod engine_tests {
             "the batch does not parse:\n{text}"
         );
         assert!(text.contains("FromBase64String"));
+    }
+
+    #[test]
+    fn an_optional_artifact_is_staged_only_when_the_site_defines_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("setup.exe"), b"odt").unwrap();
+        std::fs::create_dir_all(dir.path().join("src/Office/Data")).unwrap();
+        std::fs::write(dir.path().join("src/Office/Data/v64.cab"), b"cab").unwrap();
+        let odt = format!(
+            "[artifacts.office-odt]\nurl = \"{}\"\nsha256 = \"{}\"\n",
+            dir.path().join("setup.exe").display(),
+            crate::artifacts::sha256_bytes(b"odt")
+        );
+        let source = format!(
+            "[artifacts.office-source]\nurl = \"{}\"\n[artifacts.office-source.files]\n\"Office/Data/v64.cab\" = \"{}\"\n",
+            dir.path().join("src").display(),
+            crate::artifacts::sha256_bytes(b"cab")
+        );
+        for (site, with_source) in [(odt.clone(), false), (format!("{odt}{source}"), true)] {
+            let (_d, r) = resolved(&["apps.office365"], &site);
+            let host = ScriptedHost::new(&[
+                ("apps.office365 check", 0, FAIL, ""),
+                ("apps.office365 apply", 0, "", ""),
+                ("apps.office365 check", 0, PASS, ""),
+            ]);
+            let d = device();
+            let out = engine(&r, &d, &host, &["apps.office365"]).apply();
+            let rep = out.report.unwrap();
+            assert_eq!(status(&rep, "apps.office365").0, Status::Fixed);
+            let ran = host.ran.lock().unwrap();
+            let env = &ran
+                .iter()
+                .find(|(n, _)| n == "apps.office365 apply")
+                .unwrap()
+                .1;
+            let has = |k: &str| env.iter().any(|(name, _)| name == k);
+            assert!(has("HANDOVER_ARTIFACT_OFFICE_ODT"));
+            assert_eq!(has("HANDOVER_ARTIFACT_OFFICE_SOURCE"), with_source);
+        }
+        // Defined but tampered: the optional artifact is verified like any other, and refused.
+        std::fs::write(dir.path().join("src/Office/Data/v64.cab"), b"cab!").unwrap();
+        let (_d, r) = resolved(&["apps.office365"], &format!("{odt}{source}"));
+        let host = ScriptedHost::new(&[("apps.office365 check", 0, FAIL, "")]);
+        let d = device();
+        let rep = engine(&r, &d, &host, &["apps.office365"])
+            .apply()
+            .report
+            .unwrap();
+        let (st, why, _) = status(&rep, "apps.office365");
+        assert_eq!(st, Status::Error);
+        assert!(
+            why.contains("office-source: Office/Data/v64.cab: sha256 mismatch"),
+            "{why}"
+        );
     }
 
     #[test]

@@ -427,6 +427,20 @@ pub enum Problem {
     Extra(String),
 }
 
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Missing(p) => write!(f, "{p} is missing"),
+            Problem::Mismatch {
+                path,
+                expected,
+                got,
+            } => write!(f, "{path} has sha256 {got}, the manifest says {expected}"),
+            Problem::Extra(p) => write!(f, "{p} is not in {MANIFEST}"),
+        }
+    }
+}
+
 /// What `kit verify` checked.
 #[derive(Debug)]
 pub struct Verified {

@@ -513,3 +513,130 @@ fn downloads_go_through_the_proxy_the_environment_names() {
         server.log()
     );
 }
+
+/// Kills the child when dropped.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn https_is_verified_against_the_trust_store_openssl_uses() {
+    // native-tls on Linux is OpenSSL with its default verify paths, so a CA the institution installs
+    // (played here by SSL_CERT_FILE, which OpenSSL reads for its default store) is trusted, and a
+    // server it does not vouch for is refused.
+    if !crate::support::have("openssl") {
+        eprintln!("SKIPPED: openssl is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ok = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let data = body(11, 70_000);
+    std::fs::create_dir_all(d.join("www")).unwrap();
+    std::fs::write(d.join("www/agent.bin"), &data).unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _server = Killed(
+        std::process::Command::new("openssl")
+            .args(["s_server", "-quiet", "-WWW", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-cert", "../cert.pem", "-key", "../key.pem"])
+            .current_dir(d.join("www"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "s_server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let site = site_with(
+        d,
+        &[(
+            "agent",
+            format!("https://127.0.0.1:{port}/agent.bin"),
+            sha(&data),
+        )],
+    );
+    let run_with = |cache: &Path, ca: Option<&Path>| {
+        let mut h = Handover::new(&[
+            "artifacts",
+            "fetch",
+            "--site",
+            s(&site),
+            "--cache",
+            s(cache),
+            "--retries",
+            "0",
+        ]);
+        for v in [
+            "ALL_PROXY",
+            "all_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "SSL_CERT_FILE",
+            "SSL_CERT_DIR",
+        ] {
+            h = h.env_remove(v);
+        }
+        if let Some(ca) = ca {
+            h = h.env("SSL_CERT_FILE", s(ca));
+        }
+        h.run()
+    };
+    let refused = run_with(&d.join("cache1"), None);
+    refused.expect_code(1);
+    assert!(
+        line(&refused.stdout(), "agent").contains("FAILED")
+            && refused.stdout().contains("certificate"),
+        "{}",
+        refused.stdout()
+    );
+    assert!(cached(&d.join("cache1")).is_empty());
+    let trusted = run_with(&d.join("cache2"), Some(&d.join("cert.pem")));
+    trusted.expect_code(0);
+    assert_eq!(cached(&d.join("cache2")), vec![sha(&data)]);
+}
