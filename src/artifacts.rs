@@ -11,23 +11,14 @@ use sha2::{Digest, Sha256};
 
 use crate::perms;
 
-/// Hex sha256 of a reader.
-pub fn sha256_reader(mut r: impl Read) -> std::io::Result<String> {
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex(&h.finalize()))
+/// Hex sha256 of a reader (see [`crate::hashing`]: read and hash overlap on two threads).
+pub fn sha256_reader(r: impl Read) -> std::io::Result<String> {
+    crate::hashing::sha256_reader(r)
 }
 
 /// Hex sha256 of a file, streaming.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    sha256_reader(std::fs::File::open(path)?)
+    crate::hashing::sha256_file(path)
 }
 
 pub fn sha256_bytes(b: &[u8]) -> String {

@@ -50,15 +50,22 @@ fn pipelined(mut r: impl Read, first: Vec<u8>) -> io::Result<sha2::digest::Outpu
         // Full buffers (with their length) to the hasher; empty ones back.
         let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(BUFFERS);
         let (empty_tx, empty_rx) = mpsc::sync_channel::<Vec<u8>>(BUFFERS);
-        let hasher = scope.spawn(move || {
-            let mut h = Sha256::new();
-            for (buf, n) in full_rx {
-                h.update(&buf[..n]);
-                // The reader may have stopped (an error): the buffer is then dropped here.
-                let _ = empty_tx.send(buf);
-            }
-            h.finalize()
-        });
+        let spawned = std::thread::Builder::new()
+            .name("sha256".into())
+            .spawn_scoped(scope, move || {
+                let mut h = Sha256::new();
+                for (buf, n) in full_rx {
+                    h.update(&buf[..n]);
+                    // The reader may have stopped (an error): the buffer is then dropped here.
+                    let _ = empty_tx.send(buf);
+                }
+                h.finalize()
+            });
+        let hasher = match spawned {
+            Ok(h) => h,
+            // No thread to be had (a limit): one buffer, read and hash in turn.
+            Err(_) => return sequential(&mut r, first),
+        };
         let result = feed(&mut r, first, &full_tx, &empty_rx);
         // Closing the channel ends the hasher's loop (also after a read error).
         drop(full_tx);
@@ -68,6 +75,17 @@ fn pipelined(mut r: impl Read, first: Vec<u8>) -> io::Result<sha2::digest::Outpu
         };
         result.map(|()| digest)
     })
+}
+
+/// Hashes `first`, then the rest of `r` through the same buffer.
+fn sequential(r: &mut impl Read, mut buf: Vec<u8>) -> io::Result<sha2::digest::Output<Sha256>> {
+    let mut h = Sha256::new();
+    let mut n = buf.len();
+    while n > 0 {
+        h.update(&buf[..n]);
+        n = fill(r, &mut buf)?;
+    }
+    Ok(h.finalize())
 }
 
 /// The reading half of [`pipelined`]: `first`, then buffers filled from `r`, to `full`; buffers come
@@ -287,6 +305,14 @@ mod tests {
             let e = sha256_reader(choppy(Some(fail_at))).unwrap_err();
             assert_eq!(e.to_string(), "disk on fire");
         }
+    }
+
+    #[test]
+    fn sequential_fallback() {
+        let data = bytes(2 * CHUNK + 3);
+        let mut r = &data[CHUNK..];
+        let got = sequential(&mut r, data[..CHUNK].to_vec()).unwrap();
+        assert_eq!(hex(&got), one_shot(&data));
     }
 
     #[test]

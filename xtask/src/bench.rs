@@ -24,6 +24,10 @@
 //!    fails and every apply re-runs its change;
 //! 7. power off (also on error: [`Container`]'s `Drop`), write BENCHMARKS.md.
 //!
+//! Before the container, on the host: the hashing section (`handover artifacts verify` of a 1 GiB
+//! artifact next to sha256sum and openssl, see `bench_hash.rs`). `--only-hash` runs only that section,
+//! needs no root and prints it without writing BENCHMARKS.md.
+//!
 //! Must run as root, like `cargo xtask e2e`.
 
 use std::collections::BTreeMap;
@@ -36,6 +40,7 @@ use std::time::Duration;
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
 
+use crate::bench_hash::{self, HashBench};
 use crate::container::Container;
 use crate::e2e::{self, Phases, GUEST_BIN, IMAGE};
 use crate::image::{self, Mirrors};
@@ -58,6 +63,9 @@ const USAGE: &str = "\
 usage: cargo xtask bench [options]
   --runs N          measured runs of handover check and apply (default 30, after 3 warm-ups)
   --ansible-runs N  measured runs of the Ansible check (default 5, after 1 warm-up)
+  --hash-runs N     measured rounds of the hashing section (default 5, after 1 warm-up)
+  --only-hash       only the hashing section, on the host (no container, no root); prints it and
+                    does not write BENCHMARKS.md
   --no-build        do not run `cargo build --release -p handover`
   --bin PATH        benchmark this handover binary (implies --no-build)
 ";
@@ -72,6 +80,9 @@ struct Args {
     /// Runs of the slower side measurements: uncached check, apply with endpoint.protection failing,
     /// apt-get -s dist-upgrade.
     few_runs: usize,
+    /// Rounds of the hashing section (handover, sha256sum, openssl once each).
+    hash_runs: usize,
+    only_hash: bool,
 }
 
 fn parse(args: &[String]) -> Result<Args> {
@@ -83,6 +94,8 @@ fn parse(args: &[String]) -> Result<Args> {
         ansible_runs: 5,
         ansible_warmups: 1,
         few_runs: 5,
+        hash_runs: 5,
+        only_hash: false,
     };
     let mut it = args.iter();
     let count = |v: Option<&String>, flag: &str| -> Result<usize> {
@@ -95,6 +108,8 @@ fn parse(args: &[String]) -> Result<Args> {
         match a.as_str() {
             "--runs" => parsed.runs = count(it.next(), "--runs")?,
             "--ansible-runs" => parsed.ansible_runs = count(it.next(), "--ansible-runs")?,
+            "--hash-runs" => parsed.hash_runs = count(it.next(), "--hash-runs")?,
+            "--only-hash" => parsed.only_hash = true,
             "--no-build" => parsed.build = false,
             "--bin" => {
                 let Some(p) = it.next() else {
@@ -115,6 +130,13 @@ fn parse(args: &[String]) -> Result<Args> {
 
 pub fn main(args: &[String]) -> Result<()> {
     let args = parse(args)?;
+    if args.only_hash {
+        let mut phases = Phases::default();
+        let result = only_hash(&args, &mut phases);
+        eprint!("{}", phases.report());
+        print!("{}", result?);
+        return Ok(());
+    }
     if !e2e::is_root() {
         bail!("cargo xtask bench must run as root (debootstrap, chroot, systemd-nspawn, nsenter)");
     }
@@ -127,6 +149,33 @@ pub fn main(args: &[String]) -> Result<()> {
     print!("{markdown}");
     eprintln!("wrote {}", path.display());
     Ok(())
+}
+
+/// The binary to benchmark, built first unless `--no-build` / `--bin`.
+fn release_binary(args: &Args, phases: &mut Phases) -> Result<PathBuf> {
+    let bin = match &args.bin {
+        Some(bin) => bin.clone(),
+        None => crate::target_dir().join("release/handover"),
+    };
+    if args.build {
+        phases.time("cargo build --release", || {
+            e2e::build_release(&crate::workspace_root())
+        })?;
+    }
+    if !bin.is_file() {
+        bail!("no handover binary at {}", bin.display());
+    }
+    Ok(bin)
+}
+
+/// `--only-hash`: the hashing section alone, as markdown.
+fn only_hash(args: &Args, phases: &mut Phases) -> Result<String> {
+    let bin = release_binary(args, phases)?;
+    let hash = phases.time("hashing (host)", || bench_hash::run(&bin, args.hash_runs))?;
+    Ok(format!(
+        "(`cargo xtask bench --only-hash`: the hashing section alone, BENCHMARKS.md not written)\n\n{}",
+        bench_hash::render(&hash)
+    ))
 }
 
 /// One measured run.
@@ -195,7 +244,7 @@ impl Series {
     }
 }
 
-fn median(v: &[f64]) -> f64 {
+pub(crate) fn median(v: &[f64]) -> f64 {
     if v.is_empty() {
         return f64::NAN;
     }
@@ -493,7 +542,7 @@ fn host_machine() -> Machine {
     }
 }
 
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     fs::read_to_string("/proc/loadavg")
         .unwrap_or_default()
         .split_whitespace()
@@ -676,16 +725,9 @@ fn run(args: &Args, phases: &mut Phases) -> Result<String> {
     let bench_dir = e2e_dir.join("bench");
     let guest_root = bench_dir.join("root");
 
-    let bin = match &args.bin {
-        Some(bin) => bin.clone(),
-        None => crate::target_dir().join("release/handover"),
-    };
-    if args.build {
-        phases.time("cargo build --release", || e2e::build_release(&root_dir))?;
-    }
-    if !bin.is_file() {
-        bail!("no handover binary at {}", bin.display());
-    }
+    let bin = release_binary(args, phases)?;
+    // On the host, before the container starts (it needs none): hashing a 1 GiB artifact.
+    let hash = phases.time("hashing (host)", || bench_hash::run(&bin, args.hash_runs))?;
     let mut versions = vec![("handover binary".to_string(), binary_identity(&bin))];
     let image = phases.time("base image (cache)", || {
         image::ensure(&e2e_dir.join("cache"), &IMAGE, false)
@@ -996,6 +1038,7 @@ fn run(args: &Args, phases: &mut Phases) -> Result<String> {
         index,
         statuses,
         series,
+        hash,
         args,
     }))
 }
@@ -1031,6 +1074,7 @@ struct Report<'a> {
     index: Index,
     statuses: Vec<(String, String)>,
     series: Vec<Series>,
+    hash: HashBench,
     args: &'a Args,
 }
 
@@ -1136,11 +1180,12 @@ fn render(r: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "| no-change `handover apply` at most {GOAL_APPLY_MS:.0} ms | {} ({}) | {} |\n",
+        "| no-change `handover apply` at most {GOAL_APPLY_MS:.0} ms | {} ({}) | {} |",
         ms(apply.median),
         ms(apply.p90),
         met(apply.median <= GOAL_APPLY_MS)
     );
+    let _ = writeln!(out, "{}\n", bench_hash::goals_row(&r.hash));
 
     let _ = writeln!(out, "## Summary\n");
     let _ = writeln!(
@@ -1359,6 +1404,8 @@ fn render(r: &Report) -> String {
          (`cargo xtask bench --runs N --ansible-runs N`).",
         r.args.runs, r.args.warmups, r.args.few_runs, r.args.ansible_runs, r.args.ansible_warmups
     );
+    out.push('\n');
+    out.push_str(&bench_hash::render(&r.hash));
     out
 }
 

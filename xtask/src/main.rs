@@ -8,6 +8,7 @@
 //!   binary's (see `windows.rs`).
 
 mod bench;
+mod bench_hash;
 mod container;
 mod e2e;
 mod image;
