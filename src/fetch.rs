@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sha2::{Digest, Sha256};
 
-use crate::artifacts::{cache_path, hex, par_map};
+use crate::artifacts::{cache_path, par_map};
+use crate::hashing::Hasher;
 
 /// One file to download: a file artifact, or one file of a directory artifact.
 #[derive(Debug, Clone)]
@@ -270,21 +270,11 @@ fn prepare_dirs(cache: &Path) -> std::io::Result<()> {
 }
 
 /// Hash what an earlier attempt left, so the hash continues where the download does.
-fn hash_existing(part: &Path, h: &mut Sha256) -> std::io::Result<u64> {
-    let mut f = match File::open(part) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(e),
-    };
-    let mut buf = vec![0u8; 1 << 20];
-    let mut n = 0u64;
-    loop {
-        let k = f.read(&mut buf)?;
-        if k == 0 {
-            return Ok(n);
-        }
-        h.update(&buf[..k]);
-        n += k as u64;
+fn hash_existing(part: &Path, h: &mut Hasher) -> std::io::Result<u64> {
+    match File::open(part) {
+        Ok(mut f) => std::io::copy(&mut f, h),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(e),
     }
 }
 
@@ -299,7 +289,7 @@ fn attempt_once(
     total: &ProgressBar,
 ) -> Result<u64, AttemptError> {
     let io = |what: &str, e: std::io::Error| permanent(format!("{what} {}: {e}", part.display()));
-    let mut hasher = Sha256::new();
+    let mut hasher = Hasher::new();
     let mut have = hash_existing(part, &mut hasher).map_err(|e| io("reading", e))?;
     let mut req = agent.get(&job.url);
     if have > 0 {
@@ -309,8 +299,8 @@ fn attempt_once(
         .call()
         .map_err(|e| transient(format!("{}: {}", job.url, describe(&e))))?;
     let status = resp.status().as_u16();
-    let restart = |hasher: &mut Sha256, have: &mut u64| {
-        *hasher = Sha256::new();
+    let restart = |hasher: &mut Hasher, have: &mut u64| {
+        *hasher = Hasher::new();
         *have = 0;
     };
     match status {
@@ -406,7 +396,7 @@ fn attempt_once(
             )));
         }
     }
-    let hex = hex(&hasher.finalize());
+    let hex = hasher.finish_hex();
     if hex != sha {
         let _ = std::fs::remove_file(part);
         let size = have + got;

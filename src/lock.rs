@@ -13,11 +13,10 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::{BufRead, IsTerminal, Read, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use sha2::{Digest, Sha256};
 use toml_edit::{DocumentMut, InlineTable, Item, Table, TableLike, Value};
 
 /// One artifact table that lock would change.
@@ -614,22 +613,9 @@ fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, String>) -> Result<
     Ok(())
 }
 
-/// Lower-case hex sha256 of a file, streaming through a 1 MiB buffer.
+/// Lower-case hex sha256 of a file ([`crate::hashing`]), with the file named in the error.
 fn sha256_file(path: &Path) -> Result<String> {
-    let ctx = || format!("cannot read {}", path.display());
-    let mut f = fs::File::open(path).with_context(ctx)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e).with_context(ctx),
-        };
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    crate::hashing::sha256_file(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
 fn short(hex: &str) -> String {
@@ -863,10 +849,7 @@ mod tests {
     use super::*;
 
     fn sha(b: &[u8]) -> String {
-        Sha256::digest(b)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::artifacts::sha256_bytes(b)
     }
 
     fn known() -> Vec<String> {
