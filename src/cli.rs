@@ -76,6 +76,16 @@ enum Command {
         #[command(subcommand)]
         action: ArtifactsAction,
     },
+    /// The OS lifecycle table: `lifecycle import FILE` refreshes it from an endoflife.date export.
+    Lifecycle {
+        #[command(subcommand)]
+        action: LifecycleAction,
+    },
+    /// Waivers (ITP07 §10): `waivers lint` lists each with its state; exit 1 if any has expired.
+    Waivers {
+        #[command(subcommand)]
+        action: WaiversAction,
+    },
     /// The offline kit: build it on a connected machine, verify it on the device.
     Kit {
         #[command(subcommand)]
@@ -89,6 +99,32 @@ enum Command {
         profiles_dir: Option<PathBuf>,
         #[arg(long, global = true)]
         templates_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum LifecycleAction {
+    /// Update the table's rows of one product from an endoflife.date JSON export (API v0 or v1),
+    /// keeping hand-written fields and comments; rows are never deleted.
+    Import {
+        file: PathBuf,
+        /// The endoflife.date product (required for a v0 export, which does not name it).
+        #[arg(long)]
+        product: Option<String>,
+        /// Where the table goes (default: /etc/handover/lifecycle.toml, which then replaces the
+        /// table embedded in this binary).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum WaiversAction {
+    /// Validate the site's waivers (errors exit 2 naming file, line and key) and show each one's state
+    /// for this device and today: valid (days left), EXPIRED, or for other devices.
+    Lint {
+        #[arg(long)]
+        site: Option<PathBuf>,
     },
 }
 
@@ -224,6 +260,13 @@ struct ApplyArgs {
     /// Switch on inbound default deny even when it would cut the remote session handover runs over.
     #[arg(long)]
     force_remote: bool,
+    /// Continue the apply that was interrupted (killed, or stopped for a restart), with its options.
+    #[arg(long)]
+    resume: bool,
+    /// Confirm a control handover cannot read (it is then `pass` with who and when, for 365 days or
+    /// until the OS is reinstalled); needs --technician. On a terminal apply asks instead.
+    #[arg(long = "attest", value_name = "ID")]
+    attest: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -294,7 +337,23 @@ fn run(cli: Cli) -> Result<Exit> {
             format,
             out,
         } => run_engine(Mode::Check, &common, None, format, out),
-        Command::Apply(args) => {
+        Command::Apply(mut args) => {
+            if args.resume {
+                let state_dir = record::default_state_dir();
+                let Some(j) = crate::journal::Journal::load(&state_dir)? else {
+                    println!(
+                        "nothing to resume: no unfinished apply in {}",
+                        state_dir.display()
+                    );
+                    return Ok(Exit::Ok);
+                };
+                eprintln!(
+                    "resuming the apply started {} ({}); every control is checked again",
+                    j.started_at,
+                    j.progress()
+                );
+                resume_from(&mut args, j);
+            }
             let format = args.format;
             run_engine(Mode::Apply, &args.common.clone(), Some(&args), format, None)
         }
@@ -351,6 +410,17 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Kit {
             action: KitAction::Verify { dir },
         } => kit_verify(&dir),
+        Command::Waivers {
+            action: WaiversAction::Lint { site },
+        } => waivers_lint(site.as_deref()),
+        Command::Lifecycle {
+            action: LifecycleAction::Import { file, product, out },
+        } => {
+            let out = out.unwrap_or_else(crate::lifecycle::default_override_path);
+            let summary = crate::lifecycle::import(&file, product.as_deref(), &out)?;
+            println!("{summary}");
+            Ok(Exit::Ok)
+        }
         Command::Artifacts {
             action: ArtifactsAction::Lock { from, site, yes },
         } => {
@@ -527,6 +597,27 @@ fn one_line(value: &Option<String>, flag: &str) -> Result<()> {
     Ok(())
 }
 
+/// `apply --resume`: the interrupted run's options, where the command line does not give them.
+fn resume_from(args: &mut ApplyArgs, j: crate::journal::Journal) {
+    let c = &mut args.common;
+    c.profile = c.profile.take().or(Some(j.profile));
+    c.site = c.site.take().or(j.site);
+    c.kit = c.kit.take().or(j.kit);
+    if c.only.is_empty() {
+        c.only = j.only;
+    }
+    c.user = c.user.take().or(j.user);
+    args.asset = args.asset.take().or(j.asset);
+    args.ticket = args.ticket.take().or(j.ticket);
+    args.technician = args.technician.take().or(j.technician);
+    if args.reason.is_none() {
+        args.reason = j
+            .reason
+            .as_deref()
+            .and_then(|r| Reason::from_str(r, true).ok());
+    }
+}
+
 fn run_engine(
     mode: Mode,
     common: &Common,
@@ -555,6 +646,39 @@ fn run_engine(
     let asset = asset.or_else(|| state.asset.clone());
     let ticket = ticket.or_else(|| state.ticket.clone());
     let technician = technician.or_else(|| state.technician.clone());
+
+    // Attestations: those still honoured on this installation, and the ones given now.
+    let install_id = facts::install_id();
+    let attest_now = clock::now()?;
+    let mut attestations: Vec<record::Attestation> = state
+        .attestations
+        .iter()
+        .filter(|a| a.valid(attest_now, &install_id))
+        .cloned()
+        .collect();
+    if let Some(a) = apply {
+        for id in &a.attest {
+            let Some(info) = profile::control_info(id) else {
+                return Err(InputError::refused(format!(
+                    "--attest {id}: unknown control (known: {})",
+                    profile::control_ids().join(", ")
+                )));
+            };
+            let Some(by) = &technician else {
+                return Err(InputError::refused(
+                    "--attest needs --technician NAME: an attestation says who confirmed it",
+                ));
+            };
+            attestations.retain(|x| &x.control != id);
+            attestations.push(record::Attestation {
+                control: id.clone(),
+                by: by.clone(),
+                at: clock::rfc3339(attest_now),
+                text: format!("confirmed by the technician: {}", info.title),
+                install_id: install_id.clone(),
+            });
+        }
+    }
 
     let mut admin_password = AdminPassword::None;
     if let Some(a) = apply {
@@ -666,6 +790,9 @@ fn run_engine(
             .as_ref()
             .map_or_else(crate::artifacts::default_cache_dir, |k| k.join("artifacts")),
         apply_env,
+        attestations: attestations.clone(),
+        journal_dir: (mode == Mode::Apply).then(|| state_dir.clone()),
+        detect_reboot: setup.matches_device,
         admin_passwords_set: state
             .admin_passwords_set
             .iter()
@@ -674,6 +801,63 @@ fn run_engine(
         profile_matches_device: setup.matches_device,
         progress: format == Format::Text,
     };
+    // One run at a time: a second check or apply refuses rather than interleaving (held until exit).
+    let mut lock_warning = None;
+    let _lock = match mode {
+        Mode::Plan => None,
+        Mode::Apply => Some(crate::journal::RunLock::acquire(&state_dir, "apply")?),
+        // A check by a user who cannot write the state directory still checks (no record then).
+        Mode::Check => match crate::journal::RunLock::acquire(&state_dir, "check") {
+            Ok(l) => Some(l),
+            Err(e) if e.downcast_ref::<InputError>().is_some() => return Err(e),
+            Err(e) => {
+                lock_warning = Some(format!("{e:#}"));
+                None
+            }
+        },
+    };
+    let mut early_warnings = Vec::new();
+    let mut reboot_before = None;
+    if mode == Mode::Apply {
+        if let Some(j) = crate::journal::Journal::load(&state_dir)? {
+            if !apply.is_some_and(|a| a.resume) {
+                early_warnings.push(format!(
+                    "an earlier apply (started {}) did not finish ({}); this run checks every control again",
+                    j.started_at,
+                    j.progress()
+                ));
+            }
+        }
+        if setup.matches_device {
+            reboot_before = crate::journal::reboot_pending();
+        }
+        // The pre-flight write: a read-only or full state directory stops here, before any change.
+        let only: Vec<String> = common.only.clone();
+        let journal = crate::journal::Journal {
+            started_at: clock::rfc3339(now),
+            profile: setup.resolved.profile.name.clone(),
+            site: setup.resolved.site.path.clone(),
+            kit: common.kit.clone(),
+            only: only.clone(),
+            user: opts.user.clone(),
+            asset: opts.asset.clone(),
+            ticket: opts.ticket.clone(),
+            technician: opts.technician.clone(),
+            reason: opts.reason.clone(),
+            state: "running".into(),
+            controls: setup
+                .resolved
+                .controls
+                .iter()
+                .filter(|p| only.is_empty() || only.contains(&p.control.id))
+                .map(|p| (p.control.id.clone(), "pending".to_string()))
+                .collect(),
+            resume_registered: false,
+        };
+        journal
+            .save(&state_dir)
+            .map_err(|e| InputError::Refused(format!("{e:#}; nothing was changed")))?;
+    }
     let engine = Engine {
         resolved: &setup.resolved,
         device: &setup.device,
@@ -688,6 +872,75 @@ fn run_engine(
         }
         _ => (engine.check(), None),
     };
+    // On a terminal, the technician confirms each control handover could not read.
+    if let Some(a) = apply {
+        let ask = !a.yes
+            && format == Format::Text
+            && std::io::stdin().is_terminal()
+            && std::io::stderr().is_terminal();
+        let manual: Vec<usize> = (0..report.controls.len())
+            .filter(|&i| report.controls[i].status == report::Status::Manual)
+            .collect();
+        if ask && !manual.is_empty() {
+            match &technician {
+                None => report.warnings.push(
+                    "give --technician NAME to confirm the controls handover cannot read".into(),
+                ),
+                Some(by) => {
+                    for i in manual {
+                        let c = &mut report.controls[i];
+                        eprint!(
+                            "{} ({}): {}\nConfirm, as {by}, that this is in place? [y/N] ",
+                            c.id, c.title, c.reason
+                        );
+                        let mut answer = String::new();
+                        std::io::stdin().read_line(&mut answer)?;
+                        if matches!(answer.trim(), "y" | "Y" | "yes") {
+                            let at = attest_now;
+                            let att = record::Attestation {
+                                control: c.id.clone(),
+                                by: by.clone(),
+                                at: clock::rfc3339(at),
+                                text: format!("confirmed by the technician: {}", c.title),
+                                install_id: install_id.clone(),
+                            };
+                            c.status = report::Status::Pass;
+                            c.reason =
+                                format!("attested by {} on {}: {}", att.by, att.at, att.text);
+                            c.attestation = Some(
+                                serde_json::json!({"by": att.by, "at": att.at, "text": att.text}),
+                            );
+                            attestations.retain(|x| x.control != att.control);
+                            attestations.push(att);
+                        }
+                    }
+                    report.summary =
+                        report::Report::summarise(&report.controls, report.scope == "partial");
+                }
+            }
+        }
+    }
+    report.warnings.extend(early_warnings);
+    report.warnings.extend(lock_warning);
+    if let Some(why) = &reboot_before {
+        report.reboot_required = true;
+        report.warnings.push(format!(
+            "a reboot was already pending before this apply ({why}): restart, then run check"
+        ));
+    }
+    if mode == Mode::Apply {
+        let restarting = crate::journal::Journal::load(&state_dir)
+            .ok()
+            .flatten()
+            .is_some_and(|j| j.state == "restarting");
+        if !restarting {
+            if let Err(e) = crate::journal::Journal::remove(&state_dir) {
+                report
+                    .warnings
+                    .push(format!("the journal could not be removed: {e:#}"));
+            }
+        }
+    }
     if setup.resolved.site.path.is_none() {
         report.warnings.push(format!(
             "no site file at {}: controls that need site values fail naming them",
@@ -713,6 +966,8 @@ fn run_engine(
         }
         if mode == Mode::Apply {
             state.last_apply = Some(report.finished_at.clone());
+            // Keep what is honoured (old and new); expired ones and other installations' go.
+            state.attestations = attestations.clone();
         }
         if let Some(o) = &outcome {
             for account in &o.admin_passwords_set {
@@ -727,6 +982,11 @@ fn run_engine(
             .as_ref()
             .map(|o| o.artifacts.clone())
             .unwrap_or_default();
+        // The chain continues from the newest record on disk (read under the run lock), not from the
+        // state loaded before the lock was taken.
+        if let Ok(now_on_disk) = State::load(&state_dir) {
+            state.last_record = now_on_disk.last_record;
+        }
         match record::write(&state_dir, &mut state, &report, artifacts)
             .and_then(|_| state.save(&state_dir))
         {
@@ -1080,6 +1340,51 @@ fn kit_build(
         println!("packages  {p:<22} none: {why}");
     }
     Ok(Exit::Ok)
+}
+
+fn waivers_lint(site: Option<&Path>) -> Result<Exit> {
+    let site = load_site(site)?;
+    let today = clock::date(clock::now()?);
+    let device = facts::detect();
+    if site.waivers.is_empty() {
+        println!("no waivers in {}", site.describe());
+        return Ok(Exit::Ok);
+    }
+    let mut exit = Exit::Ok;
+    for (w, expires) in &site.waivers {
+        let days = days_between(&today, expires);
+        let here = w.devices.as_ref().is_none_or(|ds| {
+            ds.iter()
+                .any(|d| *d == device.serial || *d == device.hostname)
+        });
+        let state = if days < 0 {
+            exit = Exit::NotCompliant;
+            format!("EXPIRED on {expires}")
+        } else {
+            format!("valid until {expires} ({days} days left)")
+        };
+        let scope = match (&w.devices, here) {
+            (None, _) => "every device".to_string(),
+            (Some(ds), true) => format!("this device (of {})", ds.join(", ")),
+            (Some(ds), false) => format!("other devices: {}", ds.join(", ")),
+        };
+        println!(
+            "{:<26} {state}; {scope}; {} ({}, approved by {})",
+            w.control, w.reason, w.ticket, w.approved_by
+        );
+    }
+    Ok(exit)
+}
+
+/// Whole days from `a` to `b`, both `YYYY-MM-DD`.
+fn days_between(a: &str, b: &str) -> i64 {
+    fn days(d: &str) -> i64 {
+        let t = humantime::parse_rfc3339(&format!("{d}T00:00:00Z"))
+            .map(|t| clock::epoch(t) as i64)
+            .unwrap_or(0);
+        t.div_euclid(86_400)
+    }
+    days(b) - days(a)
 }
 
 fn kit_verify(dir: &Path) -> Result<Exit> {

@@ -24,6 +24,9 @@ use crate::secrets::Secrets;
 
 /// The exit status by which an apply script says "done, but a reboot is needed to finish".
 pub const REBOOT_EXIT: i32 = 194;
+/// The exit status by which an apply script says "the installer is restarting the device now"
+/// (Windows 1641): the apply writes its journal and stops at once.
+pub const RESTARTING_EXIT: i32 = 195;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -72,6 +75,12 @@ pub struct RunOptions {
     pub cache_dir: PathBuf,
     /// Extra environment for every apply script (`apply --kit`: the kit's package repository).
     pub apply_env: Vec<(String, String)>,
+    /// Attestations still honoured on this installation (the caller filters by age and install).
+    pub attestations: Vec<crate::record::Attestation>,
+    /// The state directory whose journal records each control's outcome as the apply goes.
+    pub journal_dir: Option<PathBuf>,
+    /// Ask the OS after each change whether a reboot became pending (off in unit tests).
+    pub detect_reboot: bool,
     /// Separate admin accounts handover set a password for in an earlier run.
     pub admin_passwords_set: Vec<String>,
     /// Whether the profile is for this device's OS; when not, `plan` describes without running checks.
@@ -503,6 +512,11 @@ impl Engine<'_> {
     fn base_report(&self, started: SystemTime, controls: Vec<ControlReport>) -> Report {
         let partial = !self.opts.only.is_empty();
         let summary = Report::summarise(&controls, partial);
+        let warnings = controls
+            .iter()
+            .filter(|c| c.id == "os.supported")
+            .filter_map(|c| crate::lifecycle::support_warning(&c.observed, self.opts.now))
+            .collect();
         Report {
             tool: Tool {
                 name: "handover".into(),
@@ -525,7 +539,7 @@ impl Engine<'_> {
             controls,
             summary,
             reboot_required: false,
-            warnings: Vec::new(),
+            warnings,
         }
     }
 
@@ -543,6 +557,19 @@ impl Engine<'_> {
             plan: None,
             waiver: None,
             output: None,
+            attestation: None,
+        }
+    }
+
+    /// A `manual` control the technician attested (and whose attestation still holds) passes.
+    fn apply_attestation(&self, cr: &mut ControlReport) {
+        if cr.status != Status::Manual {
+            return;
+        }
+        if let Some(a) = self.opts.attestations.iter().find(|a| a.control == cr.id) {
+            cr.status = Status::Pass;
+            cr.reason = format!("attested by {} on {}: {}", a.by, a.at, a.text);
+            cr.attestation = Some(json!({"by": a.by, "at": a.at, "text": a.text}));
         }
     }
 
@@ -586,6 +613,7 @@ impl Engine<'_> {
         let mut controls = Vec::new();
         for (p, v) in selected.iter().zip(&verdicts) {
             let mut cr = self.control_report(p, v);
+            self.apply_attestation(&mut cr);
             self.apply_waiver(&mut cr);
             if self.opts.mode == Mode::Plan && cr.status == Status::Fail {
                 cr.plan = Some(match (&p.apply, &p.control.change) {
@@ -751,6 +779,8 @@ impl Engine<'_> {
             .collect();
         let mut outcome = Outcome::default();
         let mut reboot = false;
+        let mut restarting = false;
+        let mut journal_error: Option<String> = None;
         let mut password: Option<String> = match &self.opts.admin_password {
             AdminPassword::Given(p) => Some(p.clone()),
             _ => None,
@@ -760,6 +790,7 @@ impl Engine<'_> {
                 break; // only there for the guard
             }
             let mut cr = reports[i].clone();
+            self.apply_attestation(&mut cr);
             self.apply_waiver(&mut cr);
             let admin = self.admin_user();
             // A given password that handover has not yet set on the separate admin account is a change too.
@@ -907,6 +938,11 @@ impl Engine<'_> {
                         cr.status = Status::Fail;
                         cr.reason = "changed; reboot required to finish".into();
                         reboot = true;
+                    } else if out.code == Some(RESTARTING_EXIT) && !out.timed_out {
+                        cr.status = Status::Fail;
+                        cr.reason = "changed; the installer is restarting the device: run `handover apply --resume` after it".into();
+                        reboot = true;
+                        restarting = true;
                     } else if !out.success() {
                         cr.status = Status::Error;
                         cr.reason = secrets.redact(&format!(
@@ -937,9 +973,35 @@ impl Engine<'_> {
                 }
             }
             cr.duration_ms += apply_started.elapsed().as_millis() as u64;
+            if self.opts.detect_reboot && !reboot {
+                if let Some(why) = crate::journal::reboot_pending() {
+                    reboot = true;
+                    cr.reason = format!("{}; a reboot is now pending ({why})", cr.reason);
+                }
+            }
+            if let Some(dir) = &self.opts.journal_dir {
+                if let Err(e) =
+                    crate::journal::Journal::mark(dir, &p.control.id, cr.status.as_str())
+                {
+                    journal_error = Some(format!("{e:#}"));
+                }
+            }
             reports[i] = cr;
+            if restarting {
+                // Windows 1641: the machine is going down; nothing else may start.
+                if let Some(dir) = &self.opts.journal_dir {
+                    let _ = crate::journal::Journal::set_state(dir, "restarting");
+                }
+                break;
+            }
         }
         reports.truncate(selected.len());
+        if restarting {
+            let mut report = self.base_report(started, reports);
+            report.reboot_required = true;
+            outcome.report = Some(report);
+            return outcome;
+        }
         // A change can settle a check-only control too (locking the guest account takes it off
         // accounts.allowed's list): re-check those that failed, so the report says how the device is now.
         if reports.iter().any(|r| r.changed) {
@@ -956,11 +1018,17 @@ impl Engine<'_> {
                 cr.status = v.status;
                 cr.reason = v.reason;
                 cr.observed = v.observed;
+                self.apply_attestation(cr);
                 self.apply_waiver(cr);
             }
         }
         let mut report = self.base_report(started, reports);
         report.reboot_required = reboot;
+        if let Some(e) = journal_error {
+            report
+                .warnings
+                .push(format!("the journal could not be updated: {e}"));
+        }
         outcome.report = Some(report);
         outcome
     }
@@ -1174,6 +1242,9 @@ mod engine_tests {
                 state_dir: std::env::temp_dir(),
                 cache_dir: std::env::temp_dir().join("handover-test-cache"),
                 apply_env: vec![],
+                attestations: vec![],
+                journal_dir: None,
+                detect_reboot: false,
                 admin_passwords_set: vec!["jdoe-admin".into()],
                 profile_matches_device: true,
                 progress: false,
@@ -1495,6 +1566,39 @@ mod engine_tests {
             why.contains("office-source: Office/Data/v64.cab: sha256 mismatch"),
             "{why}"
         );
+    }
+
+    #[test]
+    fn an_installer_restarting_the_device_stops_the_apply_at_once() {
+        let (_d, r) = resolved(&["accounts.guest", "firewall.enabled"], "");
+        let host = ScriptedHost::new(&[
+            ("accounts.guest check", 0, FAIL, ""),
+            ("firewall.enabled check", 0, FAIL, ""),
+            ("accounts.guest apply", RESTARTING_EXIT, "", ""),
+        ]);
+        let d = device();
+        let state = tempfile::tempdir().unwrap();
+        crate::journal::Journal {
+            state: "running".into(),
+            ..Default::default()
+        }
+        .save(state.path())
+        .unwrap();
+        let mut e = engine(&r, &d, &host, &["accounts.guest", "firewall.enabled"]);
+        e.opts.journal_dir = Some(state.path().to_path_buf());
+        let rep = e.apply().report.unwrap();
+        assert!(rep.reboot_required);
+        let (st, why, changed) = status(&rep, "accounts.guest");
+        assert_eq!((st, changed), (Status::Fail, true));
+        assert!(why.contains("apply --resume"), "{why}");
+        // Nothing after it started; it is not reported fixed.
+        assert!(!host.ran().iter().any(|n| n == "firewall.enabled apply"));
+        assert_eq!(status(&rep, "firewall.enabled").0, Status::Fail);
+        let j = crate::journal::Journal::load(state.path())
+            .unwrap()
+            .unwrap();
+        assert_eq!(j.state, "restarting");
+        assert_eq!(j.controls["accounts.guest"], "fail");
     }
 
     #[test]

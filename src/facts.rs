@@ -156,6 +156,40 @@ pub fn parse_os_release(text: &str) -> Os {
     }
 }
 
+/// What identifies this OS installation, so that an attestation ends when the OS is reinstalled
+/// (SPEC §2): `/etc/machine-id` (systemd makes a new one at install), Windows' `MachineGuid` (set by
+/// setup), or when macOS's setup assistant finished. `unknown` when none can be read.
+pub fn install_id() -> String {
+    let id = if cfg!(windows) {
+        duct::cmd!(
+            "reg",
+            "query",
+            r"HKLM\SOFTWARE\Microsoft\Cryptography",
+            "/v",
+            "MachineGuid"
+        )
+        .stderr_null()
+        .read()
+        .ok()
+        .and_then(|out| {
+            out.lines()
+                .find(|l| l.contains("MachineGuid"))
+                .and_then(|l| l.split_whitespace().last().map(str::to_string))
+        })
+    } else if cfg!(target_os = "macos") {
+        std::fs::metadata("/var/db/.AppleSetupDone")
+            .and_then(|m| m.modified())
+            .ok()
+            .map(|t| crate::clock::epoch(t).to_string())
+    } else {
+        std::fs::read_to_string("/etc/machine-id")
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
+    id.filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
 /// The SSH session handover runs over, as `SSH_CONNECTION` ("client port server port"). `sudo` resets the
 /// environment, so when handover's own has none, the nearest ancestor process that has one (the login shell
 /// under sshd, readable by root) says it: the same idea as ufw's check for running under SSH.

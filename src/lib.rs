@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod facts;
 pub mod fetch;
+pub mod journal;
 pub mod hashing;
 pub mod kit;
 pub mod lifecycle;

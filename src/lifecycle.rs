@@ -1,10 +1,17 @@
 //! The dated OS lifecycle table shipped with the profiles (`profiles/lifecycle.toml`). A device at handover
-//! may be offline, so `os.supported` reads this table, never the network.
+//! may be offline, so `os.supported` reads this table, never the network. `handover lifecycle import`
+//! refreshes a copy of it ([`default_override_path`]) from an endoflife.date export, and `check` warns from
+//! [`WARN_DAYS`] days before a device's support ends ([`support_warning`]).
 
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
+use crate::clock;
 use crate::error::InputError;
 use crate::profile::Sources;
 use crate::textpos::parse_toml;
@@ -40,7 +47,7 @@ pub struct Release {
 
 /// The table, as it goes into the templates: dates as `YYYYMMDD` numbers and `YYYY-MM-DD` strings.
 pub fn load(sources: &Sources) -> Result<serde_json::Value, InputError> {
-    let Some((path, src)) = sources.lifecycle_text() else {
+    let Some((path, src)) = sources.lifecycle_text()? else {
         return Ok(serde_json::json!({"source": "none", "releases": []}));
     };
     let file: LifecycleFile = parse_toml(Path::new(&path), &src)?;
@@ -60,4 +67,1035 @@ pub fn load(sources: &Sources) -> Result<serde_json::Value, InputError> {
         })
         .collect();
     Ok(serde_json::json!({"source": file.source, "releases": releases}))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Where an imported table lives.
+
+/// Where `handover lifecycle import` writes the table by default, and where `check` looks for it before
+/// the embedded one: `/etc/handover/lifecycle.toml`, `%ProgramData%\handover\lifecycle.toml`,
+/// `/Library/Application Support/handover/lifecycle.toml`. `HANDOVER_LIFECYCLE` overrides it (tests).
+pub fn default_override_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("HANDOVER_LIFECYCLE") {
+        return PathBuf::from(p);
+    }
+    if cfg!(windows) {
+        PathBuf::from(std::env::var("ProgramData").unwrap_or_else(|_| r"C:\ProgramData".into()))
+            .join(r"handover\lifecycle.toml")
+    } else if cfg!(target_os = "macos") {
+        PathBuf::from("/Library/Application Support/handover/lifecycle.toml")
+    } else {
+        PathBuf::from("/etc/handover/lifecycle.toml")
+    }
+}
+
+/// The text of an imported table at `path` with the path to show in errors, or `None` when there is none
+/// (or this user cannot even see it: the root-only directory of a technician's unprivileged `render`).
+/// Refused when a non-admin could write it: it decides whether a device passes `os.supported`.
+pub fn override_text(path: &Path) -> Result<Option<(String, String)>, InputError> {
+    match path.try_exists() {
+        Ok(true) => {}
+        Ok(false) => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Ok(None),
+        Err(e) => {
+            return Err(InputError::Refused(format!(
+                "lifecycle table {}: {e}",
+                path.display()
+            )))
+        }
+    }
+    crate::perms::require_trusted(path, "lifecycle table")
+        .map_err(|e| InputError::Refused(format!("{e:#}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError::Refused(format!("lifecycle table {}: {e}", path.display())))?;
+    Ok(Some((path.display().to_string(), text)))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The warning before support ends.
+
+/// How many days before the end of a device's support `check` starts to warn.
+pub const WARN_DAYS: i64 = 90;
+
+/// Whether `s` is a calendar date written `YYYY-MM-DD`.
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        })
+        && humantime::parse_rfc3339(&format!("{s}T00:00:00Z")).is_ok()
+}
+
+/// Days since the epoch of a `YYYY-MM-DD` date (UTC midnight).
+fn day_number(s: &str) -> Option<i64> {
+    if !is_date(s) {
+        return None;
+    }
+    let t = humantime::parse_rfc3339(&format!("{s}T00:00:00Z")).ok()?;
+    Some(clock::epoch(t) as i64 / 86_400)
+}
+
+/// The warning for a device whose support ends within [`WARN_DAYS`] days (0 to 90 days left, both
+/// included), from the `observed` of its `os.supported` check: `support_ends` (`YYYY-MM-DD`, the end of the
+/// support this device gets: extended when it qualifies, else regular) and `name`. `None` when support
+/// ends later, has already ended (the control fails then), or the check said no date.
+pub fn support_warning(observed: &Value, now: SystemTime) -> Option<String> {
+    let ends = observed.get("support_ends")?.as_str()?;
+    let days = day_number(ends)? - day_number(&clock::date(now))?;
+    if !(0..=WARN_DAYS).contains(&days) {
+        return None;
+    }
+    let text = |k: &str| {
+        observed
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    let name = match (text("name"), text("id"), text("version")) {
+        (Some(n), _, _) => n.to_string(),
+        (None, Some(id), Some(v)) => format!("{id} {v}"),
+        _ => "This OS".to_string(),
+    };
+    let when = match days {
+        0 => "today".to_string(),
+        1 => "tomorrow".to_string(),
+        n => format!("in {n} days"),
+    };
+    Some(format!(
+        "{name}: security support ends on {ends} ({when}); plan the upgrade"
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// `handover lifecycle import FILE`: endoflife.date exports.
+
+/// endoflife.date products handover imports: (endoflife.date name, table id, display name). Windows rows
+/// are by build and edition, which endoflife.date splits into other products: they are edited by hand.
+const PRODUCTS: &[(&str, Option<&str>, &str)] = &[
+    ("debian", Some("debian"), "Debian"),
+    ("ubuntu", Some("ubuntu"), "Ubuntu"),
+    ("rhel", Some("rhel"), "Red Hat Enterprise Linux"),
+    ("rocky-linux", Some("rocky"), "Rocky Linux"),
+    ("almalinux", Some("almalinux"), "AlmaLinux"),
+    ("fedora", Some("fedora"), "Fedora"),
+    ("windows", None, "Windows"),
+    ("macos", Some("macos"), "macOS"),
+];
+
+fn product_list() -> String {
+    PRODUCTS
+        .iter()
+        .map(|(p, id, _)| {
+            if id.is_some() {
+                p.to_string()
+            } else {
+                format!("{p} (by hand)")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The product a name means: an endoflife.date name or handover's id (`rocky-linux` or `rocky`).
+fn product(name: &str) -> Option<&'static (&'static str, Option<&'static str>, &'static str)> {
+    let n = name.trim().to_ascii_lowercase();
+    PRODUCTS
+        .iter()
+        .find(|(p, id, _)| *p == n || *id == Some(n.as_str()))
+}
+
+/// An extended-support end as an export states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Extended {
+    /// A date.
+    Date(String),
+    /// None at all (v0 `extendedSupport: false`).
+    None,
+    /// Not said (absent, `null`, or `true` with no date): the table's value stays.
+    NotStated,
+}
+
+/// One release cycle of an export.
+#[derive(Debug, Clone)]
+struct Cycle {
+    version: String,
+    /// The end of regular support (v0 `eol`, v1 `eolFrom`), when the export gives a date.
+    regular: Option<String>,
+    extended: Extended,
+    lts: bool,
+    codename: Option<String>,
+}
+
+fn bad(file: &Path, at: &str, msg: impl fmt::Display) -> anyhow::Error {
+    InputError::refused(format!("{}: {at}: {msg}", file.display()))
+}
+
+/// A date field: `Some(date)`, `None` when it is not a string; an error when it is a string but not a date.
+fn date_field(file: &Path, at: &str, v: Option<&Value>) -> Result<Option<String>> {
+    match v {
+        Some(Value::String(s)) if is_date(s) => Ok(Some(s.clone())),
+        Some(Value::String(s)) => Err(bad(file, at, format!("{s:?} is not a date (YYYY-MM-DD)"))),
+        Some(Value::Bool(_)) | Some(Value::Null) | None => Ok(None),
+        Some(other) => Err(bad(
+            file,
+            at,
+            format!("expected a date (YYYY-MM-DD), a boolean or null, found {other}"),
+        )),
+    }
+}
+
+/// A cycle's name: what the table's `version` is matched against, and goes into scripts (escaped there;
+/// refused here when it is not a plain release number or name).
+fn cycle_name(file: &Path, at: &str, v: Option<&Value>) -> Result<String> {
+    let s = match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return Err(bad(file, at, "expected the release cycle's name")),
+    };
+    let plain = !s.is_empty()
+        && s.len() <= 32
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if !plain {
+        return Err(bad(file, at, format!("{s:?} is not a release cycle name")));
+    }
+    Ok(s)
+}
+
+fn string_field(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// Read an export: the v0 API array (`/api/PRODUCT.json`: `cycle`, `eol`, `extendedSupport`, `lts`,
+/// `codename`) or the v1 API document (`/api/v1/products/PRODUCT`: `result.name`, `result.releases[]` with
+/// `name`, `eolFrom`, `eoesFrom`, `isLts`, `codename`). Returns the product the document names, if any.
+fn parse_export(file: &Path, text: &str) -> Result<(Option<String>, Vec<Cycle>)> {
+    let doc: Value = serde_json::from_str(text)
+        .map_err(|e| InputError::refused(format!("{}: not JSON: {e}", file.display())))?;
+    let mut cycles = Vec::new();
+    match &doc {
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let at = |k: &str| format!("[{i}].{k}");
+                if !item.is_object() {
+                    return Err(bad(file, &format!("[{i}]"), "expected a release cycle object"));
+                }
+                let version = cycle_name(file, &at("cycle"), item.get("cycle"))?;
+                let regular = date_field(file, &at("eol"), item.get("eol"))?;
+                let extended = match item.get("extendedSupport") {
+                    Some(Value::Bool(false)) => Extended::None,
+                    v => match date_field(file, &at("extendedSupport"), v)? {
+                        Some(d) => Extended::Date(d),
+                        None => Extended::NotStated,
+                    },
+                };
+                let lts = match item.get("lts") {
+                    Some(Value::Bool(b)) => *b,
+                    Some(Value::String(_)) => true,
+                    _ => false,
+                };
+                cycles.push(Cycle {
+                    version,
+                    regular,
+                    extended,
+                    lts,
+                    codename: string_field(item.get("codename")),
+                });
+            }
+            Ok((None, cycles))
+        }
+        Value::Object(o) if o.get("result").is_some_and(Value::is_object) => {
+            let result = &o["result"];
+            let name = match result.get("name") {
+                Some(Value::String(s)) => Some(s.clone()),
+                None | Some(Value::Null) => None,
+                Some(_) => return Err(bad(file, "result.name", "expected the product's name")),
+            };
+            let Some(releases) = result.get("releases").and_then(Value::as_array) else {
+                return Err(bad(file, "result.releases", "expected the product's releases"));
+            };
+            for (i, item) in releases.iter().enumerate() {
+                let at = |k: &str| format!("result.releases[{i}].{k}");
+                if !item.is_object() {
+                    return Err(bad(
+                        file,
+                        &format!("result.releases[{i}]"),
+                        "expected a release object",
+                    ));
+                }
+                let version = cycle_name(file, &at("name"), item.get("name"))?;
+                let regular = date_field(file, &at("eolFrom"), item.get("eolFrom"))?;
+                let extended = match date_field(file, &at("eoesFrom"), item.get("eoesFrom"))? {
+                    Some(d) => Extended::Date(d),
+                    None => Extended::NotStated,
+                };
+                cycles.push(Cycle {
+                    version,
+                    regular,
+                    extended,
+                    lts: item.get("isLts").and_then(Value::as_bool).unwrap_or(false),
+                    codename: string_field(item.get("codename")),
+                });
+            }
+            Ok((name, cycles))
+        }
+        _ => Err(InputError::refused(format!(
+            "{}: neither an endoflife.date v0 export (an array of cycles, /api/PRODUCT.json) nor a v1 one \
+             ({{\"result\": {{\"name\", \"releases\"}}}}, /api/v1/products/PRODUCT)",
+            file.display()
+        ))),
+    }
+}
+
+/// Release numbers in numeric order where they are numbers (`9` before `10`, `22.04` before `24.04`).
+fn version_key(v: &str) -> Vec<(u64, String)> {
+    v.split(['.', '-'])
+        .map(|p| (p.parse::<u64>().unwrap_or(u64::MAX), p.to_string()))
+        .collect()
+}
+
+/// What an import did, to print for the technician.
+#[derive(Debug, Clone, Default)]
+pub struct ImportSummary {
+    /// The endoflife.date product.
+    pub product: String,
+    /// The table's id for it; `None` for a product imported by hand (Windows).
+    pub id: Option<String>,
+    /// The table that was read: `out` when it existed, else the embedded one.
+    pub from: String,
+    pub out: PathBuf,
+    /// Rows whose dates changed, with what changed.
+    pub updated: Vec<String>,
+    /// New rows, with their dates.
+    pub added: Vec<String>,
+    /// Rows the export confirms as they are.
+    pub unchanged: Vec<String>,
+    /// Cycles not imported, with why.
+    pub skipped: Vec<String>,
+    /// Whether `out` was written (nothing is written when nothing changed).
+    pub written: bool,
+}
+
+impl ImportSummary {
+    /// Whether the import changed the table.
+    pub fn changed(&self) -> bool {
+        !self.updated.is_empty() || !self.added.is_empty()
+    }
+}
+
+impl fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.id.is_none() {
+            for s in &self.skipped {
+                writeln!(f, "{s}")?;
+            }
+            return writeln!(f, "nothing imported; {} not written", self.out.display());
+        }
+        writeln!(
+            f,
+            "endoflife.date {} into {} (read from {}): {} updated, {} added, {} unchanged, {} skipped",
+            self.product,
+            self.out.display(),
+            self.from,
+            self.updated.len(),
+            self.added.len(),
+            self.unchanged.len(),
+            self.skipped.len()
+        )?;
+        for (label, rows) in [
+            ("updated", &self.updated),
+            ("added", &self.added),
+            ("unchanged", &self.unchanged),
+            ("skipped", &self.skipped),
+        ] {
+            for r in rows {
+                writeln!(f, "  {label:<10} {r}")?;
+            }
+        }
+        if self.written {
+            writeln!(f, "wrote {}", self.out.display())
+        } else {
+            writeln!(f, "nothing changed; {} not written", self.out.display())
+        }
+    }
+}
+
+/// Refresh the rows of one product in the lifecycle table from an endoflife.date JSON export (v0 or v1
+/// API) and write the table to `out`. The table read is `out` when it exists (refused when a non-admin
+/// could write it), else the embedded one. Rows of the product get the export's dates and keep what was
+/// written by hand (`extended`, `enrolment`, names, comments); cycles the table lacks get new rows unless
+/// their support has already ended; no row is ever deleted; nothing is written when nothing changed.
+/// `product` is required for a v0 export (it does not name its product).
+pub fn import(file: &Path, product: Option<&str>, out: &Path) -> Result<ImportSummary> {
+    import_at(file, product, out, clock::now()?)
+}
+
+fn import_at(
+    file: &Path,
+    product_arg: Option<&str>,
+    out: &Path,
+    now: SystemTime,
+) -> Result<ImportSummary> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| InputError::refused(format!("{}: {e}", file.display())))?;
+    let (named, cycles) = parse_export(file, &text)?;
+    let unknown = |p: &str| {
+        InputError::refused(format!(
+            "{}: unknown product {p:?}: handover imports {}",
+            file.display(),
+            product_list()
+        ))
+    };
+    let entry = match (named.as_deref(), product_arg) {
+        (None, None) => {
+            return Err(InputError::refused(format!(
+                "{}: an endoflife.date v0 export does not name its product: give --product ({})",
+                file.display(),
+                product_list()
+            )))
+        }
+        (Some(n), None) => product(n).ok_or_else(|| unknown(n))?,
+        (None, Some(a)) => product(a).ok_or_else(|| unknown(a))?,
+        (Some(n), Some(a)) => {
+            let from_doc = product(n).ok_or_else(|| unknown(n))?;
+            let given = product(a).ok_or_else(|| unknown(a))?;
+            if from_doc.0 != given.0 {
+                return Err(InputError::refused(format!(
+                    "{}: this is the export of {n}, not of {a}",
+                    file.display()
+                )));
+            }
+            from_doc
+        }
+    };
+    let &(eol_name, id, display) = entry;
+    let mut summary = ImportSummary {
+        product: eol_name.to_string(),
+        id: id.map(str::to_string),
+        out: out.to_path_buf(),
+        ..Default::default()
+    };
+    let Some(id) = id else {
+        summary.skipped.push(format!(
+            "{display}: rows are by build and edition (Home/Pro, Enterprise/Education); import them by hand"
+        ));
+        return Ok(summary);
+    };
+
+    let (from, input) = match override_text(out)? {
+        Some(found) => found,
+        None => Sources::default()
+            .profile_file("lifecycle.toml")
+            .context("the embedded lifecycle table is missing")?,
+    };
+    summary.from = from.clone();
+    // The table must be valid before it is edited, and after.
+    parse_toml::<LifecycleFile>(Path::new(&from), &input)?;
+    let today = clock::date(now);
+    let edited = merge(
+        &from,
+        &input,
+        id,
+        display,
+        eol_name,
+        &cycles,
+        &today,
+        &mut summary,
+    )?;
+    if !summary.changed() {
+        return Ok(summary);
+    }
+    parse_toml::<LifecycleFile>(out, &edited)?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            crate::perms::ensure_private_dir(dir)?;
+        }
+    }
+    crate::perms::write_private(out, edited.as_bytes())?;
+    summary.written = true;
+    Ok(summary)
+}
+
+/// Apply the export's cycles to the table text (see [`import`]); fills `summary`.
+#[allow(clippy::too_many_arguments)]
+fn merge(
+    from: &str,
+    input: &str,
+    id: &str,
+    display: &str,
+    eol_name: &str,
+    cycles: &[Cycle],
+    today: &str,
+    summary: &mut ImportSummary,
+) -> Result<String> {
+    use toml_edit::{value, DocumentMut, Item, Table};
+
+    let mut doc: DocumentMut = input
+        .parse()
+        .map_err(|e| InputError::refused(format!("{from}: {e}")))?;
+    let tables = doc
+        .get_mut("release")
+        .and_then(Item::as_array_of_tables_mut)
+        .ok_or_else(|| InputError::refused(format!("{from}: no [[release]] rows")))?;
+    let mut rows: Vec<Table> = tables.iter().cloned().collect();
+    let field = |t: &Table, k: &str| t.get(k).and_then(Item::as_str).map(str::to_string);
+
+    let mut new_cycles: Vec<&Cycle> = Vec::new();
+    for c in cycles {
+        let matching: Vec<usize> = (0..rows.len())
+            .filter(|&i| {
+                field(&rows[i], "id").as_deref() == Some(id)
+                    && field(&rows[i], "version").as_deref() == Some(c.version.as_str())
+            })
+            .collect();
+        if matching.is_empty() {
+            new_cycles.push(c);
+            continue;
+        }
+        for i in matching {
+            let row = &mut rows[i];
+            let name = field(row, "name").unwrap_or_else(|| format!("{display} {}", c.version));
+            let mut changes = Vec::new();
+            match &c.regular {
+                Some(d) => {
+                    if let Some(old) = set_date(row, "regular_end", d) {
+                        changes.push(format!("regular_end {old} -> {d}"));
+                    }
+                }
+                None => summary.skipped.push(format!(
+                    "{name}: the export gives no date for the end of regular support; regular_end kept"
+                )),
+            }
+            match &c.extended {
+                Extended::Date(d) => {
+                    if let Some(old) = set_date(row, "extended_end", d) {
+                        changes.push(format!("extended_end {old} -> {d}"));
+                    }
+                }
+                Extended::None => {
+                    if let Some(old) = row.remove("extended_end") {
+                        let old = old.as_value().map_or(String::new(), |v| v.to_string());
+                        changes.push(format!(
+                            "extended_end {} removed (the export says there is no extended support)",
+                            old.trim()
+                        ));
+                    }
+                }
+                Extended::NotStated => {}
+            }
+            if changes.is_empty() {
+                summary.unchanged.push(name);
+            } else {
+                summary
+                    .updated
+                    .push(format!("{name}: {}", changes.join(", ")));
+            }
+        }
+    }
+
+    // New cycles, oldest first, after the product's last row (or at the end), inheriting what the newest
+    // of the product's existing rows says about enrolment and extended support.
+    new_cycles.sort_by_key(|c| version_key(&c.version));
+    for c in new_cycles {
+        let name = match (id, c.lts, &c.codename) {
+            ("ubuntu", true, _) => format!("{display} {} LTS", c.version),
+            ("macos", _, Some(code)) => format!("{display} {} {code}", c.version),
+            _ => format!("{display} {}", c.version),
+        };
+        let Some(regular) = &c.regular else {
+            summary.skipped.push(format!(
+                "{name}: no end of regular support announced; add it by hand when there is"
+            ));
+            continue;
+        };
+        let extended = match &c.extended {
+            Extended::Date(d) => Some(d.as_str()),
+            _ => None,
+        };
+        let last_day = extended.map_or(regular.as_str(), |e| e.max(regular.as_str()));
+        if last_day < today {
+            summary
+                .skipped
+                .push(format!("{name}: support ended {last_day}"));
+            continue;
+        }
+        let last_of_product = rows
+            .iter()
+            .rposition(|t| field(t, "id").as_deref() == Some(id));
+        let inherit = |k: &str| last_of_product.and_then(|i| field(&rows[i], k));
+        let mut t = Table::new();
+        t.decor_mut().set_prefix(format!(
+            "\n# Added by `handover lifecycle import` (endoflife.date {eol_name}, {today}).\n"
+        ));
+        t.insert("id", value(id));
+        t.insert("version", value(c.version.as_str()));
+        t.insert("name", value(name.as_str()));
+        t.insert("regular_end", value(parse_datetime(regular)));
+        let mut note = format!("regular_end {regular}");
+        if let Some(e) = extended {
+            t.insert("extended_end", value(parse_datetime(e)));
+            note.push_str(&format!(", extended_end {e}"));
+            if let Some(kind) = inherit("extended") {
+                note.push_str(&format!(", extended = {kind:?}"));
+                t.insert("extended", value(kind));
+            }
+        }
+        if let Some(kind) = inherit("enrolment") {
+            note.push_str(&format!(", enrolment = {kind:?}"));
+            t.insert("enrolment", value(kind));
+        }
+        if let Some(i) = last_of_product {
+            note.push_str(&format!(
+                " (extended support and enrolment as {})",
+                field(&rows[i], "name").unwrap_or_default()
+            ));
+        }
+        summary.added.push(format!("{name}: {note}"));
+        let at = last_of_product.map_or(rows.len(), |i| i + 1);
+        rows.insert(at, t);
+    }
+
+    if summary.changed() {
+        let tables = doc
+            .get_mut("release")
+            .and_then(Item::as_array_of_tables_mut)
+            .expect("checked above");
+        tables.clear();
+        for t in rows {
+            tables.push(t);
+        }
+        let source = format!("endoflife.date import of {eol_name}, {today}");
+        match doc.get_mut("source").and_then(Item::as_value_mut) {
+            Some(v) => {
+                let decor = v.decor().clone();
+                *v = toml_edit::Value::from(source);
+                *v.decor_mut() = decor;
+            }
+            None => {
+                doc.insert("source", value(source));
+            }
+        }
+    }
+    Ok(doc.to_string())
+}
+
+fn parse_datetime(d: &str) -> toml_edit::Datetime {
+    d.parse().expect("a checked YYYY-MM-DD date")
+}
+
+/// Set a date key of a row, keeping its comment; the old value when it changed ("none" when it was absent).
+fn set_date(row: &mut toml_edit::Table, key: &str, date: &str) -> Option<String> {
+    let new = parse_datetime(date);
+    match row.get_mut(key).and_then(toml_edit::Item::as_value_mut) {
+        Some(v) => {
+            let old = v.as_datetime().map(|d| d.to_string());
+            if old.as_deref() == Some(date) {
+                return None;
+            }
+            let decor = v.decor().clone();
+            *v = toml_edit::Value::from(new);
+            *v.decor_mut() = decor;
+            Some(old.unwrap_or_else(|| "?".into()))
+        }
+        None => {
+            row.insert(key, toml_edit::value(new));
+            // Keep the table's order: dates after the identifying keys, before the hand-written ones.
+            let rank = |k: &str| match k {
+                "id" => 0,
+                "version" => 1,
+                "name" => 2,
+                "build" => 3,
+                "editions" => 4,
+                "regular_end" => 5,
+                "extended_end" => 6,
+                _ => 7,
+            };
+            row.sort_values_by(|a, _, b, _| rank(a.get()).cmp(&rank(b.get())));
+            Some("none".into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(t: &str) -> SystemTime {
+        humantime::parse_rfc3339(t).unwrap()
+    }
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/lifecycle")
+            .join(name)
+    }
+
+    fn debian12(ends: &str) -> Value {
+        serde_json::json!({"id": "debian", "version": "12", "name": "Debian 12",
+                           "regular_end": "2026-06-10", "extended_end": "2028-06-30",
+                           "support_ends": ends})
+    }
+
+    #[test]
+    fn warns_from_90_days_before_support_ends() {
+        let obs = debian12("2028-06-30");
+        assert_eq!(
+            support_warning(&obs, at("2028-03-31T23:59:59Z")),
+            None,
+            "91 days"
+        );
+        assert_eq!(
+            support_warning(&obs, at("2028-04-01T00:00:00Z")).as_deref(),
+            Some("Debian 12: security support ends on 2028-06-30 (in 90 days); plan the upgrade")
+        );
+        assert_eq!(
+            support_warning(&obs, at("2028-05-16T10:00:00Z")).as_deref(),
+            Some("Debian 12: security support ends on 2028-06-30 (in 45 days); plan the upgrade")
+        );
+        assert_eq!(
+            support_warning(&obs, at("2028-06-30T23:00:00Z")).as_deref(),
+            Some("Debian 12: security support ends on 2028-06-30 (today); plan the upgrade")
+        );
+        assert_eq!(
+            support_warning(&obs, at("2028-07-01T00:00:00Z")),
+            None,
+            "past the end"
+        );
+    }
+
+    #[test]
+    fn no_warning_without_a_support_end() {
+        let now = at("2028-06-01T00:00:00Z");
+        assert_eq!(support_warning(&Value::Null, now), None);
+        assert_eq!(support_warning(&serde_json::json!({}), now), None);
+        assert_eq!(
+            support_warning(&serde_json::json!({"support_ends": ""}), now),
+            None
+        );
+        assert_eq!(
+            support_warning(&serde_json::json!({"support_ends": "2028-6-30"}), now),
+            None
+        );
+        assert_eq!(
+            support_warning(&serde_json::json!({"support_ends": 20280630}), now),
+            None
+        );
+        // Without a name: the id and version (an older check), else a plain subject.
+        let w = support_warning(
+            &serde_json::json!({"id": "debian", "version": "12", "support_ends": "2028-06-30"}),
+            now,
+        );
+        assert!(w
+            .unwrap()
+            .starts_with("debian 12: security support ends on 2028-06-30 (in 29 days)"));
+    }
+
+    #[test]
+    fn dates_are_strict() {
+        assert!(is_date("2028-06-30"));
+        for bad in [
+            "2028-6-30",
+            "2028-02-30",
+            "2028-13-01",
+            "2028-06-30T00:00:00Z",
+            "30/06/2028",
+            "",
+        ] {
+            assert!(!is_date(bad), "{bad}");
+        }
+    }
+
+    /// Import `fixture` into a fresh table (a copy of the embedded one) on 2026-09-01.
+    fn import_fixture(
+        name: &str,
+        product: Option<&str>,
+    ) -> (tempfile::TempDir, PathBuf, ImportSummary) {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("lifecycle.toml");
+        let s = import_at(&fixture(name), product, &out, at("2026-09-01T08:00:00Z")).unwrap();
+        (dir, out, s)
+    }
+
+    /// The text of the row `[[release]]` for id and version, up to the next row.
+    fn row(table: &str, id: &str, version: &str) -> String {
+        let head = format!("id = \"{id}\"\nversion = \"{version}\"\n");
+        let start = table
+            .find(&head)
+            .unwrap_or_else(|| panic!("no {id} {version} row in\n{table}"));
+        let rest = &table[start..];
+        rest[..rest.find("[[release]]").unwrap_or(rest.len())].to_string()
+    }
+
+    #[test]
+    fn v0_import_updates_a_row_keeping_its_comments_and_adds_a_new_cycle() {
+        let (_d, out, s) = import_fixture("debian-v0.json", Some("debian"));
+        assert!(s.written, "{s}");
+        assert_eq!(s.from, "<embedded>/lifecycle.toml");
+        assert_eq!(
+            s.updated,
+            ["Debian 12: regular_end 2026-06-10 -> 2026-07-01, extended_end 2028-06-30 -> 2028-07-31"]
+        );
+        assert_eq!(s.unchanged, ["Debian 13"]);
+        assert_eq!(s.added.len(), 1, "{s}");
+        assert!(
+            s.added[0].starts_with(
+                "Debian 14: regular_end 2030-08-14, extended_end 2032-06-30, extended = \"lts\""
+            ),
+            "{s}"
+        );
+        assert_eq!(s.skipped, ["Debian 11: support ended 2026-08-31"]);
+
+        let t = std::fs::read_to_string(&out).unwrap();
+        let d12 = row(&t, "debian", "12");
+        assert!(d12.contains("regular_end = 2026-07-01    # Debian security team support (security FAQ); endoflife.date \"eol\""), "{d12}");
+        assert!(
+            d12.contains("extended_end = 2028-07-31   # Debian LTS: free, no enrolment"),
+            "{d12}"
+        );
+        assert!(d12.contains("extended = \"lts\""), "{d12}");
+        let d14 = row(&t, "debian", "14");
+        assert!(d14.contains("name = \"Debian 14\"\nregular_end = 2030-08-14\nextended_end = 2032-06-30\nextended = \"lts\"\n"), "{d14}");
+        // The new row follows Debian 13, with a comment saying where it came from.
+        assert!(t.find("version = \"13\"").unwrap() < t.find("version = \"14\"").unwrap());
+        assert!(t.find("version = \"14\"").unwrap() < t.find("id = \"ubuntu\"").unwrap());
+        assert!(t.contains("# Added by `handover lifecycle import` (endoflife.date debian, 2026-09-01).\n[[release]]\nid = \"debian\"\nversion = \"14\""), "{t}");
+        // The header comments and the other products' rows are as they were; the source says what happened.
+        let embedded = Sources::default().profile_file("lifecycle.toml").unwrap().1;
+        assert!(t.starts_with(&embedded[..embedded.find("source =").unwrap()]));
+        assert!(
+            t.contains("\nsource = \"endoflife.date import of debian, 2026-09-01\"\n"),
+            "{t}"
+        );
+        assert_eq!(
+            t.matches("[[release]]").count(),
+            embedded.matches("[[release]]").count() + 1
+        );
+        let tail = |x: &str| x[x.find("id = \"ubuntu\"").unwrap()..].to_string();
+        assert_eq!(tail(&t), tail(&embedded));
+        // And the table loads as `os.supported` reads it.
+        let file: LifecycleFile = parse_toml(&out, &t).unwrap();
+        let r = file
+            .release
+            .iter()
+            .find(|r| r.id == "debian" && r.version == "14")
+            .unwrap();
+        assert_eq!(r.extended.as_deref(), Some("lts"));
+        assert_eq!(r.extended_end.unwrap().to_string(), "2032-06-30");
+    }
+
+    #[test]
+    fn reimport_is_a_no_op() {
+        let (_d, out, _) = import_fixture("debian-v0.json", Some("debian"));
+        let before = std::fs::read(&out).unwrap();
+        let mtime = std::fs::metadata(&out).unwrap().modified().unwrap();
+        let s = import_at(
+            &fixture("debian-v0.json"),
+            Some("debian"),
+            &out,
+            at("2026-10-01T08:00:00Z"),
+        )
+        .unwrap();
+        assert!(!s.written && !s.changed(), "{s}");
+        assert_eq!(s.from, out.display().to_string());
+        assert_eq!(s.unchanged, ["Debian 14", "Debian 13", "Debian 12"]);
+        assert!(s.to_string().contains("nothing changed"), "{s}");
+        assert_eq!(std::fs::read(&out).unwrap(), before);
+        assert_eq!(std::fs::metadata(&out).unwrap().modified().unwrap(), mtime);
+    }
+
+    #[test]
+    fn v1_import_names_its_product_and_adds_lts_rows() {
+        let (_d, out, s) = import_fixture("ubuntu-v1.json", None);
+        assert_eq!(s.product, "ubuntu");
+        assert_eq!(s.unchanged, ["Ubuntu 24.04 LTS", "Ubuntu 22.04 LTS"]);
+        assert!(s.updated.is_empty(), "{s}");
+        assert_eq!(s.skipped, ["Ubuntu 25.10: support ended 2026-07-09"]);
+        let t = std::fs::read_to_string(&out).unwrap();
+        let r = row(&t, "ubuntu", "26.04");
+        assert!(r.contains("name = \"Ubuntu 26.04 LTS\"\nregular_end = 2031-05-29\nextended_end = 2036-04-23\nextended = \"ubuntu-pro\"\n"), "{r}");
+        // --product agrees with the document, by either name.
+        let dir = tempfile::tempdir().unwrap();
+        import_at(
+            &fixture("ubuntu-v1.json"),
+            Some("ubuntu"),
+            &dir.path().join("l.toml"),
+            at("2026-09-01T00:00:00Z"),
+        )
+        .unwrap();
+        let e = import_at(
+            &fixture("ubuntu-v1.json"),
+            Some("debian"),
+            &dir.path().join("l.toml"),
+            at("2026-09-01T00:00:00Z"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("ubuntu-v1.json: this is the export of ubuntu, not of debian"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn v0_false_extended_support_means_none() {
+        let (_d, out, s) = import_fixture("rocky-linux-v0.json", Some("rocky-linux"));
+        assert_eq!(s.unchanged, ["Rocky Linux 9"]);
+        let t = std::fs::read_to_string(&out).unwrap();
+        let r = row(&t, "rocky", "10");
+        assert!(
+            r.contains("name = \"Rocky Linux 10\"\nregular_end = 2035-05-31\n"),
+            "{r}"
+        );
+        assert!(!r.contains("extended"), "{r}");
+        // An existing row's extended end goes when the export says there is none.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("debian.json");
+        std::fs::write(
+            &file,
+            r#"[{"cycle": "13", "eol": "2028-08-09", "extendedSupport": false}]"#,
+        )
+        .unwrap();
+        let out = dir.path().join("lifecycle.toml");
+        let s = import_at(&file, Some("debian"), &out, at("2026-09-01T00:00:00Z")).unwrap();
+        assert_eq!(s.updated, ["Debian 13: extended_end 2030-06-30 removed (the export says there is no extended support)"]);
+        let r = row(&std::fs::read_to_string(&out).unwrap(), "debian", "13");
+        assert!(
+            !r.contains("extended_end") && r.contains("extended = \"lts\""),
+            "{r}"
+        );
+        // `true` or no key says nothing: the table's date stays.
+        std::fs::write(&file, r#"[{"cycle": "12", "eol": "2026-06-10", "extendedSupport": true}, {"cycle": "13", "eol": "2028-08-09"}]"#).unwrap();
+        let out = dir.path().join("again.toml");
+        let s = import_at(&file, Some("debian"), &out, at("2026-09-01T00:00:00Z")).unwrap();
+        assert_eq!(s.unchanged, ["Debian 12", "Debian 13"]);
+        assert!(!out.exists());
+    }
+
+    #[test]
+    fn an_extended_end_is_added_where_it_belongs() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rocky.json");
+        std::fs::write(
+            &file,
+            r#"[{"cycle": "9", "eol": "2032-05-31", "extendedSupport": "2034-05-31"}]"#,
+        )
+        .unwrap();
+        let out = dir.path().join("lifecycle.toml");
+        let s = import_at(&file, Some("rocky"), &out, at("2026-09-01T00:00:00Z")).unwrap();
+        assert_eq!(
+            s.updated,
+            ["Rocky Linux 9: extended_end none -> 2034-05-31"]
+        );
+        let r = row(&std::fs::read_to_string(&out).unwrap(), "rocky", "9");
+        assert!(
+            r.contains("regular_end = 2032-05-31\nextended_end = 2034-05-31\n"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn bad_input_names_the_file_and_the_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("lifecycle.toml");
+        let err = |name: &str, product: Option<&str>| {
+            format!(
+                "{:#}",
+                import_at(&fixture(name), product, &out, at("2026-09-01T00:00:00Z")).unwrap_err()
+            )
+        };
+        let e = err("bad-date-v0.json", Some("debian"));
+        assert!(
+            e.contains("bad-date-v0.json: [3].eol: \"2024-8-14\" is not a date (YYYY-MM-DD)"),
+            "{e}"
+        );
+        let e = err("not-json.html", Some("debian"));
+        assert!(e.contains("not-json.html: not JSON"), "{e}");
+        let e = err("debian-v0.json", None);
+        assert!(e.contains("debian-v0.json: an endoflife.date v0 export does not name its product: give --product"), "{e}");
+        let e = err("debian-v0.json", Some("gentoo"));
+        assert!(
+            e.contains("debian-v0.json: unknown product \"gentoo\""),
+            "{e}"
+        );
+        let file = dir.path().join("v1.json");
+        std::fs::write(&file, r#"{"result": {"name": "debian", "releases": [{"name": "12", "eolFrom": "2026-06-10", "eoesFrom": "June 2028"}]}}"#).unwrap();
+        let e = format!(
+            "{:#}",
+            import_at(&file, None, &out, at("2026-09-01T00:00:00Z")).unwrap_err()
+        );
+        assert!(
+            e.contains("v1.json: result.releases[0].eoesFrom: \"June 2028\" is not a date"),
+            "{e}"
+        );
+        std::fs::write(&file, r#"[{"cycle": "12; rm -rf /", "eol": "2026-06-10"}]"#).unwrap();
+        let e = format!(
+            "{:#}",
+            import_at(&file, Some("debian"), &out, at("2026-09-01T00:00:00Z")).unwrap_err()
+        );
+        assert!(
+            e.contains("[0].cycle: \"12; rm -rf /\" is not a release cycle name"),
+            "{e}"
+        );
+        assert!(!out.exists());
+    }
+
+    #[test]
+    fn windows_is_imported_by_hand() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("windows.json");
+        std::fs::write(&file, r#"[{"cycle": "11-25h2-e", "eol": "2028-10-10"}]"#).unwrap();
+        let out = dir.path().join("lifecycle.toml");
+        let s = import_at(&file, Some("windows"), &out, at("2026-09-01T00:00:00Z")).unwrap();
+        assert!(s.id.is_none() && !s.written);
+        assert!(s.to_string().contains("import them by hand"), "{s}");
+        assert!(!out.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_imported_table_others_can_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("lifecycle.toml");
+        assert!(override_text(&out).unwrap().is_none());
+        import_at(
+            &fixture("debian-v0.json"),
+            Some("debian"),
+            &out,
+            at("2026-09-01T00:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let (path, text) = override_text(&out).unwrap().unwrap();
+        assert_eq!(path, out.display().to_string());
+        assert!(text.contains("endoflife.date import of debian"));
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let e = override_text(&out).unwrap_err().to_string();
+        assert!(
+            e.contains("refusing lifecycle table") && e.contains("writable by group or others"),
+            "{e}"
+        );
+        // Nor is it imported into.
+        assert!(import_at(
+            &fixture("debian-v0.json"),
+            Some("debian"),
+            &out,
+            at("2026-09-01T00:00:00Z")
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn the_shipped_table_loads() {
+        let t = load(&Sources::default()).unwrap();
+        assert!(t["releases"].as_array().unwrap().len() > 10);
+    }
 }

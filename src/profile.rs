@@ -411,9 +411,19 @@ impl Sources {
             .collect()
     }
 
-    /// The lifecycle table shipped with the profiles.
-    pub fn lifecycle_text(&self) -> Option<(String, String)> {
-        self.profile_file("lifecycle.toml")
+    /// The lifecycle table, with the path to show in errors: `--profiles-dir`'s when that is given, else the
+    /// table `handover lifecycle import` wrote ([`crate::lifecycle::default_override_path`]) when it exists,
+    /// else the one shipped with the profiles. An imported table that a non-admin could write is refused
+    /// (SPEC §7): it decides whether a device passes `os.supported`.
+    pub fn lifecycle_text(&self) -> Result<Option<(String, String)>, InputError> {
+        if self.profiles_dir.is_none() {
+            if let Some(found) =
+                crate::lifecycle::override_text(&crate::lifecycle::default_override_path())?
+            {
+                return Ok(Some(found));
+            }
+        }
+        Ok(self.profile_file("lifecycle.toml"))
     }
 }
 

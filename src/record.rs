@@ -40,6 +40,34 @@ pub struct State {
     pub last_record: Option<String>,
     /// When the last `apply` finished: the next one defaults to `--reason drift`.
     pub last_apply: Option<String>,
+    /// Technicians' confirmations of `manual` controls (issue 5).
+    pub attestations: Vec<Attestation>,
+}
+
+/// A technician's confirmation of a control handover cannot read (SPEC §2): honoured for
+/// [`ATTESTATION_DAYS`] days, and only on the OS installation it was given on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attestation {
+    pub control: String,
+    pub by: String,
+    /// RFC 3339.
+    pub at: String,
+    pub text: String,
+    /// [`crate::facts::install_id`] when it was given: a reinstall changes it.
+    pub install_id: String,
+}
+
+pub const ATTESTATION_DAYS: u64 = 365;
+
+impl Attestation {
+    /// Still honoured at `now` on the installation `install_id`?
+    pub fn valid(&self, now: std::time::SystemTime, install_id: &str) -> bool {
+        let Ok(at) = humantime::parse_rfc3339_weak(&self.at) else {
+            return false;
+        };
+        let age = now.duration_since(at).unwrap_or_default();
+        self.install_id == install_id && age.as_secs() <= ATTESTATION_DAYS * 86_400
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -70,6 +70,9 @@ pub struct ControlReport {
     /// `apply`: the change's output (redacted), kept for the record.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// The technician's confirmation that made a `manual` control `pass`: `{by, at, text}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -104,7 +107,10 @@ pub struct Report {
     /// Set when a control waits for a reboot.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reboot_required: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// What the technician should know that does not change a status: support ending within 90 days, no
+    /// site file, no record written. Always serialized (an empty list when none); `default` reads records
+    /// written before the field was.
+    #[serde(default)]
     pub warnings: Vec<String>,
 }
 
@@ -197,7 +203,78 @@ pub fn text_with(r: &Report, color: bool) -> String {
         if r.reboot_required { " (reboot required)" } else { "" }
     ));
     for w in &r.warnings {
-        out.push_str(&format!("warning: {w}\n"));
+        let label = if color {
+            "\x1b[33;1mWARNING:\x1b[0m"
+        } else {
+            "WARNING:"
+        };
+        out.push_str(&format!("{label} {w}\n"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Os;
+
+    fn report(warnings: Vec<String>) -> Report {
+        Report {
+            tool: Tool {
+                name: "handover".into(),
+                version: "0".into(),
+            },
+            mode: "check".into(),
+            scope: "full".into(),
+            profile: ProfileRef {
+                name: "debian-12".into(),
+                digest: "sha256:0".into(),
+            },
+            device: Device {
+                hostname: "pc1".into(),
+                serial: "S1".into(),
+                model: "M".into(),
+                os: Os {
+                    family: "linux".into(),
+                    id: "debian".into(),
+                    version: "12".into(),
+                    name: "Debian GNU/Linux 12 (bookworm)".into(),
+                    id_like: Vec::new(),
+                },
+            },
+            user: None,
+            asset: None,
+            ticket: None,
+            technician: None,
+            reason: None,
+            started_at: "2026-11-25T10:00:00Z".into(),
+            finished_at: "2026-11-25T10:00:01Z".into(),
+            controls: Vec::new(),
+            summary: Report::summarise(&[], false),
+            reboot_required: false,
+            warnings,
+        }
+    }
+
+    #[test]
+    fn warnings_are_always_in_the_json() {
+        let j = serde_json::to_value(report(Vec::new())).unwrap();
+        assert_eq!(j["warnings"], serde_json::json!([]));
+        let w = "Debian 12: security support ends on 2028-06-30 (in 45 days); plan the upgrade";
+        let j = serde_json::to_value(report(vec![w.into()])).unwrap();
+        assert_eq!(j["warnings"], serde_json::json!([w]));
+        // Records written before the field existed still read.
+        let mut old = j.clone();
+        old.as_object_mut().unwrap().remove("warnings");
+        let back: Report = serde_json::from_value(old).unwrap();
+        assert!(back.warnings.is_empty());
+    }
+
+    #[test]
+    fn text_shows_one_warning_line_each() {
+        let t = text_with(&report(vec!["first".into(), "second".into()]), false);
+        let lines: Vec<&str> = t.lines().filter(|l| l.starts_with("WARNING:")).collect();
+        assert_eq!(lines, ["WARNING: first", "WARNING: second"]);
+        assert!(!text_with(&report(Vec::new()), false).contains("WARNING"));
+    }
 }

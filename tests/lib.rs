@@ -5,6 +5,8 @@
 mod cli;
 mod fetch;
 mod kit;
+mod lifecycle;
 mod powershell;
 mod render;
 mod support;
+mod waivers;

@@ -49,6 +49,8 @@ oneline() { tr '\n\t' '  ' | sed 's/  */ /g; s/^ //; s/ $//'; }
 {{#if (eq vars.pkg "apt")}}
 pkg_installed() { [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" = "ii " ]; }
 pkg_install() {
+  # An apply killed mid-install (power lost, SIGKILL) leaves dpkg half-configured: finish that first.
+  dpkg --configure -a </dev/null >/dev/null 2>&1 || true
   apt-get -q -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install "$@" </dev/null
 }
 {{else}}

@@ -18,6 +18,7 @@ case "$ID:${VERSION_ID:-}" in
 {{/each}}
 esac
 [ -n "$found" ] || result false "no lifecycle entry for $ID ${VERSION_ID:-}: this release is unknown to handover's lifecycle table"
+obs name "$name"
 obs regular_end "$regular_d"
 [ -z "$ext_d" ] || obs extended_end "$ext_d"
 
@@ -45,13 +46,20 @@ case "$ext_kind" in
   subscription) ext_name='Extended Life Cycle Support' ;;
   *) ext_name="$ext_kind support" ;;
 esac
+# Extended support counts when this device qualifies for it (Debian LTS always, Ubuntu Pro attached, RHEL
+# subscribed: checked above when it is also the enrolment). Its end is then the end of this device's support,
+# else the regular end is (support_ends: handover warns from 90 days before it).
+ext_ok=''
+if [ -n "$ext" ]; then
+  if { [ -n "$enrol" ] && [ "$ext_kind" = "$enrol" ]; } || enrolled "$ext_kind"; then ext_ok=1; fi
+fi
+if [ -n "$ext_ok" ]; then obs support_ends "$ext_d"; else obs support_ends "$regular_d"; fi
 if [ "$HANDOVER_TODAY" -le "$regular" ]; then
+  [ -z "$ext_ok" ] || result true "$name: regular security support until $regular_d, then $ext_name until $ext_d"
   result true "$name: regular security support until $regular_d"
 fi
 if [ -n "$ext" ] && [ "$HANDOVER_TODAY" -le "$ext" ]; then
-  if enrolled "$ext_kind"; then
-    result true "$name: regular support ended $regular_d; $ext_name until $ext_d"
-  fi
+  [ -z "$ext_ok" ] || result true "$name: regular support ended $regular_d; $ext_name until $ext_d"
   result false "$name: regular support ended $regular_d; $ext_name (until $ext_d) needs enrolment, and this device is not enrolled"
 fi
 result false "$name: security support ended ${ext_d:-$regular_d}: upgrade the OS or record an approved waiver (ITP07 10)"

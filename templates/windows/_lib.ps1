@@ -47,11 +47,14 @@ function Get-Installed([string]$Like) {
     Get-ItemProperty -Path $keys -ErrorAction SilentlyContinue | Where-Object { $_.PSObject.Properties['DisplayName'] -and $_.DisplayName -like $Like }
 }
 
-# Run an installer and map Windows' reboot codes (3010 reboot required, 1641 reboot started) to
-# handover's reboot exit (194).
+# Run an installer and map Windows' reboot codes to handover's: 3010 (ERROR_SUCCESS_REBOOT_REQUIRED)
+# to 194, "finish the other controls, then exit 3"; 1641 (ERROR_SUCCESS_REBOOT_INITIATED, the installer
+# is restarting the machine) to 195, "write the journal and stop at once".
+# https://learn.microsoft.com/en-us/windows/win32/msi/error-codes
 function Invoke-Installer([string]$Path, [string[]]$Arguments) {
     $p = Start-Process -FilePath $Path -ArgumentList $Arguments -Wait -PassThru -NoNewWindow
-    if ($p.ExitCode -eq 3010 -or $p.ExitCode -eq 1641) { exit 194 }
+    if ($p.ExitCode -eq 3010) { exit 194 }
+    if ($p.ExitCode -eq 1641) { exit 195 }
     if ($p.ExitCode -ne 0) { throw "$Path exited with $($p.ExitCode)" }
 }
 

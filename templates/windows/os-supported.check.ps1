@@ -18,14 +18,25 @@ $rows = @(
 )
 $row = $rows | Where-Object { $_.Build -eq $build -and ($_.Editions -eq 'all' -or $_.Editions -eq $class) } | Select-Object -First 1
 if (-not $row) { Result $false "no lifecycle entry for build $build ($edition): this release is unknown to handover's lifecycle table" }
+Obs 'name' $row.Name
 $today = [int]$env:HANDOVER_TODAY
-if ($today -le $row.Regular) { Result $true "$($row.Name): supported until $($row.RegularText)" }
-if ($row.Extended -gt 0 -and $today -le $row.Extended) {
-    # Extended Security Updates: an ESU product licensed (LicenseStatus 1) on this device.
+# Extended Security Updates count when an ESU product is licensed (LicenseStatus 1) on this device; their end
+# is then the end of this device's support, else the regular end is (support_ends: handover warns from 90
+# days before it).
+$esuActive = $false
+if ($row.Extended -gt 0) {
     $esu = @(Get-CimInstance -ClassName SoftwareLicensingProduct -Filter "PartialProductKey IS NOT NULL" -OperationTimeoutSec 60 |
         Where-Object { $_.Name -like '*ESU*' -and $_.LicenseStatus -eq 1 })
     Obs 'esu_licences' @($esu | ForEach-Object { $_.Name })
-    if ($esu.Count -gt 0) { Result $true "$($row.Name): support ended $($row.RegularText); ESU licence active until $($row.ExtendedText)" }
+    $esuActive = $esu.Count -gt 0
+}
+if ($esuActive) { Obs 'support_ends' $row.ExtendedText } else { Obs 'support_ends' $row.RegularText }
+if ($today -le $row.Regular) {
+    if ($esuActive) { Result $true "$($row.Name): supported until $($row.RegularText), then ESU licence active until $($row.ExtendedText)" }
+    Result $true "$($row.Name): supported until $($row.RegularText)"
+}
+if ($row.Extended -gt 0 -and $today -le $row.Extended) {
+    if ($esuActive) { Result $true "$($row.Name): support ended $($row.RegularText); ESU licence active until $($row.ExtendedText)" }
     Result $false "$($row.Name): support ended $($row.RegularText); Extended Security Updates (until $($row.ExtendedText)) need an ESU licence, and none is active"
 }
 Result $false "$($row.Name): support ended $($row.RegularText): upgrade Windows or record an approved waiver (ITP07 10)"

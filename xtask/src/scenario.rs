@@ -556,5 +556,148 @@ pub fn run(c: &Container) -> Result<()> {
         "ok: {} records, each chained to the one before",
         chain.trim()
     );
+    faults(c)?;
+    Ok(())
+}
+
+/// Drift that gives an apply real work: the firewall off, the VPN client removed, the Lansweeper agent
+/// gone (its installer restored first: step 9 tampered with it).
+fn drift(c: &Container) -> Result<()> {
+    c.copy_in(
+        &crate::workspace_root().join("e2e/lsagent-standin.sh"),
+        GUEST_LSAGENT,
+    )?;
+    sh(
+        c,
+        "ufw --force disable >/dev/null; \
+         systemctl disable --now LansweeperAgent.service >/dev/null 2>&1 || true; rm -rf /opt/LansweeperAgent; \
+         dpkg --configure -a >/dev/null 2>&1 || true; \
+         DEBIAN_FRONTEND=noninteractive apt-get -q -y remove openfortivpn >/dev/null",
+    )?;
+    Ok(())
+}
+
+/// Every record and the journal (if any) still parse.
+fn records_readable(c: &Container) -> Result<usize> {
+    let list = sh(c, "ls /var/lib/handover/records")?;
+    let mut n = 0;
+    for f in list.split_whitespace() {
+        let text = sh(c, &format!("cat /var/lib/handover/records/{f}"))?;
+        serde_json::from_str::<Value>(&text)
+            .with_context(|| format!("record {f} does not parse"))?;
+        n += 1;
+    }
+    let journal = sh(c, "cat /var/lib/handover/journal.json 2>/dev/null || true")?;
+    if !journal.trim().is_empty() {
+        serde_json::from_str::<Value>(&journal).context("the journal does not parse")?;
+    }
+    Ok(n)
+}
+
+/// Issue 5's faults: a second apply at once is refused; a read-only state directory stops an apply
+/// before it changes anything; and an apply killed (the whole process group, as when the power goes)
+/// at seeded points, then run again, converges, with records and journal readable throughout.
+fn faults(c: &Container) -> Result<()> {
+    drift(c)?;
+    // Two at once: the second refuses rather than interleaving.
+    let two = sh(
+        c,
+        &format!(
+            "HANDOVER_NOW={NOW} {GUEST_BIN} apply --yes --format json >/root/first.json 2>&1 & first=$!; sleep 0.5; \
+             HANDOVER_NOW={NOW} {GUEST_BIN} apply --yes >/root/second.out 2>&1; echo \"second=$?\"; wait $first; echo \"first=$?\"; cat /root/second.out"
+        ),
+    )?;
+    ensure!(
+        two.contains("second=2") && two.contains("another handover run holds"),
+        "a second apply at once: {two}"
+    );
+    ensure!(two.contains("first=1"), "the first apply went on: {two}");
+    println!("ok: a second apply while one runs is refused (exit 2, lock named)");
+
+    // A read-only state directory: a clear error, nothing changed, no record.
+    drift(c)?;
+    let fp = fingerprint(c)?;
+    let before = sh(c, "ls /var/lib/handover/records | wc -l")?;
+    let ro = sh(
+        c,
+        &format!(
+            "mount --bind /var/lib/handover /var/lib/handover && mount -o remount,bind,ro /var/lib/handover && \
+             {{ HANDOVER_NOW={NOW} {GUEST_BIN} apply --yes >/root/ro.out 2>&1; echo \"rc=$?\"; umount /var/lib/handover; cat /root/ro.out; }}"
+        ),
+    )?;
+    ensure!(
+        ro.contains("rc=2") && ro.contains("nothing was changed"),
+        "apply with a read-only state directory: {ro}"
+    );
+    ensure!(
+        fingerprint(c)? == fp,
+        "the device changed with a read-only state directory"
+    );
+    ensure!(
+        sh(c, "ls /var/lib/handover/records | wc -l")? == before,
+        "a record was written to a read-only state directory"
+    );
+    println!("ok: a read-only state directory stops apply before any change (exit 2, no record)");
+
+    // Killed at seeded points.
+    let seed: u64 = std::env::var("HANDOVER_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_261_125);
+    println!("faults: seed {seed} (HANDOVER_FAULT_SEED=N repeats a run)");
+    let mut x = seed | 1;
+    for round in 1..=5 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        // A drifted apply takes about a second here: kill points spread over it.
+        let delay_ms = 300 + x % 1200;
+        drift(c)?;
+        let out = sh(
+            c,
+            &format!(
+                "setsid sh -c 'HANDOVER_NOW={NOW} exec {GUEST_BIN} apply --yes --format json >/dev/null 2>&1' & pid=$!; \
+                 sleep {}; kill -9 -$pid 2>/dev/null && echo killed || echo finished-first; wait $pid 2>/dev/null; \
+                 if [ -e /var/lib/handover/journal.json ]; then echo \"journal: $(grep -c '\"pending\"' /var/lib/handover/journal.json) controls pending\"; fi; true",
+                delay_ms as f64 / 1000.0
+            ),
+        )?;
+        let records = records_readable(c)?;
+        println!(
+            "  round {round}: SIGKILL to the process group after {delay_ms} ms: {}; {records} records and the journal parse",
+            out.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+    }
+    let interrupted = sh(
+        c,
+        "test -e /var/lib/handover/journal.json && echo yes || echo no",
+    )?;
+    let resumed = handover(
+        c,
+        if interrupted.trim() == "yes" {
+            "apply --yes --resume"
+        } else {
+            "apply --yes"
+        },
+    )?;
+    ensure!(
+        resumed.code == 1,
+        "apply --resume after the kills: exit {}\n{}",
+        resumed.code,
+        resumed.stderr
+    );
+    let after = handover(c, "check")?;
+    after.expect("check after the killed applies", CONVERGED)?;
+    records_readable(c)?;
+    ensure!(
+        sh(
+            c,
+            "test -e /var/lib/handover/journal.json && echo left || echo gone"
+        )?
+        .trim()
+            == "gone",
+        "the journal is removed once an apply finishes"
+    );
+    println!("ok: killed 5 times at seeded points, apply --resume converged; records and journal stayed readable");
     Ok(())
 }

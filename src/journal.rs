@@ -1,0 +1,241 @@
+//! One apply at a time, and where an apply got to (issue 5).
+//!
+//! - [`RunLock`]: `STATE/run.lock`, held (an OS file lock, released by the kernel when the process dies,
+//!   even by SIGKILL) for the whole of a `check` or `apply`, so a second run refuses instead of
+//!   interleaving its changes and records with the first.
+//! - [`Journal`]: `STATE/journal.json`, written atomically (temp file, fsync, rename) before the first
+//!   change and after each control, removed when the apply finishes. It is the pre-flight write too: a
+//!   read-only or full state directory fails here, before anything on the device changes. It keeps the
+//!   run's options, so `apply --resume` continues an apply that was killed or stopped for a restart.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::error::InputError;
+use crate::perms;
+
+pub const LOCK: &str = "run.lock";
+pub const JOURNAL: &str = "journal.json";
+
+/// The lock of one run; dropping it (or the process dying) releases it.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: std::fs::File,
+}
+
+impl RunLock {
+    /// Take the lock or refuse (exit 2) naming the run that holds it.
+    pub fn acquire(state_dir: &Path, what: &str) -> Result<RunLock> {
+        perms::ensure_private_dir(state_dir).with_context(|| {
+            format!(
+                "the state directory {} is not usable; nothing was changed",
+                state_dir.display()
+            )
+        })?;
+        let path = state_dir.join(LOCK);
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .with_context(|| {
+                format!(
+                    "cannot open {} (is the state directory read-only?); nothing was changed",
+                    path.display()
+                )
+            })?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                return Err(InputError::refused(format!(
+                    "another handover run holds {} ({}); refusing to {what} at the same time",
+                    path.display(),
+                    holder.trim()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("locking {}", path.display()))
+            }
+        }
+        file.set_len(0)?;
+        let _ = writeln!(
+            file,
+            "pid {} ({what}) since {}",
+            std::process::id(),
+            crate::clock::now()
+                .map(crate::clock::rfc3339)
+                .unwrap_or_default()
+        );
+        Ok(RunLock { _file: file })
+    }
+}
+
+/// Where an apply is: its options, and each control's progress.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Journal {
+    /// When the run started (RFC 3339).
+    pub started_at: String,
+    pub profile: String,
+    pub site: Option<PathBuf>,
+    pub kit: Option<PathBuf>,
+    pub only: Vec<String>,
+    pub user: Option<String>,
+    pub asset: Option<String>,
+    pub ticket: Option<String>,
+    pub technician: Option<String>,
+    pub reason: Option<String>,
+    /// `running`, or `restarting` when an installer restarts the device (Windows 1641).
+    pub state: String,
+    /// Control id → `pending`, or its status once applied (`fixed`, `fail`, `error`, ...).
+    pub controls: BTreeMap<String, String>,
+    /// Whether a one-shot resume at the next boot was registered (`--resume-after-reboot`).
+    pub resume_registered: bool,
+}
+
+impl Journal {
+    pub fn path(state_dir: &Path) -> PathBuf {
+        state_dir.join(JOURNAL)
+    }
+
+    /// The journal of an unfinished apply, if any. A journal that cannot be parsed is an error naming
+    /// it (it is never silently ignored: it says an apply did not finish).
+    pub fn load(state_dir: &Path) -> Result<Option<Journal>> {
+        let p = Journal::path(state_dir);
+        match std::fs::read(&p) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .with_context(|| format!("{}: not a handover journal", p.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading {}", p.display())),
+        }
+    }
+
+    /// Write atomically; the first write of a run is its pre-flight check of the state directory.
+    pub fn save(&self, state_dir: &Path) -> Result<()> {
+        perms::write_private(&Journal::path(state_dir), &serde_json::to_vec_pretty(self)?)
+            .with_context(|| {
+                format!(
+                    "cannot write the journal in {} (read-only or full?)",
+                    state_dir.display()
+                )
+            })
+    }
+
+    /// Record one control's outcome (load, change, save: the journal is small).
+    pub fn mark(state_dir: &Path, id: &str, status: &str) -> Result<()> {
+        let mut j = Journal::load(state_dir)?.unwrap_or_default();
+        j.controls.insert(id.to_string(), status.to_string());
+        j.save(state_dir)
+    }
+
+    pub fn set_state(state_dir: &Path, state: &str) -> Result<()> {
+        let mut j = Journal::load(state_dir)?.unwrap_or_default();
+        j.state = state.to_string();
+        j.save(state_dir)
+    }
+
+    pub fn remove(state_dir: &Path) -> Result<()> {
+        match std::fs::remove_file(Journal::path(state_dir)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// "3 of 7 controls done".
+    pub fn progress(&self) -> String {
+        let done = self.controls.values().filter(|s| *s != "pending").count();
+        format!("{done} of {} controls done", self.controls.len())
+    }
+}
+
+/// A reboot the OS says is pending, and why; checked before an apply and after each change.
+pub fn reboot_pending() -> Option<String> {
+    if cfg!(windows) {
+        // The keys Windows Update and CBS set while a restart is owed (not localised).
+        for key in [
+            r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending",
+            r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired",
+        ] {
+            let found = duct::cmd!("reg", "query", key)
+                .stdout_null()
+                .stderr_null()
+                .unchecked()
+                .run()
+                .is_ok_and(|o| o.status.success());
+            if found {
+                return Some(format!("{key} exists"));
+            }
+        }
+        return None;
+    }
+    if cfg!(target_os = "macos") {
+        return None;
+    }
+    for f in ["/var/run/reboot-required", "/run/reboot-required"] {
+        if Path::new(f).exists() {
+            return Some(format!("{f} exists"));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_run_is_refused_while_the_first_holds_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = RunLock::acquire(dir.path(), "apply").unwrap();
+        let e = RunLock::acquire(dir.path(), "apply")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("another handover run holds")
+                && e.contains(&format!("pid {}", std::process::id())),
+            "{e}"
+        );
+        drop(first);
+        RunLock::acquire(dir.path(), "apply").unwrap();
+    }
+
+    #[test]
+    fn the_journal_round_trips_and_marks_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Journal::load(dir.path()).unwrap(), None);
+        let j = Journal {
+            started_at: "2026-11-25T10:00:00Z".into(),
+            profile: "debian-12".into(),
+            only: vec!["apps.lansweeper".into()],
+            state: "running".into(),
+            controls: [
+                ("apps.lansweeper", "pending"),
+                ("firewall.enabled", "pending"),
+            ]
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+            ..Journal::default()
+        };
+        j.save(dir.path()).unwrap();
+        Journal::mark(dir.path(), "firewall.enabled", "fixed").unwrap();
+        let back = Journal::load(dir.path()).unwrap().unwrap();
+        assert_eq!(back.controls["firewall.enabled"], "fixed");
+        assert_eq!(back.progress(), "1 of 2 controls done");
+        Journal::remove(dir.path()).unwrap();
+        Journal::remove(dir.path()).unwrap();
+        assert_eq!(Journal::load(dir.path()).unwrap(), None);
+        std::fs::write(Journal::path(dir.path()), "{half").unwrap();
+        assert!(Journal::load(dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("not a handover journal"));
+    }
+}
