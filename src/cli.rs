@@ -76,6 +76,11 @@ enum Command {
         #[command(subcommand)]
         action: ArtifactsAction,
     },
+    /// Run `check` and the repair of security software on a schedule, as root/SYSTEM.
+    Schedule {
+        #[command(subcommand)]
+        action: ScheduleAction,
+    },
     /// The OS lifecycle table: `lifecycle import FILE` refreshes it from an endoflife.date export.
     Lifecycle {
         #[command(subcommand)]
@@ -100,6 +105,27 @@ enum Command {
         #[arg(long, global = true)]
         templates_dir: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum ScheduleAction {
+    /// Install the systemd timer (Linux), scheduled task (Windows) or launchd job (macOS): `check`,
+    /// then `apply --only` endpoint protection, Lansweeper and the VPN, both writing records.
+    Install {
+        #[arg(long, conflicts_with = "weekly")]
+        daily: bool,
+        #[arg(long)]
+        weekly: bool,
+        #[arg(long)]
+        site: Option<PathBuf>,
+        /// Time of day (default: any time of the day, spread by systemd; 12:00 elsewhere).
+        #[arg(long, value_name = "HH:MM", value_parser = |s: &str| crate::schedule::parse_at(s).map_err(|e| e.to_string()))]
+        at: Option<(u8, u8)>,
+    },
+    /// Remove it (nothing to do when it is not installed).
+    Remove,
+    /// Whether it is installed, the next and last runs, and the newest record; exit 1 when not installed.
+    Status,
 }
 
 #[derive(Subcommand, Debug)]
@@ -263,6 +289,10 @@ struct ApplyArgs {
     /// Continue the apply that was interrupted (killed, or stopped for a restart), with its options.
     #[arg(long)]
     resume: bool,
+    /// When the apply ends needing a restart, keep its journal and register a one-shot
+    /// `apply --resume` at the next boot (a systemd unit, or a startup task on Windows).
+    #[arg(long)]
+    resume_after_reboot: bool,
     /// Confirm a control handover cannot read (it is then `pass` with who and when, for 365 days or
     /// until the OS is reinstalled); needs --technician. On a terminal apply asks instead.
     #[arg(long = "attest", value_name = "ID")]
@@ -413,6 +443,35 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Waivers {
             action: WaiversAction::Lint { site },
         } => waivers_lint(site.as_deref()),
+        Command::Schedule { action } => match action {
+            ScheduleAction::Install {
+                weekly, site, at, ..
+            } => {
+                let every = if weekly {
+                    crate::schedule::Every::Weekly
+                } else {
+                    crate::schedule::Every::Daily
+                };
+                print!(
+                    "{}",
+                    crate::schedule::install(&crate::schedule::InstallOptions { every, at, site })?
+                );
+                Ok(Exit::Ok)
+            }
+            ScheduleAction::Remove => {
+                print!("{}", crate::schedule::remove()?);
+                Ok(Exit::Ok)
+            }
+            ScheduleAction::Status => {
+                let (installed, text) = crate::schedule::status()?;
+                print!("{text}");
+                Ok(if installed {
+                    Exit::Ok
+                } else {
+                    Exit::NotCompliant
+                })
+            }
+        },
         Command::Lifecycle {
             action: LifecycleAction::Import { file, product, out },
         } => {
@@ -819,7 +878,9 @@ fn run_engine(
     let mut early_warnings = Vec::new();
     let mut reboot_before = None;
     if mode == Mode::Apply {
-        if let Some(j) = crate::journal::Journal::load(&state_dir)? {
+        let previous = crate::journal::Journal::load(&state_dir)?;
+        let resume_registered = previous.as_ref().is_some_and(|j| j.resume_registered);
+        if let Some(j) = previous {
             if !apply.is_some_and(|a| a.resume) {
                 early_warnings.push(format!(
                     "an earlier apply (started {}) did not finish ({}); this run checks every control again",
@@ -852,7 +913,7 @@ fn run_engine(
                 .filter(|p| only.is_empty() || only.contains(&p.control.id))
                 .map(|p| (p.control.id.clone(), "pending".to_string()))
                 .collect(),
-            resume_registered: false,
+            resume_registered,
         };
         journal
             .save(&state_dir)
@@ -929,11 +990,36 @@ fn run_engine(
         ));
     }
     if mode == Mode::Apply {
-        let restarting = crate::journal::Journal::load(&state_dir)
-            .ok()
-            .flatten()
-            .is_some_and(|j| j.state == "restarting");
-        if !restarting {
+        let journal = crate::journal::Journal::load(&state_dir).ok().flatten();
+        let restarting = journal.as_ref().is_some_and(|j| j.state == "restarting");
+        let wants_resume = apply.is_some_and(|a| a.resume_after_reboot) && report.reboot_required;
+        if restarting || wants_resume {
+            // The journal stays for `apply --resume`; with --resume-after-reboot the boot runs it.
+            if let (true, Some(mut j)) = (wants_resume, journal) {
+                match crate::schedule::register_resume(&state_dir) {
+                    Ok(msg) => {
+                        j.resume_registered = true;
+                        if !restarting {
+                            j.state = "awaiting-reboot".into();
+                        }
+                        if let Err(e) = j.save(&state_dir) {
+                            report.warnings.push(format!("{e:#}"));
+                        }
+                        report.warnings.push(format!("restart the device: {}", msg.trim()));
+                    }
+                    Err(e) => report.warnings.push(format!(
+                        "no resume at the next boot: {e:#}; after the restart run `handover apply --resume`"
+                    )),
+                }
+            }
+        } else {
+            if journal.as_ref().is_some_and(|j| j.resume_registered) {
+                if let Err(e) = crate::schedule::unregister_resume(&state_dir) {
+                    report
+                        .warnings
+                        .push(format!("the one-shot resume could not be removed: {e:#}"));
+                }
+            }
             if let Err(e) = crate::journal::Journal::remove(&state_dir) {
                 report
                     .warnings

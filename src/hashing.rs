@@ -277,7 +277,7 @@ mod tests {
     impl Read for Choppy {
         fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
             self.calls += 1;
-            if self.calls % 7 == 0 {
+            if self.calls.is_multiple_of(7) {
                 return Err(io::ErrorKind::Interrupted.into());
             }
             if self.fail_at.is_some_and(|f| self.pos >= f) {

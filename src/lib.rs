@@ -22,6 +22,7 @@ pub mod record;
 pub mod render;
 pub mod report;
 pub mod runner;
+pub mod schedule;
 pub mod secrets;
 pub mod site;
 pub mod textpos;

@@ -199,6 +199,11 @@ fn run(args: &Args, phases: &mut Phases) -> Result<()> {
             crate::scenario::run(&container)
         }
     })?;
+    if !args.smoke {
+        phases.time("scenario: schedule", || {
+            crate::scenario_schedule::run(&container)
+        })?;
+    }
 
     phases.time("shutdown", || container.shutdown())?;
     Ok(())

@@ -13,6 +13,7 @@ mod container;
 mod e2e;
 mod image;
 mod scenario;
+mod scenario_schedule;
 mod windows;
 
 use std::path::PathBuf;

@@ -699,5 +699,61 @@ fn faults(c: &Container) -> Result<()> {
         "the journal is removed once an apply finishes"
     );
     println!("ok: killed 5 times at seeded points, apply --resume converged; records and journal stayed readable");
+    reboot_and_resume(c)
+}
+
+/// A reboot pending: `apply --resume-after-reboot` exits 3, keeps its journal and enables the one-shot
+/// resume unit; then "the reboot" (simulated: the flag file gone, the unit started as the boot would
+/// start it) finishes the apply, and the unit and journal are gone.
+fn reboot_and_resume(c: &Container) -> Result<()> {
+    sh(c, "touch /var/run/reboot-required")?;
+    let r = handover(c, "apply --yes --resume-after-reboot")?;
+    ensure!(
+        r.code == 3 && r.json["reboot_required"] == true,
+        "apply with a reboot pending: exit {}\n{}",
+        r.code,
+        r.stderr
+    );
+    ensure!(
+        r.control("updates.pending")["status"] == "fail",
+        "a control waiting for the reboot is never fixed: {}",
+        r.control("updates.pending")
+    );
+    ensure!(
+        sh(c, "systemctl is-enabled handover-resume.service")?.trim() == "enabled",
+        "the one-shot resume is registered"
+    );
+    let journal = sh(c, "cat /var/lib/handover/journal.json")?;
+    ensure!(
+        journal.contains("\"resume_registered\": true"),
+        "the journal stays for the resume: {journal}"
+    );
+    println!("ok: with a reboot pending, apply exits 3, keeps its journal and registers handover-resume.service");
+    sh(
+        c,
+        "rm -f /var/run/reboot-required && { systemctl start handover-resume.service || \
+         { journalctl -u handover-resume.service --no-pager | tail -n 40; exit 1; }; }",
+    )?;
+    ensure!(
+        sh(
+            c,
+            "test -e /var/lib/handover/journal.json && echo left || echo gone"
+        )?
+        .trim()
+            == "gone",
+        "the resumed apply finished its journal"
+    );
+    ensure!(
+        sh(
+            c,
+            "test -e /etc/systemd/system/handover-resume.service && echo left || echo gone"
+        )?
+        .trim()
+            == "gone",
+        "the one-shot resume removed itself"
+    );
+    let after = handover(c, "check")?;
+    after.expect("check after the resumed apply", CONVERGED)?;
+    println!("ok: after the (simulated) reboot the unit resumed the apply, which converged and removed the unit and journal");
     Ok(())
 }
