@@ -1552,6 +1552,8 @@ pub fn render_resume_service(exe: &Path, journal: &Path) -> Result<String> {
          [Service]\n\
          Type=oneshot\n\
          User=root\n\
+         # The apply removes this unit when it finishes; it must not reload systemd under itself.\n\
+         Environment=HANDOVER_RESUME_UNIT=1\n\
          {}\n\
          SuccessExitStatus=1 3\n\
          TimeoutStartSec=3h\n\
@@ -1627,9 +1629,15 @@ pub fn unregister_resume(state_dir: &Path) -> Result<()> {
     } else if !cfg!(target_os = "macos") {
         let path = Path::new(UNIT_DIR).join(RESUME_SERVICE);
         if path.exists() {
-            let _ = probe("systemctl", &["disable", RESUME_SERVICE]);
+            // Run by the unit itself: a reload now would swap the running unit's settings for those
+            // of a unit that no longer exists (its SuccessExitStatus lost). The next boot reads the
+            // removal; ConditionPathExists keeps it from running meanwhile anyway.
+            let inside = std::env::var_os("HANDOVER_RESUME_UNIT").is_some();
+            let _ = probe("systemctl", &["disable", "--no-reload", RESUME_SERVICE]);
             remove_if_present(&path)?;
-            let _ = probe("systemctl", &["daemon-reload"]);
+            if !inside {
+                let _ = probe("systemctl", &["daemon-reload"]);
+            }
         }
     }
     Ok(())
@@ -1649,6 +1657,7 @@ mod resume_tests {
         assert!(unit.contains("ConditionPathExists=/var/lib/handover/journal.json\n"));
         assert!(unit.contains("ExecStart=/usr/local/sbin/handover apply --resume --yes\n"));
         assert!(unit.contains("WantedBy=multi-user.target"));
+        assert!(unit.contains("Environment=HANDOVER_RESUME_UNIT=1\n"));
         let spaced = render_resume_service(
             Path::new("/opt/handover e2e/handover"),
             Path::new("/var/lib/handover/journal.json"),
