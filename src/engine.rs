@@ -1602,6 +1602,37 @@ mod engine_tests {
     }
 
     #[test]
+    fn an_attested_manual_control_passes_with_who_and_when() {
+        let (_d, r) = resolved(&[], "");
+        let host = ScriptedHost::new(&[]);
+        let d = device();
+        let mut e = engine(&r, &d, &host, &[]);
+        e.opts.mode = Mode::Check;
+        e.opts.attestations = vec![crate::record::Attestation {
+            control: "firmware.password".into(),
+            by: "A. Tech".into(),
+            at: "2026-11-20T09:00:00Z".into(),
+            text: "confirmed by the technician: firmware password".into(),
+            install_id: "x".into(),
+        }];
+        let rep = e.check();
+        let (st, why, _) = status(&rep, "firmware.password");
+        assert_eq!(st, Status::Pass);
+        assert!(
+            why.starts_with("attested by A. Tech on 2026-11-20T09:00:00Z"),
+            "{why}"
+        );
+        let c = rep
+            .controls
+            .iter()
+            .find(|c| c.id == "firmware.password")
+            .unwrap();
+        assert_eq!(c.attestation.as_ref().unwrap()["by"], "A. Tech");
+        // Only that one: other manual controls stay manual.
+        assert_eq!(status(&rep, "device.management").0, Status::Manual);
+    }
+
+    #[test]
     fn exit_precedence() {
         assert_eq!(
             crate::error::Exit::NotCompliant.worst(crate::error::Exit::Reboot),

@@ -153,3 +153,29 @@ pub fn write(
     state.last_record = Some(format!("sha256:{}", sha256_bytes(&bytes)));
     Ok(path)
 }
+
+#[cfg(test)]
+mod attestation_tests {
+    use super::*;
+
+    #[test]
+    fn an_attestation_holds_for_365_days_on_the_same_installation() {
+        let a = Attestation {
+            control: "firmware.password".into(),
+            by: "A. Tech".into(),
+            at: "2026-11-25T10:00:00Z".into(),
+            text: "confirmed".into(),
+            install_id: "abc".into(),
+        };
+        let t = |s: &str| humantime::parse_rfc3339(s).unwrap();
+        assert!(a.valid(t("2026-11-25T10:00:00Z"), "abc"));
+        assert!(a.valid(t("2027-11-25T10:00:00Z"), "abc"));
+        assert!(!a.valid(t("2027-11-25T10:00:01Z"), "abc"));
+        assert!(!a.valid(t("2026-12-01T00:00:00Z"), "reinstalled"));
+        let bad = Attestation {
+            at: "yesterday".into(),
+            ..a
+        };
+        assert!(!bad.valid(t("2026-11-25T10:00:00Z"), "abc"));
+    }
+}

@@ -755,5 +755,102 @@ fn reboot_and_resume(c: &Container) -> Result<()> {
     let after = handover(c, "check")?;
     after.expect("check after the resumed apply", CONVERGED)?;
     println!("ok: after the (simulated) reboot the unit resumed the apply, which converged and removed the unit and journal");
+    hanging_installer(c)?;
+    attestation(c)
+}
+
+/// An installer that hangs is killed at its timeout (3 s here, through a profile override) and is that
+/// control's `error`; the other control of the run is still repaired.
+fn hanging_installer(c: &Container) -> Result<()> {
+    c.copy_in(&crate::workspace_root().join("profiles"), "/root/profiles")?;
+    sh(
+        c,
+        "printf '\\n[controls.\"apps.lansweeper\"]\\napply_timeout = 3\\n' >> /root/profiles/debian-12.toml && \
+         printf '#!/bin/sh\\nexec sleep 600\\n' > /root/hang.run && chmod 700 /root/hang.run",
+    )?;
+    let hang_sha = sh(c, "sha256sum /root/hang.run | cut -d' ' -f1")?;
+    let site: String = sh(c, "cat /etc/handover/site.toml")?
+        .lines()
+        .map(|l| {
+            if l.starts_with("url = ") && l.contains(GUEST_LSAGENT) {
+                "url = \"/root/hang.run\"".to_string()
+            } else if l.starts_with("sha256 = ") {
+                format!("sha256 = \"{}\"", hang_sha.trim())
+            } else {
+                l.to_string()
+            }
+        })
+        .map(|l| l + "\n")
+        .collect();
+    ensure!(site.contains("/root/hang.run"), "the hanging site: {site}");
+    c.exec_input(
+        "umask 077; cat > /root/hang-site.toml",
+        site.as_bytes(),
+        std::time::Duration::from_secs(30),
+    )?;
+    sh(
+        c,
+        "systemctl disable --now LansweeperAgent.service >/dev/null 2>&1; rm -rf /opt/LansweeperAgent; ufw --force disable >/dev/null",
+    )?;
+    let r = handover(
+        c,
+        "apply --yes --profiles-dir /root/profiles --site /root/hang-site.toml --only apps.lansweeper --only firewall.enabled",
+    )?;
+    let ls = r.control("apps.lansweeper");
+    ensure!(
+        ls["status"] == "error"
+            && ls["reason"]
+                .as_str()
+                .is_some_and(|w| w.contains("killed after its timeout")),
+        "a hanging installer: {ls}"
+    );
+    ensure!(
+        r.control("firewall.enabled")["status"] == "fixed",
+        "the other control goes on: {}",
+        r.control("firewall.enabled")
+    );
+    ensure!(
+        sh(c, "pgrep -fx 'sleep 600' | wc -l")?.trim() == "0",
+        "the hanging installer was left running"
+    );
+    // Put the real agent back for what follows.
+    let back = handover(c, "apply --yes --only apps.lansweeper")?;
+    ensure!(
+        back.control("apps.lansweeper")["status"] == "fixed",
+        "lansweeper back: {}",
+        back.control("apps.lansweeper")
+    );
+    println!("ok: a hanging installer is killed at its timeout (error), the other control was still fixed");
+    Ok(())
+}
+
+/// `firmware.password` cannot be read in a container: attested, it passes with who and when, later
+/// runs honour it, and a new OS installation (a new machine-id) ends it.
+fn attestation(c: &Container) -> Result<()> {
+    let r = handover(
+        c,
+        "apply --yes --attest firmware.password --technician 'A. Tech' --only firmware.password",
+    )?;
+    let fw = r.control("firmware.password");
+    ensure!(
+        fw["status"] == "pass" && fw["attestation"]["by"] == "A. Tech",
+        "attested: {fw}"
+    );
+    let later = handover(c, "check")?;
+    ensure!(
+        later.control("firmware.password")["status"] == "pass"
+            && later.control("firmware.password")["attestation"]["at"].is_string(),
+        "a later check honours it: {}",
+        later.control("firmware.password")
+    );
+    sh(c, "cp /etc/machine-id /root/machine-id && echo 0123456789abcdef0123456789abcdef > /etc/machine-id")?;
+    let reinstalled = handover(c, "check")?;
+    sh(c, "cp /root/machine-id /etc/machine-id")?;
+    ensure!(
+        reinstalled.control("firmware.password")["status"] == "manual",
+        "a new installation ends the attestation: {}",
+        reinstalled.control("firmware.password")
+    );
+    println!("ok: an attested control passes with who and when, is honoured later, and ends with a new machine-id");
     Ok(())
 }
