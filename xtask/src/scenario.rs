@@ -639,6 +639,26 @@ fn faults(c: &Container) -> Result<()> {
     );
     println!("ok: a read-only state directory stops apply before any change (exit 2, no record)");
 
+    // A full state directory (a 1 MiB tmpfs over it, filled): the same.
+    let full = sh(
+        c,
+        &format!(
+            "mount -t tmpfs -o size=1m tmpfs /var/lib/handover && \
+             {{ dd if=/dev/zero of=/var/lib/handover/filler bs=4k 2>/dev/null; \
+             HANDOVER_NOW={NOW} {GUEST_BIN} apply --yes --user jdoe >/root/full.out 2>&1; echo \"rc=$?\"; \
+             ls /var/lib/handover; umount /var/lib/handover; cat /root/full.out; }}"
+        ),
+    )?;
+    ensure!(
+        full.contains("rc=2") && full.contains("nothing was changed") && !full.contains("records"),
+        "apply with a full state directory: {full}"
+    );
+    ensure!(
+        fingerprint(c)? == fp,
+        "the device changed with a full state directory"
+    );
+    println!("ok: a full state directory stops apply before any change (exit 2, no record)");
+
     // Killed at seeded points.
     let seed: u64 = std::env::var("HANDOVER_FAULT_SEED")
         .ok()
