@@ -183,6 +183,18 @@ pub fn reboot_pending() -> Option<String> {
             return Some(format!("{f} exists"));
         }
     }
+    // dnf family: `needs-restarting -r` exits 1 when a reboot is needed (dnf-utils / dnf-plugins-core).
+    if Path::new("/usr/bin/dnf").exists() {
+        let needed = duct::cmd!("dnf", "-q", "needs-restarting", "-r")
+            .stdout_null()
+            .stderr_null()
+            .unchecked()
+            .run()
+            .is_ok_and(|o| o.status.code() == Some(1));
+        if needed {
+            return Some("dnf needs-restarting -r says so".into());
+        }
+    }
     None
 }
 
