@@ -76,6 +76,16 @@ enum Command {
         #[command(subcommand)]
         action: ArtifactsAction,
     },
+    /// Records: the handover sheet of one (`record show`).
+    Record {
+        #[command(subcommand)]
+        action: RecordAction,
+    },
+    /// Fleet summaries: `report merge FILES... --format csv|html`.
+    Report {
+        #[command(subcommand)]
+        action: ReportAction,
+    },
     /// Run `check` and the repair of security software on a schedule, as root/SYSTEM.
     Schedule {
         #[command(subcommand)]
@@ -104,6 +114,46 @@ enum Command {
         profiles_dir: Option<PathBuf>,
         #[arg(long, global = true)]
         templates_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum SheetFormat {
+    Md,
+    Html,
+    Json,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum MergeFormat {
+    Csv,
+    Html,
+}
+
+#[derive(Subcommand, Debug)]
+enum RecordAction {
+    /// The handover sheet for the user (device, who, why, each control, attestations, the user's duties
+    /// and ITP07 Appendix B's acceptance text) from FILE, by default the latest full record.
+    Show {
+        file: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = SheetFormat::Md)]
+        format: SheetFormat,
+        /// Write to FILE instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ReportAction {
+    /// One row per device (its newest full run) from JSON reports or records (files or directories).
+    Merge {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = MergeFormat::Csv)]
+        format: MergeFormat,
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -443,6 +493,20 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Waivers {
             action: WaiversAction::Lint { site },
         } => waivers_lint(site.as_deref()),
+        Command::Record {
+            action: RecordAction::Show { file, format, out },
+        } => record_show(file, format, out.as_deref()),
+        Command::Report {
+            action: ReportAction::Merge { files, format, out },
+        } => {
+            let rows = crate::merge::load(&crate::merge::expand(&files)?)?;
+            let text = match format {
+                MergeFormat::Csv => crate::merge::csv(&rows),
+                MergeFormat::Html => crate::merge::html(&rows),
+            };
+            write_out(out.as_deref(), &text)?;
+            Ok(Exit::Ok)
+        }
         Command::Schedule { action } => match action {
             ScheduleAction::Install {
                 weekly, site, at, ..
@@ -1425,6 +1489,60 @@ fn kit_build(
     for (p, why) in &built.skipped_repos {
         println!("packages  {p:<22} none: {why}");
     }
+    Ok(Exit::Ok)
+}
+
+/// Write to FILE, or stdout.
+fn write_out(out: Option<&Path>, text: &str) -> Result<()> {
+    match out {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display())),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// The newest record of a full run in the state directory.
+fn latest_full_record(state_dir: &Path) -> Result<PathBuf> {
+    let dir = state_dir.join("records");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("no records in {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with("-full.json"))
+        .collect();
+    names.sort();
+    names
+        .pop()
+        .ok_or_else(|| InputError::Refused(format!("no full record in {}", dir.display())).into())
+}
+
+fn record_show(file: Option<PathBuf>, format: SheetFormat, out: Option<&Path>) -> Result<Exit> {
+    let path = match file {
+        Some(f) => f,
+        None => latest_full_record(&record::default_state_dir())?,
+    };
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let rec: record::Record = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not a handover record", path.display()))?;
+    let site = Site::load(&default_site(), false, &profile::control_ids()).ok();
+    let ctx = crate::sheet::Context {
+        organisation: site.as_ref().and_then(|s| s.file.organisation.name.clone()),
+        service_desk: site
+            .as_ref()
+            .and_then(|s| s.file.organisation.service_desk.clone()),
+        record_name: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        record_sha256: crate::artifacts::sha256_bytes(&bytes),
+    };
+    let text = match format {
+        SheetFormat::Md => crate::sheet::markdown(&rec, &ctx),
+        SheetFormat::Html => crate::sheet::html(&rec, &ctx),
+        SheetFormat::Json => serde_json::to_string_pretty(&rec)? + "\n",
+    };
+    write_out(out, &text)?;
     Ok(Exit::Ok)
 }
 

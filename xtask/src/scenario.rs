@@ -776,7 +776,59 @@ fn reboot_and_resume(c: &Container) -> Result<()> {
     after.expect("check after the resumed apply", CONVERGED)?;
     println!("ok: after the (simulated) reboot the unit resumed the apply, which converged and removed the unit and journal");
     hanging_installer(c)?;
-    attestation(c)
+    attestation(c)?;
+    evidence(c)
+}
+
+/// The handover sheet from the latest full record, and a fleet summary collected with the Ansible
+/// playbook of `contrib/ansible` (run against this device with a local connection).
+fn evidence(c: &Container) -> Result<()> {
+    let sheet = sh(
+        c,
+        &format!("HANDOVER_NOW={NOW} {GUEST_BIN} record show --format md"),
+    )?;
+    for want in [
+        "handover sheet",
+        "| Asset tag | QM012345 |",
+        "I acknowledge and agree to comply",
+        "servicedesk@example.ac.uk",
+    ] {
+        ensure!(
+            sheet.contains(want),
+            "the handover sheet lacks {want:?}:\n{sheet}"
+        );
+    }
+    ensure!(
+        !sheet.contains(AGENT_KEY),
+        "the handover sheet holds the agent key"
+    );
+    println!(
+        "ok: record show: the handover sheet of the latest full record, with ITP07 Appendix B"
+    );
+    c.copy_in(
+        &crate::workspace_root().join("contrib/ansible/collect-reports.yml"),
+        "/root/collect-reports.yml",
+    )?;
+    sh(
+        c,
+        "DEBIAN_FRONTEND=noninteractive apt-get -q -y install ansible-core >/dev/null && \
+         cp /etc/handover/site.toml /root/fleet-site.toml && cd /root && \
+         ansible-playbook -c local -i localhost, collect-reports.yml \
+           -e handover_bin=/usr/local/sbin/handover -e handover_site=/root/fleet-site.toml \
+           -e reports_dir=/root/reports >/root/ansible.out 2>&1 || { cat /root/ansible.out; exit 1; }",
+    )?;
+    let csv = sh(
+        c,
+        &format!("{GUEST_BIN} report merge /root/reports --format csv"),
+    )?;
+    ensure!(
+        csv.lines().count() == 2
+            && csv.contains("e2e-device")
+            && csv.contains(",debian-12,check,full,"),
+        "the fleet summary: {csv}"
+    );
+    println!("ok: contrib/ansible collected this device's report; report merge made its row");
+    Ok(())
 }
 
 /// An installer that hangs is killed at its timeout (3 s here, through a profile override) and is that

@@ -1,0 +1,309 @@
+//! The handover sheet (`record show --format md|html`): what the user keeps and an auditor reads. It is
+//! made from a record (the latest full one by default): the device, who and why, each control with its
+//! evidence, attestations and waivers, the user's duties under ITP07 and the acceptance text of its
+//! Appendix B for the user to send.
+
+use std::fmt::Write as _;
+
+use crate::record::Record;
+use crate::report::{ControlReport, Report};
+
+/// What the sheet says beyond the record: from the site, when one is there.
+#[derive(Debug, Default, Clone)]
+pub struct Context {
+    pub organisation: Option<String>,
+    pub service_desk: Option<String>,
+    /// The record file's name and sha256, so the sheet names exactly what it was made from.
+    pub record_name: String,
+    pub record_sha256: String,
+}
+
+/// ITP07 Appendix B, verbatim: the user sends it to accept the device.
+pub const ACCEPTANCE: [&str; 2] = [
+    "I acknowledge and agree to comply with the proper use of the self-managed device to conduct University work as detailed in this policy document and other documents listed in the reference section of this document and agree to the terms and conditions therein.",
+    "I will engage in any audit or review of my self-managed device and understand that failure to show compliance with this policy may lead to my right to have an unmanaged device being revoked.",
+];
+
+/// The user's duties, each with its ITP07 section.
+fn duties(ctx: &Context) -> Vec<(&'static str, String)> {
+    let desk = ctx
+        .service_desk
+        .clone()
+        .unwrap_or_else(|| "the IT Service Desk".into());
+    vec![
+        ("§5", "Back up the data on this device yourself, to a storage platform suited to its classification (SOP DG09); hold data of value only temporarily here. No personal identifiable information (PII) without a risk assessment.".into()),
+        ("§6", "Make sure all software you install is correctly licensed; take part in licensing audits.".into()),
+        ("§7.1", "Keep the controls below in place: a supported OS, strong passwords, your everyday account without admin rights, security updates applied promptly, security software never uninstalled or disabled, the firewall on.".into()),
+        ("§8", format!("Report any security incident, theft or data loss immediately to {desk}.")),
+        ("§9", "Take part when IT Services asks you to show that the device meets these controls (`handover check` shows it).".into()),
+    ]
+}
+
+fn who(r: &Report) -> Vec<(&'static str, String)> {
+    let d = &r.device;
+    let mut rows = vec![
+        ("Device", format!("{} ({})", d.hostname, d.model)),
+        ("Serial number", d.serial.clone()),
+    ];
+    if let Some(a) = &r.asset {
+        rows.push(("Asset tag", a.clone()));
+    }
+    rows.push((
+        "Operating system",
+        format!("{} {} ({})", d.os.name, d.os.version, d.os.family),
+    ));
+    for (k, v) in [
+        ("User", &r.user),
+        ("Technician", &r.technician),
+        (
+            "Ticket (business case and approvals, ITP07 §3-4)",
+            &r.ticket,
+        ),
+        ("Reason", &r.reason),
+    ] {
+        if let Some(v) = v {
+            rows.push((k, v.clone()));
+        }
+    }
+    rows.push(("Date", r.finished_at.clone()));
+    rows.push((
+        "Profile",
+        format!("{} (digest {})", r.profile.name, r.profile.digest),
+    ));
+    rows
+}
+
+fn verdict(r: &Report) -> String {
+    let s = &r.summary;
+    let v = match s.compliant {
+        Some(true) => "COMPLIANT",
+        Some(false) => "NOT COMPLIANT",
+        None => "PARTIAL RUN (not a verdict)",
+    };
+    format!(
+        "{v}: {} pass, {} fixed, {} fail, {} error, {} waived, {} manual, {} not applicable",
+        s.pass, s.fixed, s.fail, s.error, s.waived, s.manual, s.not_applicable
+    )
+}
+
+/// One line on how a control was settled beyond its check: attestation or waiver.
+fn settled_by(c: &ControlReport) -> Option<String> {
+    if let Some(a) = &c.attestation {
+        return Some(format!(
+            "attested by {} on {}",
+            a["by"].as_str().unwrap_or("?"),
+            a["at"].as_str().unwrap_or("?")
+        ));
+    }
+    c.waiver.as_ref().map(|w| {
+        format!(
+            "waiver: {} (approved by {}, {}, expires {})",
+            w["reason"].as_str().unwrap_or("?"),
+            w["approved_by"].as_str().unwrap_or("?"),
+            w["ticket"].as_str().unwrap_or("?"),
+            w["expires"].as_str().unwrap_or("?")
+        )
+    })
+}
+
+/// Markdown: cells escaped so that a reason with `|` or a newline keeps the table a table.
+fn md_cell(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+pub fn markdown(rec: &Record, ctx: &Context) -> String {
+    let r = &rec.report;
+    let mut o = String::new();
+    let org = ctx.organisation.as_deref().unwrap_or("Self-managed device");
+    let _ = writeln!(o, "# {}: handover sheet\n", md_cell(org));
+    let _ = writeln!(o, "| | |\n|---|---|");
+    for (k, v) in who(r) {
+        let _ = writeln!(o, "| {k} | {} |", md_cell(&v));
+    }
+    let _ = writeln!(o, "\n**{}**\n", verdict(r));
+    for w in &r.warnings {
+        let _ = writeln!(o, "> Warning: {}\n", md_cell(w));
+    }
+    let _ = writeln!(
+        o,
+        "## Controls (ITP07 §7.1)\n\n| status | control | ITP07 | reason |\n|---|---|---|---|"
+    );
+    for c in &r.controls {
+        let mut reason = c.reason.clone();
+        if let Some(s) = settled_by(c) {
+            reason = format!("{reason} ({s})");
+        }
+        let _ = writeln!(
+            o,
+            "| {} | {} ({}) | {} | {} |",
+            c.status.as_str(),
+            md_cell(&c.id),
+            md_cell(&c.title),
+            md_cell(&c.policy),
+            md_cell(&reason)
+        );
+    }
+    let _ = writeln!(o, "\n## Your duties\n");
+    for (sec, text) in duties(ctx) {
+        let _ = writeln!(o, "- **ITP07 {sec}**: {}", md_cell(&text));
+    }
+    let _ = writeln!(
+        o,
+        "\n## Acceptance (ITP07 Appendix B)\n\nSend this text, in italics, by email to accept the device and these responsibilities:\n"
+    );
+    for p in ACCEPTANCE {
+        let _ = writeln!(o, "> *{p}*\n");
+    }
+    let _ = writeln!(
+        o,
+        "---\nMade by handover {} from record `{}` (sha256 {}).",
+        r.tool.version,
+        md_cell(&ctx.record_name),
+        ctx.record_sha256
+    );
+    o
+}
+
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const CSS: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#111}\
+table{border-collapse:collapse;width:100%}td,th{border:1px solid #999;padding:.3rem .5rem;text-align:left;vertical-align:top}\
+tr{break-inside:avoid}.st{font-weight:bold;white-space:nowrap}.pass,.fixed{color:#075e07}.fail,.error{color:#a00}\
+.waived,.manual,.not-applicable{color:#555}blockquote{border-left:4px solid #999;margin:1rem 0;padding:.2rem 1rem;font-style:italic}\
+@media print{body{margin:0;max-width:none}}";
+
+pub fn html(rec: &Record, ctx: &Context) -> String {
+    let r = &rec.report;
+    let e = html_escape;
+    let mut o = String::new();
+    let org = ctx.organisation.as_deref().unwrap_or("Self-managed device");
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>handover sheet: {}</title><style>{CSS}</style></head><body>\n",
+        e(&r.device.hostname)
+    );
+    let _ = writeln!(o, "<h1>{}: handover sheet</h1>\n<table>", e(org));
+    for (k, v) in who(r) {
+        let _ = writeln!(o, "<tr><th>{}</th><td>{}</td></tr>", e(k), e(&v));
+    }
+    let _ = writeln!(o, "</table>\n<p><strong>{}</strong></p>", e(&verdict(r)));
+    for w in &r.warnings {
+        let _ = writeln!(o, "<p>Warning: {}</p>", e(w));
+    }
+    let _ = writeln!(o, "<h2>Controls (ITP07 §7.1)</h2>\n<table><tr><th>status</th><th>control</th><th>ITP07</th><th>reason</th></tr>");
+    for c in &r.controls {
+        let st = c.status.as_str();
+        let extra = settled_by(c)
+            .map(|s| format!("<br><em>{}</em>", e(&s)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "<tr id=\"{}\"><td class=\"st {st}\">{st}</td><td>{} ({})</td><td>{}</td><td>{}{extra}</td></tr>",
+            e(&c.id),
+            e(&c.id),
+            e(&c.title),
+            e(&c.policy),
+            e(&c.reason)
+        );
+    }
+    let _ = writeln!(o, "</table>\n<h2>Your duties</h2>\n<ul>");
+    for (sec, text) in duties(ctx) {
+        let _ = writeln!(
+            o,
+            "<li><strong>ITP07 {}</strong>: {}</li>",
+            e(sec),
+            e(&text)
+        );
+    }
+    let _ = writeln!(o, "</ul>\n<h2>Acceptance (ITP07 Appendix B)</h2>\n<p>Send this text by email to accept the device and these responsibilities:</p>");
+    for p in ACCEPTANCE {
+        let _ = writeln!(o, "<blockquote>{}</blockquote>", e(p));
+    }
+    let _ = writeln!(
+        o,
+        "<hr><p><small>Made by handover {} from record <code>{}</code> (sha256 {}).</small></p>\n</body></html>",
+        e(&r.tool.version),
+        e(&ctx.record_name),
+        e(&ctx.record_sha256)
+    );
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> Record {
+        serde_json::from_value(serde_json::json!({
+            "record_version": 1,
+            "profile_digest": "sha256:ab",
+            "artifacts": {},
+            "previous": null,
+            "report": {
+                "tool": {"name": "handover", "version": "0.1.0"},
+                "mode": "apply", "scope": "full",
+                "profile": {"name": "debian-12", "digest": "sha256:ab"},
+                "device": {"hostname": "lab-07", "serial": "SN1", "model": "X1 <Carbon>",
+                           "os": {"family": "linux", "id": "debian", "version": "12", "name": "Debian"}},
+                "user": "jdoe", "asset": "QM012345", "ticket": "RITM0012345", "technician": "A. Tech",
+                "reason": "handover",
+                "started_at": "2026-11-25T10:00:00Z", "finished_at": "2026-11-25T10:01:00Z",
+                "controls": [
+                    {"id": "firmware.password", "title": "Firmware password", "policy": "7.1.2",
+                     "status": "pass", "changed": false, "reason": "attested | by hand", "observed": {},
+                     "duration_ms": 1, "attestation": {"by": "A. Tech", "at": "2026-11-25T10:00:30Z", "text": "t"}},
+                    {"id": "firewall.enabled", "title": "Firewall", "policy": "7.1.5",
+                     "status": "fixed", "changed": true, "reason": "ufw <on>", "observed": {}, "duration_ms": 1}
+                ],
+                "summary": {"pass": 1, "fail": 0, "fixed": 1, "error": 0, "waived": 0,
+                            "not_applicable": 0, "manual": 0, "compliant": true},
+                "reboot_required": false,
+                "warnings": []
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_sheet_names_device_user_controls_duties_and_the_acceptance_text() {
+        let ctx = Context {
+            organisation: Some("Example University".into()),
+            service_desk: Some("servicedesk@example.ac.uk".into()),
+            record_name: "000001-x-apply-full.json".into(),
+            record_sha256: "cd".into(),
+        };
+        let md = markdown(&record(), &ctx);
+        for want in [
+            "| Asset tag | QM012345 |",
+            "| Technician | A. Tech |",
+            "COMPLIANT: 1 pass, 1 fixed",
+            "attested \\| by hand (attested by A. Tech on 2026-11-25T10:00:30Z)",
+            "servicedesk@example.ac.uk",
+            ACCEPTANCE[0],
+            ACCEPTANCE[1],
+            "ITP07 §5",
+            "ITP07 §9",
+        ] {
+            assert!(md.contains(want), "missing {want:?} in\n{md}");
+        }
+        let html = html(&record(), &ctx);
+        assert!(html.contains("X1 &lt;Carbon&gt;") && html.contains("ufw &lt;on&gt;"));
+        assert!(!html.contains("<Carbon>") && !html.contains("<script"));
+        assert!(html.contains("<tr id=\"firewall.enabled\">"));
+    }
+}
