@@ -132,6 +132,48 @@ enum MergeFormat {
 
 #[derive(Subcommand, Debug)]
 enum RecordAction {
+    /// Check every record's signature, digest and the chain of previous-record hashes (and, with
+    /// --kit, against the kit's copy); exit 1 naming each record that was edited, removed, reordered
+    /// or re-signed without the kit's key.
+    Verify {
+        /// The records (or state) directory (default: this device's).
+        dir: Option<PathBuf>,
+        /// The trusted public key (default: the kit's, else the one the device keeps).
+        #[arg(long)]
+        pubkey: Option<PathBuf>,
+        #[arg(long)]
+        kit: Option<PathBuf>,
+        /// The asset whose kit copy to compare (default: the device's, from its state).
+        #[arg(long)]
+        asset: Option<String>,
+        /// Do not fail when no trusted key is at hand (the chain alone proves nothing against the
+        /// device's administrator).
+        #[arg(long)]
+        allow_unsigned: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// What changed between two records (paths, sequence numbers or names): statuses, OS, profile.
+    Diff {
+        a: String,
+        b: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Sign (with the kit's key) and copy this device's records to `KIT/records/<asset>/`.
+    Export {
+        #[arg(long)]
+        kit: PathBuf,
+        #[arg(long)]
+        asset: Option<String>,
+    },
+    /// Copy a device's records back from the kit (after a reinstall), so the chain continues.
+    Import {
+        #[arg(long)]
+        kit: PathBuf,
+        #[arg(long)]
+        asset: Option<String>,
+    },
     /// The handover sheet for the user (device, who, why, each control, attestations, the user's duties
     /// and ITP07 Appendix B's acceptance text) from FILE, by default the latest full record.
     Show {
@@ -228,6 +270,9 @@ enum KitAction {
     },
     /// Re-hash every file of a kit against its MANIFEST.sha256; exit 1 naming what changed.
     Verify { dir: PathBuf },
+    /// Make the ed25519 key pair that signs records (`KIT/keys/records.key`, `.pub`): every record
+    /// written while the kit is present (`--kit`) is signed and copied to `KIT/records/<asset>/`.
+    Keygen { dir: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -496,6 +541,19 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Record {
             action: RecordAction::Show { file, format, out },
         } => record_show(file, format, out.as_deref()),
+        Command::Record { action } => record_action(action),
+        Command::Kit {
+            action: KitAction::Keygen { dir },
+        } => {
+            let public = crate::signing::keygen(&dir)?;
+            println!(
+                "made {} and {}: records written with --kit {} are now signed and copied to the kit",
+                crate::signing::kit_key_path(&dir).display(),
+                public.display(),
+                dir.display()
+            );
+            Ok(Exit::Ok)
+        }
         Command::Report {
             action: ReportAction::Merge { files, format, out },
         } => {
@@ -1140,7 +1198,25 @@ fn run_engine(
         match record::write(&state_dir, &mut state, &report, artifacts)
             .and_then(|_| state.save(&state_dir))
         {
-            Ok(()) => {}
+            Ok(()) => {
+                if let Some(kit) = &common.kit {
+                    let asset = device_asset(None, &state);
+                    match crate::signing::after_record(&state_dir, kit, &asset) {
+                        Ok(Some(f)) => {
+                            if f.pubkey == crate::signing::PubkeyInstall::Differs {
+                                report.warnings.push(format!(
+                                    "this device trusts another record key than {}'s: its records do not verify against the kit",
+                                    kit.display()
+                                ));
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(e) => report
+                            .warnings
+                            .push(format!("records not signed or copied to the kit: {e:#}")),
+                    }
+                }
+            }
             Err(e) => {
                 let msg = format!("no record written: {e:#}");
                 if mode == Mode::Apply {
@@ -1490,6 +1566,110 @@ fn kit_build(
         println!("packages  {p:<22} none: {why}");
     }
     Ok(Exit::Ok)
+}
+
+/// The asset a device's records are filed under on the kit: `--asset`, the remembered one, the serial.
+fn device_asset(given: Option<String>, state: &State) -> String {
+    given.or_else(|| state.asset.clone()).unwrap_or_else(|| {
+        let d = facts::detect();
+        if d.serial.is_empty() || d.serial == "unknown" {
+            d.hostname
+        } else {
+            d.serial
+        }
+    })
+}
+
+fn record_action(action: RecordAction) -> Result<Exit> {
+    let state_dir = record::default_state_dir();
+    let state = State::load(&state_dir).unwrap_or_default();
+    match action {
+        RecordAction::Show { .. } => unreachable!("dispatched before"),
+        RecordAction::Verify {
+            dir,
+            pubkey,
+            kit,
+            asset,
+            allow_unsigned,
+            format,
+        } => {
+            let dir = dir.unwrap_or_else(|| state_dir.join("records"));
+            let key = pubkey.or_else(|| crate::signing::default_pubkey(kit.as_deref(), &state_dir));
+            let kit_copy = match &kit {
+                Some(k) => Some(crate::signing::kit_records_dir(
+                    k,
+                    &device_asset(asset, &state),
+                )?),
+                None => None,
+            };
+            let v = crate::signing::verify(&dir, key.as_deref(), kit_copy.as_deref())?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&v)?),
+                Format::Text => {
+                    match &key {
+                        Some(k) => println!("trusted key: {}", k.display()),
+                        None => println!("trusted key: none"),
+                    }
+                    print!("{}", v.text());
+                }
+            }
+            let ok = if allow_unsigned {
+                v.ok_allowing_unsigned()
+            } else {
+                v.ok()
+            };
+            Ok(if ok { Exit::Ok } else { Exit::NotCompliant })
+        }
+        RecordAction::Diff { a, b, format } => {
+            let records = state_dir.join("records");
+            let a = crate::signing::resolve_record(&records, &a)?;
+            let b = crate::signing::resolve_record(&records, &b)?;
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&crate::signing::diff_json(&a, &b)?)?
+                ),
+                Format::Text => print!("{}", crate::signing::diff(&a, &b)?),
+            }
+            Ok(Exit::Ok)
+        }
+        RecordAction::Export { kit, asset } => {
+            let asset = device_asset(asset, &state);
+            match crate::signing::after_record(&state_dir, &kit, &asset)? {
+                Some(f) => println!(
+                    "signed {} record(s), copied {} file(s) to {}",
+                    f.signed.len(),
+                    f.exported,
+                    f.kit_dir.display()
+                ),
+                None => {
+                    let n = crate::signing::export(&state_dir.join("records"), &kit, &asset)?;
+                    println!(
+                        "copied {n} file(s) to the kit (unsigned: the kit has no key; `handover kit keygen`)"
+                    );
+                }
+            }
+            Ok(Exit::Ok)
+        }
+        RecordAction::Import { kit, asset } => {
+            let asset = device_asset(asset, &state);
+            let records = state_dir.join("records");
+            perms::ensure_private_dir(&state_dir)?;
+            perms::ensure_private_dir(&records)?;
+            let n =
+                crate::signing::import(&crate::signing::kit_records_dir(&kit, &asset)?, &records)?;
+            let mut state = state;
+            if state.last_record.is_none() {
+                state.last_record = crate::signing::chain_head(&records)?;
+                state.save(&state_dir)?;
+            }
+            println!(
+                "copied {n} file(s) from the kit into {}; the next record continues the chain",
+                records.display()
+            );
+            Ok(Exit::Ok)
+        }
+    }
 }
 
 /// Write to FILE, or stdout.

@@ -26,5 +26,6 @@ pub mod runner;
 pub mod schedule;
 pub mod secrets;
 pub mod sheet;
+pub mod signing;
 pub mod site;
 pub mod textpos;

@@ -7,6 +7,7 @@ mod fetch;
 mod kit;
 mod lifecycle;
 mod powershell;
+mod records;
 mod render;
 mod support;
 mod waivers;

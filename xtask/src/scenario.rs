@@ -828,6 +828,62 @@ fn evidence(c: &Container) -> Result<()> {
         "the fleet summary: {csv}"
     );
     println!("ok: contrib/ansible collected this device's report; report merge made its row");
+    signed_records(c)
+}
+
+/// The technician's kit signs records: `kit keygen`, then a `check --kit` signs every record and
+/// copies it to the kit; `record verify --kit` passes, and catches one edited byte and the newest
+/// record deleted on the device (against the kit's copy).
+fn signed_records(c: &Container) -> Result<()> {
+    sh(c, &format!("{GUEST_BIN} kit keygen {GUEST_KIT}"))?;
+    sh(
+        c,
+        &format!("HANDOVER_NOW={NOW} {GUEST_BIN} check --kit {GUEST_KIT} --site /etc/handover/site.toml >/dev/null || true"),
+    )?;
+    let ok = sh(c, &format!("{GUEST_BIN} record verify --kit {GUEST_KIT}"))?;
+    ensure!(
+        ok.contains(&format!("trusted key: {GUEST_KIT}/keys/records.pub")),
+        "verify: {ok}"
+    );
+    let n = sh(
+        c,
+        &format!("ls {GUEST_KIT}/records/QM012345 | grep -c 'json$'"),
+    )?;
+    let sigs = sh(
+        c,
+        &format!("ls {GUEST_KIT}/records/QM012345 | grep -c 'sig$'"),
+    )?;
+    ensure!(
+        n.trim() == sigs.trim() && n.trim() != "0",
+        "every record on the kit is signed: {n} {sigs}"
+    );
+    // One byte of the first record.
+    let first = sh(c, "ls /var/lib/handover/records | head -n 1")?;
+    let first = first.trim();
+    let edited = c.exec(&format!(
+        "cp /var/lib/handover/records/{first} /root/first.bak && sed -i 's/\"mode\": \"check\"/\"mode\": \"chock\"/' /var/lib/handover/records/{first}; \
+         {GUEST_BIN} record verify --kit {GUEST_KIT}; echo rc=$?; cp /root/first.bak /var/lib/handover/records/{first}"
+    ))?;
+    ensure!(
+        edited.stdout.contains("rc=1") && edited.stdout.contains(first),
+        "an edited record: {}",
+        edited.stdout
+    );
+    // The newest deleted on the device.
+    let newest = sh(c, "ls /var/lib/handover/records | grep 'json$' | tail -n 1")?;
+    let newest = newest.trim();
+    let deleted = c.exec(&format!(
+        "mv /var/lib/handover/records/{newest} /root/newest.bak; mv /var/lib/handover/records/{newest}.sig /root/newest.sig; \
+         {GUEST_BIN} record verify --kit {GUEST_KIT}; echo rc=$?; \
+         mv /root/newest.bak /var/lib/handover/records/{newest}; mv /root/newest.sig /var/lib/handover/records/{newest}.sig"
+    ))?;
+    ensure!(
+        deleted.stdout.contains("rc=1") && deleted.stdout.contains(newest),
+        "the newest record deleted: {}",
+        deleted.stdout
+    );
+    sh(c, &format!("{GUEST_BIN} record verify --kit {GUEST_KIT}"))?;
+    println!("ok: records signed with the kit's key and copied to it; record verify catches an edited byte and the newest deleted");
     Ok(())
 }
 

@@ -1,0 +1,1128 @@
+//! Signed records (SPEC §7, issue 6): a device's user is its administrator and can rewrite any file on
+//! it, so the hash chain of [`crate::record`] alone proves nothing against them. Each record is also
+//! signed with an ed25519 key that lives on the technician's kit, never on the device, and copied to
+//! the kit; the device keeps only the public key.
+//!
+//! ```text
+//! KIT/keys/records.key                 the private key: comment lines, then the 32-byte seed in hex (0600)
+//! KIT/keys/records.pub                 the public key: comment lines, then the 32-byte key in hex
+//! KIT/records/<asset>/NNNNNN-….json    copies of the device's records …
+//! KIT/records/<asset>/NNNNNN-….json.sig  … and of their signatures
+//! STATE/records.pub                    the device's copy of the public key
+//! STATE/records/NNNNNN-….json.sig      a detached signature beside each record:
+//!     {"alg":"ed25519","key":"<public key hex>","sig":"<hex>","sha256":"<hex of the record's bytes>"}
+//! ```
+//!
+//! A signature is over the record file's exact bytes (so `openssl pkeyutl -verify -rawin` can check it
+//! too); the order of records is proved by the chain of `previous` hashes inside them, and their
+//! completeness by sequence numbers and, for the newest, by the kit's copy. A public key file may list
+//! several keys (one a line) when a kit's key was replaced.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::artifacts::{hex, sha256_bytes};
+use crate::perms;
+
+/// The kit's private key.
+pub fn kit_key_path(kit: &Path) -> PathBuf {
+    kit.join("keys").join("records.key")
+}
+
+/// The kit's public key.
+pub fn kit_pubkey_path(kit: &Path) -> PathBuf {
+    kit.join("keys").join("records.pub")
+}
+
+/// Where the device keeps the public key its records are verified with.
+pub fn device_pubkey_path(state_dir: &Path) -> PathBuf {
+    state_dir.join("records.pub")
+}
+
+/// The detached signature of a record: `RECORD.json.sig`.
+pub fn sig_path(record: &Path) -> PathBuf {
+    let mut s = record.as_os_str().to_owned();
+    s.push(".sig");
+    PathBuf::from(s)
+}
+
+/// An asset tag as a directory name: anything but `[A-Za-z0-9._-]` becomes `_`.
+pub fn sanitize_asset(asset: &str) -> Result<String> {
+    let s: String = asset
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.chars().all(|c| c == '.') {
+        bail!("asset {asset:?} cannot name a directory of the kit");
+    }
+    Ok(s)
+}
+
+/// The kit's copy of one device's records: `KIT/records/<asset>/`.
+pub fn kit_records_dir(kit: &Path, asset: &str) -> Result<PathBuf> {
+    Ok(kit.join("records").join(sanitize_asset(asset)?))
+}
+
+/// What names a device's directory on the kit: the asset tag, else the serial, else the hostname.
+pub fn asset_of(report: &crate::report::Report) -> String {
+    [
+        report.asset.as_deref(),
+        Some(report.device.serial.as_str()),
+        Some(report.device.hostname.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .map(str::trim)
+    .find(|s| !s.is_empty() && sanitize_asset(s).is_ok())
+    .unwrap_or("unknown")
+    .to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// The hex values of a key file: every line that is neither blank nor a `#` comment.
+fn key_lines(path: &Path, len: usize) -> Result<Vec<Vec<u8>>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the key file {}", path.display()))?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let word = line.split_whitespace().next().unwrap_or("");
+        match unhex(word) {
+            Some(b) if b.len() == len => out.push(b),
+            _ => bail!(
+                "{}:{}: not a {len}-byte ed25519 key in hex",
+                path.display(),
+                n + 1
+            ),
+        }
+    }
+    if out.is_empty() {
+        bail!("{}: holds no key", path.display());
+    }
+    Ok(out)
+}
+
+/// Read a private key file written by [`keygen`].
+pub fn read_signing_key(path: &Path) -> Result<SigningKey> {
+    let lines = key_lines(path, 32)?;
+    let seed: [u8; 32] = lines[0].as_slice().try_into().expect("32 bytes");
+    Ok(SigningKey::from_bytes(&seed))
+}
+
+/// Read a public key file (one or more keys, one a line).
+pub fn read_pubkeys(path: &Path) -> Result<Vec<VerifyingKey>> {
+    key_lines(path, 32)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let b: [u8; 32] = b.as_slice().try_into().expect("32 bytes");
+            VerifyingKey::from_bytes(&b)
+                .map_err(|e| anyhow::anyhow!("{}: key {}: {e}", path.display(), i + 1))
+        })
+        .collect()
+}
+
+fn pubkey_text(key: &VerifyingKey) -> String {
+    format!(
+        "# handover records public key (ed25519, hex): `handover record verify --pubkey FILE`\n{}\n",
+        hex(key.as_bytes())
+    )
+}
+
+/// Make the kit's key pair: `KIT/keys/records.key` (mode 0600) and `KIT/keys/records.pub`. Refuses to
+/// replace either. Returns the public key's path.
+pub fn keygen(kit: &Path) -> Result<PathBuf> {
+    let key_path = kit_key_path(kit);
+    let pub_path = kit_pubkey_path(kit);
+    for p in [&key_path, &pub_path] {
+        if p.exists() {
+            bail!(
+                "{} exists: refusing to replace a kit's records key (records signed with it could no longer be verified); move it away first",
+                p.display()
+            );
+        }
+    }
+    let keys = key_path.parent().expect("has a parent");
+    std::fs::create_dir_all(keys).with_context(|| format!("creating {}", keys.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Best effort: a FAT-formatted stick has no modes.
+        let _ = std::fs::set_permissions(keys, std::fs::Permissions::from_mode(0o700));
+    }
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed)
+        .map_err(|e| anyhow::anyhow!("no random numbers from the OS: {e}"))?;
+    let key = SigningKey::from_bytes(&seed);
+    let public = key.verifying_key();
+    let text = format!(
+        "# handover records signing key (ed25519 seed, hex). Keep it on the kit: never copy it to a device.\n\
+         # public key {}\n{}\n",
+        hex(public.as_bytes()),
+        hex(&key.to_bytes())
+    );
+    write_new(&key_path, text.as_bytes(), true)?;
+    write_new(&pub_path, pubkey_text(&public).as_bytes(), false)?;
+    Ok(pub_path)
+}
+
+/// Create `path` with `bytes`; never replaces a file (`create_new`).
+fn write_new(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
+    use std::io::Write;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(if private { 0o600 } else { 0o644 });
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut f = o
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// What [`install_device_pubkey`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PubkeyInstall {
+    /// The device had none: the kit's is now `STATE/records.pub`.
+    Installed,
+    /// The device already trusts the kit's key.
+    Present,
+    /// The device trusts another key and was left alone: its records will not verify against it.
+    Differs,
+}
+
+/// Copy the kit's public key to `STATE/records.pub` if the device has none.
+pub fn install_device_pubkey(kit: &Path, state_dir: &Path) -> Result<PubkeyInstall> {
+    let kit_keys = read_pubkeys(&kit_pubkey_path(kit))?;
+    let dest = device_pubkey_path(state_dir);
+    if dest.exists() {
+        let have = read_pubkeys(&dest).unwrap_or_default();
+        return Ok(if kit_keys.iter().all(|k| have.contains(k)) {
+            PubkeyInstall::Present
+        } else {
+            PubkeyInstall::Differs
+        });
+    }
+    perms::ensure_private_dir(state_dir)?;
+    perms::write_private(&dest, pubkey_text(&kit_keys[0]).as_bytes())?;
+    Ok(PubkeyInstall::Installed)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records on disk
+
+/// A record file: `NNNNNN-STAMP-MODE-SCOPE.json`.
+#[derive(Debug, Clone)]
+struct Entry {
+    name: String,
+    seq: u64,
+    path: PathBuf,
+}
+
+/// The sequence number of a record's file name, if it is one.
+pub fn record_seq(name: &str) -> Option<u64> {
+    let stem = name.strip_suffix(".json")?;
+    let (digits, rest) = stem.split_once('-')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || rest.is_empty() {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The records of a directory, in chain order (sequence number, then name).
+fn list_records(dir: &Path) -> Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let e = e?;
+        let Some(name) = e.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if let Some(seq) = record_seq(&name) {
+            if e.file_type()?.is_file() {
+                out.push(Entry {
+                    name,
+                    seq,
+                    path: e.path(),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| (a.seq, &a.name).cmp(&(b.seq, &b.name)));
+    Ok(out)
+}
+
+/// `STATE/records` when given the state directory, else `dir` itself.
+pub fn records_dir_of(dir: &Path) -> PathBuf {
+    let sub = dir.join("records");
+    let has_records = |d: &Path| {
+        std::fs::read_dir(d).is_ok_and(|rd| {
+            rd.flatten()
+                .any(|e| e.file_name().to_str().and_then(record_seq).is_some())
+        })
+    };
+    if sub.is_dir() && !has_records(dir) {
+        sub
+    } else {
+        dir.to_path_buf()
+    }
+}
+
+/// `sha256:<hex>` of the newest record: what the next record's `previous` must be.
+pub fn chain_head(records_dir: &Path) -> Result<Option<String>> {
+    if !records_dir.exists() {
+        return Ok(None);
+    }
+    let Some(last) = list_records(records_dir)?.pop() else {
+        return Ok(None);
+    };
+    let bytes =
+        std::fs::read(&last.path).with_context(|| format!("reading {}", last.path.display()))?;
+    Ok(Some(format!("sha256:{}", sha256_bytes(&bytes))))
+}
+
+/// A record named by a path, a sequence number (`3`), or a file name in `records_dir`.
+pub fn resolve_record(records_dir: &Path, spec: &str) -> Result<PathBuf> {
+    let p = Path::new(spec);
+    if p.is_file() {
+        return Ok(p.to_path_buf());
+    }
+    let records = list_records(records_dir)?;
+    if let Ok(n) = spec.parse::<u64>() {
+        if let Some(e) = records.iter().find(|e| e.seq == n) {
+            return Ok(e.path.clone());
+        }
+    }
+    if let Some(e) = records.iter().find(|e| e.name == spec) {
+        return Ok(e.path.clone());
+    }
+    bail!(
+        "{spec}: no such record (a file, a sequence number or a name in {})",
+        records_dir.display()
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signing
+
+fn sig_json(key: &VerifyingKey, sig: &Signature, bytes: &[u8]) -> Vec<u8> {
+    let mut v = serde_json::to_vec(&json!({
+        "alg": "ed25519",
+        "key": hex(key.as_bytes()),
+        "sig": hex(&sig.to_bytes()),
+        "sha256": sha256_bytes(bytes),
+    }))
+    .expect("serializes");
+    v.push(b'\n');
+    v
+}
+
+/// A parsed `.sig` file.
+#[derive(Debug)]
+struct SigFile {
+    alg: String,
+    key: String,
+    sig: Option<Signature>,
+    sha256: String,
+}
+
+fn read_sig(path: &Path) -> Result<SigFile> {
+    let bytes = std::fs::read(path)?;
+    let v: Value = serde_json::from_slice(&bytes).context("not JSON")?;
+    let field = |k: &str| v[k].as_str().unwrap_or("").to_string();
+    let sig = unhex(&field("sig"))
+        .and_then(|b| <[u8; 64]>::try_from(b.as_slice()).ok())
+        .map(|b| Signature::from_bytes(&b));
+    Ok(SigFile {
+        alg: field("alg"),
+        key: field("key"),
+        sig,
+        sha256: field("sha256"),
+    })
+}
+
+/// Sign a record: writes `RECORD.sig` beside it, over the file's exact bytes. A record that already has
+/// a signature is left alone when the signature is this key's over these bytes, and refused otherwise:
+/// re-signing would bless an edit made after the first signature.
+pub fn sign_record(record_path: &Path, key_file: &Path) -> Result<PathBuf> {
+    let key = read_signing_key(key_file)?;
+    sign_with(record_path, &key)
+}
+
+fn sign_with(record_path: &Path, key: &SigningKey) -> Result<PathBuf> {
+    let bytes =
+        std::fs::read(record_path).with_context(|| format!("reading {}", record_path.display()))?;
+    let v: Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not a handover record", record_path.display()))?;
+    if v.get("previous").is_none() {
+        bail!(
+            "{}: not a handover record (no `previous`)",
+            record_path.display()
+        );
+    }
+    let sig = key.sign(&bytes);
+    let out = sig_json(&key.verifying_key(), &sig, &bytes);
+    let sp = sig_path(record_path);
+    match std::fs::read(&sp) {
+        Ok(existing) if existing == out => return Ok(sp),
+        Ok(_) => bail!(
+            "{} exists and is not this key's signature of {}: refusing to re-sign (was the record edited after it was signed?)",
+            sp.display(),
+            record_path.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", sp.display())),
+    }
+    perms::write_private(&sp, &out)?;
+    Ok(sp)
+}
+
+/// Sign every record of `records_dir` that has no signature yet (records a scheduled `check` wrote while
+/// the kit was away). Returns the signatures written.
+pub fn sign_all(records_dir: &Path, key_file: &Path) -> Result<Vec<PathBuf>> {
+    let key = read_signing_key(key_file)?;
+    let mut out = Vec::new();
+    for e in list_records(records_dir)? {
+        if !sig_path(&e.path).exists() {
+            out.push(sign_with(&e.path, &key)?);
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export and import
+
+/// The files to copy from `src` to `dst` (records and their signatures), after checking that none would
+/// replace a different file or take a sequence number the destination holds under another name.
+fn plan_copy(src: &Path, dst: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+    let theirs: BTreeMap<u64, Vec<String>> = if dst.exists() {
+        list_records(dst)?
+            .into_iter()
+            .fold(BTreeMap::new(), |mut m, e| {
+                m.entry(e.seq).or_default().push(e.name);
+                m
+            })
+    } else {
+        BTreeMap::new()
+    };
+    let mut plan = Vec::new();
+    let mut conflicts = Vec::new();
+    for e in list_records(src)? {
+        if let Some(names) = theirs.get(&e.seq) {
+            if let Some(other) = names.iter().find(|n| **n != e.name) {
+                conflicts.push(format!(
+                    "{}: {} already holds record {} as {other}: the two chains diverged (a reinstall? `record import` before the first check continues the chain)",
+                    e.name,
+                    dst.display(),
+                    e.seq
+                ));
+                continue;
+            }
+        }
+        for from in [e.path.clone(), sig_path(&e.path)] {
+            if !from.exists() {
+                continue;
+            }
+            let to = dst.join(from.file_name().expect("a file"));
+            match std::fs::read(&to) {
+                Ok(b) => {
+                    let mine = std::fs::read(&from)
+                        .with_context(|| format!("reading {}", from.display()))?;
+                    if b != mine {
+                        conflicts.push(format!(
+                            "{}: differs from {}; not replacing it",
+                            to.display(),
+                            from.display()
+                        ));
+                    }
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => plan.push((from, to)),
+                Err(err) => {
+                    return Err(err).with_context(|| format!("reading {}", to.display()));
+                }
+            }
+        }
+    }
+    if !conflicts.is_empty() {
+        bail!("{}", conflicts.join("\n"));
+    }
+    Ok(plan)
+}
+
+fn copy_planned(plan: &[(PathBuf, PathBuf)], private: bool) -> Result<usize> {
+    for (from, to) in plan {
+        let bytes = std::fs::read(from).with_context(|| format!("reading {}", from.display()))?;
+        if private {
+            perms::write_private(to, &bytes)?;
+        } else {
+            // Atomic, so that a stick pulled out mid-copy leaves no half file to conflict with later.
+            let dir = to.parent().expect("a file in a directory");
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)
+                .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+            std::io::Write::write_all(&mut tmp, &bytes)?;
+            tmp.as_file().sync_all()?;
+            tmp.persist(to)
+                .with_context(|| format!("writing {}", to.display()))?;
+        }
+    }
+    Ok(plan.len())
+}
+
+/// Copy the device's records and signatures to `KIT/records/<asset>/`. Never replaces a different file
+/// (the error names it). Returns the number of files copied.
+pub fn export(records_dir: &Path, kit: &Path, asset: &str) -> Result<usize> {
+    let dst = kit_records_dir(kit, asset)?;
+    let plan = plan_copy(records_dir, &dst)?;
+    std::fs::create_dir_all(&dst).with_context(|| format!("creating {}", dst.display()))?;
+    copy_planned(&plan, false)
+}
+
+/// Copy the kit's records of one device (`KIT/records/<asset>/`) into the device's records directory,
+/// by the same rule as [`export`]. After it, the next record's `previous` is [`chain_head`].
+pub fn import(kit_dir_for_asset: &Path, records_dir: &Path) -> Result<usize> {
+    let plan = plan_copy(kit_dir_for_asset, records_dir)?;
+    perms::ensure_private_dir(records_dir)?;
+    copy_planned(&plan, true)
+}
+
+/// What [`after_record`] did.
+#[derive(Debug)]
+pub struct Filed {
+    pub signed: Vec<PathBuf>,
+    pub exported: usize,
+    pub kit_dir: PathBuf,
+    pub pubkey: PubkeyInstall,
+}
+
+/// After a record is written with a kit present: when the kit has a key, sign every unsigned record,
+/// copy the records to `KIT/records/<asset>/` and give the device the public key. `Ok(None)` when the
+/// kit has no key. A device record that differs from the kit's copy stops it before anything is signed.
+pub fn after_record(state_dir: &Path, kit: &Path, asset: &str) -> Result<Option<Filed>> {
+    let key = kit_key_path(kit);
+    if !key.exists() {
+        return Ok(None);
+    }
+    let records = state_dir.join("records");
+    let kit_dir = kit_records_dir(kit, asset)?;
+    plan_copy(&records, &kit_dir)?;
+    let signed = sign_all(&records, &key)?;
+    let exported = export(&records, kit, asset)?;
+    let pubkey = install_device_pubkey(kit, state_dir)?;
+    Ok(Some(Filed {
+        signed,
+        exported,
+        kit_dir,
+        pubkey,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verification
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Error,
+    Warning,
+}
+
+/// One thing `verify` found, about one record (its file name) or the whole directory.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub record: Option<String>,
+    pub level: Level,
+    pub message: String,
+}
+
+/// What `verify` checked and found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    pub dir: PathBuf,
+    /// The records checked, in chain order.
+    pub records: Vec<String>,
+    /// The trusted public keys (hex); empty when none was given.
+    pub keys: Vec<String>,
+    pub kit_copy: Option<PathBuf>,
+    pub findings: Vec<Finding>,
+}
+
+pub const UNSIGNED: &str =
+    "unsigned: no public key given, so the hash chain alone proves nothing against the device's administrator";
+
+impl Verification {
+    /// No error, and the signatures were checked against a trusted key.
+    pub fn ok(&self) -> bool {
+        !self.keys.is_empty() && self.ok_allowing_unsigned()
+    }
+
+    /// No error (for `--allow-unsigned`: the chain and digests only).
+    pub fn ok_allowing_unsigned(&self) -> bool {
+        !self.findings.iter().any(|f| f.level == Level::Error)
+    }
+
+    /// The records with an error.
+    pub fn failed(&self) -> BTreeSet<String> {
+        self.findings
+            .iter()
+            .filter(|f| f.level == Level::Error)
+            .filter_map(|f| f.record.clone())
+            .collect()
+    }
+
+    /// One line per record (`ok` or its findings), then the directory's findings and a verdict.
+    pub fn text(&self) -> String {
+        let mut out = format!("{}: {} records\n", self.dir.display(), self.records.len());
+        let per: BTreeMap<&str, Vec<&Finding>> =
+            self.findings.iter().fold(BTreeMap::new(), |mut m, f| {
+                if let Some(r) = &f.record {
+                    m.entry(r.as_str()).or_default().push(f);
+                }
+                m
+            });
+        let mut named: BTreeSet<&str> = BTreeSet::new();
+        for r in &self.records {
+            named.insert(r);
+            match per.get(r.as_str()) {
+                None => out.push_str(&format!("  ok       {r}\n")),
+                Some(fs) => {
+                    for f in fs {
+                        out.push_str(&format!("  {:<8} {r}: {}\n", label(f.level), f.message));
+                    }
+                }
+            }
+        }
+        for f in &self.findings {
+            match &f.record {
+                Some(r) if named.contains(r.as_str()) => {}
+                Some(r) => out.push_str(&format!("  {:<8} {r}: {}\n", label(f.level), f.message)),
+                None => out.push_str(&format!("{}: {}\n", label(f.level), f.message)),
+            }
+        }
+        out.push_str(if self.ok() {
+            "VERIFIED: every record is signed with the trusted key, and the chain is whole\n"
+        } else if self.ok_allowing_unsigned() {
+            "NOT VERIFIED: the chain is whole, but no trusted key checked the signatures\n"
+        } else {
+            "NOT VERIFIED\n"
+        });
+        out
+    }
+}
+
+fn label(l: Level) -> &'static str {
+    match l {
+        Level::Error => "FAIL",
+        Level::Warning => "WARNING",
+    }
+}
+
+/// Verify the records of `dir` (the records directory or the state directory above it): each record's
+/// signature against the trusted `pubkey` (without one, against the key the signature names, with an
+/// [`UNSIGNED`] warning and `ok()` false), its digest, the chain of `previous` hashes and the sequence
+/// numbers; with `kit_copy` (the kit's `records/<asset>/`), that every record there is on the device with
+/// the same bytes. Errors (`Err`) are for a directory that cannot be read; tampering is in the findings.
+pub fn verify(dir: &Path, pubkey: Option<&Path>, kit_copy: Option<&Path>) -> Result<Verification> {
+    let dir = records_dir_of(dir);
+    let records = list_records(&dir)?;
+    let keys = match pubkey {
+        Some(p) => read_pubkeys(p)?,
+        None => Vec::new(),
+    };
+    let key_hex: Vec<String> = keys.iter().map(|k| hex(k.as_bytes())).collect();
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut err = |record: Option<&str>, message: String| {
+        findings.push(Finding {
+            record: record.map(str::to_string),
+            level: Level::Error,
+            message,
+        })
+    };
+
+    let bytes: Vec<Vec<u8>> = records
+        .iter()
+        .map(|e| std::fs::read(&e.path).with_context(|| format!("reading {}", e.path.display())))
+        .collect::<Result<_>>()?;
+    let hashes: Vec<String> = bytes
+        .iter()
+        .map(|b| format!("sha256:{}", sha256_bytes(b)))
+        .collect();
+    let by_hash: BTreeMap<&str, &str> = hashes
+        .iter()
+        .zip(&records)
+        .map(|(h, e)| (h.as_str(), e.name.as_str()))
+        .collect();
+
+    // Sequence numbers: 1, 2, 3… with no gap and no number twice.
+    let mut expected = 1u64;
+    for (i, e) in records.iter().enumerate() {
+        if i > 0 && records[i - 1].seq == e.seq {
+            err(
+                Some(&e.name),
+                format!(
+                    "sequence number {} is also {}: two chains mixed, or a record copied",
+                    e.seq,
+                    records[i - 1].name
+                ),
+            );
+            continue;
+        }
+        if e.seq > expected {
+            let missing = if e.seq - expected == 1 {
+                format!("record {expected:06} is missing")
+            } else {
+                format!("records {expected:06} to {:06} are missing", e.seq - 1)
+            };
+            err(
+                Some(&e.name),
+                format!(
+                    "{missing} before it{}: removed?",
+                    match i {
+                        0 => String::new(),
+                        _ => format!(" (after {})", records[i - 1].name),
+                    }
+                ),
+            );
+        }
+        expected = e.seq + 1;
+    }
+
+    // The chain of `previous` hashes.
+    for (i, e) in records.iter().enumerate() {
+        let doc: Value = match serde_json::from_slice(&bytes[i]) {
+            Ok(d) => d,
+            Err(x) => {
+                err(Some(&e.name), format!("not JSON ({x})"));
+                continue;
+            }
+        };
+        let previous = match doc.get("previous") {
+            Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.as_str()),
+            _ => {
+                err(
+                    Some(&e.name),
+                    "not a handover record: no `previous` field".into(),
+                );
+                continue;
+            }
+        };
+        let want = i.checked_sub(1).map(|j| hashes[j].as_str());
+        if previous == want {
+            continue;
+        }
+        let msg = match (previous, want) {
+            (Some(p), _) if by_hash.contains_key(p) && by_hash[p] != e.name => format!(
+                "its previous record is {}, but it comes {}: records reordered (renamed or swapped)",
+                by_hash[p],
+                match want {
+                    None => "first".to_string(),
+                    Some(_) => format!("after {}", records[i - 1].name),
+                }
+            ),
+            (Some(p), None) => format!(
+                "the first record here names a previous record ({p}): earlier records were removed"
+            ),
+            (None, Some(_)) => format!(
+                "`previous` is null, but {} comes before it: a chain restarted, or records were inserted",
+                records[i - 1].name
+            ),
+            (Some(p), Some(w)) => format!(
+                "`previous` is {p}, but {} before it hashes to {w}: {} was edited, or a record between them removed",
+                records[i - 1].name,
+                records[i - 1].name
+            ),
+            (None, None) => unreachable!(),
+        };
+        err(Some(&e.name), msg);
+    }
+
+    // Signatures.
+    for (i, e) in records.iter().enumerate() {
+        let sp = sig_path(&e.path);
+        let sig_name = format!("{}.sig", e.name);
+        if !sp.exists() {
+            err(
+                Some(&e.name),
+                format!("no signature ({sig_name} is missing)"),
+            );
+            continue;
+        }
+        let s = match read_sig(&sp) {
+            Ok(s) => s,
+            Err(x) => {
+                err(Some(&e.name), format!("{sig_name}: unreadable ({x:#})"));
+                continue;
+            }
+        };
+        let Some(sig) = s.sig.filter(|_| s.alg == "ed25519") else {
+            err(
+                Some(&e.name),
+                format!("{sig_name}: not an ed25519 signature"),
+            );
+            continue;
+        };
+        let digest = sha256_bytes(&bytes[i]);
+        if s.sha256 != digest {
+            err(
+                Some(&e.name),
+                format!(
+                    "edited after it was signed: its sha256 is {digest}, the signature's is {}",
+                    s.sha256
+                ),
+            );
+        }
+        if keys.is_empty() {
+            let named = unhex(&s.key)
+                .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+                .and_then(|b| VerifyingKey::from_bytes(&b).ok());
+            match named {
+                Some(k) if k.verify_strict(&bytes[i], &sig).is_ok() => {}
+                _ => err(
+                    Some(&e.name),
+                    format!("{sig_name}: the signature does not match the record"),
+                ),
+            }
+        } else if !keys
+            .iter()
+            .any(|k| k.verify_strict(&bytes[i], &sig).is_ok())
+        {
+            let msg = if key_hex.contains(&s.key) {
+                "the signature does not match the record: edited after it was signed".to_string()
+            } else {
+                format!(
+                    "signed with key {}, not the trusted key: re-signed without the kit's key",
+                    s.key
+                )
+            };
+            err(Some(&e.name), msg);
+        }
+    }
+
+    // Signatures left behind by a removed record.
+    let names: BTreeSet<&str> = records.iter().map(|e| e.name.as_str()).collect();
+    let mut orphans: Vec<String> = std::fs::read_dir(&dir)?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter_map(|n| {
+            let rec = n.strip_suffix(".sig")?;
+            (record_seq(rec).is_some() && !names.contains(rec)).then(|| rec.to_string())
+        })
+        .collect();
+    orphans.sort();
+    for rec in orphans {
+        err(
+            Some(&rec),
+            format!("{rec}.sig is here, {rec} is not: the record was removed"),
+        );
+    }
+
+    // The kit's copy: every record there must be here, byte for byte (catches the newest deleted).
+    if let Some(kit) = kit_copy {
+        let theirs = list_records(kit)?;
+        for k in &theirs {
+            let newest = theirs.last().is_some_and(|l| l.name == k.name);
+            let kb =
+                std::fs::read(&k.path).with_context(|| format!("reading {}", k.path.display()))?;
+            match records.iter().position(|e| e.name == k.name) {
+                None => err(
+                    Some(&k.name),
+                    format!(
+                        "in the kit's copy but not on the device: deleted{}",
+                        if newest { " (the newest record)" } else { "" }
+                    ),
+                ),
+                Some(i) if bytes[i] != kb => err(
+                    Some(&k.name),
+                    "differs from the kit's copy: edited on the device".into(),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+
+    // The state file's idea of the newest record (the device's admin can edit it too: a hint only).
+    if dir.file_name().is_some_and(|n| n == "records") {
+        if let Some(state_dir) = dir.parent() {
+            if let Ok(state) = crate::record::State::load(state_dir) {
+                if let Some(last) = state.last_record.as_deref() {
+                    if hashes.last().map(String::as_str) != Some(last) {
+                        match by_hash.get(last) {
+                            Some(r) => findings.push(Finding {
+                                record: Some(r.to_string()),
+                                level: Level::Warning,
+                                message: "state.json names this as the newest record, but later ones follow (a run interrupted before it saved its state?)".into(),
+                            }),
+                            None => findings.push(Finding {
+                                record: records.last().map(|e| e.name.clone()),
+                                level: Level::Error,
+                                message: format!("state.json's newest record ({last}) is not here: the newest record was deleted or edited"),
+                            }),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    if records.is_empty() {
+        findings.push(Finding {
+            record: None,
+            level: Level::Error,
+            message: "no records: nothing to verify".into(),
+        });
+    }
+    if keys.is_empty() {
+        findings.push(Finding {
+            record: None,
+            level: Level::Warning,
+            message: UNSIGNED.into(),
+        });
+    }
+    Ok(Verification {
+        records: records.iter().map(|e| e.name.clone()).collect(),
+        dir,
+        keys: key_hex,
+        kit_copy: kit_copy.map(Path::to_path_buf),
+        findings,
+    })
+}
+
+/// The public key to verify with when none is given: the kit's (trusted), else the device's own
+/// `STATE/records.pub` (which the device's administrator could have replaced along with the records).
+pub fn default_pubkey(kit: Option<&Path>, state_dir: &Path) -> Option<PathBuf> {
+    kit.map(kit_pubkey_path)
+        .filter(|p| p.exists())
+        .or_else(|| Some(device_pubkey_path(state_dir)).filter(|p| p.exists()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Diff
+
+fn load_report(path: &Path) -> Result<(Value, Value)> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let doc: Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not a handover record or report", path.display()))?;
+    let report = doc.get("report").cloned().unwrap_or_else(|| doc.clone());
+    if !report.get("controls").is_some_and(Value::is_array) {
+        bail!(
+            "{}: not a handover record or report (no controls)",
+            path.display()
+        );
+    }
+    Ok((doc, report))
+}
+
+fn side(path: &Path, doc: &Value, r: &Value) -> Value {
+    let digest = doc
+        .get("profile_digest")
+        .cloned()
+        .unwrap_or_else(|| r["profile"]["digest"].clone());
+    json!({
+        "file": path.file_name().map(|n| n.to_string_lossy().into_owned()),
+        "mode": r["mode"],
+        "scope": r["scope"],
+        "finished_at": r["finished_at"],
+        "device": {"hostname": r["device"]["hostname"], "serial": r["device"]["serial"]},
+        "os": r["device"]["os"],
+        "profile": {"name": r["profile"]["name"], "digest": digest},
+        "summary": r["summary"],
+    })
+}
+
+fn statuses(r: &Value) -> Vec<(String, String)> {
+    r["controls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap_or("?").to_string(),
+                c["status"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// What changed from record (or report) `a` to `b`, as JSON: `before` and `after` (file, mode, time,
+/// device, OS, profile and digest, summary), `os_changed`, `profile_changed`, and the controls `changed`
+/// (`{id, before, after}`), `added` and `removed` (`{id, status}`).
+pub fn diff_json(a: &Path, b: &Path) -> Result<Value> {
+    let (da, ra) = load_report(a)?;
+    let (db, rb) = load_report(b)?;
+    let before = side(a, &da, &ra);
+    let after = side(b, &db, &rb);
+    let sa = statuses(&ra);
+    let sb = statuses(&rb);
+    let ma: BTreeMap<&str, &str> = sa.iter().map(|(i, s)| (i.as_str(), s.as_str())).collect();
+    let mb: BTreeMap<&str, &str> = sb.iter().map(|(i, s)| (i.as_str(), s.as_str())).collect();
+    let mut changed = Vec::new();
+    let mut added = Vec::new();
+    for (id, s) in &sb {
+        match ma.get(id.as_str()) {
+            Some(old) if old != s => changed.push(json!({"id": id, "before": old, "after": s})),
+            Some(_) => {}
+            None => added.push(json!({"id": id, "status": s})),
+        }
+    }
+    let removed: Vec<Value> = sa
+        .iter()
+        .filter(|(id, _)| !mb.contains_key(id.as_str()))
+        .map(|(id, s)| json!({"id": id, "status": s}))
+        .collect();
+    Ok(json!({
+        "os_changed": before["os"] != after["os"],
+        "profile_changed": before["profile"] != after["profile"],
+        "device_changed": before["device"] != after["device"],
+        "changed": changed,
+        "added": added,
+        "removed": removed,
+        "before": before,
+        "after": after,
+    }))
+}
+
+fn os_name(os: &Value) -> String {
+    match os["name"].as_str() {
+        Some(n) if !n.is_empty() => n.to_string(),
+        _ => format!(
+            "{} {}",
+            os["id"].as_str().unwrap_or("?"),
+            os["version"].as_str().unwrap_or("")
+        ),
+    }
+}
+
+fn summary_line(s: &Value) -> String {
+    let n = |k: &str| s[k].as_u64().unwrap_or(0);
+    format!(
+        "{} pass, {} fixed, {} fail, {} error, {} manual, {} waived, {} not applicable ({})",
+        n("pass"),
+        n("fixed"),
+        n("fail"),
+        n("error"),
+        n("manual"),
+        n("waived"),
+        n("not_applicable"),
+        match s["compliant"].as_bool() {
+            Some(true) => "compliant",
+            Some(false) => "not compliant",
+            None => "partial",
+        }
+    )
+}
+
+/// [`diff_json`] as a technician reads it.
+pub fn diff(a: &Path, b: &Path) -> Result<String> {
+    let d = diff_json(a, b)?;
+    let (be, af) = (&d["before"], &d["after"]);
+    let s = |v: &Value| v.as_str().unwrap_or("?").to_string();
+    let mut out = String::new();
+    for (label, x) in [("before", be), ("after ", af)] {
+        out.push_str(&format!(
+            "{label}: {} ({} {}, {})\n",
+            s(&x["file"]),
+            s(&x["mode"]),
+            s(&x["scope"]),
+            s(&x["finished_at"])
+        ));
+    }
+    if d["device_changed"] == true {
+        out.push_str(&format!(
+            "device: {} ({}) → {} ({})\n",
+            s(&be["device"]["hostname"]),
+            s(&be["device"]["serial"]),
+            s(&af["device"]["hostname"]),
+            s(&af["device"]["serial"])
+        ));
+    }
+    if d["os_changed"] == true {
+        out.push_str(&format!(
+            "OS: {} → {}\n",
+            os_name(&be["os"]),
+            os_name(&af["os"])
+        ));
+    } else {
+        out.push_str(&format!("OS: {} (unchanged)\n", os_name(&af["os"])));
+    }
+    let prof = |x: &Value| {
+        format!(
+            "{} {}",
+            s(&x["profile"]["name"]),
+            s(&x["profile"]["digest"])
+        )
+    };
+    if d["profile_changed"] == true {
+        out.push_str(&format!("profile: {} → {}\n", prof(be), prof(af)));
+    } else {
+        out.push_str(&format!("profile: {} (unchanged)\n", prof(af)));
+    }
+    let list = |k: &str| d[k].as_array().cloned().unwrap_or_default();
+    let (changed, added, removed) = (list("changed"), list("added"), list("removed"));
+    if changed.is_empty() {
+        out.push_str("no control changed status\n");
+    } else {
+        out.push_str("changed:\n");
+        for c in &changed {
+            out.push_str(&format!(
+                "  {}: {} → {}\n",
+                s(&c["id"]),
+                s(&c["before"]),
+                s(&c["after"])
+            ));
+        }
+    }
+    if !added.is_empty() {
+        out.push_str("added:\n");
+        for c in &added {
+            out.push_str(&format!("  {}: {}\n", s(&c["id"]), s(&c["status"])));
+        }
+    }
+    if !removed.is_empty() {
+        out.push_str("removed:\n");
+        for c in &removed {
+            out.push_str(&format!("  {}: was {}\n", s(&c["id"]), s(&c["status"])));
+        }
+    }
+    out.push_str(&format!(
+        "summary before: {}\n",
+        summary_line(&be["summary"])
+    ));
+    out.push_str(&format!(
+        "summary after:  {}\n",
+        summary_line(&af["summary"])
+    ));
+    Ok(out)
+}

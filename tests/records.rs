@@ -1,0 +1,506 @@
+//! Signed records (issue 6, SPEC §7): `handover::signing` against records written by
+//! `handover::record::write`, and every way a device's administrator could tamper with them: one byte
+//! edited, a record removed, two swapped, the newest deleted, a signature removed, and the whole chain
+//! recomputed and re-signed with another key.
+
+use std::path::{Path, PathBuf};
+
+use handover::facts::{Device, Os};
+use handover::record::{self, State};
+use handover::report::{ControlReport, ProfileRef, Report, Status, Tool};
+use handover::signing::{self, Level, PubkeyInstall};
+
+fn os(version: &str, codename: &str) -> Os {
+    Os {
+        family: "linux".into(),
+        id: "debian".into(),
+        version: version.into(),
+        name: format!("Debian GNU/Linux {version} ({codename})"),
+        id_like: Vec::new(),
+    }
+}
+
+fn control(id: &str, status: Status) -> ControlReport {
+    ControlReport {
+        id: id.into(),
+        title: id.into(),
+        policy: "ITP07 §7.1".into(),
+        status,
+        changed: status == Status::Fixed,
+        reason: String::new(),
+        observed: serde_json::Value::Null,
+        duration_ms: 1,
+        plan: None,
+        waiver: None,
+        output: None,
+        attestation: None,
+    }
+}
+
+fn report(
+    mode: &str,
+    finished_at: &str,
+    os: Os,
+    digest: &str,
+    controls: Vec<ControlReport>,
+) -> Report {
+    Report {
+        tool: Tool {
+            name: "handover".into(),
+            version: "0".into(),
+        },
+        mode: mode.into(),
+        scope: "full".into(),
+        profile: ProfileRef {
+            name: format!("debian-{}", os.version),
+            digest: digest.into(),
+        },
+        device: Device {
+            hostname: "pc1".into(),
+            serial: "SERIAL1".into(),
+            model: "M".into(),
+            os,
+        },
+        user: Some("ada".into()),
+        asset: Some("UNI 00042/b".into()),
+        ticket: Some("RITM0012345".into()),
+        technician: Some("A. Tech".into()),
+        reason: Some("handover".into()),
+        started_at: finished_at.into(),
+        finished_at: finished_at.into(),
+        summary: Report::summarise(&controls, false),
+        controls,
+        reboot_required: false,
+        warnings: Vec::new(),
+    }
+}
+
+fn name(p: &Path) -> String {
+    p.file_name().unwrap().to_str().unwrap().to_string()
+}
+
+/// A state directory with three chained records, each signed with the kit's key, and the kit.
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    state: PathBuf,
+    kit: PathBuf,
+    pubkey: PathBuf,
+    records: Vec<PathBuf>,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = tmp.path().join("state");
+        let kit = tmp.path().join("kit");
+        std::fs::create_dir_all(&kit).unwrap();
+        let pubkey = signing::keygen(&kit).unwrap();
+        let mut st = State::default();
+        let mut records = Vec::new();
+        for (i, status) in [Status::Fail, Status::Fixed, Status::Pass]
+            .into_iter()
+            .enumerate()
+        {
+            let r = report(
+                if i == 1 { "apply" } else { "check" },
+                &format!("2026-11-25T10:0{i}:00Z"),
+                os("12", "bookworm"),
+                "sha256:aaaa",
+                vec![
+                    control("firewall.enabled", status),
+                    control("ssh.root_login", Status::Pass),
+                ],
+            );
+            let p = record::write(&state, &mut st, &r, Default::default()).unwrap();
+            signing::sign_record(&p, &signing::kit_key_path(&kit)).unwrap();
+            records.push(p);
+        }
+        st.save(&state).unwrap();
+        Fixture {
+            _tmp: tmp,
+            state,
+            kit,
+            pubkey,
+            records,
+        }
+    }
+
+    fn records_dir(&self) -> PathBuf {
+        self.state.join("records")
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.records.iter().map(|p| name(p)).collect()
+    }
+
+    fn verify(&self) -> signing::Verification {
+        signing::verify(&self.records_dir(), Some(&self.pubkey), None).unwrap()
+    }
+
+    fn export(&self) -> PathBuf {
+        signing::export(&self.records_dir(), &self.kit, "UNI 00042/b").unwrap();
+        signing::kit_records_dir(&self.kit, "UNI 00042/b").unwrap()
+    }
+}
+
+/// Not verified, and `record` is among the records named with an error.
+#[track_caller]
+fn assert_names(v: &signing::Verification, record: &str) {
+    assert!(!v.ok(), "verified, but should not:\n{}", v.text());
+    assert!(
+        v.failed().contains(record),
+        "{record} is not named:\n{}",
+        v.text()
+    );
+    assert!(v.text().contains(record));
+}
+
+#[test]
+fn keygen_writes_a_private_key_and_a_public_key_and_never_replaces_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pubkey = signing::keygen(tmp.path()).unwrap();
+    assert_eq!(pubkey, tmp.path().join("keys/records.pub"));
+    let key = signing::kit_key_path(tmp.path());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let text = std::fs::read_to_string(&pubkey).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with('#'), "{text}");
+    assert_eq!(lines[1].len(), 64);
+    assert!(lines[1].bytes().all(|b| b.is_ascii_hexdigit()));
+    // The private key names its public key; the public key never holds the seed.
+    let secret = std::fs::read_to_string(&key).unwrap();
+    assert!(secret.contains(lines[1]));
+    let seed = secret.lines().find(|l| !l.starts_with('#')).unwrap();
+    assert!(!text.contains(seed));
+
+    let again = signing::keygen(tmp.path()).unwrap_err().to_string();
+    assert!(again.contains("records.key"), "{again}");
+    assert_eq!(std::fs::read_to_string(&pubkey).unwrap(), text);
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), secret);
+}
+
+#[test]
+fn a_signed_chain_verifies() {
+    let f = Fixture::new();
+    let v = f.verify();
+    assert!(v.ok(), "{}", v.text());
+    assert_eq!(v.records, f.names());
+    assert!(v.text().contains("VERIFIED"));
+    // The state directory above the records works as well, and so does the kit's copy.
+    let kit_copy = f.export();
+    let v = signing::verify(&f.state, Some(&f.pubkey), Some(&kit_copy)).unwrap();
+    assert!(v.ok(), "{}", v.text());
+    let v = signing::verify(&kit_copy, Some(&f.pubkey), None).unwrap();
+    assert!(v.ok(), "{}", v.text());
+    // The signature file's format.
+    let sig: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(signing::sig_path(&f.records[0])).unwrap()).unwrap();
+    assert_eq!(sig["alg"], "ed25519");
+    assert_eq!(sig["sig"].as_str().unwrap().len(), 128);
+    let pubhex = std::fs::read_to_string(&f.pubkey).unwrap();
+    assert!(pubhex.contains(sig["key"].as_str().unwrap()));
+    // Signing again with the same key changes nothing.
+    let before = std::fs::read(signing::sig_path(&f.records[0])).unwrap();
+    signing::sign_record(&f.records[0], &signing::kit_key_path(&f.kit)).unwrap();
+    assert_eq!(
+        std::fs::read(signing::sig_path(&f.records[0])).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn without_a_public_key_the_chain_alone_is_not_verified() {
+    let f = Fixture::new();
+    let v = signing::verify(&f.records_dir(), None, None).unwrap();
+    assert!(!v.ok());
+    assert!(v.ok_allowing_unsigned(), "{}", v.text());
+    assert!(v
+        .findings
+        .iter()
+        .any(|x| x.level == Level::Warning && x.message == signing::UNSIGNED));
+    assert!(v
+        .text()
+        .contains("proves nothing against the device's administrator"));
+}
+
+#[test]
+fn one_byte_edited_is_named() {
+    let f = Fixture::new();
+    let target = &f.records[1];
+    let mut b = std::fs::read(target).unwrap();
+    let at = b.windows(5).position(|w| w == b"fixed").unwrap();
+    b[at] = b'F';
+    std::fs::write(target, &b).unwrap();
+    let v = f.verify();
+    assert_names(&v, &name(target));
+    assert!(v.text().contains("edited"), "{}", v.text());
+    // The next record's `previous` no longer matches either.
+    assert_names(&v, &f.names()[2]);
+    // And the kit's key refuses to bless the edit.
+    let e = signing::sign_record(target, &signing::kit_key_path(&f.kit)).unwrap_err();
+    assert!(e.to_string().contains("refusing to re-sign"), "{e}");
+}
+
+#[test]
+fn a_removed_record_is_named() {
+    let f = Fixture::new();
+    std::fs::remove_file(&f.records[1]).unwrap();
+    std::fs::remove_file(signing::sig_path(&f.records[1])).unwrap();
+    let v = f.verify();
+    assert_names(&v, &f.names()[2]);
+    assert!(
+        v.text().contains("record 000002 is missing"),
+        "{}",
+        v.text()
+    );
+    // Its signature left behind names it too.
+    let f = Fixture::new();
+    std::fs::remove_file(&f.records[1]).unwrap();
+    let v = f.verify();
+    assert_names(&v, &f.names()[1]);
+}
+
+#[test]
+fn two_swapped_records_are_named() {
+    let f = Fixture::new();
+    let (a, b) = (&f.records[1], &f.records[2]);
+    let tmp = a.with_extension("tmp");
+    for (x, y) in [
+        (a.clone(), b.clone()),
+        (signing::sig_path(a), signing::sig_path(b)),
+    ] {
+        std::fs::rename(&x, &tmp).unwrap();
+        std::fs::rename(&y, &x).unwrap();
+        std::fs::rename(&tmp, &y).unwrap();
+    }
+    let v = f.verify();
+    assert_names(&v, &name(a));
+    assert_names(&v, &name(b));
+    assert!(v.text().contains("reordered"), "{}", v.text());
+}
+
+#[test]
+fn the_newest_deleted_on_the_device_is_caught_against_the_kit() {
+    let f = Fixture::new();
+    let kit_copy = f.export();
+    let newest = &f.records[2];
+    std::fs::remove_file(newest).unwrap();
+    std::fs::remove_file(signing::sig_path(newest)).unwrap();
+    let v = signing::verify(&f.records_dir(), Some(&f.pubkey), Some(&kit_copy)).unwrap();
+    assert_names(&v, &name(newest));
+    assert!(v.text().contains("the newest record"), "{}", v.text());
+    // Without the kit, state.json's last record still gives it away (a hint: the admin can edit it).
+    let v = f.verify();
+    assert!(!v.ok(), "{}", v.text());
+    assert!(v.text().contains("state.json"), "{}", v.text());
+}
+
+#[test]
+fn a_chain_recomputed_and_re_signed_without_the_kit_key_fails() {
+    let f = Fixture::new();
+    let other_kit = tempfile::tempdir().unwrap();
+    signing::keygen(other_kit.path()).unwrap();
+    let forged_key = signing::kit_key_path(other_kit.path());
+    // The admin rewrites record 2 (the apply's fix becomes a pass), fixes every later `previous`, and
+    // signs the lot with a key of their own.
+    let mut previous: Option<String> = None;
+    for (i, p) in f.records.iter().enumerate() {
+        let mut doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        if i == 1 {
+            doc["report"]["controls"][0]["status"] = "pass".into();
+        }
+        doc["previous"] = previous.clone().into();
+        let bytes = serde_json::to_vec_pretty(&doc).unwrap();
+        std::fs::write(p, &bytes).unwrap();
+        previous = Some(format!(
+            "sha256:{}",
+            handover::artifacts::sha256_bytes(&bytes)
+        ));
+        std::fs::remove_file(signing::sig_path(p)).unwrap();
+        signing::sign_record(p, &forged_key).unwrap();
+    }
+    // And the state file's newest record, which they can edit too.
+    let mut st = State::load(&f.state).unwrap();
+    st.last_record = previous;
+    st.save(&f.state).unwrap();
+    // The chain alone is whole again: that is why it proves nothing.
+    let unsigned = signing::verify(&f.records_dir(), None, None).unwrap();
+    assert!(unsigned.ok_allowing_unsigned(), "{}", unsigned.text());
+    assert!(!unsigned.ok());
+    // Against the kit's public key every record fails, as re-signed.
+    let v = f.verify();
+    for n in f.names() {
+        assert_names(&v, &n);
+    }
+    assert!(v.text().contains("not the trusted key"), "{}", v.text());
+}
+
+#[test]
+fn a_missing_signature_is_named() {
+    let f = Fixture::new();
+    std::fs::remove_file(signing::sig_path(&f.records[1])).unwrap();
+    let v = f.verify();
+    assert_names(&v, &f.names()[1]);
+    assert!(v.text().contains("no signature"), "{}", v.text());
+    assert_eq!(v.failed().len(), 1, "{}", v.text());
+}
+
+#[test]
+fn export_and_import_never_replace_a_different_file() {
+    let f = Fixture::new();
+    let kit_copy = f.export();
+    assert_eq!(kit_copy, f.kit.join("records/UNI_00042_b"));
+    assert_eq!(std::fs::read_dir(&kit_copy).unwrap().count(), 6);
+    // Again: nothing new to copy.
+    assert_eq!(
+        signing::export(&f.records_dir(), &f.kit, "UNI 00042/b").unwrap(),
+        0
+    );
+    // A device record edited after export is refused, by name.
+    let mut b = std::fs::read(&f.records[0]).unwrap();
+    b.push(b'\n');
+    std::fs::write(&f.records[0], &b).unwrap();
+    let e = signing::export(&f.records_dir(), &f.kit, "UNI 00042/b")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&f.names()[0]), "{e}");
+
+    // A reinstalled device gets its history back from the kit, and continues the chain.
+    let new_state = tempfile::tempdir().unwrap();
+    let new_records = new_state.path().join("records");
+    assert_eq!(signing::import(&kit_copy, &new_records).unwrap(), 6);
+    assert_eq!(signing::import(&kit_copy, &new_records).unwrap(), 0);
+    let head = signing::chain_head(&new_records).unwrap().unwrap();
+    let mut st = State {
+        last_record: Some(head),
+        ..State::default()
+    };
+    let r = report(
+        "check",
+        "2026-12-01T09:00:00Z",
+        os("13", "trixie"),
+        "sha256:bbbb",
+        vec![control("firewall.enabled", Status::Pass)],
+    );
+    let p = record::write(new_state.path(), &mut st, &r, Default::default()).unwrap();
+    assert!(name(&p).starts_with("000004-"));
+    let filed = signing::after_record(new_state.path(), &f.kit, "UNI 00042/b")
+        .unwrap()
+        .unwrap();
+    assert_eq!(filed.signed, vec![signing::sig_path(&p)]);
+    assert_eq!(filed.exported, 2);
+    assert_eq!(filed.pubkey, PubkeyInstall::Installed);
+    let device_pub = signing::device_pubkey_path(new_state.path());
+    let v = signing::verify(&new_records, Some(&device_pub), Some(&kit_copy)).unwrap();
+    assert!(v.ok(), "{}", v.text());
+    assert_eq!(
+        signing::install_device_pubkey(&f.kit, new_state.path()).unwrap(),
+        PubkeyInstall::Present
+    );
+
+    // A device that started a new chain instead is refused rather than mixed into the kit's.
+    let fresh = tempfile::tempdir().unwrap();
+    let p = record::write(fresh.path(), &mut State::default(), &r, Default::default()).unwrap();
+    let e = signing::export(p.parent().unwrap(), &f.kit, "UNI 00042/b")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("diverged"), "{e}");
+}
+
+#[test]
+fn after_record_does_nothing_without_a_kit_key() {
+    let f = Fixture::new();
+    let empty_kit = tempfile::tempdir().unwrap();
+    assert!(signing::after_record(&f.state, empty_kit.path(), "x")
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn asset_names_are_sanitised() {
+    assert_eq!(
+        signing::sanitize_asset("UNI 00042/b").unwrap(),
+        "UNI_00042_b"
+    );
+    assert_eq!(signing::sanitize_asset("a.b-c_d").unwrap(), "a.b-c_d");
+    assert!(signing::sanitize_asset("..").is_err());
+    assert!(signing::sanitize_asset("").is_err());
+    assert_eq!(signing::sanitize_asset("../x").unwrap(), ".._x");
+}
+
+#[test]
+fn diff_shows_a_fixed_control_and_an_os_upgrade() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = report(
+        "check",
+        "2026-11-25T10:00:00Z",
+        os("12", "bookworm"),
+        "sha256:aaaa",
+        vec![
+            control("firewall.enabled", Status::Fail),
+            control("ssh.root_login", Status::Pass),
+            control("legacy.only", Status::Pass),
+        ],
+    );
+    let b = report(
+        "apply",
+        "2027-06-01T10:00:00Z",
+        os("13", "trixie"),
+        "sha256:bbbb",
+        vec![
+            control("firewall.enabled", Status::Fixed),
+            control("ssh.root_login", Status::Pass),
+            control("new.control", Status::Manual),
+        ],
+    );
+    let mut st = State::default();
+    let pa = record::write(tmp.path(), &mut st, &a, Default::default()).unwrap();
+    let pb = record::write(tmp.path(), &mut st, &b, Default::default()).unwrap();
+    let text = signing::diff(&pa, &pb).unwrap();
+    for want in [
+        "OS: Debian GNU/Linux 12 (bookworm) → Debian GNU/Linux 13 (trixie)",
+        "profile: debian-12 sha256:aaaa → debian-13 sha256:bbbb",
+        "  firewall.enabled: fail → fixed",
+        "added:\n  new.control: manual",
+        "removed:\n  legacy.only: was pass",
+        "summary before: 2 pass, 0 fixed, 1 fail",
+        "summary after:  1 pass, 1 fixed, 0 fail, 0 error, 1 manual",
+    ] {
+        assert!(text.contains(want), "{want:?} not in:\n{text}");
+    }
+    assert!(!text.contains("ssh.root_login"), "{text}");
+
+    let j = signing::diff_json(&pa, &pb).unwrap();
+    assert_eq!(j["os_changed"], true);
+    assert_eq!(
+        j["changed"],
+        serde_json::json!([{"id": "firewall.enabled", "before": "fail", "after": "fixed"}])
+    );
+    assert_eq!(j["before"]["os"]["version"], "12");
+    assert_eq!(j["after"]["summary"]["fixed"], 1);
+
+    // Records are named by number too.
+    assert_eq!(
+        signing::resolve_record(&tmp.path().join("records"), "2").unwrap(),
+        pb
+    );
+    // The same record twice: nothing changed.
+    let same = signing::diff(&pa, &pa).unwrap();
+    assert!(same.contains("no control changed status"), "{same}");
+    assert!(same.contains("(unchanged)"), "{same}");
+}
+
+#[test]
+fn an_empty_directory_is_not_verified() {
+    let f = Fixture::new();
+    let empty = tempfile::tempdir().unwrap();
+    let v = signing::verify(empty.path(), Some(&f.pubkey), None).unwrap();
+    assert!(!v.ok(), "{}", v.text());
+    assert!(v.text().contains("no records"), "{}", v.text());
+}
