@@ -50,8 +50,10 @@ enum Command {
     Check {
         #[command(flatten)]
         common: Common,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        /// text, json (SPEC §3), junit (one testcase per control, for CI dashboards) or html (one
+        /// self-contained page).
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
         /// Write the report to FILE instead of stdout (a text summary still goes to stderr).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -115,6 +117,14 @@ enum Command {
         #[arg(long, global = true)]
         templates_dir: Option<PathBuf>,
     },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum CheckFormat {
+    Text,
+    Json,
+    Junit,
+    Html,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -461,7 +471,24 @@ fn run(cli: Cli) -> Result<Exit> {
             common,
             format,
             out,
-        } => run_engine(Mode::Check, &common, None, format, out),
+        } => {
+            let (base, export) = match format {
+                CheckFormat::Text => (Format::Text, None),
+                CheckFormat::Json => (Format::Json, None),
+                // Documents for machines and browsers: no progress bars, like JSON.
+                other => (Format::Json, Some(other)),
+            };
+            if export == Some(CheckFormat::Html) {
+                let s = sources(common.profiles_dir.clone(), common.templates_dir.clone())?;
+                if s.template(crate::export::HTML_TEMPLATE).is_none() {
+                    return Err(InputError::refused(format!(
+                        "--format html: template {} not found (--templates-dir)",
+                        crate::export::HTML_TEMPLATE
+                    )));
+                }
+            }
+            run_engine_as(Mode::Check, &common, None, base, export, out)
+        }
         Command::Apply(mut args) => {
             if args.resume {
                 let state_dir = record::default_state_dir();
@@ -804,6 +831,17 @@ fn run_engine(
     common: &Common,
     apply: Option<&ApplyArgs>,
     format: Format,
+    out: Option<PathBuf>,
+) -> Result<Exit> {
+    run_engine_as(mode, common, apply, format, None, out)
+}
+
+fn run_engine_as(
+    mode: Mode,
+    common: &Common,
+    apply: Option<&ApplyArgs>,
+    format: Format,
+    export: Option<CheckFormat>,
     out: Option<PathBuf>,
 ) -> Result<Exit> {
     let setup = setup(common, Some(mode))?;
@@ -1227,9 +1265,14 @@ fn run_engine(
         }
     }
 
-    let rendered = match format {
-        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-        Format::Text => report::text(&report),
+    let rendered = match (export, format) {
+        (Some(CheckFormat::Junit), _) => crate::export::junit(&report),
+        (Some(CheckFormat::Html), _) => crate::export::html(
+            &report,
+            &sources(common.profiles_dir.clone(), common.templates_dir.clone())?,
+        )?,
+        (_, Format::Json) => serde_json::to_string_pretty(&report)? + "\n",
+        (_, Format::Text) => report::text(&report),
     };
     match &out {
         Some(path) => {

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod facts;
 pub mod fetch;
 pub mod hashing;

@@ -1,0 +1,424 @@
+//! The report in the forms that others read (SPEC §3, `check --format junit|html`): JUnit XML for CI
+//! dashboards, and one self-contained HTML page for a user or an auditor.
+//!
+//! Both are pure functions of a [`Report`]: no clock, no environment, so the same report always gives the
+//! same bytes. Neither adds anything the report does not hold, so the site's secrets, which reports only
+//! ever carry as placeholders, cannot appear in them.
+
+use std::fmt::Write as _;
+
+use anyhow::{bail, Context as _, Result};
+use handlebars::Handlebars;
+use serde_json::{json, Value};
+
+use crate::profile::Sources;
+use crate::report::{ControlReport, Report, Status};
+
+/// The HTML report's template, under `templates/` (so `--templates-dir` overrides it like any other).
+pub const HTML_TEMPLATE: &str = "report/report.html.hbs";
+
+// ---------------------------------------------------------------------------------------------------
+// JUnit XML
+
+/// The report as JUnit XML: one `<testsuite>` for the profile, one `<testcase>` per control.
+///
+/// - `fail` gives `<failure>`, `error` gives `<error>`, each with the reason as its message and the ITP07
+///   reference, reason and observed evidence as its text;
+/// - `not-applicable`, `waived` and `manual` give `<skipped>`;
+/// - `pass` and `fixed` give a bare testcase.
+///
+/// The layout follows the Ant JUnit schema (`properties`, the testcases, then `system-out` and
+/// `system-err`), which Jenkins, GitLab and the other dashboards read.
+pub fn junit(report: &Report) -> String {
+    let (mut failures, mut errors, mut skipped) = (0usize, 0usize, 0usize);
+    for c in &report.controls {
+        match c.status {
+            Status::Fail => failures += 1,
+            Status::Error => errors += 1,
+            Status::NotApplicable | Status::Waived | Status::Manual => skipped += 1,
+            Status::Pass | Status::Fixed => {}
+        }
+    }
+    let tests = report.controls.len();
+    let total_ms: u64 = report.controls.iter().map(|c| c.duration_ms).sum();
+    let time = seconds(total_ms);
+    let suite = format!("handover {}", report.profile.name);
+
+    let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        o,
+        "<testsuites name=\"handover\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" \
+         skipped=\"{skipped}\" time=\"{time}\">"
+    );
+    let _ = writeln!(
+        o,
+        "  <testsuite name=\"{}\" id=\"0\" package=\"handover\" tests=\"{tests}\" failures=\"{failures}\" \
+         errors=\"{errors}\" skipped=\"{skipped}\" time=\"{time}\" timestamp=\"{}\" hostname=\"{}\">",
+        xml_attr(&suite),
+        xml_attr(&junit_timestamp(&report.started_at)),
+        xml_attr(&report.device.hostname)
+    );
+
+    o.push_str("    <properties>\n");
+    for (name, value) in properties(report) {
+        let _ = writeln!(
+            o,
+            "      <property name=\"{}\" value=\"{}\"/>",
+            xml_attr(name),
+            xml_attr(&value)
+        );
+    }
+    o.push_str("    </properties>\n");
+
+    for c in &report.controls {
+        let group = c.id.split('.').next().unwrap_or(&c.id);
+        let _ = write!(
+            o,
+            "    <testcase classname=\"handover.{}\" name=\"{}: {}\" time=\"{}\"",
+            xml_attr(group),
+            xml_attr(&c.id),
+            xml_attr(&c.title),
+            seconds(c.duration_ms)
+        );
+        match c.status {
+            Status::Pass | Status::Fixed => o.push_str("/>\n"),
+            Status::Fail => {
+                let _ = writeln!(
+                    o,
+                    ">\n      <failure message=\"{}\" type=\"fail\">{}</failure>\n    </testcase>",
+                    xml_attr(&c.reason),
+                    xml_text(&evidence(c))
+                );
+            }
+            Status::Error => {
+                let _ = writeln!(
+                    o,
+                    ">\n      <error message=\"{}\" type=\"error\">{}</error>\n    </testcase>",
+                    xml_attr(&c.reason),
+                    xml_text(&evidence(c))
+                );
+            }
+            Status::NotApplicable | Status::Waived | Status::Manual => {
+                let message = match c.status {
+                    Status::NotApplicable => format!("not applicable: {}", c.reason),
+                    // The engine's reason already starts "waived until …"; a report made elsewhere may not.
+                    Status::Waived if c.reason.starts_with("waived") => c.reason.clone(),
+                    Status::Waived => format!("waived: {}", c.reason),
+                    // A manual control is one handover could not read: it is not a pass, and it keeps
+                    // the device from being compliant (Status::blocks_compliance), but nothing failed
+                    // either. JUnit has no "unknown", so it is skipped, with a message that says a
+                    // technician must confirm it; the suite's `compliant` property stays false.
+                    _ => format!("manual: needs a technician: {}", c.reason),
+                };
+                let _ = writeln!(
+                    o,
+                    ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                    xml_attr(&message)
+                );
+            }
+        }
+    }
+
+    o.push_str("    <system-out/>\n    <system-err/>\n  </testsuite>\n</testsuites>\n");
+    o
+}
+
+/// Facts about the run that are not a test: in `<properties>`, in a fixed order.
+fn properties(r: &Report) -> Vec<(&'static str, String)> {
+    let mut p = vec![
+        ("tool.version", r.tool.version.clone()),
+        ("mode", r.mode.clone()),
+        ("scope", r.scope.clone()),
+        ("profile", r.profile.name.clone()),
+        ("profile.digest", r.profile.digest.clone()),
+        ("device.hostname", r.device.hostname.clone()),
+        ("device.serial", r.device.serial.clone()),
+        ("device.model", r.device.model.clone()),
+        ("os.name", r.device.os.name.clone()),
+        ("os.id", r.device.os.id.clone()),
+        ("os.version", r.device.os.version.clone()),
+    ];
+    for (k, v) in [
+        ("user", &r.user),
+        ("asset", &r.asset),
+        ("ticket", &r.ticket),
+        ("technician", &r.technician),
+        ("reason", &r.reason),
+    ] {
+        if let Some(v) = v {
+            p.push((k, v.clone()));
+        }
+    }
+    p.push(("started_at", r.started_at.clone()));
+    p.push(("finished_at", r.finished_at.clone()));
+    p.push((
+        "compliant",
+        match r.summary.compliant {
+            Some(true) => "true",
+            Some(false) => "false",
+            None => "partial",
+        }
+        .to_string(),
+    ));
+    if r.reboot_required {
+        p.push(("reboot_required", "true".into()));
+    }
+    for w in &r.warnings {
+        p.push(("warning", w.clone()));
+    }
+    p
+}
+
+/// A failure's or error's text: the policy it breaks, why, and what was seen.
+fn evidence(c: &ControlReport) -> String {
+    let mut s = format!("{}\n{}\n", c.policy, c.reason);
+    if let Some(plan) = &c.plan {
+        let _ = writeln!(s, "apply would: {plan}");
+    }
+    let _ = write!(
+        s,
+        "observed: {}",
+        serde_json::to_string_pretty(&c.observed).unwrap_or_default()
+    );
+    s
+}
+
+/// Milliseconds as JUnit's seconds, exactly: `1234` → `1.234`.
+fn seconds(ms: u64) -> String {
+    format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
+/// JUnit's `timestamp` has no zone (the schema's pattern is `YYYY-MM-DDThh:mm:ss`); reports keep UTC
+/// RFC 3339 (`…Z`), so the zone is dropped and the time stays UTC. Anything else is kept as it is.
+fn junit_timestamp(t: &str) -> String {
+    match humantime::parse_rfc3339(t) {
+        Ok(at) => humantime::format_rfc3339_seconds(at)
+            .to_string()
+            .trim_end_matches('Z')
+            .to_string(),
+        Err(_) => t.to_string(),
+    }
+}
+
+/// Characters XML 1.0 cannot carry at all, not even as references (control characters such as the
+/// escape of a terminal colour code in captured output): replaced by U+FFFD.
+fn xml_char_ok(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+/// An XML attribute value (inside `"…"`). Tabs and line breaks are written as references, or a parser
+/// would turn them into spaces (attribute-value normalisation).
+pub fn xml_attr(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' => out.push_str("&#9;"),
+            c if !xml_char_ok(c) => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// XML character data. A carriage return is a reference, or a parser would turn it into a newline.
+pub fn xml_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\r' => out.push_str("&#13;"),
+            c if !xml_char_ok(c) => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------------
+// HTML
+
+/// The report as one self-contained HTML page (inline CSS, no external assets, no JavaScript), rendered
+/// from `templates/report/report.html.hbs` with handlebars' HTML escaping in strict mode.
+pub fn html(report: &Report, sources: &Sources) -> Result<String> {
+    let template = sources.template(HTML_TEMPLATE).with_context(|| {
+        format!(
+            "template {HTML_TEMPLATE} not found{}",
+            sources
+                .templates_dir
+                .as_ref()
+                .map(|d| format!(" in {}", d.display()))
+                .unwrap_or_default()
+        )
+    })?;
+    // As for scripts (render.rs): raw output would let a value bypass the escaping.
+    let bare = template.replace("{{~", "{{");
+    if bare.contains("{{{") || bare.contains("{{&") {
+        bail!("template {HTML_TEMPLATE}: raw output ({{{{{{…}}}}}} or {{{{&…}}}}) is not allowed: values must be HTML-escaped");
+    }
+    let mut h = Handlebars::new();
+    h.set_strict_mode(true);
+    h.set_prevent_indent(true);
+    h.register_escape_fn(handlebars::html_escape);
+    h.register_template_string(HTML_TEMPLATE, template)
+        .with_context(|| format!("template {HTML_TEMPLATE}"))?;
+    let page = h
+        .render(HTML_TEMPLATE, &html_context(report))
+        .with_context(|| format!("rendering template {HTML_TEMPLATE}"))?;
+    // The template starts with a comment about itself; the page starts at its doctype.
+    Ok(page.trim_start().to_string())
+}
+
+/// Everything the template shows, already in words: the template only lays it out. Optional values are
+/// `null` rather than absent, so strict mode still catches a misspelt name.
+pub fn html_context(r: &Report) -> Value {
+    let s = &r.summary;
+    let partial = r.scope == "partial";
+    let (verdict, verdict_class) = match s.compliant {
+        Some(true) => ("COMPLIANT", "ok"),
+        Some(false) => ("NOT COMPLIANT", "bad"),
+        None => ("PARTIAL run: no verdict on the whole device", "partial"),
+    };
+    let people: Vec<Value> = [
+        ("User", &r.user),
+        ("Asset tag", &r.asset),
+        ("Ticket", &r.ticket),
+        ("Technician", &r.technician),
+        ("Reason", &r.reason),
+    ]
+    .into_iter()
+    .filter_map(|(label, v)| v.as_ref().map(|v| json!({"label": label, "value": v})))
+    .collect();
+    let counts = [
+        (Status::Pass, s.pass),
+        (Status::Fixed, s.fixed),
+        (Status::Fail, s.fail),
+        (Status::Error, s.error),
+        (Status::Manual, s.manual),
+        (Status::Waived, s.waived),
+        (Status::NotApplicable, s.not_applicable),
+    ];
+    let summary: Vec<Value> = counts
+        .iter()
+        .map(|(st, n)| json!({"label": label(*st), "class": st.as_str(), "count": n}))
+        .collect();
+    let controls: Vec<Value> = r.controls.iter().map(control_context).collect();
+    json!({
+        "tool": {"name": r.tool.name, "version": r.tool.version},
+        "mode": r.mode,
+        "scope": if partial { "PARTIAL (only some controls: no verdict on the whole device)" } else { "full" },
+        "partial": partial,
+        "profile": {"name": r.profile.name, "digest": r.profile.digest},
+        "device": {
+            "hostname": r.device.hostname,
+            "serial": r.device.serial,
+            "model": r.device.model,
+        },
+        "os": {
+            "name": r.device.os.name,
+            "family": r.device.os.family,
+            "id": r.device.os.id,
+            "version": r.device.os.version,
+        },
+        "people": people,
+        "started_at": r.started_at,
+        "finished_at": r.finished_at,
+        "verdict": verdict,
+        "verdict_class": verdict_class,
+        "reboot_required": r.reboot_required,
+        "summary": summary,
+        "total": r.controls.len(),
+        "warnings": r.warnings,
+        "controls": controls,
+    })
+}
+
+/// A status as the page prints it: a word, so that it reads without colour (greyscale print).
+fn label(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "PASS",
+        Status::Fixed => "FIXED",
+        Status::Fail => "FAIL",
+        Status::Error => "ERROR",
+        Status::Waived => "WAIVED",
+        Status::NotApplicable => "N/A",
+        Status::Manual => "MANUAL",
+    }
+}
+
+fn control_context(c: &ControlReport) -> Value {
+    let observed = match &c.observed {
+        Value::Null => Value::Null,
+        Value::Object(m) if m.is_empty() => Value::Null,
+        v => json!(serde_json::to_string_pretty(v).unwrap_or_default()),
+    };
+    json!({
+        "id": c.id,
+        "title": c.title,
+        "policy": c.policy,
+        "status": c.status.as_str(),
+        "label": label(c.status),
+        "changed": c.changed,
+        "reason": c.reason,
+        "observed": observed,
+        "plan": c.plan,
+        "output": c.output,
+        "duration_ms": c.duration_ms,
+        "waiver": c.waiver.as_ref().map(details),
+        "attestation": c.attestation.as_ref().map(details),
+    })
+}
+
+/// A waiver's or attestation's fields as `{label, value}` pairs, in the order the record has them.
+fn details(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Array(
+            m.iter()
+                .map(|(k, v)| {
+                    let value = match v {
+                        Value::String(s) => s.clone(),
+                        Value::Null => "none".to_string(),
+                        v => v.to_string(),
+                    };
+                    json!({"label": k.replace('_', " "), "value": value})
+                })
+                .collect(),
+        ),
+        v => json!([{"label": "details", "value": v.to_string()}]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_escaping_keeps_every_character_or_replaces_what_xml_cannot_hold() {
+        assert_eq!(
+            xml_attr("<a href=\"x\">'&'\n\t"),
+            "&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&#10;&#9;"
+        );
+        assert_eq!(xml_text("a]]>b\r\n<c>"), "a]]&gt;b&#13;\n&lt;c&gt;");
+        assert_eq!(xml_text("\u{1b}[31mred\u{0}"), "\u{FFFD}[31mred\u{FFFD}");
+        assert_eq!(xml_attr("é ✓ 𝄞"), "é ✓ 𝄞");
+    }
+
+    #[test]
+    fn junit_times_are_exact_seconds_and_timestamps_have_no_zone() {
+        assert_eq!(seconds(0), "0.000");
+        assert_eq!(seconds(1234), "1.234");
+        assert_eq!(
+            junit_timestamp("2026-11-25T10:00:00Z"),
+            "2026-11-25T10:00:00"
+        );
+        assert_eq!(junit_timestamp("not a time"), "not a time");
+    }
+}
