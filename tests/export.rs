@@ -672,3 +672,67 @@ fn html_renders_in_headless_chromium() {
         blank.len()
     );
 }
+
+#[test]
+fn the_handover_sheet_renders_in_headless_chromium() {
+    if which::which("chromium").is_err() {
+        eprintln!("SKIPPED: chromium not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let r = every_status_report();
+    let rec: handover::record::Record = serde_json::from_value(serde_json::json!({
+        "record_version": 1,
+        "report": r,
+        "profile_digest": r.profile.digest,
+        "artifacts": {},
+        "previous": null,
+    }))
+    .unwrap();
+    let ctx = handover::sheet::Context {
+        organisation: Some("Example University".into()),
+        service_desk: Some("servicedesk@example.ac.uk".into()),
+        record_name: "000001-x-apply-full.json".into(),
+        record_sha256: "ab".into(),
+    };
+    let page = handover::sheet::html(&rec, &ctx);
+    let file = dir.path().join("sheet.html");
+    std::fs::write(&file, &page).unwrap();
+    let dom = chromium(
+        &dir.path().join("dom-profile"),
+        &["--dump-dom"],
+        &format!("file://{}", file.display()),
+    );
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains(&format!(
+            "<title>handover sheet: {}</title>",
+            r.device.hostname
+        )),
+        "title not in the DOM:\n{dom}"
+    );
+    for c in &r.controls {
+        assert!(
+            dom.contains(&format!("id=\"{}\"", c.id)),
+            "{} not in the DOM",
+            c.id
+        );
+    }
+    assert!(
+        dom.contains(handover::sheet::ACCEPTANCE[0]),
+        "Appendix B not in the DOM"
+    );
+    assert!(!dom.contains("<script"), "a script element in the DOM");
+    let blank = screenshot(
+        dir.path(),
+        "blank",
+        "<!DOCTYPE html><html><head><title>blank</title></head><body></body></html>",
+    );
+    let shot = screenshot(dir.path(), "sheet", &page);
+    assert!(
+        shot.len() > 5 * blank.len(),
+        "the sheet's screenshot ({} bytes) looks blank next to a blank page's ({} bytes)",
+        shot.len(),
+        blank.len()
+    );
+}
