@@ -51,6 +51,26 @@ pub fn load(sources: &Sources) -> Result<serde_json::Value, InputError> {
         return Ok(serde_json::json!({"source": "none", "releases": []}));
     };
     let file: LifecycleFile = parse_toml(Path::new(&path), &src)?;
+    // Plain dates only: a date-time would become "20260610T00:00:00", which the check scripts compare
+    // as a number (found by fuzzing).
+    for (i, r) in file.release.iter().enumerate() {
+        for (key, d) in [
+            ("regular_end", Some(&r.regular_end)),
+            ("extended_end", r.extended_end.as_ref()),
+        ] {
+            if let Some(d) = d {
+                if d.date.is_none() || d.time.is_some() || d.offset.is_some() {
+                    let idx = i.to_string();
+                    return Err(InputError::Value {
+                        file: path.clone().into(),
+                        line: crate::textpos::line_of(&src, &["release", &idx, key]),
+                        key: format!("release.{idx}.{key}"),
+                        message: format!("{d} must be a date (YYYY-MM-DD), not a date-time"),
+                    });
+                }
+            }
+        }
+    }
     let releases: Vec<_> = file
         .release
         .iter()

@@ -345,6 +345,44 @@ fn check_text(
     Ok(())
 }
 
+/// One word of letters and digits (an ODT channel).
+fn check_word(
+    key: &[&str],
+    value: &str,
+    what: &str,
+    err: &dyn Fn(&[&str], String) -> InputError,
+) -> Result<(), InputError> {
+    if value.is_empty() || value.len() > 40 || !value.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(err(
+            key,
+            format!("{value:?} must be {what}: letters and digits only"),
+        ));
+    }
+    Ok(())
+}
+
+/// An artifact name: it becomes part of an environment variable name and a cache label.
+fn check_artifact_name(
+    key: &[&str],
+    value: &str,
+    err: &dyn Fn(&[&str], String) -> InputError,
+) -> Result<(), InputError> {
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        && !value.starts_with(['-', '.']);
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            key,
+            format!("{value:?} is not an artifact name (letters, digits, . _ -)"),
+        ))
+    }
+}
+
 fn check_name(
     key: &[&str],
     value: &str,
@@ -560,7 +598,60 @@ fn validate(
             check_text(&["organisation", k], s, err)?;
         }
     }
+    // Values that reach the ODT configuration.xml and env names: one word each (the fuzzer found a
+    // newline and U+0001 passing into the XML before this).
+    if let Some(o) = &file.office {
+        if let Some(e) = &o.edition {
+            if e != "32" && e != "64" {
+                return Err(err(
+                    &["office", "edition"],
+                    format!("{e:?} must be \"32\" or \"64\""),
+                ));
+            }
+        }
+        if let Some(c) = &o.channel {
+            check_word(
+                &["office", "channel"],
+                c,
+                "an ODT channel name such as MonthlyEnterprise",
+                err,
+            )?;
+        }
+        for (key, list) in [
+            ("languages", &o.languages),
+            ("exclude_apps", &o.exclude_apps),
+        ] {
+            for (i, v) in list.iter().flatten().enumerate() {
+                let idx = i.to_string();
+                let ok = !v.is_empty()
+                    && v.len() <= 40
+                    && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !v.starts_with('-');
+                if !ok {
+                    return Err(err(
+                        &["office", key, &idx],
+                        format!("{v:?} must be a language tag (en-gb, MatchOS) or an app ID (Groove): letters, digits and -"),
+                    ));
+                }
+            }
+        }
+    }
+    for (key, v) in [
+        (["endpoint", "artifact"], &file.endpoint.artifact),
+        (
+            ["device_management", "artifact"],
+            &file
+                .device_management
+                .as_ref()
+                .and_then(|d| d.artifact.clone()),
+        ),
+    ] {
+        if let Some(v) = v {
+            check_artifact_name(&key, v, err)?;
+        }
+    }
     for (name, art) in &file.artifacts {
+        check_artifact_name(&["artifacts", name], name, err)?;
         check_text(&["artifacts", name, "url"], &art.url, err)?;
         if let Some(sha) = &art.sha256 {
             if !is_sha256(sha) {

@@ -83,7 +83,11 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(file: &Path, src: &str) -> Res
             line,
             column,
             key,
-            message: inner.message().trim().to_string(),
+            // Some syntax errors come with no message at all (found by fuzzing: `2=`, a lone CR).
+            message: match inner.message().trim() {
+                "" => "invalid TOML syntax".to_string(),
+                m => m.to_string(),
+            },
         }
     })
 }

@@ -5,6 +5,7 @@
 mod cli;
 mod export;
 mod fetch;
+mod fuzz_regressions;
 mod kit;
 mod lifecycle;
 mod powershell;

@@ -5,12 +5,15 @@
 //! * `bench`: `handover check` and a no-change `apply` against the Ansible check, on a compliant
 //!   device with a full package index; writes BENCHMARKS.md (see `bench.rs`);
 //! * `windows`: builds handover.exe, runs it under Wine and compares its render with the Linux
-//!   binary's (see `windows.rs`).
+//!   binary's (see `windows.rs`);
+//! * `fuzz`: runs each cargo-fuzz target of `fuzz/` for a bounded time; a crash is kept in
+//!   `tests/fuzz_regressions/` (see `fuzz.rs`).
 
 mod bench;
 mod bench_hash;
 mod container;
 mod e2e;
+mod fuzz;
 mod image;
 mod scenario;
 mod scenario_schedule;
@@ -37,6 +40,8 @@ commands:
             --bin PATH        use this handover binary (implies --no-build)
   windows build handover.exe (x86_64-pc-windows-gnu), run it under Wine and
           compare its render with the Linux binary's (`cargo xtask windows --help`)
+  fuzz    run each cargo-fuzz target of fuzz/ for a bounded time (nightly, cargo-fuzz);
+          a crash is kept in tests/fuzz_regressions/TARGET/ (`cargo xtask fuzz --help`)
 ";
 
 fn main() -> ExitCode {
@@ -45,6 +50,7 @@ fn main() -> ExitCode {
         Some("e2e") => e2e::main(&args[1..]),
         Some("bench") => bench::main(&args[1..]),
         Some("windows") => windows::main(&args[1..]),
+        Some("fuzz") => fuzz::main(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
