@@ -1014,14 +1014,14 @@ pub fn diff_json(a: &Path, b: &Path) -> Result<Value> {
     }))
 }
 
+/// The OS as the diff shows it: its name with its version (build) unless the name already has it, so
+/// an upgrade whose name does not change ("Windows 11 Pro", 22631 → 26100) still shows.
 fn os_name(os: &Value) -> String {
+    let version = os["version"].as_str().unwrap_or("");
     match os["name"].as_str() {
-        Some(n) if !n.is_empty() => n.to_string(),
-        _ => format!(
-            "{} {}",
-            os["id"].as_str().unwrap_or("?"),
-            os["version"].as_str().unwrap_or("")
-        ),
+        Some(n) if !n.is_empty() && (version.is_empty() || n.contains(version)) => n.to_string(),
+        Some(n) if !n.is_empty() => format!("{n} {version}"),
+        _ => format!("{} {version}", os["id"].as_str().unwrap_or("?")),
     }
 }
 

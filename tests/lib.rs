@@ -3,6 +3,7 @@
 //! Debian 12 container, never here.
 
 mod cli;
+mod evidence;
 mod export;
 mod fetch;
 mod fuzz_regressions;
