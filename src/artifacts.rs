@@ -200,6 +200,11 @@ pub fn verify(spec: &Spec, cache: &Path, jobs: usize) -> Verified {
     }
 }
 
+/// How many hashing threads to run: one per core.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 /// `f` over `items` on at most `jobs` threads, results in the order of `items`.
 pub fn par_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let jobs = jobs.clamp(1, items.len().max(1));

@@ -1856,7 +1856,7 @@ fn kit_verify(dir: &Path) -> Result<Exit> {
 }
 
 fn jobs() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
+    crate::artifacts::cores()
 }
 
 fn verify_artifacts(

@@ -200,31 +200,10 @@ fn junit_timestamp(t: &str) -> String {
     }
 }
 
-/// Characters XML 1.0 cannot carry at all, not even as references (control characters such as the
-/// escape of a terminal colour code in captured output): replaced by U+FFFD.
-fn xml_char_ok(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
-}
-
-/// An XML attribute value (inside `"…"`). Tabs and line breaks are written as references, or a parser
-/// would turn them into spaces (attribute-value normalisation).
+/// An XML attribute value (inside `"…"`): [`crate::render::xml_escape`], which writes tabs and line
+/// breaks as references (a parser would turn them into spaces) and replaces what XML cannot carry.
 pub fn xml_attr(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
-            c if !xml_char_ok(c) => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::render::xml_escape(s)
 }
 
 /// XML character data. A carriage return is a reference, or a parser would turn it into a newline.
@@ -236,7 +215,7 @@ pub fn xml_text(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '\r' => out.push_str("&#13;"),
-            c if !xml_char_ok(c) => out.push('\u{FFFD}'),
+            c if !crate::render::xml_char_ok(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }

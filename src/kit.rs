@@ -184,7 +184,7 @@ pub fn build(o: &BuildOptions) -> Result<Built> {
 }
 
 fn jobs() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
+    crate::artifacts::cores()
 }
 
 #[cfg(unix)]

@@ -56,6 +56,11 @@ pub fn ps_quote(s: &str) -> String {
 }
 
 /// XML character data and attribute values.
+/// XML 1.0's `Char` production: what an XML document can carry at all, even as a reference.
+pub fn xml_char_ok(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
 pub fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -69,8 +74,8 @@ pub fn xml_escape(s: &str) -> String {
             '\t' => out.push_str("&#9;"),
             '\n' => out.push_str("&#10;"),
             '\r' => out.push_str("&#13;"),
-            // XML 1.0 cannot carry the other C0 controls at all, escaped or not.
-            c if (c as u32) < 0x20 => out.push('\u{FFFD}'),
+            // XML 1.0 cannot carry the other C0 controls (or U+FFFE, U+FFFF) at all, escaped or not.
+            c if !xml_char_ok(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }

@@ -347,21 +347,6 @@ pub fn schtasks_create_args(every: Every, at: (u8, u8), cmd_path: &str) -> Resul
 // ------------------------------------------------------------------------------------------------
 // macOS: launchd
 
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn plist_path_ok(path: &str, what: &str) -> Result<()> {
     if !path.starts_with('/') {
         return Err(InputError::refused(format!(
@@ -423,10 +408,13 @@ pub fn render_plist(exe: &str, site: Option<&str>, every: Every, at: (u8, u8)) -
     );
     p.push_str(&format!(
         "\t<key>Label</key>\n\t<string>{}</string>\n\t<key>ProgramArguments</key>\n\t<array>\n",
-        xml_escape(LAUNCHD_LABEL)
+        crate::render::xml_escape(LAUNCHD_LABEL)
     ));
     for a in launchd_program_arguments(exe, site) {
-        p.push_str(&format!("\t\t<string>{}</string>\n", xml_escape(&a)));
+        p.push_str(&format!(
+            "\t\t<string>{}</string>\n",
+            crate::render::xml_escape(&a)
+        ));
     }
     p.push_str("\t</array>\n\t<key>StartCalendarInterval</key>\n\t<dict>\n");
     if every == Every::Weekly {
@@ -443,7 +431,7 @@ pub fn render_plist(exe: &str, site: Option<&str>, every: Every, at: (u8, u8)) -
          \t<key>StandardOutPath</key>\n\t<string>{log}</string>\n\
          \t<key>StandardErrorPath</key>\n\t<string>{log}</string>\n\
          </dict>\n</plist>\n",
-        log = xml_escape(MACOS_LOG)
+        log = crate::render::xml_escape(MACOS_LOG)
     ));
     Ok(p)
 }
