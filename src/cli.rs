@@ -565,9 +565,6 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Waivers {
             action: WaiversAction::Lint { site },
         } => waivers_lint(site.as_deref()),
-        Command::Record {
-            action: RecordAction::Show { file, format, out },
-        } => record_show(file, format, out.as_deref()),
         Command::Record { action } => record_action(action),
         Command::Kit {
             action: KitAction::Keygen { dir },
@@ -1627,7 +1624,7 @@ fn record_action(action: RecordAction) -> Result<Exit> {
     let state_dir = record::default_state_dir();
     let state = State::load(&state_dir).unwrap_or_default();
     match action {
-        RecordAction::Show { .. } => unreachable!("dispatched before"),
+        RecordAction::Show { file, format, out } => record_show(file, format, out.as_deref()),
         RecordAction::Verify {
             dir,
             pubkey,

@@ -613,6 +613,48 @@ fn screenshot(dir: &Path, name: &str, page: &str) -> Vec<u8> {
     bytes
 }
 
+/// `page` as headless Chromium builds it: its DOM dump, after asserting that the browser made no script
+/// element of it and that its screenshot is not blank.
+fn chromium_dom_of(dir: &Path, name: &str, page: &str) -> String {
+    let file = dir.join(format!("{name}.html"));
+    std::fs::write(&file, page).unwrap();
+    let dom = chromium(
+        &dir.join(format!("{name}-dom-profile")),
+        &["--dump-dom"],
+        &format!("file://{}", file.display()),
+    );
+    let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
+    // Hostile text stayed text: the browser made no script element of it.
+    assert!(
+        !dom.contains("<script"),
+        "{name}: a script element in the DOM"
+    );
+
+    // Not blank. A PNG of a page of one colour deflates to almost nothing: each row filters to zeros, so a
+    // blank 1280x2000 page is about 11 KB here. Text, badges, borders and tables do
+    // not compress like that (the report is about 20 times as large). A fixed size such as "more than
+    // 10 KB" would pass for a blank page too, so the screenshot is compared with a blank page's taken
+    // the same way, by the same browser.
+    let blank = screenshot(
+        dir,
+        &format!("{name}-blank"),
+        "<!DOCTYPE html><html><head><title>blank</title></head><body></body></html>",
+    );
+    let shot = screenshot(dir, name, page);
+    eprintln!(
+        "screenshots: blank page {} bytes, {name} {} bytes",
+        blank.len(),
+        shot.len()
+    );
+    assert!(
+        shot.len() > 5 * blank.len(),
+        "the {name}'s screenshot ({} bytes) looks blank next to a blank page's ({} bytes)",
+        shot.len(),
+        blank.len()
+    );
+    dom
+}
+
 #[test]
 fn html_renders_in_headless_chromium() {
     if which::which("chromium").is_err() {
@@ -621,17 +663,7 @@ fn html_renders_in_headless_chromium() {
     }
     let dir = tempfile::tempdir().unwrap();
     let r = every_status_report();
-    let page = html(&r);
-    let file = dir.path().join("report.html");
-    std::fs::write(&file, &page).unwrap();
-
-    // The DOM as the browser built it: the page parsed, title and every control there.
-    let dom = chromium(
-        &dir.path().join("dom-profile"),
-        &["--dump-dom"],
-        &format!("file://{}", file.display()),
-    );
-    let dom = String::from_utf8_lossy(&dom.stdout);
+    let dom = chromium_dom_of(dir.path(), "report", &html(&r));
     assert!(
         dom.contains(&format!(
             "<title>handover report: {}</title>",
@@ -646,31 +678,6 @@ fn html_renders_in_headless_chromium() {
             c.id
         );
     }
-    // The hostile reason stayed text: the browser made no script element of it.
-    assert!(!dom.contains("<script"), "a script element in the DOM");
-
-    // Not blank. A PNG of a page of one colour deflates to almost nothing: each row filters to zeros, so a
-    // blank 1280x2000 page is about 11 KB here. Text, badges, borders and tables do
-    // not compress like that (the report is about 20 times as large). A fixed size such as "more than
-    // 10 KB" would pass for a blank page too, so the screenshot is compared with a blank page's taken
-    // the same way, by the same browser.
-    let blank = screenshot(
-        dir.path(),
-        "blank",
-        "<!DOCTYPE html><html><head><title>blank</title></head><body></body></html>",
-    );
-    let shot = screenshot(dir.path(), "report", &page);
-    eprintln!(
-        "screenshots: blank page {} bytes, report {} bytes",
-        blank.len(),
-        shot.len()
-    );
-    assert!(
-        shot.len() > 5 * blank.len(),
-        "the report's screenshot ({} bytes) looks blank next to a blank page's ({} bytes)",
-        shot.len(),
-        blank.len()
-    );
 }
 
 #[test]
@@ -695,15 +702,7 @@ fn the_handover_sheet_renders_in_headless_chromium() {
         record_name: "000001-x-apply-full.json".into(),
         record_sha256: "ab".into(),
     };
-    let page = handover::sheet::html(&rec, &ctx);
-    let file = dir.path().join("sheet.html");
-    std::fs::write(&file, &page).unwrap();
-    let dom = chromium(
-        &dir.path().join("dom-profile"),
-        &["--dump-dom"],
-        &format!("file://{}", file.display()),
-    );
-    let dom = String::from_utf8_lossy(&dom.stdout);
+    let dom = chromium_dom_of(dir.path(), "sheet", &handover::sheet::html(&rec, &ctx));
     assert!(
         dom.contains(&format!(
             "<title>handover sheet: {}</title>",
@@ -721,18 +720,5 @@ fn the_handover_sheet_renders_in_headless_chromium() {
     assert!(
         dom.contains(handover::sheet::ACCEPTANCE[0]),
         "Appendix B not in the DOM"
-    );
-    assert!(!dom.contains("<script"), "a script element in the DOM");
-    let blank = screenshot(
-        dir.path(),
-        "blank",
-        "<!DOCTYPE html><html><head><title>blank</title></head><body></body></html>",
-    );
-    let shot = screenshot(dir.path(), "sheet", &page);
-    assert!(
-        shot.len() > 5 * blank.len(),
-        "the sheet's screenshot ({} bytes) looks blank next to a blank page's ({} bytes)",
-        shot.len(),
-        blank.len()
     );
 }
