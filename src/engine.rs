@@ -27,6 +27,16 @@ pub const REBOOT_EXIT: i32 = 194;
 /// The exit status by which an apply script says "the installer is restarting the device now"
 /// (Windows 1641): the apply writes its journal and stops at once.
 pub const RESTARTING_EXIT: i32 = 195;
+/// Whether a profile's `accounts.separate-admin` apply sets the account's password (`sets_password =
+/// false` in its params says it never does: on macOS a person creates that account).
+fn sets_password(c: &crate::profile::Control) -> bool {
+    c.params.get("sets_password").and_then(Value::as_bool) != Some(false)
+}
+
+/// What an apply script exits with when the change needs a person (a macOS volume owner's password, an
+/// approval only the user or an MDM can give): the control is then `manual`, with the script's last
+/// stderr line as the reason, and nothing counts as changed.
+pub const MANUAL_EXIT: i32 = 196;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -646,6 +656,17 @@ impl Engine<'_> {
             Some(s) => return Err(format!("the separate admin account {admin} is not verified (accounts.separate-admin is {})", s.as_str())),
             None => return Err("accounts.separate-admin did not run".into()),
         }
+        // A profile whose separate admin is made by a person (macOS: only a Secure Token holder can make
+        // one that unlocks FileVault) has a check that verifies the account itself, token included.
+        let made_by_a_person = self
+            .resolved
+            .controls
+            .iter()
+            .find(|p| p.control.id == "accounts.separate-admin")
+            .is_some_and(|p| !sets_password(&p.control));
+        if made_by_a_person {
+            return Ok(());
+        }
         if set_now.contains(&admin) || self.opts.admin_passwords_set.contains(&admin) {
             Ok(())
         } else {
@@ -799,6 +820,7 @@ impl Engine<'_> {
             let can_set = password.is_some()
                 || matches!(self.opts.admin_password, AdminPassword::GenerateOnTty);
             let set_password = p.control.id == "accounts.separate-admin"
+                && sets_password(&p.control)
                 && can_set
                 && admin
                     .as_ref()
@@ -845,7 +867,7 @@ impl Engine<'_> {
             }
             let mut secrets = self.secrets.clone();
             let mut password_exported = false;
-            if p.control.id == "accounts.separate-admin" {
+            if p.control.id == "accounts.separate-admin" && sets_password(&p.control) {
                 let needs_new = cr.observed.get("admin_exists").and_then(Value::as_bool)
                     == Some(false)
                     || cr
@@ -943,6 +965,20 @@ impl Engine<'_> {
                         cr.reason = "changed; the installer is restarting the device: run `handover apply --resume` after it".into();
                         reboot = true;
                         restarting = true;
+                    } else if out.code == Some(MANUAL_EXIT) && !out.timed_out {
+                        cr.status = Status::Manual;
+                        cr.changed = false;
+                        let why = out
+                            .stderr
+                            .lines()
+                            .rev()
+                            .find(|l| !l.trim().is_empty())
+                            .unwrap_or("the change needs a person");
+                        cr.reason = secrets.redact(&format!(
+                            "{}; needs a person: {}",
+                            cr.reason,
+                            why.trim()
+                        ));
                     } else if !out.success() {
                         cr.status = Status::Error;
                         cr.reason = secrets.redact(&format!(
@@ -1164,6 +1200,15 @@ mod engine_tests {
 
     /// A profile where the named controls are implemented and all others manual.
     fn resolved(implemented: &[&str], site: &str) -> (tempfile::TempDir, Resolved) {
+        resolved_with(implemented, site, "")
+    }
+
+    /// [`resolved`], with `admin_extra` added to accounts.separate-admin's table.
+    fn resolved_with(
+        implemented: &[&str],
+        site: &str,
+        admin_extra: &str,
+    ) -> (tempfile::TempDir, Resolved) {
         let dir = tempfile::tempdir().unwrap();
         let (p, t) = (dir.path().join("profiles"), dir.path().join("templates"));
         std::fs::create_dir_all(&p).unwrap();
@@ -1175,6 +1220,8 @@ mod engine_tests {
             if implemented.contains(&c.id) {
                 let guard = if c.id == "accounts.admin-builtin" {
                     "removes_admin = true\n"
+                } else if c.id == "accounts.separate-admin" {
+                    admin_extra
                 } else {
                     ""
                 };
@@ -1289,6 +1336,83 @@ mod engine_tests {
         let (st, why, changed) = status(&rep, "accounts.password-policy");
         assert_eq!((st, changed), (Status::Fail, true));
         assert!(why.contains("re-check still fails: bad"), "{why}");
+    }
+
+    #[test]
+    fn manual_exit_makes_the_control_manual_and_unchanged() {
+        let (_d, r) = resolved(&["updates.pending", "accounts.guest"], "");
+        let host = ScriptedHost::new(&[
+            ("updates.pending check", 0, FAIL, ""),
+            (
+                "updates.pending apply",
+                MANUAL_EXIT,
+                "",
+                "softwareupdate: 2 waiting\ninstalling needs a volume owner's password\n\n",
+            ),
+            ("accounts.guest check", 0, FAIL, ""),
+            ("accounts.guest apply", 0, "", ""),
+            ("accounts.guest check", 0, PASS, ""),
+        ]);
+        let d = device();
+        let rep = engine(&r, &d, &host, &["updates.pending", "accounts.guest"])
+            .apply()
+            .report
+            .unwrap();
+        let (st, why, changed) = status(&rep, "updates.pending");
+        assert_eq!((st, changed), (Status::Manual, false));
+        assert_eq!(
+            why,
+            "bad; needs a person: installing needs a volume owner's password"
+        );
+        // The others go on, and the device is not compliant.
+        assert_eq!(status(&rep, "accounts.guest").0, Status::Fixed);
+        assert_eq!(rep.summary.compliant, None);
+        assert_eq!(rep.summary.manual, 1);
+    }
+
+    #[test]
+    fn a_separate_admin_made_by_a_person_needs_no_password_and_guards_root() {
+        // macOS: the check verifies the person-made, token-holding admin; handover sets no password, so
+        // neither a missing --admin-password-file nor an unrecorded password stops the demotion or root.
+        let (_d, r) = resolved_with(
+            &["accounts.separate-admin", "accounts.admin-builtin"],
+            "",
+            "params = { sets_password = false }\n",
+        );
+        let host = ScriptedHost::new(&[
+            ("accounts.separate-admin check", 0, FAIL, ""),
+            ("accounts.admin-builtin check", 0, FAIL, ""),
+            ("accounts.separate-admin apply", 0, "", ""),
+            ("accounts.separate-admin check", 0, PASS, ""),
+            ("accounts.admin-builtin apply", 0, "", ""),
+            ("accounts.admin-builtin check", 0, PASS, ""),
+        ]);
+        let d = device();
+        let mut e = engine(&r, &d, &host, &[]);
+        e.opts.admin_passwords_set.clear();
+        let out = e.apply();
+        let rep = out.report.unwrap();
+        assert_eq!(status(&rep, "accounts.separate-admin").0, Status::Fixed);
+        assert_eq!(status(&rep, "accounts.admin-builtin").0, Status::Fixed);
+        assert!(out.admin_passwords_set.is_empty());
+        // The guard still holds while that admin is not verified.
+        let host = ScriptedHost::new(&[
+            ("accounts.separate-admin check", 0, FAIL, ""),
+            ("accounts.admin-builtin check", 0, FAIL, ""),
+            (
+                "accounts.separate-admin apply",
+                MANUAL_EXIT,
+                "",
+                "create jdoe-admin in System Settings\n",
+            ),
+        ]);
+        let mut e = engine(&r, &d, &host, &[]);
+        e.opts.admin_passwords_set.clear();
+        let rep = e.apply().report.unwrap();
+        assert_eq!(status(&rep, "accounts.separate-admin").0, Status::Manual);
+        let (st, why, _) = status(&rep, "accounts.admin-builtin");
+        assert_eq!(st, Status::Error);
+        assert!(why.contains("not verified"), "{why}");
     }
 
     #[test]
