@@ -996,6 +996,12 @@ impl Engine<'_> {
                         if v.status == Status::Pass {
                             cr.status = Status::Fixed;
                             cr.reason = v.reason;
+                        } else if v.status == Status::Manual {
+                            // Installed, and what is left needs a person (macOS: the FortiClient VPN
+                            // connection): an attestation given for it now counts.
+                            cr.status = Status::Manual;
+                            cr.reason = format!("changed; {}", v.reason);
+                            self.apply_attestation(&mut cr);
                         } else {
                             cr.status = if v.status == Status::Error {
                                 Status::Error
@@ -1368,6 +1374,36 @@ mod engine_tests {
         assert_eq!(status(&rep, "accounts.guest").0, Status::Fixed);
         assert_eq!(rep.summary.compliant, None);
         assert_eq!(rep.summary.manual, 1);
+    }
+
+    #[test]
+    fn a_recheck_that_needs_a_person_is_manual_and_can_be_attested() {
+        const MANUAL: &str = r#"{"compliant":false,"status":"manual","reason":"connection not verifiable","observed":{}}"#;
+        let (_d, r) = resolved(&["apps.fortinet-vpn"], "");
+        let run = |attest: bool| {
+            let host = ScriptedHost::new(&[
+                ("apps.fortinet-vpn check", 0, FAIL, ""),
+                ("apps.fortinet-vpn apply", 0, "", ""),
+                ("apps.fortinet-vpn check", 0, MANUAL, ""),
+            ]);
+            let d = device();
+            let mut e = engine(&r, &d, &host, &[]);
+            if attest {
+                e.opts.attestations.push(crate::record::Attestation {
+                    control: "apps.fortinet-vpn".into(),
+                    by: "A. Tech".into(),
+                    at: "2026-11-25T10:00:00Z".into(),
+                    text: "connection made".into(),
+                    install_id: "i".into(),
+                });
+            }
+            let rep = e.apply().report.unwrap();
+            status(&rep, "apps.fortinet-vpn")
+        };
+        let (st, why, changed) = run(false);
+        assert_eq!((st, changed), (Status::Manual, true));
+        assert_eq!(why, "changed; connection not verifiable");
+        assert_eq!(run(true).0, Status::Pass);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! values, escaped for their language), or the reason none will (a missing site key, not applicable,
 //! manual). Nothing here touches the device.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
 use serde_json::{json, Value};
@@ -60,6 +60,25 @@ pub fn refused_firewall_entries(site: &Site, cleartext_ports: &[u64]) -> Vec<Str
     out
 }
 
+/// The text of the templates a profile names, and of the partials in their directories (which they include).
+fn templates_used_by(profile: &Profile, sources: &Sources) -> Vec<String> {
+    let dirs: BTreeSet<&str> = profile
+        .controls
+        .iter()
+        .flat_map(|c| c.check.iter().chain(c.apply.iter()).chain(c.files.iter()))
+        .map(|t| t.rsplit_once('/').map_or("", |(d, _)| d))
+        .collect();
+    sources
+        .template_names()
+        .into_iter()
+        .filter(|n| {
+            let dir = n.rsplit_once('/').map_or("", |(d, _)| d);
+            dirs.contains(dir)
+        })
+        .filter_map(|n| sources.template(&n))
+        .collect()
+}
+
 impl Resolved {
     pub fn new(sources: &Sources, profile: Profile, site: Site) -> Result<Resolved> {
         let renderer = Renderer::new(sources)?;
@@ -89,6 +108,7 @@ impl Resolved {
             .unwrap_or_default();
 
         let mut templates_used: BTreeMap<String, String> = BTreeMap::new();
+        let used_texts = templates_used_by(&profile, sources);
         for name in sources.template_names() {
             let used = profile.controls.iter().any(|c| {
                 c.check.as_deref() == Some(name.as_str())
@@ -103,7 +123,12 @@ impl Resolved {
                     .iter()
                     .flat_map(|c| c.check.iter().chain(c.apply.iter()))
                     .any(|t| t.rsplit_once('/').map_or("", |(d, _)| d) == dir);
-            if used || partial {
+            // …and wherever a template that is used includes them by name (`{{> sh/_json.sh}}`).
+            let included = name.rsplit('/').next().is_some_and(|f| f.starts_with('_'))
+                && used_texts
+                    .iter()
+                    .any(|t| t.contains(&format!("{{{{> {name}}}}}")));
+            if used || partial || included {
                 templates_used.insert(name.clone(), sources.template(&name).unwrap_or_default());
             }
         }

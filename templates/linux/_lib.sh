@@ -1,51 +1,6 @@
 # handover: shared helpers of the Linux check and apply scripts (POSIX sh; rendered, never edited by hand).
 # A check ends with one JSON line: {"compliant": bool, "reason": "...", "observed": {...}[, "status": "..."]}.
-set -u
-umask 077
-
-_obs=''
-_fails=''
-
-# obs KEY VALUE: an observed string (one line); obsb KEY true|false: an observed boolean.
-obs() { _obs="${_obs}s	$1	$2
-"; }
-obsb() { _obs="${_obs}b	$1	$2
-"; }
-
-# problem REASON: the control fails for this reason (several are joined with "; ").
-problem() { _fails="${_fails:+$_fails; }$1"; }
-
-# result true|false REASON [STATUS]: print the JSON line and end the check.
-result() {
-  printf '%s' "$_obs" | C="$1" R="$2" S="${3:-}" awk -F '	' '
-    function esc(x,   out, i, c) {
-      out = ""
-      for (i = 1; i <= length(x); i++) {
-        c = substr(x, i, 1)
-        if (c == "\\") out = out "\\\\"
-        else if (c == "\"") out = out "\\\""
-        else if (c == "\n") out = out "\\n"
-        else if (c < " ") out = out " "
-        else out = out c
-      }
-      return out
-    }
-    { v = ($1 == "b") ? $3 : "\"" esc($3) "\""; o = o (n++ ? "," : "") "\"" esc($2) "\":" v }
-    END {
-      s = ENVIRON["S"]
-      printf "{\"compliant\":%s,\"reason\":\"%s\",\"observed\":{%s}%s}\n", ENVIRON["C"], esc(ENVIRON["R"]), o, (s == "" ? "" : ",\"status\":\"" s "\"")
-    }'
-  exit 0
-}
-
-# finish REASON: pass with REASON unless a problem was recorded.
-finish() {
-  if [ -n "$_fails" ]; then result false "$_fails"; else result true "$1"; fi
-}
-
-# A one-line version of a command's output.
-oneline() { tr '\n\t' '  ' | sed 's/  */ /g; s/^ //; s/ $//'; }
-
+{{> sh/_json.sh}}
 {{#if (eq vars.pkg "apt")}}
 pkg_installed() { [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" = "ii " ]; }
 pkg_install() {
