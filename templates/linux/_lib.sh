@@ -36,14 +36,7 @@ pkg_install() {
 svc_active() { systemctl is-active --quiet "$1" 2>/dev/null; }
 svc_enabled() { systemctl is-enabled --quiet "$1" 2>/dev/null; }
 
-# write_file PATH MODE: write stdin to PATH atomically with MODE; nothing happens when the content is the same.
-write_file() {
-  _tmp="$1.handover-new"
-  cat >"$_tmp" || return 1
-  chmod "$2" "$_tmp" || return 1
-  if [ -f "$1" ] && cmp -s "$_tmp" "$1"; then rm -f "$_tmp"; chmod "$2" "$1"; return 0; fi
-  mv -f "$_tmp" "$1"
-}
+{{> sh/_files.sh}}
 
 # The login.defs value of KEY, or DEFAULT.
 login_def() { awk -v k="$1" '$1 == k { v = $2 } END { print v }' /etc/login.defs 2>/dev/null | grep . || echo "$2"; }
@@ -54,14 +47,4 @@ real_shell() {
   grep -qx "$1" /etc/shells 2>/dev/null
 }
 
-# Checks that read /etc/shadow or ask sudo about other users tell nothing true without root: say so.
-need_root() {
-  [ "$(id -u)" = 0 ] || result false "needs root to read $1: run handover as root" error
-}
-
-# Fail early, naming the flag, when the named user is needed but not known.
-need_user() {
-  if [ -z "${HANDOVER_USER:-}" ]; then
-    result false "no user named: give --user NAME (handover remembers it from the handover apply)"
-  fi
-}
+{{> sh/_need.sh}}

@@ -1,0 +1,75 @@
+# handover: shared helpers of the macOS check and apply scripts (POSIX sh, run by /bin/sh; rendered, never
+# edited by hand). A check ends with one JSON line: {"compliant": bool, "reason": "...", "observed": {...}}.
+{{> sh/_json.sh}}
+# PlistBuddy lives in /usr/libexec and Microsoft Defender's mdatp in /usr/local/bin, which neither sudo's nor
+# launchd's PATH has.
+PATH=${PATH:-/usr/bin:/bin:/usr/sbin:/sbin}:/usr/libexec:/usr/local/bin
+export PATH
+
+{{> sh/_files.sh}}
+
+{{> sh/_need.sh}}
+
+# Apple silicon: hw.optional.arm64 is 1 there, also for a process under Rosetta (uname -m would say x86_64).
+apple_silicon() { [ "$(sysctl -n hw.optional.arm64 2>/dev/null)" = 1 ]; }
+
+# The value a configuration profile (MDM) sets for DOMAIN KEY, and the local machine preference.
+managed_pref() { defaults read "/Library/Managed Preferences/$1" "$2" 2>/dev/null; }
+local_pref() { defaults read "/Library/Preferences/$1" "$2" 2>/dev/null; }
+
+# Local accounts: existence, admin group membership as dseditgroup resolves it (nested groups too; it prints
+# "yes NAME is a member of admin"), and the ";DisabledUser;" mark in AuthenticationAuthority.
+user_exists() { dscl . -read "/Users/$1" UniqueID >/dev/null 2>&1; }
+is_admin() { dseditgroup -o checkmember -m "$1" admin 2>/dev/null | grep -q '^yes '; }
+user_disabled() { dscl . -read "/Users/$1" AuthenticationAuthority 2>/dev/null | grep -q ';DisabledUser;'; }
+user_shell() { dscl . -read "/Users/$1" UserShell 2>/dev/null | awk '{ print $2 }'; }
+# sysadminctl writes "... Secure token is ENABLED for user NAME" to stderr.
+has_secure_token() { sysadminctl -secureTokenStatus "$1" 2>&1 | grep -q 'Secure token is ENABLED'; }
+
+# Interactive local accounts: UID 501 and up (macOS gives people 501+), not a service account (_name), a
+# real shell, not disabled.
+interactive_users() {
+  dscl . -list /Users UniqueID | awk '$2 >= 501 && $1 !~ /^_/ { print $1 }' | while IFS= read -r _u; do
+    case "$(user_shell "$_u")" in */false | */nologin | '') continue ;; esac
+    user_disabled "$_u" && continue
+    printf '%s\n' "$_u"
+  done
+}
+
+# An app bundle's version (CFBundleShortVersionString), empty when it is not there.
+app_version() { PlistBuddy -c 'Print :CFBundleShortVersionString' "$1/Contents/Info.plist" 2>/dev/null; }
+app_id() { PlistBuddy -c 'Print :CFBundleIdentifier' "$1/Contents/Info.plist" 2>/dev/null; }
+
+# Is the launchd job LABEL (system domain) loaded and running?
+job_running() { launchctl print "system/$1" 2>/dev/null | grep -q 'state = running'; }
+
+# install_pkg FILE: install a verified .pkg, or the first .pkg/.mpkg inside a verified .dmg, on the boot
+# volume. The image is attached read-only, unseen (-nobrowse) and always detached again.
+install_pkg() {
+  case "$1" in
+    *.dmg | *.DMG)
+      _mnt=$(mktemp -d "${TMPDIR:-/tmp}/handover-dmg.XXXXXX") || return 1
+      if ! hdiutil attach -nobrowse -readonly -noautoopen -mountpoint "$_mnt" "$1" >/dev/null; then
+        rmdir "$_mnt"
+        return 1
+      fi
+      _rc=0
+      _pkg=$(find "$_mnt" -maxdepth 1 \( -name '*.pkg' -o -name '*.mpkg' \) | sort | head -n 1)
+      if [ -n "$_pkg" ]; then installer -pkg "$_pkg" -target / || _rc=$?; else
+        echo "no .pkg or .mpkg at the top of $1" >&2
+        _rc=1
+      fi
+      hdiutil detach "$_mnt" -force >/dev/null 2>&1 || true
+      rmdir "$_mnt" 2>/dev/null || true
+      return "$_rc"
+      ;;
+    *) installer -pkg "$1" -target / ;;
+  esac
+}
+
+# needs_person REASON: end an apply with "this change needs a person" (handover's MANUAL_EXIT): the control is
+# then manual with REASON, and nothing was changed.
+needs_person() {
+  printf '%s\n' "$1" >&2
+  exit 196
+}

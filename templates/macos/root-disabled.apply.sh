@@ -1,0 +1,16 @@
+{{> macos/_lib.sh}}
+set -e
+# Only once the separate admin is verified (handover's guard); admins use sudo, never root's password.
+if [ "$(dscl . -read /Users/root AuthenticationAuthority 2>/dev/null | grep -c '^AuthenticationAuthority:')" != 0 ]; then
+  dscl . -delete /Users/root AuthenticationAuthority
+  echo "removed root's AuthenticationAuthority"
+fi
+dscl . -create /Users/root UserShell /usr/bin/false
+# sshd keeps the first value it reads, and macOS's sshd_config includes sshd_config.d/* before its own
+# settings: a drop-in sorted before Apple's 100-macos.conf decides.
+grep -Eq '^[[:space:]]*Include[[:space:]]+/etc/ssh/sshd_config\.d/\*' /etc/ssh/sshd_config || {
+  echo "/etc/ssh/sshd_config does not include /etc/ssh/sshd_config.d/*: set PermitRootLogin no there by hand" >&2
+  exit 1
+}
+mkdir -p /etc/ssh/sshd_config.d
+printf '%s\n' '# handover: ITP07 7.1.2' 'PermitRootLogin no' | write_file /etc/ssh/sshd_config.d/000-handover.conf 644
