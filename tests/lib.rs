@@ -9,6 +9,7 @@ mod fetch;
 mod fuzz_regressions;
 mod kit;
 mod lifecycle;
+mod macos;
 mod powershell;
 mod records;
 mod render;

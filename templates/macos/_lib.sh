@@ -1,9 +1,9 @@
 # handover: shared helpers of the macOS check and apply scripts (POSIX sh, run by /bin/sh; rendered, never
 # edited by hand). A check ends with one JSON line: {"compliant": bool, "reason": "...", "observed": {...}}.
 {{> sh/_json.sh}}
-# PlistBuddy lives in /usr/libexec and Microsoft Defender's mdatp in /usr/local/bin, which neither sudo's nor
-# launchd's PATH has.
-PATH=${PATH:-/usr/bin:/bin:/usr/sbin:/sbin}:/usr/libexec:/usr/local/bin
+# PlistBuddy lives in /usr/libexec, socketfilterfw in /usr/libexec/ApplicationFirewall and Microsoft Defender's
+# mdatp in /usr/local/bin, which neither sudo's nor launchd's PATH has.
+PATH=${PATH:-/usr/bin:/bin:/usr/sbin:/sbin}:/usr/libexec:/usr/libexec/ApplicationFirewall:/usr/local/bin
 export PATH
 
 {{> sh/_files.sh}}

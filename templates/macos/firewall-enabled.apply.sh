@@ -1,6 +1,6 @@
 {{> macos/_lib.sh}}
 set -e
-fw=/usr/libexec/ApplicationFirewall/socketfilterfw
+fw=socketfilterfw
 "$fw" --setglobalstate on
 "$fw" --setstealthmode on
 "$fw" --setallowsigned off

@@ -2,8 +2,8 @@
 # ITP07 7.1.5: the application firewall on, stealth mode on, and signed software not let in without being
 # asked. Read only through socketfilterfw: macOS 15 has no com.apple.alf plist. A configuration profile
 # (com.apple.security.firewall) locks these settings, and socketfilterfw then refuses to change them.
-fw=/usr/libexec/ApplicationFirewall/socketfilterfw
-[ -x "$fw" ] || result false "$fw is missing" error
+fw=socketfilterfw
+command -v "$fw" >/dev/null 2>&1 || result false "/usr/libexec/ApplicationFirewall/socketfilterfw is missing" error
 g=$("$fw" --getglobalstate 2>&1 | oneline)
 s=$("$fw" --getstealthmode 2>&1 | oneline)
 a=$("$fw" --getallowsigned 2>&1 | oneline)

@@ -1,0 +1,1045 @@
+//! The macOS profile, which cannot run here (SPEC §8): every rendered script parses in sh, dash and bash's
+//! POSIX mode (macOS's /bin/sh) and passes `shellcheck -s sh`; the plists parse and are well-formed XML;
+//! snapshots pin both; hostile site values evaluate, in sh, to exactly the site's bytes. Then the checks run
+//! against stand-ins for Apple's tools that print what Apple's tools print (outputs quoted in the templates'
+//! comments and in README), so each verdict is proved for the outputs we know, not only parsed.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use handover::plan::Resolved;
+use handover::profile::Sources;
+use handover::site::Site;
+
+use crate::support::have;
+
+pub const MACOS_SITE: &str = r#"
+[organisation]
+name = "Example University"
+service_desk = "servicedesk@example.ac.uk"
+[accounts]
+allowed = ["svc-backup"]
+password_min_length = 14
+password_min_classes = 3
+[firewall]
+allow = [ { port = 22, proto = "tcp", from = "10.0.0.0/8" },
+          { port = 5900, proto = "tcp", from = "10.1.2.0/24", cleartext_ok = "lab screen sharing" } ]
+[endpoint]
+product = "defender"
+artifact = "mde-macos"
+[office]
+exclude_apps = ["OneNote"]
+[vpn]
+name = "Uni VPN"
+gateway = "vpn.example.ac.uk"
+port = 443
+trusted_cert = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+[lansweeper]
+server = "lansweeper.example.ac.uk"
+port = 9524
+agent_key = "RELAY-KEY-s3cr3t-0001"
+[artifacts.lsagent-macos]
+url = "LsAgent-osx.dmg"
+sha256 = "0000000000000000000000000000000000000000000000000000000000000001"
+[artifacts.office-pkg]
+url = "Microsoft_365_and_Office_16.91_Installer.pkg"
+sha256 = "0000000000000000000000000000000000000000000000000000000000000002"
+[artifacts.teams-pkg]
+url = "MicrosoftTeams.pkg"
+sha256 = "0000000000000000000000000000000000000000000000000000000000000003"
+[artifacts.forticlient-pkg]
+url = "FortiClientVPN.dmg"
+sha256 = "0000000000000000000000000000000000000000000000000000000000000004"
+[artifacts.mde-macos]
+url = "wdav.pkg"
+sha256 = "0000000000000000000000000000000000000000000000000000000000000005"
+"#;
+
+fn render() -> (tempfile::TempDir, Vec<(String, String)>) {
+    crate::support::render_files("macos", MACOS_SITE, &["sh", "plist"])
+}
+
+/// The shells a macOS script must parse in: POSIX sh as Debian has it (dash), and bash in POSIX mode,
+/// which is what macOS's /bin/sh runs.
+fn shells() -> Vec<Vec<&'static str>> {
+    let mut v = Vec::new();
+    for (tool, args) in [
+        ("sh", vec!["sh"]),
+        ("dash", vec!["dash"]),
+        ("bash", vec!["bash", "--posix"]),
+    ] {
+        if have(tool) {
+            v.push(args);
+        }
+    }
+    v
+}
+
+#[test]
+fn every_rendered_macos_script_parses_in_sh_dash_and_posix_bash() {
+    let (dir, files) = render();
+    let profile = Sources::default().load("macos").unwrap();
+    for c in &profile.controls {
+        for (what, t) in [("check", &c.check), ("apply", &c.apply)] {
+            if t.is_some() {
+                let name = format!("{}.{what}.sh", c.id);
+                assert!(files.iter().any(|(n, _)| *n == name), "{name} not rendered");
+            }
+        }
+    }
+    let scripts: Vec<_> = files.iter().filter(|(n, _)| n.ends_with(".sh")).collect();
+    assert!(scripts.len() >= 30, "only {} scripts", scripts.len());
+    for (name, text) in &scripts {
+        assert!(
+            text.starts_with("# handover: shared helpers of the macOS"),
+            "{name}"
+        );
+        assert!(
+            !text.contains("RELAY-KEY-s3cr3t-0001"),
+            "{name} holds the agent key"
+        );
+        for shell in shells() {
+            let out = Command::new(shell[0])
+                .args(&shell[1..])
+                .arg("-n")
+                .arg(dir.path().join(name))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{name}: {shell:?} -n: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn every_rendered_macos_script_passes_shellcheck() {
+    if !have("shellcheck") {
+        return;
+    }
+    let (dir, files) = render();
+    let paths: Vec<_> = files
+        .iter()
+        .filter(|(n, _)| n.ends_with(".sh"))
+        .map(|(n, _)| dir.path().join(n))
+        .collect();
+    let out = Command::new("shellcheck")
+        .args(["-s", "sh", "-S", "warning"])
+        .args(&paths)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "shellcheck:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn the_plists_parse_and_say_what_the_site_says() {
+    let (_dir, files) = render();
+    let plists: BTreeMap<_, _> = files
+        .iter()
+        .filter(|(n, _)| n.ends_with(".plist"))
+        .cloned()
+        .collect();
+    assert_eq!(plists.len(), 2, "{:?}", plists.keys());
+    for (name, text) in &plists {
+        roxmltree::Document::parse_with_options(
+            text,
+            roxmltree::ParsingOptions {
+                allow_dtd: true,
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        plist::Value::from_reader_xml(text.as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let policy =
+        plist::Value::from_reader_xml(plists["accounts.password-policy.pwpolicy.plist"].as_bytes())
+            .unwrap();
+    let content = policy
+        .as_dictionary()
+        .unwrap()
+        .get("policyCategoryPasswordContent")
+        .unwrap()
+        .as_array()
+        .unwrap();
+    let regexes: Vec<&str> = content
+        .iter()
+        .map(|d| {
+            d.as_dictionary()
+                .unwrap()
+                .get("policyContent")
+                .unwrap()
+                .as_string()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        regexes,
+        [
+            "policyAttributePassword matches '.{14,}+'",
+            "policyAttributePassword matches '(.*[a-zA-Z].*){1,}+'",
+            "policyAttributePassword matches '(.*[0-9].*){1,}+'",
+            "policyAttributePassword matches '(.*[^a-zA-Z0-9].*){1,}+'",
+        ]
+    );
+    let min = content[0]
+        .as_dictionary()
+        .unwrap()
+        .get("policyParameters")
+        .and_then(|p| p.as_dictionary()?.get("minimumLength")?.as_signed_integer());
+    assert_eq!(min, Some(14));
+    let job = plist::Value::from_reader_xml(plists["firewall.inbound.pf-launchd.plist"].as_bytes())
+        .unwrap();
+    let job = job.as_dictionary().unwrap();
+    assert_eq!(
+        job.get("Label").unwrap().as_string(),
+        Some("org.handover.pf")
+    );
+    assert_eq!(job.get("RunAtLoad").unwrap().as_boolean(), Some(true));
+}
+
+#[test]
+fn four_classes_ask_for_both_cases() {
+    let site = MACOS_SITE.replace("password_min_classes = 3", "password_min_classes = 4");
+    let (_dir, files) = crate::support::render_files("macos", &site, &["plist"]);
+    let text = &files
+        .iter()
+        .find(|(n, _)| n.ends_with("pwpolicy.plist"))
+        .unwrap()
+        .1;
+    for want in ["[a-z]", "[A-Z]", "[0-9]", "[^a-zA-Z0-9]"] {
+        assert!(text.contains(&format!("(.*{want}.*)")), "{want}");
+    }
+    assert!(
+        !text.contains("[a-zA-Z].*)"),
+        "the one-letter class is replaced"
+    );
+}
+
+#[test]
+fn rendered_macos_scripts_and_plists_are_pinned() {
+    let (_dir, files) = render();
+    let all: String = files
+        .iter()
+        .map(|(n, t)| format!("==> {n} <==\n{t}\n"))
+        .collect();
+    insta::assert_snapshot!("rendered-macos", all);
+}
+
+/// Values from the site, as they reach the scripts: the site parser refuses most of these, so they are put
+/// into the parsed site directly, to prove the escaping behind the validation.
+const HOSTILE: &[&str] = &[
+    "x'; touch /tmp/handover-mac-hostile-1 #",
+    "$(touch /tmp/handover-mac-hostile-2)",
+    "`touch /tmp/handover-mac-hostile-3`",
+    "a;touch /tmp/handover-mac-hostile-4",
+    "two\nlines;touch /tmp/handover-mac-hostile-5",
+    "\"dq\"\\$HOME ${PATH} * ? [a] ~ \u{2019}curly\u{2019} \t tab",
+];
+
+/// Each hostile value in turn as the VPN name, gateway and the Lansweeper server; all of them as the allowed
+/// accounts and Office exclusions. For every rendered `VAR=value` line or `set -- …` line that carries them,
+/// sh evaluates just that line and prints what it holds, which must be the site's bytes exactly.
+#[test]
+fn hostile_values_evaluate_in_sh_to_exactly_the_site_bytes() {
+    for n in 1..=5 {
+        let _ = std::fs::remove_file(format!("/tmp/handover-mac-hostile-{n}"));
+    }
+    let sources = Sources::default();
+    let profile = sources.load("macos").unwrap();
+    let base = Site::parse(
+        Path::new("/t/site.toml"),
+        MACOS_SITE,
+        &handover::profile::control_ids(),
+    )
+    .unwrap();
+    let mut assignments = 0;
+    let mut lists = 0;
+    for h in HOSTILE {
+        let mut site = Site::parse(
+            Path::new("/t/site.toml"),
+            MACOS_SITE,
+            &handover::profile::control_ids(),
+        )
+        .unwrap();
+        site.context = base.context.clone();
+        site.context["vpn"]["name"] = serde_json::json!(h);
+        site.context["vpn"]["gateway"] = serde_json::json!(h);
+        site.context["lansweeper"]["server"] = serde_json::json!(h);
+        site.context["accounts"]["allowed"] = serde_json::json!(HOSTILE);
+        site.context["office"]["exclude_apps"] = serde_json::json!(HOSTILE);
+        let resolved = Resolved::new(&sources, profile.clone(), site).unwrap();
+        for p in &resolved.controls {
+            for text in p.check.iter().chain(p.apply.iter()) {
+                let lines = shell_lines(text);
+                let quoted = handover::render::sh_quote(h);
+                let first = handover::render::sh_quote(HOSTILE[0]);
+                for line in &lines {
+                    if !line.contains(&quoted) && !line.contains(&first) {
+                        continue;
+                    }
+                    if let Some((var, _)) = line.split_once('=').filter(|(v, rest)| {
+                        v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                            && rest.starts_with('\'')
+                    }) {
+                        let got = sh_eval(&format!("{line}\nprintf '%s' \"${var}\""));
+                        assert_eq!(got, h.as_bytes(), "{}: {line}", p.control.id);
+                        assignments += 1;
+                    } else if line.starts_with("set -- '") {
+                        let got = sh_eval(&format!("{line}\nprintf '%s\\0' \"$@\""));
+                        let want: Vec<u8> =
+                            HOSTILE.iter().flat_map(|v| v.bytes().chain([0])).collect();
+                        assert_eq!(got, want, "{}: {line}", p.control.id);
+                        lists += 1;
+                    }
+                }
+            }
+        }
+    }
+    // The VPN name and gateway (fortinet-vpn check), the allowed accounts and the Office exclusions, for
+    // every hostile value.
+    assert!(
+        assignments >= 2 * HOSTILE.len(),
+        "{assignments} assignments"
+    );
+    assert!(lists >= 2 * HOSTILE.len(), "{lists} lists");
+    for n in 1..=5 {
+        assert!(
+            !Path::new(&format!("/tmp/handover-mac-hostile-{n}")).exists(),
+            "hostile value {n} ran"
+        );
+    }
+}
+
+/// The script's logical lines: a line whose single-quoted string spans a newline continues on the next.
+/// Outside single quotes a backslash escapes the next character (`'\\''` is the quote sh_quote writes).
+fn shell_lines(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let (mut in_sq, mut in_dq) = (false, false);
+    for line in text.lines() {
+        if !cur.is_empty() {
+            cur.push('\n');
+        }
+        cur.push_str(if in_sq || in_dq {
+            line
+        } else {
+            line.trim_start()
+        });
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\'' if !in_dq => in_sq = !in_sq,
+                '"' if !in_sq => in_dq = !in_dq,
+                '\\' if !in_sq => {
+                    chars.next();
+                }
+                '#' if !in_sq && !in_dq => break,
+                _ => {}
+            }
+        }
+        if !in_sq && !in_dq {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    out
+}
+
+fn sh_eval(script: &str) -> Vec<u8> {
+    let out = Command::new("sh").args(["-c", script]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The checks against stand-ins for Apple's tools.
+
+/// A rendered profile and a directory of stand-in commands that go first on PATH.
+struct FakeMac {
+    _dir: tempfile::TempDir,
+    scripts: tempfile::TempDir,
+    bin: PathBuf,
+    state: PathBuf,
+}
+
+impl FakeMac {
+    fn new() -> FakeMac {
+        let (scripts, _) = render();
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        let state = dir.path().join("state");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::create_dir_all(state.join("defaults")).unwrap();
+        std::fs::create_dir_all(state.join("plist")).unwrap();
+        let m = FakeMac {
+            _dir: dir,
+            scripts,
+            bin,
+            state,
+        };
+        // Root, as handover runs.
+        m.stub(
+            "id",
+            r#"if [ "$1" = -u ]; then echo 0; else exec /usr/bin/id "$@"; fi"#,
+        );
+        // `defaults read DOMAIN KEY`: a file per domain and key, or "does not exist" as defaults says.
+        m.stub(
+            "defaults",
+            r#"[ "$1" = read ] || { echo "$*" >>"$FAKE/defaults.log"; exit 0; }
+f="$FAKE/defaults/$(printf '%s' "$2" | tr '/ ' '__')__$3"
+if [ -f "$f" ]; then cat "$f"; else echo "The domain/default pair of ($2, $3) does not exist" >&2; exit 1; fi"#,
+        );
+        // PlistBuddy -c 'Print :KEY' FILE
+        m.stub(
+            "PlistBuddy",
+            r#"k=${2#Print :}
+f="$FAKE/plist/$(printf '%s' "$3" | tr '/ ' '__')__$k"
+if [ -f "$f" ]; then cat "$f"; else echo "Print: Entry, \":$k\", Does Not Exist" >&2; exit 1; fi"#,
+        );
+        // BSD date -j -f FORMAT VALUE +%s, through GNU date.
+        m.stub(
+            "date",
+            r#"if [ "$1" = -j ]; then exec /usr/bin/date -d "$4" +%s; fi; exec /usr/bin/date "$@""#,
+        );
+        m.stub("sysctl", r#"cat "$FAKE/arm64" 2>/dev/null || echo 0"#);
+        m
+    }
+
+    fn stub(&self, name: &str, body: &str) {
+        let p = self.bin.join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// A stand-in that prints `out` (to stderr when `to_stderr`, as sysadminctl does).
+    fn prints(&self, name: &str, out: &str, to_stderr: bool) {
+        let redirect = if to_stderr { " >&2" } else { "" };
+        self.stub(name, &format!("cat <<'EOF'{redirect}\n{out}\nEOF"));
+    }
+
+    fn pref(&self, domain: &str, key: &str, value: &str) {
+        let f = self
+            .state
+            .join("defaults")
+            .join(format!("{}__{key}", domain.replace(['/', ' '], "_")));
+        std::fs::write(f, format!("{value}\n")).unwrap();
+    }
+
+    fn plist_value(&self, file: &str, key: &str, value: &str) {
+        let f = self
+            .state
+            .join("plist")
+            .join(format!("{}__{key}", file.replace(['/', ' '], "_")));
+        std::fs::write(f, format!("{value}\n")).unwrap();
+    }
+
+    fn apple_silicon(&self, yes: bool) {
+        std::fs::write(self.state.join("arm64"), if yes { "1\n" } else { "0\n" }).unwrap();
+    }
+
+    /// Run a rendered script in every shell; all must print the same verdict, which is returned.
+    fn run(&self, script: &str, today: &str) -> (Option<i32>, serde_json::Value, String) {
+        let mut seen: Option<(Option<i32>, serde_json::Value, String)> = None;
+        for shell in shells() {
+            let out = Command::new(shell[0])
+                .args(&shell[1..])
+                .arg(self.scripts.path().join(script))
+                .env_clear()
+                .env("PATH", format!("{}:/usr/bin:/bin", self.bin.display()))
+                .env("FAKE", &self.state)
+                .env("HANDOVER_TODAY", today)
+                .env("HANDOVER_NOW_EPOCH", "1795600800") // 2026-11-25T10:00:00Z
+                .env("HANDOVER_USER", "jdoe")
+                .env("HANDOVER_ADMIN_USER", "jdoe-admin")
+                .env("HANDOVER_STATE_DIR", self.state.join("handover"))
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let line = stdout
+                .lines()
+                .rev()
+                .find(|l| l.starts_with('{'))
+                .unwrap_or("null");
+            let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| {
+                panic!(
+                    "{script} in {shell:?}: {e}\n{stdout}\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
+            let got = (
+                out.status.code(),
+                v,
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            );
+            if let Some(prev) = &seen {
+                assert_eq!(
+                    (prev.0, &prev.1),
+                    (got.0, &got.1),
+                    "{script}: {shell:?} differs"
+                );
+            }
+            seen = Some(got);
+        }
+        seen.expect("a shell")
+    }
+
+    /// The verdict of a check as (compliant, status or "", reason).
+    fn check(&self, script: &str) -> (bool, String, String) {
+        let (_, v, _) = self.run(script, "20261125");
+        (
+            v["compliant"].as_bool().unwrap(),
+            v["status"].as_str().unwrap_or("").to_string(),
+            v["reason"].as_str().unwrap().to_string(),
+        )
+    }
+}
+
+#[test]
+fn os_supported_reads_sw_vers_against_the_table() {
+    let m = FakeMac::new();
+    let sw = |v: &str| {
+        m.stub(
+            "sw_vers",
+            &format!(
+                r#"case "$1" in -productVersion) echo {v} ;; -buildVersion) echo 24B83 ;; esac"#
+            ),
+        )
+    };
+    sw("13.7.1");
+    let (ok, _, why) = m.check("os.supported.check.sh");
+    assert!(!ok);
+    assert!(
+        why.contains("macOS 13 Ventura: security support ended 2025-09-15"),
+        "{why}"
+    );
+    sw("15.1");
+    let (ok, _, why) = m.check("os.supported.check.sh");
+    assert!(ok, "{why}");
+    assert_eq!(why, "macOS 15 Sequoia: security updates until 2027-09-15");
+    let (_, v, _) = m.run("os.supported.check.sh", "20261125");
+    assert_eq!(v["observed"]["support_ends"], "2027-09-15");
+    // 14 passes before its estimated end and fails after it.
+    sw("14.7.1");
+    assert_eq!(
+        m.run("os.supported.check.sh", "20260801").1["compliant"],
+        true
+    );
+    assert_eq!(
+        m.run("os.supported.check.sh", "20261125").1["compliant"],
+        false
+    );
+    sw("26.1");
+    let (ok, _, why) = m.check("os.supported.check.sh");
+    assert!(
+        !ok && why.contains("no lifecycle entry for macOS 26.1"),
+        "{why}"
+    );
+}
+
+#[test]
+fn guest_account_from_sysadminctl_and_the_smb_server() {
+    let m = FakeMac::new();
+    let say = |guest: &str| {
+        m.stub(
+            "sysadminctl",
+            &format!(
+                r#"[ "$1" = -guestAccount ] && echo "2026-11-25 10:00:00.000 sysadminctl[512:4096] Guest account {guest}." >&2; exit 0"#
+            ),
+        )
+    };
+    say("enabled");
+    let (ok, _, why) = m.check("accounts.guest.check.sh");
+    assert!(!ok && why.contains("the Guest User is on"), "{why}");
+    say("disabled");
+    assert!(m.check("accounts.guest.check.sh").0);
+    m.pref(
+        "/Library/Preferences/SystemConfiguration/com.apple.smb.server",
+        "AllowGuestAccess",
+        "1",
+    );
+    let (ok, _, why) = m.check("accounts.guest.check.sh");
+    assert!(!ok && why.contains("AllowGuestAccess = 1"), "{why}");
+    m.pref(
+        "/Library/Managed Preferences/com.apple.MCX",
+        "EnableGuestAccount",
+        "1",
+    );
+    let (_, status, why) = m.check("accounts.guest.check.sh");
+    assert_eq!(status, "error");
+    assert!(
+        why.starts_with("managed by a configuration profile"),
+        "{why}"
+    );
+}
+
+#[test]
+fn firewall_from_socketfilterfw_outputs() {
+    let m = FakeMac::new();
+    let fw = |global: &str, stealth: &str, signed: &str| {
+        m.stub(
+            "socketfilterfw",
+            &format!(
+                r#"case "$1" in
+--getglobalstate) echo "{global}" ;;
+--getstealthmode) echo "{stealth}" ;;
+--getallowsigned) printf '%s\n' "Automatically allow built-in signed software {signed}." "Automatically allow downloaded signed software {signed}." ;;
+esac"#
+            ),
+        )
+    };
+    fw(
+        "Firewall is enabled. (State = 1)",
+        "Firewall stealth mode is on",
+        "DISABLED",
+    );
+    let (ok, _, why) = m.check("firewall.enabled.check.sh");
+    assert!(ok, "{why}");
+    // Older releases' wording, and block-all (State = 2), pass too.
+    fw(
+        "Firewall is blocking all non-essential incoming connections. (State = 2)",
+        "Stealth mode enabled",
+        "DISABLED",
+    );
+    assert!(m.check("firewall.enabled.check.sh").0);
+    fw(
+        "Firewall is disabled. (State = 0)",
+        "Firewall stealth mode is off",
+        "ENABLED",
+    );
+    let (ok, _, why) = m.check("firewall.enabled.check.sh");
+    assert!(!ok);
+    for want in [
+        "the firewall is off",
+        "stealth mode is off",
+        "built-in signed software is let in",
+        "downloaded signed software is let in",
+    ] {
+        assert!(why.contains(want), "{want}: {why}");
+    }
+}
+
+#[test]
+fn filevault_and_firmware_password() {
+    let m = FakeMac::new();
+    for (out, ok) in [
+        ("FileVault is On.", true),
+        ("FileVault is Off.", false),
+        ("Encryption in progress: Percent completed = 42.5", false),
+        (
+            "FileVault is Off.\nDeferred enablement appears to be active for user 'jdoe'.",
+            false,
+        ),
+    ] {
+        m.prints("fdesetup", out, false);
+        let (got, _, why) = m.check("disk.encryption.check.sh");
+        assert_eq!(got, ok, "{out}: {why}");
+    }
+    m.apple_silicon(true);
+    let (_, status, why) = m.check("firmware.password.check.sh");
+    assert_eq!(status, "not-applicable", "{why}");
+    m.apple_silicon(false);
+    m.prints("firmwarepasswd", "Password Enabled: Yes", false);
+    assert!(m.check("firmware.password.check.sh").0);
+    m.prints("firmwarepasswd", "Password Enabled: No", false);
+    let (ok, status, _) = m.check("firmware.password.check.sh");
+    assert!(!ok && status.is_empty());
+}
+
+/// Local accounts as dscl, dseditgroup and sysadminctl report them: `users` is "name:uid:shell:admin:token".
+fn accounts(m: &FakeMac, users: &[&str]) {
+    let mut list = String::new();
+    let mut read = String::new();
+    let mut member = String::new();
+    let mut token = String::new();
+    for u in users {
+        let f: Vec<&str> = u.split(':').collect();
+        list.push_str(&format!("{}    {}\n", f[0], f[1]));
+        read.push_str(&format!(
+            "/Users/{0}:UniqueID) echo 'UniqueID: {1}' ;;\n/Users/{0}:UserShell) echo 'UserShell: {2}' ;;\n/Users/{0}:AuthenticationAuthority) echo 'AuthenticationAuthority: ;ShadowHash;HASHLIST:<SALTED-SHA512-PBKDF2>' ;;\n",
+            f[0], f[1], f[2]
+        ));
+        if f[3] == "admin" {
+            member.push_str(&format!(
+                "{}) echo 'yes {} is a member of admin'; exit 0 ;;\n",
+                f[0], f[0]
+            ));
+        }
+        token.push_str(&format!(
+            "{}) echo \"2026-11-25 10:00:00.000 sysadminctl[1:2] Secure token is {} for user {}\" >&2 ;;\n",
+            f[0],
+            if f[4] == "token" { "ENABLED" } else { "DISABLED" },
+            f[0]
+        ));
+    }
+    m.stub(
+        "dscl",
+        &format!(
+            r#"if [ "$2" = -list ]; then cat <<'EOF'
+root    0
+daemon    1
+_spotlight    89
+{list}EOF
+exit 0; fi
+if [ "$2" = -read ]; then case "$3:$4" in
+/Users/root:UserShell) echo 'UserShell: /bin/sh' ;;
+{read}*) echo "No such key: $4" >&2; exit 1 ;;
+esac; exit 0; fi
+echo "$*" >>"$FAKE/dscl.log""#
+        ),
+    );
+    m.stub(
+        "dseditgroup",
+        &format!(
+            r#"if [ "$2" = checkmember ]; then case "$4" in
+{member}*) echo "no $4 is NOT a member of admin"; exit 67 ;;
+esac; fi
+echo "$*" >>"$FAKE/dseditgroup.log""#
+        ),
+    );
+    m.stub(
+        "sysadminctl",
+        &format!(
+            r#"[ "$1" = -secureTokenStatus ] && case "$2" in
+{token}*) echo "Unknown user $2" >&2 ;;
+esac; exit 0"#
+        ),
+    );
+    m.stub("sudo", "exit 1");
+}
+
+#[test]
+fn separate_admin_and_its_apply_on_a_fake_mac() {
+    let m = FakeMac::new();
+    // jdoe is an admin; jdoe-admin exists but was made by root: no Secure Token.
+    accounts(
+        &m,
+        &[
+            "jdoe:501:/bin/zsh:admin:token",
+            "jdoe-admin:502:/bin/zsh:admin:none",
+        ],
+    );
+    let (ok, _, why) = m.check("accounts.separate-admin.check.sh");
+    assert!(!ok);
+    assert!(why.contains("jdoe is in the admin group"), "{why}");
+    assert!(why.contains("jdoe-admin has no Secure Token"), "{why}");
+    // The apply will not demote jdoe: it needs a person (handover's MANUAL_EXIT), and changes nothing.
+    let (code, _, stderr) = m.run("accounts.separate-admin.apply.sh", "20261125");
+    assert_eq!(code, Some(handover::engine::MANUAL_EXIT), "{stderr}");
+    assert!(
+        stderr.contains("create jdoe-admin as an administrator in System Settings"),
+        "{stderr}"
+    );
+    assert!(!m.state.join("dseditgroup.log").exists());
+    // With a token-holding separate admin it demotes jdoe, and only that.
+    accounts(
+        &m,
+        &[
+            "jdoe:501:/bin/zsh:admin:token",
+            "jdoe-admin:502:/bin/zsh:admin:token",
+        ],
+    );
+    let (code, _, stderr) = m.run("accounts.separate-admin.apply.sh", "20261125");
+    assert_eq!(code, Some(0), "{stderr}");
+    let log = std::fs::read_to_string(m.state.join("dseditgroup.log")).unwrap();
+    assert_eq!(log.lines().next(), Some("-o edit -d jdoe -t user admin"));
+    accounts(
+        &m,
+        &[
+            "jdoe:501:/bin/zsh:user:token",
+            "jdoe-admin:502:/bin/zsh:admin:token",
+        ],
+    );
+    let (ok, _, why) = m.check("accounts.separate-admin.check.sh");
+    assert!(ok, "{why}");
+}
+
+#[test]
+fn allowed_accounts_from_dscl() {
+    let m = FakeMac::new();
+    accounts(
+        &m,
+        &[
+            "jdoe:501:/bin/zsh:user:token",
+            "jdoe-admin:502:/bin/zsh:admin:token",
+            "svc-backup:503:/bin/bash:user:none",
+            "hidden:504:/usr/bin/false:user:none",
+            "visitor:505:/bin/zsh:user:none",
+        ],
+    );
+    let (ok, _, why) = m.check("accounts.allowed.check.sh");
+    assert!(!ok);
+    assert!(why.contains("not allowed by the site: visitor ("), "{why}");
+}
+
+#[test]
+fn password_policy_check_accepts_the_policy_the_apply_sets() {
+    let m = FakeMac::new();
+    let (_dir, files) = render();
+    let plist = &files
+        .iter()
+        .find(|(n, _)| n.ends_with("pwpolicy.plist"))
+        .unwrap()
+        .1;
+    m.prints(
+        "pwpolicy",
+        &format!("Getting global account policies\n{plist}"),
+        false,
+    );
+    let (ok, _, why) = m.check("accounts.password-policy.check.sh");
+    assert!(ok, "{why}");
+    assert_eq!(why, "passwords need 14 characters and 3 classes");
+    // An mSCP-style policy of 15 characters, letters and digits only: long enough, one class short.
+    m.prints(
+        "pwpolicy",
+        "Getting global account policies\n<?xml version=\"1.0\"?><plist version=\"1.0\"><dict><key>policyCategoryPasswordContent</key><array>\n<dict><key>policyContent</key><string>policyAttributePassword matches '.{15,}+'</string></dict>\n<dict><key>policyContent</key><string>policyAttributePassword matches '(.*[0-9].*){1,}+'</string></dict>\n<dict><key>policyContent</key><string>policyAttributePassword matches '(.*[a-zA-Z].*){1,}+'</string></dict>\n</array></dict></plist>",
+        false,
+    );
+    let (ok, _, why) = m.check("accounts.password-policy.check.sh");
+    assert!(!ok);
+    assert_eq!(why, "passwords need only 2 character classes, not 3");
+    m.prints(
+        "pwpolicy",
+        "Getting global account policies\nNo global policies are set.",
+        false,
+    );
+    let (ok, _, why) = m.check("accounts.password-policy.check.sh");
+    assert!(
+        !ok && why.contains("shorter than 14 characters (policy: none)"),
+        "{why}"
+    );
+}
+
+#[test]
+fn software_update_settings_and_waiting_updates() {
+    let m = FakeMac::new();
+    assert!(
+        m.check("updates.automatic.check.sh").0,
+        "missing keys are Apple's default: on"
+    );
+    m.pref(
+        "/Library/Preferences/com.apple.SoftwareUpdate",
+        "AutomaticDownload",
+        "0",
+    );
+    let (ok, status, why) = m.check("updates.automatic.check.sh");
+    assert!(
+        !ok && status.is_empty() && why == "AutomaticDownload is off",
+        "{why}"
+    );
+    m.pref(
+        "/Library/Managed Preferences/com.apple.SoftwareUpdate",
+        "AutomaticallyInstallMacOSUpdates",
+        "0",
+    );
+    let (_, status, why) = m.check("updates.automatic.check.sh");
+    assert_eq!(status, "error");
+    assert!(
+        why.contains("managed by a configuration profile")
+            && why.contains("AutomaticallyInstallMacOSUpdates"),
+        "{why}"
+    );
+
+    let p = "/Library/Preferences/com.apple.SoftwareUpdate";
+    let (ok, _, why) = m.check("updates.pending.check.sh");
+    assert!(!ok && why.contains("never scanned"), "{why}");
+    m.pref(p, "LastFullSuccessfulDate", "2026-11-24 08:00:00 +0000");
+    m.pref(p, "RecommendedUpdates", "(\n)");
+    let (ok, _, why) = m.check("updates.pending.check.sh");
+    assert!(ok, "{why}");
+    m.pref(
+        p,
+        "RecommendedUpdates",
+        r#"(
+        {
+        "Display Name" = "macOS Sequoia 15.1.1";
+        "Display Version" = "15.1.1";
+        Identifier = "MSU_UPDATE_24B91_patch_15.1.1";
+        MobileSoftwareUpdate = 1;
+        "Product Key" = "MSU_UPDATE_24B91_patch_15.1.1";
+    },
+        {
+        "Display Name" = Safari;
+        "Display Version" = "18.1.1";
+        Identifier = Safari;
+        "Product Key" = "072-00001";
+    }
+)"#,
+    );
+    let (ok, _, why) = m.check("updates.pending.check.sh");
+    assert!(!ok);
+    assert_eq!(
+        why,
+        "2 recommended updates waiting: macOS Sequoia 15.1.1; Safari;"
+    );
+    m.pref(p, "LastFullSuccessfulDate", "2026-09-01 08:00:00 +0000");
+    let (_, _, why) = m.check("updates.pending.check.sh");
+    assert!(why.contains("last scanned 85 days ago"), "{why}");
+    // On Apple silicon the apply scans, then leaves installing to the user.
+    m.apple_silicon(true);
+    m.stub(
+        "softwareupdate",
+        r#"echo "softwareupdate $*" >>"$FAKE/su.log""#,
+    );
+    let (code, _, stderr) = m.run("updates.pending.apply.sh", "20261125");
+    assert_eq!(code, Some(handover::engine::MANUAL_EXIT));
+    assert!(
+        stderr.contains("needs a volume owner's password"),
+        "{stderr}"
+    );
+    let log = std::fs::read_to_string(m.state.join("su.log")).unwrap();
+    // (once per shell the scripts ran in)
+    assert!(
+        log.lines().all(|l| l == "softwareupdate --list"),
+        "nothing installed: {log}"
+    );
+    // On Intel it installs, and an update that finishes at restart is REBOOT_EXIT.
+    m.apple_silicon(false);
+    m.stub(
+        "softwareupdate",
+        r#"echo "softwareupdate $*" >>"$FAKE/su.log"; [ "$1" = --install ] && echo 'Done with macOS Sequoia 15.1.1. Please restart immediately.'; exit 0"#,
+    );
+    let (code, _, _) = m.run("updates.pending.apply.sh", "20261125");
+    assert_eq!(code, Some(handover::engine::REBOOT_EXIT));
+}
+
+#[test]
+fn defender_health_fields() {
+    let m = FakeMac::new();
+    let (ok, _, why) = m.check("endpoint.protection.check.sh");
+    assert!(!ok && why.contains("not installed"), "{why}");
+    let mdatp = |healthy: &str, rtp: &str, age: &str, tamper: &str, issues: &str| {
+        m.stub(
+            "mdatp",
+            &format!(
+                r#"case "$3" in
+healthy) echo {healthy} ;;
+real_time_protection_enabled) echo {rtp} ;;
+definitions_status) echo '"up_to_date"' ;;
+definitions_updated_minutes_ago) echo {age} ;;
+tamper_protection) echo '"{tamper}"' ;;
+health_issues) echo '{issues}' ;;
+esac"#
+            ),
+        )
+    };
+    mdatp("true", "true", "35", "block", "[]");
+    let (ok, _, why) = m.check("endpoint.protection.check.sh");
+    assert!(ok, "{why}");
+    mdatp(
+        "false",
+        "false",
+        "2000",
+        "disabled",
+        r#"["no active event provider", "full disk access has not been granted"]"#,
+    );
+    let (ok, status, why) = m.check("endpoint.protection.check.sh");
+    // A check never says manual here: an attestation would hide a Defender that does not protect.
+    assert!(!ok && status.is_empty());
+    for want in [
+        "Defender is not healthy: [no active event provider, full disk access has not been granted]",
+        "real-time protection is off",
+        "definitions are 2000 minutes old",
+        "tamper protection is disabled",
+    ] {
+        assert!(why.contains(want), "{want}: {why}");
+    }
+    // Older releases print 1 for true.
+    mdatp("1", "1", "10", "audit", "[]");
+    assert!(m.check("endpoint.protection.check.sh").0);
+}
+
+#[test]
+fn mdm_enrolment_apps_and_the_vpn_connection() {
+    let m = FakeMac::new();
+    m.prints(
+        "profiles",
+        "Enrolled via DEP: No\nMDM enrollment: Yes (User Approved)\nMDM server: https://mdm.example.ac.uk/mdm",
+        false,
+    );
+    assert!(m.check("device.management.check.sh").0);
+    m.prints(
+        "profiles",
+        "Enrolled via DEP: No\nMDM enrollment: No",
+        false,
+    );
+    let (ok, status, _) = m.check("device.management.check.sh");
+    assert!(!ok && status == "manual");
+
+    let teams = "/Applications/Microsoft Teams.app/Contents/Info.plist";
+    let (ok, _, why) = m.check("apps.teams.check.sh");
+    assert!(!ok && why == "Microsoft Teams is not installed", "{why}");
+    m.plist_value(teams, "CFBundleShortVersionString", "24295.606.3238.6194");
+    m.plist_value(teams, "CFBundleIdentifier", "com.microsoft.teams");
+    let (ok, _, why) = m.check("apps.teams.check.sh");
+    assert!(!ok && why.contains("not the new Teams"), "{why}");
+    m.plist_value(teams, "CFBundleIdentifier", "com.microsoft.teams2");
+    assert!(m.check("apps.teams.check.sh").0);
+
+    // Office: OneNote is excluded by the site; Outlook is missing.
+    for app in ["Word", "Excel", "PowerPoint"] {
+        m.plist_value(
+            &format!("/Applications/Microsoft {app}.app/Contents/Info.plist"),
+            "CFBundleShortVersionString",
+            "16.91",
+        );
+    }
+    m.plist_value(
+        "/Library/Application Support/Microsoft/MAU2.0/Microsoft AutoUpdate.app/Contents/Info.plist",
+        "CFBundleShortVersionString",
+        "4.77",
+    );
+    let (ok, _, why) = m.check("apps.office365.check.sh");
+    assert!(!ok && why == "Microsoft Outlook is not installed", "{why}");
+    m.plist_value(
+        "/Applications/Microsoft Outlook.app/Contents/Info.plist",
+        "CFBundleShortVersionString",
+        "16.91",
+    );
+    assert!(m.check("apps.office365.check.sh").0);
+    m.pref(
+        "/Library/Preferences/com.microsoft.autoupdate2",
+        "HowToCheck",
+        "Manual",
+    );
+    let (ok, _, why) = m.check("apps.office365.check.sh");
+    assert!(
+        !ok && why == "Microsoft AutoUpdate is set to manual",
+        "{why}"
+    );
+
+    // FortiClient installed: the connection is for a technician to make and attest.
+    m.plist_value(
+        "/Applications/FortiClient.app/Contents/Info.plist",
+        "CFBundleShortVersionString",
+        "7.4.2.1737",
+    );
+    let (ok, status, why) = m.check("apps.fortinet-vpn.check.sh");
+    assert!(!ok && status == "manual", "{why}");
+    assert!(
+        why.contains(
+            "the connection \"Uni VPN\" to vpn.example.ac.uk must be set up by a technician"
+        ),
+        "{why}"
+    );
+}
+
+#[test]
+fn the_manual_and_reboot_codes_in_the_scripts_are_the_engines() {
+    let lib = Sources::default().template("macos/_lib.sh").unwrap();
+    assert!(lib.contains(&format!("exit {}", handover::engine::MANUAL_EXIT)));
+    let pending = Sources::default()
+        .template("macos/updates-pending.apply.sh")
+        .unwrap();
+    assert!(pending.contains(&format!("exit {} ;;", handover::engine::REBOOT_EXIT)));
+}
