@@ -1066,6 +1066,18 @@ impl Engine<'_> {
         }
         let mut report = self.base_report(started, reports);
         report.reboot_required = reboot;
+        let person_made = self
+            .resolved
+            .controls
+            .iter()
+            .find(|p| p.control.id == "accounts.separate-admin")
+            .is_some_and(|p| !sets_password(&p.control));
+        if person_made && matches!(self.opts.admin_password, AdminPassword::Given(_)) {
+            report.warnings.push(format!(
+                "--admin-password-file was not used: profile {} never sets the separate admin's password (a person creates that account)",
+                self.resolved.profile.name
+            ));
+        }
         if let Some(e) = journal_error {
             report
                 .warnings
@@ -1426,8 +1438,16 @@ mod engine_tests {
         let d = device();
         let mut e = engine(&r, &d, &host, &[]);
         e.opts.admin_passwords_set.clear();
+        e.opts.admin_password = AdminPassword::Given("pw-never-used".into());
         let out = e.apply();
         let rep = out.report.unwrap();
+        assert!(
+            rep.warnings
+                .iter()
+                .any(|w| w.contains("--admin-password-file was not used")),
+            "{:?}",
+            rep.warnings
+        );
         assert_eq!(status(&rep, "accounts.separate-admin").0, Status::Fixed);
         assert_eq!(status(&rep, "accounts.admin-builtin").0, Status::Fixed);
         assert!(out.admin_passwords_set.is_empty());

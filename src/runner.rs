@@ -130,7 +130,16 @@ pub fn base_env() -> Vec<(String, String)> {
         ),
         ("LC_ALL".into(), "C".into()),
         ("LANG".into(), "C".into()),
-        ("HOME".into(), "/root".into()),
+        // root's home: /var/root on macOS.
+        (
+            "HOME".into(),
+            if cfg!(target_os = "macos") {
+                "/var/root"
+            } else {
+                "/root"
+            }
+            .into(),
+        ),
         ("DEBIAN_FRONTEND".into(), "noninteractive".into()),
         ("APT_LISTCHANGES_FRONTEND".into(), "none".into()),
     ]

@@ -8,7 +8,7 @@ obs version "${VERSION_ID:-}"
 found='' name='' regular='' regular_d='' ext='' ext_d='' ext_kind='' enrol=''
 case "$ID:${VERSION_ID:-}" in
 {{#each lifecycle.releases}}
-{{#unless build}}
+{{#unless (or build (eq id "macos"))}}
   {{id}}:{{version}} | {{id}}:{{version}}.*)
     found=1 name={{name}} regular={{regular_end_num}} regular_d={{regular_end}}
     {{#if extended_end}}ext={{extended_end_num}} ext_d={{extended_end}} ext_kind={{extended}}{{/if}}

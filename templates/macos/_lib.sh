@@ -43,12 +43,23 @@ app_id() { PlistBuddy -c 'Print :CFBundleIdentifier' "$1/Contents/Info.plist" 2>
 # Is the launchd job LABEL (system domain) loaded and running?
 job_running() { launchctl print "system/$1" 2>/dev/null | grep -q 'state = running'; }
 
+# A run killed at its timeout (SIGKILL: no trap runs) can leave a disk image attached; handover runs one at a
+# time, so any image still mounted at one of its mount points is stale: detach it first.
+detach_stale() {
+  for _m in /tmp/handover-dmg.* /tmp/handover-lsagent.*; do
+    [ -d "$_m" ] || continue
+    hdiutil detach "$_m" -force >/dev/null 2>&1 || true
+    rmdir "$_m" 2>/dev/null || true
+  done
+}
+
 # install_pkg FILE: install a verified .pkg, or the first .pkg/.mpkg inside a verified .dmg, on the boot
 # volume. The image is attached read-only, unseen (-nobrowse) and always detached again.
 install_pkg() {
   case "$1" in
     *.dmg | *.DMG)
-      _mnt=$(mktemp -d "${TMPDIR:-/tmp}/handover-dmg.XXXXXX") || return 1
+      detach_stale
+      _mnt=$(mktemp -d /tmp/handover-dmg.XXXXXX) || return 1
       if ! hdiutil attach -nobrowse -readonly -noautoopen -mountpoint "$_mnt" "$1" >/dev/null; then
         rmdir "$_mnt"
         return 1

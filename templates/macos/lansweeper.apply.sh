@@ -4,7 +4,8 @@ set -e
 # the same flags as on Windows and Linux. The key arrives in an environment variable; the vendor's installer
 # takes it on its command line, so it shows in the process list while it runs. The image is always detached.
 dmg=${HANDOVER_ARTIFACT_LSAGENT_MACOS:?the lsagent-macos artifact was not staged}
-mnt=$(mktemp -d "${TMPDIR:-/tmp}/handover-lsagent.XXXXXX")
+detach_stale
+mnt=$(mktemp -d /tmp/handover-lsagent.XXXXXX)
 detach() {
   hdiutil detach "$mnt" -force >/dev/null 2>&1 || true
   rmdir "$mnt" 2>/dev/null || true
