@@ -636,6 +636,15 @@ fn filevault_and_firmware_password() {
         ("FileVault is On.", true),
         ("FileVault is Off.", false),
         ("Encryption in progress: Percent completed = 42.5", false),
+        // fdesetup prints "On" above the progress while it encrypts or decrypts.
+        (
+            "FileVault is On.\nEncryption in progress: Percent completed = 42.5",
+            false,
+        ),
+        (
+            "FileVault is On.\nDecryption in progress: Percent completed = 12.0",
+            false,
+        ),
         (
             "FileVault is Off.\nDeferred enablement appears to be active for user 'jdoe'.",
             false,
@@ -823,10 +832,19 @@ fn password_policy_check_accepts_the_policy_the_apply_sets() {
 #[test]
 fn software_update_settings_and_waiting_updates() {
     let m = FakeMac::new();
-    assert!(
-        m.check("updates.automatic.check.sh").0,
-        "missing keys are Apple's default: on"
+    // Missing keys are Apple's defaults: on, except installing macOS updates.
+    let (ok, _, why) = m.check("updates.automatic.check.sh");
+    assert!(!ok);
+    assert_eq!(
+        why,
+        "AutomaticallyInstallMacOSUpdates is not set (off by default)"
     );
+    m.pref(
+        "/Library/Preferences/com.apple.SoftwareUpdate",
+        "AutomaticallyInstallMacOSUpdates",
+        "1",
+    );
+    assert!(m.check("updates.automatic.check.sh").0);
     m.pref(
         "/Library/Preferences/com.apple.SoftwareUpdate",
         "AutomaticDownload",
@@ -950,13 +968,20 @@ esac"#
         "Defender is not healthy: [no active event provider, full disk access has not been granted]",
         "real-time protection is off",
         "definitions are 2000 minutes old",
-        "tamper protection is disabled",
+        "tamper protection is not in block mode (disabled)",
     ] {
         assert!(why.contains(want), "{want}: {why}");
     }
     // Older releases print 1 for true.
-    mdatp("1", "1", "10", "audit", "[]");
+    mdatp("1", "1", "10", "block", "[]");
     assert!(m.check("endpoint.protection.check.sh").0);
+    // Audit mode only logs.
+    mdatp("true", "true", "10", "audit", "[]");
+    let (ok, _, why) = m.check("endpoint.protection.check.sh");
+    assert!(
+        !ok && why == "tamper protection is not in block mode (audit)",
+        "{why}"
+    );
 }
 
 #[test]
@@ -1007,6 +1032,23 @@ fn mdm_enrolment_apps_and_the_vpn_connection() {
         "16.91",
     );
     assert!(m.check("apps.office365.check.sh").0);
+    // A user's own setting counts first.
+    accounts(&m, &["jdoe:501:/bin/zsh:user:token"]);
+    m.pref(
+        "/Users/jdoe/Library/Preferences/com.microsoft.autoupdate2",
+        "HowToCheck",
+        "Manual",
+    );
+    let (ok, _, why) = m.check("apps.office365.check.sh");
+    assert!(
+        !ok && why == "Microsoft AutoUpdate is set to manual for jdoe",
+        "{why}"
+    );
+    m.pref(
+        "/Users/jdoe/Library/Preferences/com.microsoft.autoupdate2",
+        "HowToCheck",
+        "AutomaticDownload",
+    );
     m.pref(
         "/Library/Preferences/com.microsoft.autoupdate2",
         "HowToCheck",

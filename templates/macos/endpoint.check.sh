@@ -26,7 +26,7 @@ case "$product" in
     case "$healthy" in true | 1) ;; *) problem "Defender is not healthy: ${issues:-no reason given} (approving its system extensions and Full Disk Access needs the user or an MDM profile)" ;; esac
     case "$rtp" in true | 1) ;; *) problem "real-time protection is off" ;; esac
     case "$age" in '' | *[!0-9]*) problem "definitions age unknown ($defs)" ;; *) [ "$age" -le 1440 ] || problem "definitions are $age minutes old" ;; esac
-    [ "$tamper" != disabled ] || problem "tamper protection is disabled"
+    [ "$tamper" = block ] || problem "tamper protection is not in block mode (${tamper:-unknown})"
     finish "Microsoft Defender for Endpoint healthy, real-time protection on, definitions $age minutes old"
     ;;
   site)

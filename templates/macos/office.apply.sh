@@ -13,3 +13,11 @@ if [ "$(local_pref com.microsoft.autoupdate2 HowToCheck)" = Manual ]; then
   defaults write /Library/Preferences/com.microsoft.autoupdate2 HowToCheck -string AutomaticDownload
   echo "Microsoft AutoUpdate set to AutomaticDownload"
 fi
+for u in $(interactive_users); do
+  p="/Users/$u/Library/Preferences/com.microsoft.autoupdate2"
+  if [ "$(defaults read "$p" HowToCheck 2>/dev/null)" = Manual ]; then
+    defaults write "$p" HowToCheck -string AutomaticDownload
+    chown "$u" "$p.plist"
+    echo "Microsoft AutoUpdate set to AutomaticDownload for $u"
+  fi
+done

@@ -24,4 +24,10 @@ case "$how" in
     problem "Microsoft AutoUpdate is set to manual"
     ;;
 esac
+# A user's own setting (Microsoft AutoUpdate's preferences window) comes before the machine's.
+if [ -z "$m" ]; then
+  for u in $(interactive_users); do
+    [ "$(defaults read "/Users/$u/Library/Preferences/com.microsoft.autoupdate2" HowToCheck 2>/dev/null)" != Manual ] || problem "Microsoft AutoUpdate is set to manual for $u"
+  done
+fi
 finish "Microsoft 365 Apps installed, Microsoft AutoUpdate on"

@@ -3,7 +3,7 @@ set -e
 # SPEC 7: the user is demoted only once a separate admin that can stand in for it exists. handover does not
 # create that admin: one created by root (sysadminctl, dscl) gets no Secure Token, so it could neither unlock
 # FileVault nor approve updates on Apple silicon. A person signed in as a token holder creates it.
-need_user
+[ -n "${HANDOVER_USER:-}" ] || { echo "no user named: give --user NAME" >&2; exit 1; }
 u=$HANDOVER_USER
 a=$HANDOVER_ADMIN_USER
 ready=1

@@ -2,8 +2,9 @@
 set -e
 d=com.apple.SoftwareUpdate
 for k in AutomaticCheckEnabled AutomaticDownload AutomaticallyInstallMacOSUpdates CriticalUpdateInstall ConfigDataInstall; do
-  case "$(local_pref "$d" "$k")" in
-    0 | false | NO)
+  v=$(local_pref "$d" "$k")
+  case "$k:$v" in
+    *:0 | *:false | *:NO | AutomaticallyInstallMacOSUpdates:)
       defaults write "/Library/Preferences/$d" "$k" -bool true
       echo "turned on $k"
       ;;

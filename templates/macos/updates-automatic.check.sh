@@ -1,7 +1,8 @@
 {{> macos/_lib.sh}}
 # ITP07 7.1.3: Software Update checks, downloads and installs macOS, security (Rapid Security Response and
-# XProtect) and configuration data updates by itself. A missing key means Apple's default, which is on; a
-# configuration profile's value (/Library/Managed Preferences) wins over the local one (mSCP reads both).
+# XProtect) and configuration data updates by itself. A missing key means Apple's default, which is on for all
+# but AutomaticallyInstallMacOSUpdates (off unless set: mSCP requires it to be true); a configuration
+# profile's value (/Library/Managed Preferences) wins over the local one (mSCP reads both).
 # The keys: mSCP system_settings_software_update_enforce, ..._download_software_update_enforce,
 # ..._install_macos_updates_enforce, ..._critical_update_install_enforce, os_config_data_install_enforce.
 d=com.apple.SoftwareUpdate
@@ -12,8 +13,9 @@ for k in AutomaticCheckEnabled AutomaticDownload AutomaticallyInstallMacOSUpdate
     v=$(local_pref "$d" "$k")
     src=local
   fi
-  obs "$k" "${v:-unset (default on)}${v:+ ($src)}"
+  obs "$k" "${v:-unset}${v:+ ($src)}"
   case "$v" in
+    '') [ "$k" != AutomaticallyInstallMacOSUpdates ] || problem "$k is not set (off by default)" ;;
     0 | false | NO)
       if [ "$src" = profile ]; then managed_off="$managed_off $k"; else problem "$k is off"; fi
       ;;
