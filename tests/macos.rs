@@ -450,6 +450,15 @@ if [ -f "$f" ]; then cat "$f"; else echo "Print: Entry, \":$k\", Does Not Exist"
 
     /// Run a rendered script in every shell; all must print the same verdict, which is returned.
     fn run(&self, script: &str, today: &str) -> (Option<i32>, serde_json::Value, String) {
+        self.run_with(script, today, &[])
+    }
+
+    fn run_with(
+        &self,
+        script: &str,
+        today: &str,
+        env: &[(&str, &str)],
+    ) -> (Option<i32>, serde_json::Value, String) {
         let mut seen: Option<(Option<i32>, serde_json::Value, String)> = None;
         for shell in shells() {
             let out = Command::new(shell[0])
@@ -463,6 +472,7 @@ if [ -f "$f" ]; then cat "$f"; else echo "Print: Entry, \":$k\", Does Not Exist"
                 .env("HANDOVER_USER", "jdoe")
                 .env("HANDOVER_ADMIN_USER", "jdoe-admin")
                 .env("HANDOVER_STATE_DIR", self.state.join("handover"))
+                .envs(env.iter().copied())
                 .output()
                 .unwrap();
             let stdout = String::from_utf8_lossy(&out.stdout);
@@ -1084,4 +1094,134 @@ fn the_manual_and_reboot_codes_in_the_scripts_are_the_engines() {
         .template("macos/updates-pending.apply.sh")
         .unwrap();
     assert!(pending.contains(&format!("exit {} ;;", handover::engine::REBOOT_EXIT)));
+}
+
+/// `hdiutil attach … -mountpoint DIR IMAGE` runs `contents` to fill DIR; `detach` empties it; every call is logged.
+fn disk_images(m: &FakeMac, contents: &str) {
+    m.stub(
+        "hdiutil",
+        &format!(
+            r#"echo "hdiutil $*" >>"$FAKE/hdiutil.log"
+if [ "$1" = attach ]; then
+  while [ $# -gt 1 ]; do [ "$1" = -mountpoint ] && dir=$2; shift; done
+{contents}
+fi
+# Detaching empties the mount point, as unmounting does.
+[ "$1" != detach ] || find "$2" -mindepth 1 -delete 2>/dev/null
+exit 0"#
+        ),
+    );
+}
+
+#[test]
+fn lsagent_runs_from_its_disk_image_which_is_always_detached() {
+    let m = FakeMac::new();
+    // The installer inside the image logs its arguments and exits with $FAKE/rc.
+    disk_images(
+        &m,
+        r#"  mkdir -p "$dir/LsAgent-osx.app/Contents/MacOS"
+  printf '%s\n' '#!/bin/sh' 'echo "installbuilder $*" >>"$FAKE/installer.log"; exit $(cat "$FAKE/rc")' >"$dir/LsAgent-osx.app/Contents/MacOS/installbuilder.sh"
+  chmod +x "$dir/LsAgent-osx.app/Contents/MacOS/installbuilder.sh""#,
+    );
+    let env = [
+        (
+            "HANDOVER_ARTIFACT_LSAGENT_MACOS",
+            "/work/staged/LsAgent-osx.dmg",
+        ),
+        (
+            "HANDOVER_SECRET_LANSWEEPER_AGENT_KEY",
+            "RELAY-KEY-s3cr3t-0001",
+        ),
+    ];
+    for rc in ["0", "3"] {
+        std::fs::write(m.state.join("rc"), rc).unwrap();
+        let _ = std::fs::remove_file(m.state.join("hdiutil.log"));
+        let _ = std::fs::remove_file(m.state.join("installer.log"));
+        let (code, _, stderr) = m.run_with("apps.lansweeper.apply.sh", "20261125", &env);
+        assert_eq!(code, Some(if rc == "0" { 0 } else { 3 }), "{stderr}");
+        let installer = std::fs::read_to_string(m.state.join("installer.log")).unwrap();
+        assert!(
+            installer.lines().all(|l| l
+                == "installbuilder --server lansweeper.example.ac.uk --port 9524 --agentkey RELAY-KEY-s3cr3t-0001 --mode unattended"),
+            "{installer}"
+        );
+        // Attached read-only and unseen, and detached every time, the installer failing or not.
+        let log = std::fs::read_to_string(m.state.join("hdiutil.log")).unwrap();
+        let attaches = log.lines().filter(|l| l.starts_with("hdiutil attach -nobrowse -readonly -noautoopen -mountpoint /tmp/handover-lsagent.")).count();
+        let detaches = log
+            .lines()
+            .filter(|l| {
+                l.starts_with("hdiutil detach /tmp/handover-lsagent.") && l.ends_with(" -force")
+            })
+            .count();
+        assert!(attaches >= 1 && attaches == detaches, "{log}");
+        assert!(log.lines().all(|l| !l.contains("RELAY-KEY")), "{log}");
+    }
+    let left: Vec<_> = std::fs::read_dir("/tmp")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("handover-lsagent.")
+        })
+        .collect();
+    assert!(left.is_empty(), "mount points left behind: {left:?}");
+}
+
+#[test]
+fn a_package_inside_a_disk_image_is_installed_and_the_image_detached() {
+    let m = FakeMac::new();
+    disk_images(
+        &m,
+        r#"  mkdir -p "$dir" && : >"$dir/Install.mpkg" && : >"$dir/readme.txt""#,
+    );
+    m.stub(
+        "installer",
+        r#"echo "installer $*" | sed 's|/tmp/handover-dmg\.[^/]*|MNT|' >>"$FAKE/installer.log""#,
+    );
+    let (code, _, stderr) = m.run_with(
+        "apps.fortinet-vpn.apply.sh",
+        "20261125",
+        &[(
+            "HANDOVER_ARTIFACT_FORTICLIENT_PKG",
+            "/work/staged/FortiClientVPN.dmg",
+        )],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let installer = std::fs::read_to_string(m.state.join("installer.log")).unwrap();
+    assert!(
+        installer
+            .lines()
+            .all(|l| l == "installer -pkg MNT/Install.mpkg -target /"),
+        "{installer}"
+    );
+    let log = std::fs::read_to_string(m.state.join("hdiutil.log")).unwrap();
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.starts_with("hdiutil attach"))
+            .count(),
+        log.lines()
+            .filter(|l| l.starts_with("hdiutil detach"))
+            .count(),
+        "{log}"
+    );
+    // A plain .pkg goes straight to installer.
+    let _ = std::fs::remove_file(m.state.join("installer.log"));
+    let (code, _, _) = m.run_with(
+        "apps.teams.apply.sh",
+        "20261125",
+        &[(
+            "HANDOVER_ARTIFACT_TEAMS_PKG",
+            "/work/staged/MicrosoftTeams.pkg",
+        )],
+    );
+    assert_eq!(code, Some(0));
+    let installer = std::fs::read_to_string(m.state.join("installer.log")).unwrap();
+    assert!(
+        installer
+            .lines()
+            .all(|l| l == "installer -pkg /work/staged/MicrosoftTeams.pkg -target /"),
+        "{installer}"
+    );
 }
