@@ -1594,7 +1594,7 @@ pub fn register_resume(state_dir: &Path) -> Result<String> {
         ))
     } else if cfg!(target_os = "macos") {
         Err(InputError::refused(
-            "--resume-after-reboot is not available on macOS yet (the macOS issue); run `handover apply --resume` after the restart",
+            "--resume-after-reboot is not available on macOS (no launchd resume job yet); run `handover apply --resume` after the restart",
         ))
     } else {
         let unit = render_resume_service(&exe, &crate::journal::Journal::path(state_dir))?;
