@@ -65,6 +65,9 @@ pub const CMD_FILE: &str = "schedule-check.cmd";
 /// macOS: the launchd job.
 pub const LAUNCHD_LABEL: &str = "uk.ac.handover.check";
 pub const PLIST_PATH: &str = "/Library/LaunchDaemons/uk.ac.handover.check.plist";
+/// macOS: the one-shot job that finishes an apply a restart interrupted.
+pub const RESUME_LABEL: &str = "uk.ac.handover.resume";
+pub const RESUME_PLIST: &str = "/Library/LaunchDaemons/uk.ac.handover.resume.plist";
 pub const MACOS_LOG: &str = "/Library/Logs/handover-check.log";
 
 /// Parse `--at HH:MM` (24-hour clock).
@@ -1553,6 +1556,49 @@ pub fn render_resume_service(exe: &Path, journal: &Path) -> Result<String> {
     ))
 }
 
+/// `/Library/LaunchDaemons/uk.ac.handover.resume.plist`: launchd loads it at boot and runs it once
+/// (`RunAtLoad`, `LaunchOnlyOnce`). Like the systemd unit's `ConditionPathExists`, it does nothing when the
+/// journal is gone; the binary and the journal reach the script as positional parameters, never as text.
+pub fn render_resume_plist(exe: &Path, journal: &Path) -> Result<String> {
+    let exe = utf8(exe, "handover binary")?;
+    plist_path_ok(exe, "handover binary")?;
+    let journal = utf8(journal, "journal")?;
+    plist_path_ok(journal, "journal")?;
+    let args = [
+        "/bin/sh",
+        "-c",
+        "[ -f \"$2\" ] || exit 0; exec \"$1\" apply --resume --yes",
+        "handover-resume",
+        exe,
+        journal,
+    ];
+    let mut p = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n\
+         <!-- Written by handover apply (resume after reboot); the apply that finishes the journal deletes it. -->\n\
+         <plist version=\"1.0\">\n<dict>\n",
+    );
+    p.push_str(&format!(
+        "\t<key>Label</key>\n\t<string>{}</string>\n\t<key>ProgramArguments</key>\n\t<array>\n",
+        crate::render::xml_escape(RESUME_LABEL)
+    ));
+    for a in args {
+        p.push_str(&format!(
+            "\t\t<string>{}</string>\n",
+            crate::render::xml_escape(a)
+        ));
+    }
+    p.push_str(&format!(
+        "\t</array>\n\t<key>RunAtLoad</key>\n\t<true/>\n\t<key>LaunchOnlyOnce</key>\n\t<true/>\n\
+         \t<key>EnvironmentVariables</key>\n\t<dict>\n\t\t<key>HANDOVER_RESUME_UNIT</key>\n\t\t<string>1</string>\n\t</dict>\n\
+         \t<key>StandardOutPath</key>\n\t<string>{log}</string>\n\
+         \t<key>StandardErrorPath</key>\n\t<string>{log}</string>\n\
+         </dict>\n</plist>\n",
+        log = crate::render::xml_escape(MACOS_LOG)
+    ));
+    Ok(p)
+}
+
 /// The schtasks.exe arguments of the Windows resume task (runs `cmd_path` as SYSTEM at startup).
 pub fn schtasks_resume_args(cmd_path: &str) -> Result<Vec<String>> {
     cmd_path_ok(cmd_path, "resume command file")?;
@@ -1593,8 +1639,11 @@ pub fn register_resume(state_dir: &Path) -> Result<String> {
             "registered the startup task {RESUME_TASK}: apply --resume at the next boot\n"
         ))
     } else if cfg!(target_os = "macos") {
-        Err(InputError::refused(
-            "--resume-after-reboot is not available on macOS (no launchd resume job yet); run `handover apply --resume` after the restart",
+        // Loaded by launchd at the next boot, as every job in /Library/LaunchDaemons is.
+        let plist = render_resume_plist(&exe, &crate::journal::Journal::path(state_dir))?;
+        write_atomic(Path::new(RESUME_PLIST), plist.as_bytes(), 0o644)?;
+        Ok(format!(
+            "registered {RESUME_PLIST}: apply --resume at the next boot\n"
         ))
     } else {
         let unit = render_resume_service(&exe, &crate::journal::Journal::path(state_dir))?;
@@ -1614,7 +1663,11 @@ pub fn unregister_resume(state_dir: &Path) -> Result<()> {
     if cfg!(windows) {
         let _ = probe("schtasks.exe", &["/Delete", "/F", "/TN", RESUME_TASK]);
         remove_if_present(&state_dir.join("resume.cmd"))?;
-    } else if !cfg!(target_os = "macos") {
+    } else if cfg!(target_os = "macos") {
+        // Deleting the file is enough: launchd reads /Library/LaunchDaemons at boot, and a job that is
+        // running this apply must not be booted out from under it.
+        remove_if_present(Path::new(RESUME_PLIST))?;
+    } else {
         let path = Path::new(UNIT_DIR).join(RESUME_SERVICE);
         if path.exists() {
             // Run by the unit itself: a reload now would swap the running unit's settings for those
@@ -1634,6 +1687,55 @@ pub fn unregister_resume(state_dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod resume_tests {
     use super::*;
+
+    #[test]
+    fn the_macos_resume_job_runs_once_at_boot_while_the_journal_exists() {
+        let p = render_resume_plist(
+            Path::new("/opt/hand over/handover"),
+            Path::new("/Library/Application Support/handover/journal.json"),
+        )
+        .unwrap();
+        roxmltree::Document::parse_with_options(
+            &p,
+            roxmltree::ParsingOptions {
+                allow_dtd: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        for want in [
+            "<key>RunAtLoad</key>\n\t<true/>",
+            "<key>LaunchOnlyOnce</key>\n\t<true/>",
+            "<string>uk.ac.handover.resume</string>",
+            "<string>/opt/hand over/handover</string>",
+            "<string>/Library/Application Support/handover/journal.json</string>",
+        ] {
+            assert!(p.contains(want), "{want}\n{p}");
+        }
+        // The script: nothing without the journal, else the resumed apply with the binary as given.
+        let script = "[ -f \"$2\" ] || exit 0; exec \"$1\" apply --resume --yes";
+        assert!(p.contains(&crate::render::xml_escape(script)));
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("hand over");
+        std::fs::write(&fake, "#!/bin/sh\necho \"ran $*\"\n").unwrap();
+        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let journal = dir.path().join("journal.json");
+        let run = || {
+            let out = std::process::Command::new("/bin/sh")
+                .args(["-c", script, "handover-resume"])
+                .arg(&fake)
+                .arg(&journal)
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        assert_eq!(run(), "");
+        std::fs::write(&journal, "{}").unwrap();
+        assert_eq!(run(), "ran apply --resume --yes\n");
+        // A control character cannot go into a property list.
+        assert!(render_resume_plist(Path::new("/a\nb"), Path::new("/j")).is_err());
+    }
 
     #[test]
     fn the_resume_unit_runs_once_while_the_journal_exists() {

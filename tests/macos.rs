@@ -200,7 +200,7 @@ fn the_plists_parse_and_say_what_the_site_says() {
     let job = job.as_dictionary().unwrap();
     assert_eq!(
         job.get("Label").unwrap().as_string(),
-        Some("org.handover.pf")
+        Some("uk.ac.handover.pf")
     );
     assert_eq!(job.get("RunAtLoad").unwrap().as_boolean(), Some(true));
 }

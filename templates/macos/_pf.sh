@@ -3,8 +3,8 @@
 # firewall decides which programs may listen; these rules scope the site's ports to the site's sources:
 # each entry passes its source, and every other source is blocked on that port.
 anchor_file=/etc/pf.anchors/handover
-job=org.handover.pf
-job_plist=/Library/LaunchDaemons/org.handover.pf.plist
+job=uk.ac.handover.pf
+job_plist=/Library/LaunchDaemons/uk.ac.handover.pf.plist
 want_rules() {
   printf '%s\n' '# handover: ITP07 7.1.5 inbound scoping (rendered from the site; edits are undone by apply)'
   printf '%s\n' 'pass in quick on lo0 all'

@@ -1,7 +1,7 @@
 {{> macos/_lib.sh}}
 set -e
 # pwpolicy -setaccountpolicies replaces every global policy (man pwpolicy): handover writes back the current
-# policies with its own password content entries (policyIdentifier org.handover.*) replaced, and every other
+# policies with its own password content entries (policyIdentifier uk.ac.handover.*) replaced, and every other
 # entry, of this category or another, kept. A copy of the policies before goes to the state directory.
 new=${HANDOVER_FILE_PWPOLICY_PLIST:?the policy plist was not rendered}
 work=$(mktemp -d /tmp/handover-pwpolicy.XXXXXX)
@@ -26,7 +26,7 @@ else
   while [ "$i" -gt 0 ]; do
     i=$((i - 1))
     case "$(pb "Print $c:$i:policyIdentifier" 2>/dev/null || true)" in
-      org.handover.*)
+      uk.ac.handover.*)
         pb "Delete $c:$i"
         n=$((n - 1))
         ;;
