@@ -1113,8 +1113,12 @@ exit 0"#
     );
 }
 
+/// The disk-image tests share /tmp's mount points (a run detaches stale ones): one at a time.
+static DISK_IMAGES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn lsagent_runs_from_its_disk_image_which_is_always_detached() {
+    let _one = DISK_IMAGES.lock().unwrap_or_else(|e| e.into_inner());
     let m = FakeMac::new();
     // The installer inside the image logs its arguments and exits with $FAKE/rc.
     disk_images(
@@ -1171,6 +1175,7 @@ fn lsagent_runs_from_its_disk_image_which_is_always_detached() {
 
 #[test]
 fn a_package_inside_a_disk_image_is_installed_and_the_image_detached() {
+    let _one = DISK_IMAGES.lock().unwrap_or_else(|e| e.into_inner());
     let m = FakeMac::new();
     disk_images(
         &m,
