@@ -80,15 +80,7 @@ fn shells() -> Vec<Vec<&'static str>> {
 #[test]
 fn every_rendered_macos_script_parses_in_sh_dash_and_posix_bash() {
     let (dir, files) = render();
-    let profile = Sources::default().load("macos").unwrap();
-    for c in &profile.controls {
-        for (what, t) in [("check", &c.check), ("apply", &c.apply)] {
-            if t.is_some() {
-                let name = format!("{}.{what}.sh", c.id);
-                assert!(files.iter().any(|(n, _)| *n == name), "{name} not rendered");
-            }
-        }
-    }
+    crate::support::assert_every_script_rendered("macos", &files, "sh");
     let scripts: Vec<_> = files.iter().filter(|(n, _)| n.ends_with(".sh")).collect();
     assert!(scripts.len() >= 30, "only {} scripts", scripts.len());
     for (name, text) in &scripts {
@@ -100,43 +92,20 @@ fn every_rendered_macos_script_parses_in_sh_dash_and_posix_bash() {
             !text.contains("RELAY-KEY-s3cr3t-0001"),
             "{name} holds the agent key"
         );
-        for shell in shells() {
-            let out = Command::new(shell[0])
-                .args(&shell[1..])
-                .arg("-n")
-                .arg(dir.path().join(name))
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{name}: {shell:?} -n: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
     }
+    let paths: Vec<_> = scripts.iter().map(|(n, _)| dir.path().join(n)).collect();
+    crate::support::assert_parses_in(&shells(), &paths);
 }
 
 #[test]
 fn every_rendered_macos_script_passes_shellcheck() {
-    if !have("shellcheck") {
-        return;
-    }
     let (dir, files) = render();
     let paths: Vec<_> = files
         .iter()
         .filter(|(n, _)| n.ends_with(".sh"))
         .map(|(n, _)| dir.path().join(n))
         .collect();
-    let out = Command::new("shellcheck")
-        .args(["-s", "sh", "-S", "warning"])
-        .args(&paths)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "shellcheck:\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    crate::support::assert_shellcheck_clean("macos", &[], &paths);
 }
 
 #[test]

@@ -80,18 +80,7 @@ fn render(profile: &str, site_text: &str) -> (tempfile::TempDir, Vec<(String, St
 fn every_rendered_powershell_script_parses() {
     for p in ["windows-11", "windows-10"] {
         let (_dir, files) = render(p, WINDOWS_SITE);
-        let profile = Sources::default().load(p).unwrap();
-        for c in &profile.controls {
-            for (what, t) in [("check", &c.check), ("apply", &c.apply)] {
-                if t.is_some() {
-                    let name = format!("{}.{what}.ps1", c.id);
-                    assert!(
-                        files.iter().any(|(n, _)| *n == name),
-                        "{p}: {name} not rendered"
-                    );
-                }
-            }
-        }
+        crate::support::assert_every_script_rendered(p, &files, "ps1");
         for (name, text) in files.iter().filter(|(n, _)| n.ends_with(".ps1")) {
             let errors = syntax_errors(&parse(text));
             assert!(errors.is_empty(), "{p}/{name}: {errors:?}");

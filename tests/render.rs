@@ -24,61 +24,26 @@ const PROFILES: &[&str] = &[
 
 #[test]
 fn every_rendered_script_parses_in_sh_and_dash() {
+    let shells: Vec<Vec<&str>> = ["sh", "dash"]
+        .into_iter()
+        .filter(|s| have(s))
+        .map(|s| vec![s])
+        .collect();
     for p in PROFILES {
         let (dir, files) = render(p);
-        // Every implemented control's scripts are there (a template that fails to render makes render
-        // exit 2, and leaves its control out).
-        let profile = Sources::default().load(p).unwrap();
-        for c in &profile.controls {
-            for (what, t) in [("check", &c.check), ("apply", &c.apply)] {
-                if t.is_some() {
-                    let name = format!("{}.{what}.sh", c.id);
-                    assert!(
-                        files.iter().any(|(n, _)| *n == name),
-                        "{p}: {name} not rendered"
-                    );
-                }
-            }
-        }
-        for (name, _) in &files {
-            for shell in ["sh", "dash"] {
-                if !have(shell) {
-                    continue;
-                }
-                let out = Command::new(shell)
-                    .arg("-n")
-                    .arg(dir.path().join(name))
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "{p}/{name}: {shell} -n: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-        }
+        crate::support::assert_every_script_rendered(p, &files, "sh");
+        let paths: Vec<_> = files.iter().map(|(n, _)| dir.path().join(n)).collect();
+        crate::support::assert_parses_in(&shells, &paths);
     }
 }
 
 #[test]
 fn every_rendered_script_passes_shellcheck() {
-    if !have("shellcheck") {
-        return;
-    }
     for p in PROFILES {
         let (dir, files) = render(p);
         let paths: Vec<_> = files.iter().map(|(n, _)| dir.path().join(n)).collect();
-        // SC2016: single quotes around $ are deliberate in the escaped values; SC1091: /etc/os-release.
-        let out = Command::new("shellcheck")
-            .args(["-s", "sh", "-S", "warning", "-e", "SC1091"])
-            .args(&paths)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{p}: shellcheck:\n{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        // SC1091: /etc/os-release is not there to follow.
+        crate::support::assert_shellcheck_clean(p, &["-e", "SC1091"], &paths);
     }
 }
 

@@ -163,3 +163,59 @@ pub fn render_files(
     files.sort();
     (out, files)
 }
+
+/// Every control of `profile` that names a check or apply template has its rendered script among `files`
+/// (`ID.check.EXT`, `ID.apply.EXT`): a template that fails to render makes `render` exit 2 and leaves its
+/// control out.
+pub fn assert_every_script_rendered(profile: &str, files: &[(String, String)], ext: &str) {
+    let p = handover::profile::Sources::default().load(profile).unwrap();
+    for c in &p.controls {
+        for (what, t) in [("check", &c.check), ("apply", &c.apply)] {
+            if t.is_some() {
+                let name = format!("{}.{what}.{ext}", c.id);
+                assert!(
+                    files.iter().any(|(n, _)| *n == name),
+                    "{profile}: {name} not rendered"
+                );
+            }
+        }
+    }
+}
+
+/// `SHELL -n` on each file: every shell (an argv such as `["bash", "--posix"]`) must parse every one.
+pub fn assert_parses_in(shells: &[Vec<&str>], files: &[PathBuf]) {
+    for f in files {
+        for shell in shells {
+            let out = std::process::Command::new(shell[0])
+                .args(&shell[1..])
+                .arg("-n")
+                .arg(f)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}: {shell:?} -n: {}",
+                f.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+/// `shellcheck -s sh -S warning EXTRA… FILES…` finds nothing (skipped, visibly, without shellcheck).
+pub fn assert_shellcheck_clean(what: &str, extra: &[&str], files: &[PathBuf]) {
+    if !have("shellcheck") {
+        return;
+    }
+    let out = std::process::Command::new("shellcheck")
+        .args(["-s", "sh", "-S", "warning"])
+        .args(extra)
+        .args(files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{what}: shellcheck:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
