@@ -643,6 +643,15 @@ impl Engine<'_> {
 
     /// Whether an admin-removing change may go ahead (SPEC §7): another enabled admin account exists,
     /// verified in this run, with a password set by handover in this run or an earlier one.
+    /// Whether this profile's separate admin is made by a person, not by handover (see [`sets_password`]).
+    fn separate_admin_made_by_a_person(&self) -> bool {
+        self.resolved
+            .controls
+            .iter()
+            .find(|p| p.control.id == "accounts.separate-admin")
+            .is_some_and(|p| !sets_password(&p.control))
+    }
+
     fn admin_guard(&self, reports: &[ControlReport], set_now: &[String]) -> Result<(), String> {
         let Some(admin) = self.admin_user() else {
             return Err(
@@ -658,13 +667,7 @@ impl Engine<'_> {
         }
         // A profile whose separate admin is made by a person (macOS: only a Secure Token holder can make
         // one that unlocks FileVault) has a check that verifies the account itself, token included.
-        let made_by_a_person = self
-            .resolved
-            .controls
-            .iter()
-            .find(|p| p.control.id == "accounts.separate-admin")
-            .is_some_and(|p| !sets_password(&p.control));
-        if made_by_a_person {
+        if self.separate_admin_made_by_a_person() {
             return Ok(());
         }
         if set_now.contains(&admin) || self.opts.admin_passwords_set.contains(&admin) {
@@ -1066,13 +1069,9 @@ impl Engine<'_> {
         }
         let mut report = self.base_report(started, reports);
         report.reboot_required = reboot;
-        let person_made = self
-            .resolved
-            .controls
-            .iter()
-            .find(|p| p.control.id == "accounts.separate-admin")
-            .is_some_and(|p| !sets_password(&p.control));
-        if person_made && matches!(self.opts.admin_password, AdminPassword::Given(_)) {
+        if self.separate_admin_made_by_a_person()
+            && matches!(self.opts.admin_password, AdminPassword::Given(_))
+        {
             report.warnings.push(format!(
                 "--admin-password-file was not used: profile {} never sets the separate admin's password (a person creates that account)",
                 self.resolved.profile.name
