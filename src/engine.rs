@@ -27,16 +27,16 @@ pub const REBOOT_EXIT: i32 = 194;
 /// The exit status by which an apply script says "the installer is restarting the device now"
 /// (Windows 1641): the apply writes its journal and stops at once.
 pub const RESTARTING_EXIT: i32 = 195;
+/// What an apply script exits with when the change needs a person (a macOS volume owner's password, an
+/// approval only the user or an MDM can give): the control is then `manual`, with the script's last
+/// stderr line as the reason, and nothing counts as changed.
+pub const MANUAL_EXIT: i32 = 196;
+
 /// Whether a profile's `accounts.separate-admin` apply sets the account's password (`sets_password =
 /// false` in its params says it never does: on macOS a person creates that account).
 fn sets_password(c: &crate::profile::Control) -> bool {
     c.params.get("sets_password").and_then(Value::as_bool) != Some(false)
 }
-
-/// What an apply script exits with when the change needs a person (a macOS volume owner's password, an
-/// approval only the user or an MDM can give): the control is then `manual`, with the script's last
-/// stderr line as the reason, and nothing counts as changed.
-pub const MANUAL_EXIT: i32 = 196;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -641,8 +641,6 @@ impl Engine<'_> {
         self.base_report(started, controls)
     }
 
-    /// Whether an admin-removing change may go ahead (SPEC §7): another enabled admin account exists,
-    /// verified in this run, with a password set by handover in this run or an earlier one.
     /// Whether this profile's separate admin is made by a person, not by handover (see [`sets_password`]).
     fn separate_admin_made_by_a_person(&self) -> bool {
         self.resolved
@@ -652,6 +650,9 @@ impl Engine<'_> {
             .is_some_and(|p| !sets_password(&p.control))
     }
 
+    /// Whether an admin-removing change may go ahead (SPEC §7): another enabled admin account exists,
+    /// verified in this run, with a password set by handover in this run or an earlier one (or, where a
+    /// person makes that account, verified by its check alone).
     fn admin_guard(&self, reports: &[ControlReport], set_now: &[String]) -> Result<(), String> {
         let Some(admin) = self.admin_user() else {
             return Err(

@@ -29,13 +29,6 @@ pub fn detect() -> Device {
     let os = detect_os();
     if cfg!(target_os = "macos") {
         // macOS has no /proc or DMI files: three short commands, about 20 ms together.
-        let run = |prog: &str, args: &[&str]| -> String {
-            std::process::Command::new(prog)
-                .args(args)
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-                .unwrap_or_default()
-        };
         let or_unknown = |s: String| {
             let s = s.trim().to_string();
             if s.is_empty() {
@@ -45,12 +38,12 @@ pub fn detect() -> Device {
             }
         };
         return Device {
-            hostname: or_unknown(run("/bin/hostname", &[])),
-            serial: parse_ioreg_serial(&run(
+            hostname: or_unknown(stdout_of("/bin/hostname", &[])),
+            serial: parse_ioreg_serial(&stdout_of(
                 "/usr/sbin/ioreg",
                 &["-rd1", "-c", "IOPlatformExpertDevice"],
             )),
-            model: or_unknown(run("/usr/sbin/sysctl", &["-n", "hw.model"])),
+            model: or_unknown(stdout_of("/usr/sbin/sysctl", &["-n", "hw.model"])),
             os,
         };
     }
@@ -60,6 +53,15 @@ pub fn detect() -> Device {
         model: model(),
         os,
     }
+}
+
+/// What a command prints on stdout; empty when it cannot run.
+fn stdout_of(prog: &str, args: &[&str]) -> String {
+    std::process::Command::new(prog)
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
 }
 
 /// The serial number from `ioreg -rd1 -c IOPlatformExpertDevice`: the line
@@ -142,22 +144,16 @@ fn model() -> String {
 fn detect_os() -> Os {
     if cfg!(windows) {
         // `reg query` rather than a registry crate: one short process, and the parsing is testable anywhere.
-        let text = std::process::Command::new("reg")
-            .args([
+        return parse_windows_version(&stdout_of(
+            "reg",
+            &[
                 "query",
                 r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion",
-            ])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default();
-        return parse_windows_version(&text);
+            ],
+        ));
     }
     if cfg!(target_os = "macos") {
-        let text = std::process::Command::new("/usr/bin/sw_vers")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default();
-        return parse_sw_vers(&text);
+        return parse_sw_vers(&stdout_of("/usr/bin/sw_vers", &[]));
     }
     let text = std::fs::read_to_string("/etc/os-release")
         .or_else(|_| std::fs::read_to_string("/usr/lib/os-release"))

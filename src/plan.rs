@@ -60,25 +60,6 @@ pub fn refused_firewall_entries(site: &Site, cleartext_ports: &[u64]) -> Vec<Str
     out
 }
 
-/// The text of the templates a profile names, and of the partials in their directories (which they include).
-fn templates_used_by(profile: &Profile, sources: &Sources) -> Vec<String> {
-    let dirs: BTreeSet<&str> = profile
-        .controls
-        .iter()
-        .flat_map(|c| c.check.iter().chain(c.apply.iter()).chain(c.files.iter()))
-        .map(|t| t.rsplit_once('/').map_or("", |(d, _)| d))
-        .collect();
-    sources
-        .template_names()
-        .into_iter()
-        .filter(|n| {
-            let dir = n.rsplit_once('/').map_or("", |(d, _)| d);
-            dirs.contains(dir)
-        })
-        .filter_map(|n| sources.template(&n))
-        .collect()
-}
-
 impl Resolved {
     pub fn new(sources: &Sources, profile: Profile, site: Site) -> Result<Resolved> {
         let renderer = Renderer::new(sources)?;
@@ -108,27 +89,36 @@ impl Resolved {
             .unwrap_or_default();
 
         let mut templates_used: BTreeMap<String, String> = BTreeMap::new();
-        let used_texts = templates_used_by(&profile, sources);
-        for name in sources.template_names() {
+        let dir_of = |t: &str| t.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+        let names = sources.template_names();
+        // The directories of the profile's scripts, and the text of every template in them (the scripts
+        // and the partials they can include).
+        let dirs: BTreeSet<String> = profile
+            .controls
+            .iter()
+            .flat_map(|c| c.check.iter().chain(c.apply.iter()))
+            .map(|t| dir_of(t))
+            .collect();
+        let texts_in_dirs: Vec<String> = names
+            .iter()
+            .filter(|n| dirs.contains(&dir_of(n)))
+            .filter_map(|n| sources.template(n))
+            .collect();
+        for name in names {
             let used = profile.controls.iter().any(|c| {
                 c.check.as_deref() == Some(name.as_str())
                     || c.apply.as_deref() == Some(name.as_str())
                     || c.files.contains(&name)
             });
-            // Partials count where the profile's templates can include them: in the same directories.
-            let dir = name.rsplit_once('/').map_or("", |(d, _)| d);
-            let partial = name.rsplit('/').next().is_some_and(|f| f.starts_with('_'))
-                && profile
-                    .controls
-                    .iter()
-                    .flat_map(|c| c.check.iter().chain(c.apply.iter()))
-                    .any(|t| t.rsplit_once('/').map_or("", |(d, _)| d) == dir);
-            // …and wherever a template that is used includes them by name (`{{> sh/_json.sh}}`).
-            let included = name.rsplit('/').next().is_some_and(|f| f.starts_with('_'))
-                && used_texts
-                    .iter()
-                    .any(|t| t.contains(&format!("{{{{> {name}}}}}")));
-            if used || partial || included {
+            let is_partial = name.rsplit('/').next().is_some_and(|f| f.starts_with('_'));
+            // Partials count where the profile's templates can include them: in the same directories,
+            // and wherever one of those includes them by name (`{{> sh/_json.sh}}`).
+            let partial = is_partial
+                && (dirs.contains(&dir_of(&name))
+                    || texts_in_dirs
+                        .iter()
+                        .any(|t| t.contains(&format!("{{{{> {name}}}}}"))));
+            if used || partial {
                 templates_used.insert(name.clone(), sources.template(&name).unwrap_or_default());
             }
         }
