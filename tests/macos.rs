@@ -223,12 +223,6 @@ fn hostile_values_evaluate_in_sh_to_exactly_the_site_bytes() {
     }
     let sources = Sources::default();
     let profile = sources.load("macos").unwrap();
-    let base = Site::parse(
-        Path::new("/t/site.toml"),
-        MACOS_SITE,
-        &handover::profile::control_ids(),
-    )
-    .unwrap();
     let mut assignments = 0;
     let mut lists = 0;
     for h in HOSTILE {
@@ -238,7 +232,6 @@ fn hostile_values_evaluate_in_sh_to_exactly_the_site_bytes() {
             &handover::profile::control_ids(),
         )
         .unwrap();
-        site.context = base.context.clone();
         site.context["vpn"]["name"] = serde_json::json!(h);
         site.context["vpn"]["gateway"] = serde_json::json!(h);
         site.context["lansweeper"]["server"] = serde_json::json!(h);
