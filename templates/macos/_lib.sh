@@ -43,35 +43,44 @@ app_id() { PlistBuddy -c 'Print :CFBundleIdentifier' "$1/Contents/Info.plist" 2>
 # Is the launchd job LABEL (system domain) loaded and running?
 job_running() { launchctl print "system/$1" 2>/dev/null | grep -q 'state = running'; }
 
+# attach_image IMAGE NAME: attach a verified .dmg read-only and unseen (-nobrowse) at a new mount point
+# /tmp/handover-NAME.XXXXXX, and print that; detach_image MOUNT detaches it and removes the mount point.
+attach_image() {
+  detach_stale
+  _mnt=$(mktemp -d "/tmp/handover-$2.XXXXXX") || return 1
+  if ! hdiutil attach -nobrowse -readonly -noautoopen -mountpoint "$_mnt" "$1" >/dev/null; then
+    rmdir "$_mnt"
+    return 1
+  fi
+  printf '%s\n' "$_mnt"
+}
+detach_image() {
+  hdiutil detach "$1" -force >/dev/null 2>&1 || true
+  rmdir "$1" 2>/dev/null || true
+}
+
 # A run killed at its timeout (SIGKILL: no trap runs) can leave a disk image attached; handover runs one at a
 # time, so any image still mounted at one of its mount points is stale: detach it first.
 detach_stale() {
   for _m in /tmp/handover-dmg.* /tmp/handover-lsagent.*; do
     [ -d "$_m" ] || continue
-    hdiutil detach "$_m" -force >/dev/null 2>&1 || true
-    rmdir "$_m" 2>/dev/null || true
+    detach_image "$_m"
   done
 }
 
 # install_pkg FILE: install a verified .pkg, or the first .pkg/.mpkg inside a verified .dmg, on the boot
-# volume. The image is attached read-only, unseen (-nobrowse) and always detached again.
+# volume. The image is always detached again.
 install_pkg() {
   case "$1" in
     *.dmg | *.DMG)
-      detach_stale
-      _mnt=$(mktemp -d /tmp/handover-dmg.XXXXXX) || return 1
-      if ! hdiutil attach -nobrowse -readonly -noautoopen -mountpoint "$_mnt" "$1" >/dev/null; then
-        rmdir "$_mnt"
-        return 1
-      fi
+      _img=$(attach_image "$1" dmg) || return 1
       _rc=0
-      _pkg=$(find "$_mnt" -maxdepth 1 \( -name '*.pkg' -o -name '*.mpkg' \) | sort | head -n 1)
+      _pkg=$(find "$_img" -maxdepth 1 \( -name '*.pkg' -o -name '*.mpkg' \) | sort | head -n 1)
       if [ -n "$_pkg" ]; then installer -pkg "$_pkg" -target / || _rc=$?; else
         echo "no .pkg or .mpkg at the top of $1" >&2
         _rc=1
       fi
-      hdiutil detach "$_mnt" -force >/dev/null 2>&1 || true
-      rmdir "$_mnt" 2>/dev/null || true
+      detach_image "$_img"
       return "$_rc"
       ;;
     *) installer -pkg "$1" -target / ;;

@@ -4,15 +4,10 @@ set -e
 # the same flags as on Windows and Linux. The key arrives in an environment variable; the vendor's installer
 # takes it on its command line, so it shows in the process list while it runs. The image is always detached.
 dmg=${HANDOVER_ARTIFACT_LSAGENT_MACOS:?the lsagent-macos artifact was not staged}
-detach_stale
-mnt=$(mktemp -d /tmp/handover-lsagent.XXXXXX)
-detach() {
-  hdiutil detach "$mnt" -force >/dev/null 2>&1 || true
-  rmdir "$mnt" 2>/dev/null || true
-}
-trap detach EXIT
+mnt=''
+trap '[ -z "$mnt" ] || detach_image "$mnt"' EXIT
 trap 'exit 1' HUP INT TERM
-hdiutil attach -nobrowse -readonly -noautoopen -mountpoint "$mnt" "$dmg" >/dev/null
+mnt=$(attach_image "$dmg" lsagent)
 sh_=$(find "$mnt" -maxdepth 4 -path '*LsAgent-osx.app/Contents/MacOS/installbuilder.sh' | head -n 1)
 [ -n "$sh_" ] || { echo "no LsAgent-osx.app/Contents/MacOS/installbuilder.sh in $dmg" >&2; exit 1; }
 "$sh_" --server {{site.lansweeper.server}} --port {{site.lansweeper.port}} \
