@@ -36,6 +36,9 @@ interactive_users() {
   done
 }
 
+# How many recommended updates Software Update's cache of its last scan lists (one "Product Key" each).
+waiting_updates() { defaults read /Library/Preferences/com.apple.SoftwareUpdate RecommendedUpdates 2>/dev/null | grep -c '"Product Key"'; }
+
 # An app bundle's version (CFBundleShortVersionString), empty when it is not there.
 app_version() { PlistBuddy -c 'Print :CFBundleShortVersionString' "$1/Contents/Info.plist" 2>/dev/null; }
 app_id() { PlistBuddy -c 'Print :CFBundleIdentifier' "$1/Contents/Info.plist" 2>/dev/null; }

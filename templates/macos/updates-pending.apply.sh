@@ -2,7 +2,7 @@
 set -e
 # A fresh scan first (it also refreshes the cache the check reads).
 softwareupdate --list 2>&1 || true
-n=$(defaults read /Library/Preferences/com.apple.SoftwareUpdate RecommendedUpdates 2>/dev/null | grep -c '"Product Key"' || true)
+n=$(waiting_updates || true)
 [ "${n:-0}" != 0 ] || exit 0
 if apple_silicon; then
   # Installing macOS updates on Apple silicon needs a volume owner's password (softwareupdate --user

@@ -4,7 +4,7 @@
 # nothing, which fails too (mSCP's freshness limit).
 p=/Library/Preferences/com.apple.SoftwareUpdate
 names=$(defaults read "$p" RecommendedUpdates 2>/dev/null | sed -n 's/^[[:space:]]*"Display Name" = "\{0,1\}\([^";]*\)"\{0,1\};$/\1/p' | sed 's/$/;/' | oneline)
-n=$(defaults read "$p" RecommendedUpdates 2>/dev/null | grep -c '"Product Key"')
+n=$(waiting_updates)
 obs waiting "$n"
 obs updates "${names:-none}"
 last=$(defaults read "$p" LastFullSuccessfulDate 2>/dev/null || defaults read "$p" LastSuccessfulDate 2>/dev/null || true)
