@@ -395,6 +395,34 @@ pub fn launchd_program_arguments(exe: &str, site: Option<&str>) -> Vec<String> {
     argv
 }
 
+/// A launchd job's property list (launchd.plist(5)): `comment`, `Label`, `ProgramArguments` (each one
+/// XML-escaped), then `keys` (property list text), then both output paths to [`MACOS_LOG`].
+fn launchd_plist(comment: &str, label: &str, args: &[&str], keys: &str) -> String {
+    let mut p = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n\
+         <!-- {comment} -->\n\
+         <plist version=\"1.0\">\n<dict>\n\
+         \t<key>Label</key>\n\t<string>{}</string>\n\t<key>ProgramArguments</key>\n\t<array>\n",
+        crate::render::xml_escape(label)
+    );
+    for a in args {
+        p.push_str(&format!(
+            "\t\t<string>{}</string>\n",
+            crate::render::xml_escape(a)
+        ));
+    }
+    p.push_str("\t</array>\n");
+    p.push_str(keys);
+    p.push_str(&format!(
+        "\t<key>StandardOutPath</key>\n\t<string>{log}</string>\n\
+         \t<key>StandardErrorPath</key>\n\t<string>{log}</string>\n\
+         </dict>\n</plist>\n",
+        log = crate::render::xml_escape(MACOS_LOG)
+    ));
+    p
+}
+
 /// `/Library/LaunchDaemons/uk.ac.handover.check.plist` (launchd.plist(5)): `StartCalendarInterval` at
 /// the hour and minute, on Monday (`Weekday` 1) for weekly; launchd runs a job whose time passed while
 /// the Mac slept when it wakes. Output goes to [`MACOS_LOG`] (handover redacts secrets from it).
@@ -403,40 +431,25 @@ pub fn render_plist(exe: &str, site: Option<&str>, every: Every, at: (u8, u8)) -
     if let Some(s) = site {
         plist_path_ok(s, "site file")?;
     }
-    let mut p = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-         <!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n\
-         <!-- Written by `handover schedule install`; `handover schedule remove` deletes it. -->\n\
-         <plist version=\"1.0\">\n<dict>\n",
-    );
-    p.push_str(&format!(
-        "\t<key>Label</key>\n\t<string>{}</string>\n\t<key>ProgramArguments</key>\n\t<array>\n",
-        crate::render::xml_escape(LAUNCHD_LABEL)
-    ));
-    for a in launchd_program_arguments(exe, site) {
-        p.push_str(&format!(
-            "\t\t<string>{}</string>\n",
-            crate::render::xml_escape(&a)
-        ));
-    }
-    p.push_str("\t</array>\n\t<key>StartCalendarInterval</key>\n\t<dict>\n");
+    let mut keys = String::from("\t<key>StartCalendarInterval</key>\n\t<dict>\n");
     if every == Every::Weekly {
-        p.push_str("\t\t<key>Weekday</key>\n\t\t<integer>1</integer>\n");
+        keys.push_str("\t\t<key>Weekday</key>\n\t\t<integer>1</integer>\n");
     }
-    p.push_str(&format!(
-        "\t\t<key>Hour</key>\n\t\t<integer>{}</integer>\n\t\t<key>Minute</key>\n\t\t<integer>{}</integer>\n\t</dict>\n",
+    keys.push_str(&format!(
+        "\t\t<key>Hour</key>\n\t\t<integer>{}</integer>\n\t\t<key>Minute</key>\n\t\t<integer>{}</integer>\n\t</dict>\n\
+         \t<key>RunAtLoad</key>\n\t<false/>\n\
+         \t<key>Nice</key>\n\t<integer>10</integer>\n\
+         \t<key>LowPriorityIO</key>\n\t<true/>\n",
         at.0, at.1
     ));
-    p.push_str(&format!(
-        "\t<key>RunAtLoad</key>\n\t<false/>\n\
-         \t<key>Nice</key>\n\t<integer>10</integer>\n\
-         \t<key>LowPriorityIO</key>\n\t<true/>\n\
-         \t<key>StandardOutPath</key>\n\t<string>{log}</string>\n\
-         \t<key>StandardErrorPath</key>\n\t<string>{log}</string>\n\
-         </dict>\n</plist>\n",
-        log = crate::render::xml_escape(MACOS_LOG)
-    ));
-    Ok(p)
+    let args = launchd_program_arguments(exe, site);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Ok(launchd_plist(
+        "Written by `handover schedule install`; `handover schedule remove` deletes it.",
+        LAUNCHD_LABEL,
+        &args,
+        &keys,
+    ))
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -1572,31 +1585,13 @@ pub fn render_resume_plist(exe: &Path, journal: &Path) -> Result<String> {
         exe,
         journal,
     ];
-    let mut p = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-         <!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n\
-         <!-- Written by handover apply (resume after reboot); the apply that finishes the journal deletes it. -->\n\
-         <plist version=\"1.0\">\n<dict>\n",
-    );
-    p.push_str(&format!(
-        "\t<key>Label</key>\n\t<string>{}</string>\n\t<key>ProgramArguments</key>\n\t<array>\n",
-        crate::render::xml_escape(RESUME_LABEL)
-    ));
-    for a in args {
-        p.push_str(&format!(
-            "\t\t<string>{}</string>\n",
-            crate::render::xml_escape(a)
-        ));
-    }
-    p.push_str(&format!(
-        "\t</array>\n\t<key>RunAtLoad</key>\n\t<true/>\n\t<key>LaunchOnlyOnce</key>\n\t<true/>\n\
-         \t<key>EnvironmentVariables</key>\n\t<dict>\n\t\t<key>HANDOVER_RESUME_UNIT</key>\n\t\t<string>1</string>\n\t</dict>\n\
-         \t<key>StandardOutPath</key>\n\t<string>{log}</string>\n\
-         \t<key>StandardErrorPath</key>\n\t<string>{log}</string>\n\
-         </dict>\n</plist>\n",
-        log = crate::render::xml_escape(MACOS_LOG)
-    ));
-    Ok(p)
+    Ok(launchd_plist(
+        "Written by handover apply (resume after reboot); the apply that finishes the journal deletes it.",
+        RESUME_LABEL,
+        &args,
+        "\t<key>RunAtLoad</key>\n\t<true/>\n\t<key>LaunchOnlyOnce</key>\n\t<true/>\n\
+         \t<key>EnvironmentVariables</key>\n\t<dict>\n\t\t<key>HANDOVER_RESUME_UNIT</key>\n\t\t<string>1</string>\n\t</dict>\n",
+    ))
 }
 
 /// The schtasks.exe arguments of the Windows resume task (runs `cmd_path` as SYSTEM at startup).
