@@ -13,7 +13,7 @@ use crate::engine::{AdminPassword, Engine, Mode, RunOptions};
 use crate::error::{Exit, InputError};
 use crate::facts::{self, Device};
 use crate::plan::Resolved;
-use crate::profile::{self, Profile, Sources};
+use crate::profile::{self, Profile, Sources, UntestedRelease};
 use crate::record::{self, State};
 use crate::report::{self, Report};
 use crate::runner::LocalHost;
@@ -391,6 +391,10 @@ struct ApplyArgs {
     /// Switch on inbound default deny even when it would cut the remote session handover runs over.
     #[arg(long)]
     force_remote: bool,
+    /// Apply the newest profile of this device's distribution although the release is newer than
+    /// every profile (Debian 14 with debian-13): its scripts were not tested there.
+    #[arg(long)]
+    allow_untested_release: bool,
     /// Continue the apply that was interrupted (killed, or stopped for a restart), with its options.
     #[arg(long)]
     resume: bool,
@@ -711,24 +715,32 @@ struct Setup {
     device: Device,
     resolved: Resolved,
     matches_device: bool,
+    /// Set when this device's release is newer than every profile of its distribution.
+    untested: Option<UntestedRelease>,
 }
 
 fn setup(common: &Common, mode: Option<Mode>) -> Result<Setup> {
     let sources = sources(common.profiles_dir.clone(), common.templates_dir.clone())?;
     let device = facts::detect();
-    let profile: Profile = match &common.profile {
-        Some(name) => sources.load(name)?,
-        None => {
-            let name = sources.profile_names().into_iter().find(|n| sources.load(n).is_ok_and(|p| p.matches(&device.os))).ok_or_else(|| {
-                InputError::Refused(format!(
-                    "no profile matches this device ({} {}, {}); choose one with --profile (see `handover profiles list`)",
-                    device.os.id, device.os.version, device.os.family
-                ))
-            })?;
-            sources.load(&name)?
+    let (profile, untested) = match &common.profile {
+        Some(name) => {
+            let profile = sources.load(name)?;
+            let untested = if profile.matches(&device.os) {
+                None
+            } else {
+                sources.untested_for(&profile, &device.os)
+            };
+            (profile, untested)
         }
+        None => sources.select(&device.os).ok_or_else(|| {
+            InputError::Refused(format!(
+                "no profile matches this device ({} {}, {}); choose one with --profile (see `handover profiles list`)",
+                device.os.id, device.os.version, device.os.family
+            ))
+        })?,
     };
-    let matches_device = profile.matches(&device.os);
+    // An untested release runs its distribution's newest profile against this device (SPEC §3).
+    let matches_device = profile.matches(&device.os) || untested.is_some();
     if !matches_device && matches!(mode, Some(Mode::Check | Mode::Apply)) {
         return Err(InputError::refused(format!(
             "profile {} is for {} {}, but this device runs {} {}: refusing to {}",
@@ -772,6 +784,7 @@ fn setup(common: &Common, mode: Option<Mode>) -> Result<Setup> {
         device,
         resolved,
         matches_device,
+        untested,
     })
 }
 
@@ -842,6 +855,16 @@ fn run_engine_as(
     out: Option<PathBuf>,
 ) -> Result<Exit> {
     let setup = setup(common, Some(mode))?;
+    if let (Some(u), Some(a)) = (&setup.untested, apply) {
+        if !a.allow_untested_release {
+            return Err(InputError::refused(format!(
+                "this device runs {}, newer than every profile of its distribution; the newest, {}, has not \
+                 been tested on it. Check the plan, then rerun with --allow-untested-release to apply {}; \
+                 nothing was changed",
+                u.os, u.profile, u.profile
+            )));
+        }
+    }
     let state_dir = record::default_state_dir();
     let mut state = State::load(&state_dir).unwrap_or_default();
     let user = common.user.clone().or_else(|| state.user.clone());
@@ -1137,6 +1160,13 @@ fn run_engine_as(
                 }
             }
         }
+    }
+    if let Some(u) = &setup.untested {
+        report.warnings.push(format!(
+            "untested release: this device runs {}, newer than every profile; profile {} (its distribution's newest) was used",
+            u.os, u.profile
+        ));
+        report.untested_release = Some(u.clone());
     }
     report.warnings.extend(early_warnings);
     report.warnings.extend(lock_warning);
@@ -1924,15 +1954,20 @@ fn verify_artifacts(
 fn profiles(sources: &Sources, action: ProfilesAction) -> Result<Exit> {
     match action {
         ProfilesAction::List => {
-            for name in sources.profile_names() {
-                let p = sources.load(&name)?;
+            for (p, newest) in sources.listing()? {
                 let m = &p.os_match;
-                let versions = m
+                let tested = m
                     .versions
                     .as_ref()
-                    .map_or_else(|| "any".to_string(), |v| v.join(", "));
+                    .map_or_else(|| "every release".to_string(), |v| v.join(", "));
+                let newer = if newest {
+                    "; newer releases run it untested (apply needs --allow-untested-release)"
+                } else {
+                    ""
+                };
                 println!(
-                    "{name:<14} {} {} {versions}: {}",
+                    "{:<14} {} {}: made for {tested}{newer}: {}",
+                    p.name,
                     m.family,
                     m.ids.join("/"),
                     p.description

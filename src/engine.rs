@@ -550,6 +550,7 @@ impl Engine<'_> {
             summary,
             reboot_required: false,
             warnings,
+            untested_release: None,
         }
     }
 

@@ -71,6 +71,26 @@ pub fn load(sources: &Sources) -> Result<serde_json::Value, InputError> {
             }
         }
     }
+    // One row a release: with two, which one os.supported read would depend on their order.
+    for (i, r) in file.release.iter().enumerate() {
+        if let Some(first) = file.release[..i]
+            .iter()
+            .position(|o| o.id == r.id && o.version == r.version)
+        {
+            let (idx, first_idx) = (i.to_string(), first.to_string());
+            return Err(InputError::Value {
+                file: path.clone().into(),
+                line: crate::textpos::line_of(&src, &["release", &idx, "version"]),
+                key: format!("release.{idx}.version"),
+                message: format!(
+                    "{} {} is named twice (first at line {}): keep one row a release",
+                    r.id,
+                    r.version,
+                    crate::textpos::line_of(&src, &["release", &first_idx, "version"])
+                ),
+            });
+        }
+    }
     let releases: Vec<_> = file
         .release
         .iter()
@@ -1111,6 +1131,28 @@ mod tests {
             at("2026-09-01T00:00:00Z")
         )
         .is_err());
+    }
+
+    #[test]
+    fn a_release_named_twice_is_an_input_error_naming_file_line_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let row = |v: &str| {
+            format!("\n[[release]]\nid = \"debian\"\nversion = \"{v}\"\nname = \"Debian\"\nregular_end = 2028-08-09\n")
+        };
+        let text = format!("source = \"test\"\n{}{}{}", row("12"), row("13"), row("13"));
+        std::fs::write(dir.path().join("lifecycle.toml"), text).unwrap();
+        let sources = Sources {
+            profiles_dir: Some(dir.path().to_path_buf()),
+            templates_dir: None,
+        };
+        let e = load(&sources).unwrap_err().to_string();
+        let file = dir.path().join("lifecycle.toml");
+        assert!(
+            e.contains(&format!("{}:17", file.display()))
+                && e.contains("release.2.version")
+                && e.contains("debian 13 is named twice (first at line 11)"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -252,6 +252,26 @@ pub struct Profile {
     pub controls: Vec<Control>,
 }
 
+/// A device whose release is newer than every profile of its distribution, and the profile it runs
+/// instead: that distribution's newest (SPEC §3). Every report carries it; `apply` needs
+/// `--allow-untested-release` for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UntestedRelease {
+    /// The device's release, `ID VERSION` (`debian 14`, `macos 28.0`).
+    pub os: String,
+    /// The profile run on it.
+    pub profile: String,
+}
+
+/// A version as numbers to compare (`26.04` → [26, 4], `15.1` → [15, 1]); `None` unless every part
+/// is a number (Debian testing has no `VERSION_ID` at all, and a codename cannot be ordered).
+fn version_key(v: &str) -> Option<Vec<u64>> {
+    if v.is_empty() {
+        return None;
+    }
+    v.split('.').map(|p| p.parse().ok()).collect()
+}
+
 impl Profile {
     pub fn control(&self, id: &str) -> Option<&Control> {
         self.controls.iter().find(|c| c.id == id)
@@ -271,6 +291,22 @@ impl Profile {
                 .any(|v| *v == os.version || os.version.starts_with(&format!("{v}."))),
         };
         id_ok && version_ok
+    }
+
+    /// Whether the profile is for this OS's distribution (family and `ID`, not `ID_LIKE`: Ubuntu's
+    /// next release runs Ubuntu's newest profile, never Debian's), whatever the release.
+    fn same_distribution(&self, os: &Os) -> bool {
+        self.os_match.family == os.family && self.os_match.ids.iter().any(|i| *i == os.id)
+    }
+
+    /// The newest release this profile was made and tested for.
+    fn newest_version(&self) -> Option<Vec<u64>> {
+        self.os_match
+            .versions
+            .as_ref()?
+            .iter()
+            .filter_map(|v| version_key(v))
+            .max()
     }
 }
 
@@ -345,6 +381,91 @@ impl Sources {
         self.profile_file(&format!("{name}.toml"))
             .and_then(|(p, s)| parse_toml::<ProfileFile>(Path::new(&p), &s).ok())
             .is_some_and(|f| f.profile.is_abstract)
+    }
+
+    /// The profile for `os`: the one that matches it, else, when its release is newer than every
+    /// profile of its distribution, that distribution's newest profile with the [`UntestedRelease`]
+    /// that every report names. `None` for an older or in-between release, or another distribution.
+    pub fn select(&self, os: &Os) -> Option<(Profile, Option<UntestedRelease>)> {
+        let profiles: Vec<Profile> = self
+            .profile_names()
+            .iter()
+            .filter_map(|n| self.load(n).ok())
+            .collect();
+        // A profile for the device's own `ID` first: RHEL says `ID_LIKE="fedora"`, and must not get
+        // Fedora's dnf5 scripts because `fedora` sorts before `rhel-9`.
+        let own = Os {
+            id_like: vec![],
+            ..os.clone()
+        };
+        if let Some(p) = profiles.iter().find(|p| p.matches(&own)) {
+            return Some((p.clone(), None));
+        }
+        if let Some(newest) = self.newest_of_distribution(&profiles, os) {
+            let untested = UntestedRelease {
+                os: format!("{} {}", os.id, os.version),
+                profile: newest.name.clone(),
+            };
+            return Some((newest, Some(untested)));
+        }
+        // Then a derivative through `ID_LIKE`.
+        let p = profiles.iter().find(|p| p.matches(os))?;
+        Some((p.clone(), None))
+    }
+
+    /// Every selectable profile, with whether it is its distribution's newest (the one a newer,
+    /// untested release runs), for `profiles list`.
+    pub fn listing(&self) -> Result<Vec<(Profile, bool)>, InputError> {
+        let profiles = self
+            .profile_names()
+            .iter()
+            .map(|n| self.load(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(profiles
+            .iter()
+            .map(|p| {
+                let newest = p.os_match.ids.iter().any(|id| {
+                    let os = Os {
+                        family: p.os_match.family.clone(),
+                        id: id.clone(),
+                        version: "999999".into(),
+                        name: String::new(),
+                        id_like: vec![],
+                    };
+                    self.newest_of_distribution(&profiles, &os)
+                        .is_some_and(|n| n.name == p.name)
+                });
+                (p.clone(), newest)
+            })
+            .collect())
+    }
+
+    /// Whether `profile`, which does not match `os`, is the profile [`Sources::select`] would run on
+    /// it as an untested release (`--profile debian-13` on Debian 14).
+    pub fn untested_for(&self, profile: &Profile, os: &Os) -> Option<UntestedRelease> {
+        match self.select(os)? {
+            (newest, Some(untested)) if newest.name == profile.name => Some(untested),
+            _ => None,
+        }
+    }
+
+    /// The newest profile of `os`'s distribution when `os`'s release is newer than all of them.
+    fn newest_of_distribution(&self, profiles: &[Profile], os: &Os) -> Option<Profile> {
+        let device = version_key(&os.version)?;
+        let same: Vec<&Profile> = profiles
+            .iter()
+            .filter(|p| p.same_distribution(os))
+            .collect();
+        // A profile of the distribution with no version list matches every release (fedora): nothing
+        // is untested there. Otherwise the device must be newer than every listed release.
+        if same.is_empty() || same.iter().any(|p| p.os_match.versions.is_none()) {
+            return None;
+        }
+        let newest = same
+            .into_iter()
+            .filter_map(|p| p.newest_version().map(|v| (v, p)))
+            .max_by(|a, b| a.0.cmp(&b.0))?;
+        (device > newest.0).then(|| newest.1.clone())
     }
 
     /// Load and resolve the profile called `name`.
@@ -555,16 +676,157 @@ fn resolve(name: &str, files: Vec<(String, ProfileFile)>) -> Result<Profile, Inp
 mod tests {
     use super::*;
 
+    fn os(family: &str, id: &str, version: &str, id_like: &[&str]) -> Os {
+        Os {
+            family: family.into(),
+            id: id.into(),
+            version: version.into(),
+            name: String::new(),
+            id_like: id_like.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// The profile `select` picks and the untested release it names, for a device.
+    fn picked(o: &Os) -> Option<(String, Option<String>)> {
+        Sources::default()
+            .select(o)
+            .map(|(p, u)| (p.name, u.map(|u| format!("{} -> {}", u.os, u.profile))))
+    }
+
+    #[test]
+    fn todays_releases_each_match_their_own_profile() {
+        for (family, id, version, like, want) in [
+            ("linux", "debian", "12", &[][..], "debian-12"),
+            ("linux", "debian", "13", &[], "debian-13"),
+            ("linux", "ubuntu", "22.04", &["debian"], "ubuntu-22.04"),
+            ("linux", "ubuntu", "24.04", &["debian"], "ubuntu-24.04"),
+            ("linux", "ubuntu", "26.04", &["debian"], "ubuntu-26.04"),
+            ("linux", "rhel", "9.6", &["fedora"], "rhel-9"),
+            ("linux", "rhel", "10.1", &["fedora"], "rhel-10"),
+            (
+                "linux",
+                "rocky",
+                "10.0",
+                &["rhel", "centos", "fedora"],
+                "rhel-10",
+            ),
+            (
+                "linux",
+                "almalinux",
+                "10.1",
+                &["rhel", "centos", "fedora"],
+                "rhel-10",
+            ),
+            ("linux", "fedora", "43", &[], "fedora"),
+            ("linux", "fedora", "45", &[], "fedora"),
+            ("macos", "macos", "13.7.8", &[], "macos"),
+            ("macos", "macos", "15.7", &[], "macos"),
+            ("macos", "macos", "26.1", &[], "macos-26"),
+            ("macos", "macos", "27.0", &[], "macos-26"),
+            ("windows", "windows", "10", &[], "windows-10"),
+            ("windows", "windows", "11", &[], "windows-11"),
+        ] {
+            let o = os(family, id, version, like);
+            assert_eq!(picked(&o), Some((want.to_string(), None)), "{id} {version}");
+        }
+    }
+
+    #[test]
+    fn a_release_newer_than_every_profile_runs_its_distributions_newest_as_untested() {
+        for (family, id, version, like, want) in [
+            ("linux", "debian", "14", &[][..], "debian-13"),
+            ("linux", "ubuntu", "26.10", &["debian"][..], "ubuntu-26.04"),
+            ("linux", "ubuntu", "28.04", &["debian"][..], "ubuntu-26.04"),
+            (
+                "linux",
+                "rocky",
+                "11.0",
+                &["rhel", "centos", "fedora"][..],
+                "rhel-10",
+            ),
+            ("macos", "macos", "28.0", &[][..], "macos-26"),
+            ("windows", "windows", "12", &[][..], "windows-11"),
+        ] {
+            let o = os(family, id, version, like);
+            assert_eq!(
+                picked(&o),
+                Some((want.to_string(), Some(format!("{id} {version} -> {want}")))),
+                "{id} {version}"
+            );
+            let newest = Sources::default().load(want).unwrap();
+            assert!(Sources::default().untested_for(&newest, &o).is_some());
+        }
+    }
+
+    #[test]
+    fn older_in_between_unversioned_and_other_distributions_are_still_refused() {
+        for (family, id, version, like) in [
+            ("linux", "debian", "11", &[][..]),
+            // An interim Ubuntu between two LTS profiles is not newer than every profile.
+            ("linux", "ubuntu", "25.10", &["debian"][..]),
+            // Debian testing has no VERSION_ID: it cannot be ordered.
+            ("linux", "debian", "", &[][..]),
+            ("linux", "linuxmint", "23", &["ubuntu", "debian"][..]),
+            ("linux", "arch", "", &[][..]),
+            ("linux", "opensuse-leap", "16.0", &[][..]),
+            ("macos", "macos", "12.7", &[][..]),
+            ("freebsd", "freebsd", "15.0", &[][..]),
+        ] {
+            let o = os(family, id, version, like);
+            assert_eq!(picked(&o), None, "{id} {version}");
+        }
+        let s = Sources::default();
+        let d14 = os("linux", "debian", "14", &[]);
+        // Only the newest profile of the distribution stands in, never an older one or another's.
+        for other in ["debian-12", "ubuntu-26.04", "rhel-10"] {
+            let p = s.load(other).unwrap();
+            assert!(s.untested_for(&p, &d14).is_none(), "{other}");
+        }
+        // A release a profile matches is never untested.
+        let d13 = os("linux", "debian", "13", &[]);
+        assert!(s
+            .untested_for(&s.load("debian-13").unwrap(), &d13)
+            .is_none());
+    }
+
+    #[test]
+    fn profiles_list_marks_each_distributions_newest() {
+        let newest: Vec<String> = Sources::default()
+            .listing()
+            .unwrap()
+            .into_iter()
+            .filter(|(_, n)| *n)
+            .map(|(p, _)| p.name)
+            .collect();
+        assert_eq!(
+            newest,
+            [
+                "debian-13",
+                "macos-26",
+                "rhel-10",
+                "ubuntu-26.04",
+                "windows-11"
+            ]
+        );
+    }
+
     #[test]
     fn every_shipped_profile_resolves_and_covers_all_controls() {
         let s = Sources::default();
         let names = s.profile_names();
         for expected in [
             "debian-12",
+            "debian-13",
             "ubuntu-22.04",
             "ubuntu-24.04",
+            "ubuntu-26.04",
             "rhel-9",
+            "rhel-10",
             "fedora",
+            "macos",
+            "macos-26",
+            "windows-10",
+            "windows-11",
         ] {
             assert!(
                 names.contains(&expected.to_string()),

@@ -112,6 +112,10 @@ pub struct Report {
     /// written before the field was.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// This device's release is newer than every profile of its distribution, and the profile that
+    /// ran instead (SPEC §3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub untested_release: Option<crate::profile::UntestedRelease>,
 }
 
 impl Report {
@@ -253,6 +257,7 @@ mod tests {
             summary: Report::summarise(&[], false),
             reboot_required: false,
             warnings,
+            untested_release: None,
         }
     }
 

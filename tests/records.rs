@@ -72,6 +72,7 @@ fn report(
         controls,
         reboot_required: false,
         warnings: Vec::new(),
+        untested_release: None,
     }
 }
 

@@ -16,9 +16,12 @@ fn render(profile: &str) -> (tempfile::TempDir, Vec<(String, String)>) {
 
 const PROFILES: &[&str] = &[
     "debian-12",
+    "debian-13",
     "ubuntu-22.04",
     "ubuntu-24.04",
+    "ubuntu-26.04",
     "rhel-9",
+    "rhel-10",
     "fedora",
 ];
 
@@ -71,6 +74,25 @@ fn rendered_scripts_are_pinned() {
             .map(|(n, t)| format!("==> {n} <==\n{t}\n"))
             .collect();
         insta::assert_snapshot!(format!("rendered-{p}"), all);
+    }
+}
+
+/// The profiles for today's releases say their scripts are those of the release before (each profile's
+/// comment gives the vendor's notes why): pin that, so a template a new release needs is a visible change
+/// of its profile, not a silent one of both.
+#[test]
+fn todays_releases_render_the_scripts_of_the_release_before() {
+    for (new, old) in [("debian-13", "debian-12"), ("rhel-10", "rhel-9")] {
+        let (_a, new_files) = render(new);
+        let (_b, old_files) = render(old);
+        assert_eq!(
+            new_files.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            old_files.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            "{new} vs {old}"
+        );
+        for ((name, n), (_, o)) in new_files.iter().zip(&old_files) {
+            assert_eq!(n, o, "{new} renders {name} differently from {old}");
+        }
     }
 }
 

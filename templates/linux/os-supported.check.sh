@@ -17,7 +17,8 @@ case "$ID:${VERSION_ID:-}" in
 {{/unless}}
 {{/each}}
 esac
-[ -n "$found" ] || result false "no lifecycle entry for $ID ${VERSION_ID:-}: this release is unknown to handover's lifecycle table"
+# A release the table does not know cannot be judged: error (not fail), naming the way to teach it.
+[ -n "$found" ] || result false "no lifecycle entry for $ID ${VERSION_ID:-}: this release is unknown to handover's lifecycle table; add it with handover lifecycle import (an endoflife.date export)" error
 obs name "$name"
 obs regular_end "$regular_d"
 [ -z "$ext_d" ] || obs extended_end "$ext_d"

@@ -16,7 +16,8 @@ case "${ver%%.*}" in
 {{/if}}
 {{/each}}
 esac
-[ -n "$found" ] || result false "no lifecycle entry for macOS ${ver:-unknown}: this release is unknown to handover's lifecycle table"
+# A release the table does not know cannot be judged: error (not fail), naming the way to teach it.
+[ -n "$found" ] || result false "no lifecycle entry for macOS ${ver:-unknown}: this release is unknown to handover's lifecycle table; add it with handover lifecycle import (an endoflife.date export)" error
 obs name "$name"
 obs regular_end "$regular_d"
 obs support_ends "$regular_d"

@@ -17,7 +17,8 @@ $rows = @(
 {{/each}}
 )
 $row = $rows | Where-Object { $_.Build -eq $build -and ($_.Editions -eq 'all' -or $_.Editions -eq $class) } | Select-Object -First 1
-if (-not $row) { Result $false "no lifecycle entry for build $build ($edition): this release is unknown to handover's lifecycle table" }
+# A release the table does not know cannot be judged: error (not fail), naming the way to teach it.
+if (-not $row) { Result $false "no lifecycle entry for build $build ($edition): this release is unknown to handover's lifecycle table; add it with handover lifecycle import" 'error' }
 Obs 'name' $row.Name
 $today = [int]$env:HANDOVER_TODAY
 # Extended Security Updates count when an ESU product is licensed (LicenseStatus 1) on this device; their end
