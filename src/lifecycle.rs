@@ -43,6 +43,8 @@ pub struct Release {
     pub build: Option<u32>,
     /// Windows: the editions a row is for: `home-pro` or `enterprise-education` (their support differs).
     pub editions: Option<String>,
+    /// The day this row's dates were last read from their source (set by `lifecycle import` too).
+    pub read: Option<toml::value::Datetime>,
 }
 
 /// The table, as it goes into the templates: dates as `YYYYMMDD` numbers and `YYYY-MM-DD` strings.
@@ -619,7 +621,12 @@ fn merge(
                 }
                 Extended::None => {
                     if let Some(old) = row.remove("extended_end") {
-                        let old = old.as_value().map_or(String::new(), |v| v.to_string());
+                        // The value alone, not the comment after it.
+                        let old = old.as_value().map_or(String::new(), |v| {
+                            let mut v = v.clone();
+                            v.decor_mut().clear();
+                            v.to_string()
+                        });
                         changes.push(format!(
                             "extended_end {} removed (the export says there is no extended support)",
                             old.trim()
@@ -631,6 +638,7 @@ fn merge(
             if changes.is_empty() {
                 summary.unchanged.push(name);
             } else {
+                set_date(row, "read", today);
                 summary
                     .updated
                     .push(format!("{name}: {}", changes.join(", ")));
@@ -695,6 +703,7 @@ fn merge(
                 field(&rows[i], "name").unwrap_or_default()
             ));
         }
+        t.insert("read", value(parse_datetime(today)));
         summary.added.push(format!("{name}: {note}"));
         let at = last_of_product.map_or(rows.len(), |i| i + 1);
         rows.insert(at, t);
@@ -878,7 +887,7 @@ mod tests {
         assert_eq!(s.from, "<embedded>/lifecycle.toml");
         assert_eq!(
             s.updated,
-            ["Debian 12: regular_end 2026-06-10 -> 2026-07-01, extended_end 2028-06-30 -> 2028-07-31"]
+            ["Debian 12: regular_end 2026-07-11 -> 2026-07-01, extended_end 2028-06-30 -> 2028-07-31"]
         );
         assert_eq!(s.unchanged, ["Debian 13"]);
         assert_eq!(s.added.len(), 1, "{s}");
@@ -892,14 +901,16 @@ mod tests {
 
         let t = std::fs::read_to_string(&out).unwrap();
         let d12 = row(&t, "debian", "12");
-        assert!(d12.contains("regular_end = 2026-07-01    # Debian security team support (security FAQ); endoflife.date \"eol\""), "{d12}");
+        assert!(d12.contains("# (debian.org/News/2026/2026051602): the security team's last day for bookworm.\nregular_end = 2026-07-01\n"), "{d12}");
         assert!(
-            d12.contains("extended_end = 2028-07-31   # Debian LTS: free, no enrolment"),
+            d12.contains("extended_end = 2028-07-31   # Debian LTS\n"),
             "{d12}"
         );
+        // The row says when its dates were read.
+        assert!(d12.contains("read = 2026-09-01\n"), "{d12}");
         assert!(d12.contains("extended = \"lts\""), "{d12}");
         let d14 = row(&t, "debian", "14");
-        assert!(d14.contains("name = \"Debian 14\"\nregular_end = 2030-08-14\nextended_end = 2032-06-30\nextended = \"lts\"\n"), "{d14}");
+        assert!(d14.contains("name = \"Debian 14\"\nregular_end = 2030-08-14\nextended_end = 2032-06-30\nextended = \"lts\"\nread = 2026-09-01\n"), "{d14}");
         // The new row follows Debian 13, with a comment saying where it came from.
         assert!(t.find("version = \"13\"").unwrap() < t.find("version = \"14\"").unwrap());
         assert!(t.find("version = \"14\"").unwrap() < t.find("id = \"ubuntu\"").unwrap());
@@ -953,11 +964,19 @@ mod tests {
         let (_d, out, s) = import_fixture("ubuntu-v1.json", None);
         assert_eq!(s.product, "ubuntu");
         assert_eq!(s.unchanged, ["Ubuntu 24.04 LTS", "Ubuntu 22.04 LTS"]);
-        assert!(s.updated.is_empty(), "{s}");
+        assert_eq!(
+            s.updated,
+            ["Ubuntu 26.04 LTS: regular_end 2031-04-30 -> 2031-05-29, extended_end 2036-04-30 -> 2036-04-23"]
+        );
         assert_eq!(s.skipped, ["Ubuntu 25.10: support ended 2026-07-09"]);
         let t = std::fs::read_to_string(&out).unwrap();
         let r = row(&t, "ubuntu", "26.04");
-        assert!(r.contains("name = \"Ubuntu 26.04 LTS\"\nregular_end = 2031-05-29\nextended_end = 2036-04-23\nextended = \"ubuntu-pro\"\n"), "{r}");
+        assert!(r.contains("regular_end = 2031-05-29"), "{r}");
+        assert!(r.contains("extended_end = 2036-04-23"), "{r}");
+        assert!(
+            r.contains("extended = \"ubuntu-pro\"\nread = 2026-09-01\n"),
+            "{r}"
+        );
         // --product agrees with the document, by either name.
         let dir = tempfile::tempdir().unwrap();
         import_at(
@@ -983,12 +1002,27 @@ mod tests {
 
     #[test]
     fn v0_false_extended_support_means_none() {
-        let (_d, out, s) = import_fixture("rocky-linux-v0.json", Some("rocky-linux"));
+        // A table without its Rocky Linux 10 row, for the import to add it.
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("lifecycle.toml");
+        let embedded = Sources::default().profile_file("lifecycle.toml").unwrap().1;
+        let r10 = row(&embedded, "rocky", "10");
+        let r10 = format!("[[release]]\n{r10}");
+        assert!(embedded.contains(&r10));
+        crate::perms::write_private(&out, embedded.replacen(&r10, "", 1).as_bytes()).unwrap();
+        let s = import_at(
+            &fixture("rocky-linux-v0.json"),
+            Some("rocky-linux"),
+            &out,
+            at("2026-09-01T08:00:00Z"),
+        )
+        .unwrap();
         assert_eq!(s.unchanged, ["Rocky Linux 9"]);
+        assert_eq!(s.added.len(), 1, "{s}");
         let t = std::fs::read_to_string(&out).unwrap();
         let r = row(&t, "rocky", "10");
         assert!(
-            r.contains("name = \"Rocky Linux 10\"\nregular_end = 2035-05-31\n"),
+            r.contains("name = \"Rocky Linux 10\"\nregular_end = 2035-05-31"),
             "{r}"
         );
         assert!(!r.contains("extended"), "{r}");
@@ -1009,7 +1043,7 @@ mod tests {
             "{r}"
         );
         // `true` or no key says nothing: the table's date stays.
-        std::fs::write(&file, r#"[{"cycle": "12", "eol": "2026-06-10", "extendedSupport": true}, {"cycle": "13", "eol": "2028-08-09"}]"#).unwrap();
+        std::fs::write(&file, r#"[{"cycle": "12", "eol": "2026-07-11", "extendedSupport": true}, {"cycle": "13", "eol": "2028-08-09"}]"#).unwrap();
         let out = dir.path().join("again.toml");
         let s = import_at(&file, Some("debian"), &out, at("2026-09-01T00:00:00Z")).unwrap();
         assert_eq!(s.unchanged, ["Debian 12", "Debian 13"]);

@@ -19,6 +19,94 @@ fn profiles_list_names_every_linux_profile() {
 }
 
 #[test]
+fn profiles_list_covers_todays_releases_and_names_each_distributions_newest() {
+    let r = Handover::new(&["profiles", "list"]).run();
+    r.expect_code(0);
+    let out = r.stdout();
+    for (name, made_for) in [
+        ("debian-12", "made for 12:"),
+        ("debian-13", "made for 13;"),
+        ("ubuntu-22.04", "made for 22.04:"),
+        ("ubuntu-24.04", "made for 24.04:"),
+        ("ubuntu-26.04", "made for 26.04;"),
+        ("rhel-9", "made for 9:"),
+        ("rhel-10", "made for 10;"),
+        ("fedora", "made for every release"),
+        ("macos ", "made for 13, 14, 15:"),
+        ("macos-26", "made for 26, 27;"),
+        ("windows-10", "made for 10:"),
+        ("windows-11", "made for 11;"),
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing:\n{out}"));
+        assert!(line.contains(made_for), "{line}");
+        // `;` follows the newest of a distribution: newer releases run it untested.
+        assert_eq!(
+            line.contains("newer releases run it untested"),
+            made_for.ends_with(';'),
+            "{line}"
+        );
+    }
+}
+
+/// On this Debian 12 host: an older profile of the same distribution is not an untested release's
+/// stand-in, and `--allow-untested-release` never lets another distribution's profile run.
+#[test]
+fn allow_untested_release_does_not_override_a_refusal() {
+    if !crate::support::on_debian_12("the refusals name the Debian 12 host") {
+        return;
+    }
+    for args in [
+        &["check", "--profile", "debian-13"][..],
+        // --only a check-only control: even a regression here could change nothing on the host.
+        &[
+            "apply",
+            "--yes",
+            "--allow-untested-release",
+            "--profile",
+            "rhel-10",
+            "--only",
+            "os.supported",
+        ][..],
+        &[
+            "apply",
+            "--yes",
+            "--allow-untested-release",
+            "--profile",
+            "debian-13",
+            "--only",
+            "os.supported",
+        ][..],
+    ] {
+        let r = Handover::new(args).run();
+        r.expect_code(2);
+        assert!(
+            r.stderr()
+                .contains("but this device runs debian 12: refusing to"),
+            "{args:?}: {}",
+            r.stderr()
+        );
+    }
+    // On a release a profile matches, the flag changes nothing (here: apply still wants --yes).
+    let r = Handover::new(&[
+        "apply",
+        "--allow-untested-release",
+        "--only",
+        "os.supported",
+    ])
+    .run();
+    r.expect_code(2);
+    assert!(
+        r.stderr().contains("needs --yes") || r.stderr().contains("must run as root"),
+        "{}",
+        r.stderr()
+    );
+    assert!(!r.stderr().contains("untested"), "{}", r.stderr());
+}
+
+#[test]
 fn unknown_site_key_is_exit_2_naming_file_line_and_key() {
     let (_d, path) =
         site("[vpn]\ngateway = \"vpn.example.ac.uk\"\n\n[firewall]\nallow_all = true\n");
@@ -210,7 +298,7 @@ fn check_writes_a_private_chained_record() {
 
 #[test]
 fn os_supported_follows_the_injected_clock() {
-    // Debian 12: regular support to 2026-06-10, LTS to 2028-06-30 (profiles/lifecycle.toml).
+    // Debian 12: regular support to 2026-07-11, LTS to 2028-06-30 (profiles/lifecycle.toml).
     if !crate::support::on_debian_12(
         "this test reads the lifecycle of the Debian 12 host it runs on",
     ) {
@@ -228,7 +316,7 @@ fn os_supported_follows_the_injected_clock() {
     };
     let (st, why) = status("2026-01-01T00:00:00Z");
     assert_eq!(st, "pass");
-    assert!(why.contains("until 2026-06-10"), "{why}");
+    assert!(why.contains("until 2026-07-11"), "{why}");
     let (st, why) = status("2027-01-01T00:00:00Z");
     assert_eq!(st, "pass");
     assert!(why.contains("2028-06-30"), "{why}");

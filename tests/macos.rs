@@ -58,7 +58,14 @@ sha256 = "0000000000000000000000000000000000000000000000000000000000000005"
 "#;
 
 fn render() -> (tempfile::TempDir, Vec<(String, String)>) {
-    crate::support::render_files("macos", MACOS_SITE, &["sh", "plist"])
+    render_profile("macos")
+}
+
+/// The macOS profiles: `macos` (13-15) and `macos-26` (26 and 27), which differs where Apple's tools did.
+const PROFILES: &[&str] = &["macos", "macos-26"];
+
+fn render_profile(profile: &str) -> (tempfile::TempDir, Vec<(String, String)>) {
+    crate::support::render_files(profile, MACOS_SITE, &["sh", "plist"])
 }
 
 /// The shells a macOS script must parse in: POSIX sh as Debian has it (dash), and bash in POSIX mode,
@@ -79,8 +86,14 @@ fn shells() -> Vec<Vec<&'static str>> {
 
 #[test]
 fn every_rendered_macos_script_parses_in_sh_dash_and_posix_bash() {
-    let (dir, files) = render();
-    crate::support::assert_every_script_rendered("macos", &files, "sh");
+    for profile in PROFILES {
+        parses_in_every_shell(profile);
+    }
+}
+
+fn parses_in_every_shell(profile: &str) {
+    let (dir, files) = render_profile(profile);
+    crate::support::assert_every_script_rendered(profile, &files, "sh");
     let scripts: Vec<_> = files.iter().filter(|(n, _)| n.ends_with(".sh")).collect();
     assert!(scripts.len() >= 30, "only {} scripts", scripts.len());
     for (name, text) in &scripts {
@@ -99,13 +112,33 @@ fn every_rendered_macos_script_parses_in_sh_dash_and_posix_bash() {
 
 #[test]
 fn every_rendered_macos_script_passes_shellcheck() {
-    let (dir, files) = render();
-    let paths: Vec<_> = files
+    for profile in PROFILES {
+        let (dir, files) = render_profile(profile);
+        let paths: Vec<_> = files
+            .iter()
+            .filter(|(n, _)| n.ends_with(".sh"))
+            .map(|(n, _)| dir.path().join(n))
+            .collect();
+        crate::support::assert_shellcheck_clean(profile, &[], &paths);
+    }
+}
+
+/// macos-26 is macos with the scripts Apple's changes need, and nothing else: every other rendered file
+/// is the same.
+#[test]
+fn macos_26_differs_from_macos_only_where_apple_changed_a_tool() {
+    let (_a, new) = render_profile("macos-26");
+    let (_b, old) = render_profile("macos");
+    let differ: Vec<&str> = new
         .iter()
-        .filter(|(n, _)| n.ends_with(".sh"))
-        .map(|(n, _)| dir.path().join(n))
+        .zip(&old)
+        .filter(|((n1, t1), (n2, t2))| {
+            assert_eq!(n1, n2);
+            t1 != t2
+        })
+        .map(|((n, _), _)| n.as_str())
         .collect();
-    crate::support::assert_shellcheck_clean("macos", &[], &paths);
+    assert_eq!(differ, ["accounts.guest.check.sh"]);
 }
 
 #[test]
@@ -337,7 +370,12 @@ struct FakeMac {
 
 impl FakeMac {
     fn new() -> FakeMac {
-        let (scripts, _) = render();
+        FakeMac::of("macos")
+    }
+
+    /// A Mac whose scripts are those of `profile`.
+    fn of(profile: &str) -> FakeMac {
+        let (scripts, _) = render_profile(profile);
         let dir = tempfile::tempdir().unwrap();
         let bin = dir.path().join("bin");
         let state = dir.path().join("state");
@@ -511,11 +549,27 @@ fn os_supported_reads_sw_vers_against_the_table() {
         m.run("os.supported.check.sh", "20261125").1["compliant"],
         false
     );
-    sw("26.1");
-    let (ok, _, why) = m.check("os.supported.check.sh");
+    // Today's releases on 2026-12-05 (issue 12): 14 ended with macOS 27's release, 26 and 27 pass.
+    for (v, compliant) in [
+        ("13.7.8", false),
+        ("14.8.2", false),
+        ("15.7.2", true),
+        ("26.1", true),
+        ("27.1", true),
+    ] {
+        sw(v);
+        let (_, got, _) = m.run("os.supported.check.sh", "20261205");
+        assert_eq!(got["compliant"], compliant, "macOS {v}: {got}");
+        assert!(got.get("status").is_none(), "macOS {v}: {got}");
+    }
+    // A release the table does not know is an error naming the way to teach it, not a failure.
+    sw("28.0");
+    let (ok, status, why) = m.check("os.supported.check.sh");
     assert!(
-        !ok && why.contains("no lifecycle entry for macOS 26.1"),
-        "{why}"
+        !ok && status == "error"
+            && why.contains("no lifecycle entry for macOS 28.0")
+            && why.contains("handover lifecycle import"),
+        "{status}: {why}"
     );
 }
 
@@ -551,6 +605,47 @@ fn guest_account_from_sysadminctl_and_the_smb_server() {
     assert_eq!(status, "error");
     assert!(
         why.starts_with("managed by a configuration profile"),
+        "{why}"
+    );
+}
+
+/// macOS 26 and later: SMB guest access from `sysadminctl -smbGuestAccess status` (mSCP tahoe), not from
+/// the SMB server's preference file, which a 13-15 check would still read (and find unset).
+#[test]
+fn guest_on_macos_26_reads_smb_guest_access_from_sysadminctl() {
+    let m = FakeMac::of("macos-26");
+    let say = |guest: &str, smb: &str| {
+        m.stub(
+            "sysadminctl",
+            &format!(
+                r#"case "$1" in
+-guestAccount) echo "2026-12-05 10:00:00.000 sysadminctl[512:4096] Guest account {guest}." >&2 ;;
+-smbGuestAccess) echo "2026-12-05 10:00:00.000 sysadminctl[512:4096] SMB guest access {smb}." >&2 ;;
+esac
+exit 0"#
+            ),
+        )
+    };
+    say("disabled", "disabled");
+    let (ok, _, why) = m.check("accounts.guest.check.sh");
+    assert!(ok, "{why}");
+    say("disabled", "enabled");
+    let (ok, _, why) = m.check("accounts.guest.check.sh");
+    assert!(!ok && why.contains("sysadminctl -smbGuestAccess"), "{why}");
+    // The 13-15 preference is not what decides on 26.
+    m.pref(
+        "/Library/Preferences/SystemConfiguration/com.apple.smb.server",
+        "AllowGuestAccess",
+        "0",
+    );
+    assert!(!m.check("accounts.guest.check.sh").0);
+    say("enabled", "disabled");
+    let (ok, _, why) = m.check("accounts.guest.check.sh");
+    assert!(!ok && why.contains("the Guest User is on"), "{why}");
+    m.stub("sysadminctl", "exit 1");
+    let (ok, _, why) = m.check("accounts.guest.check.sh");
+    assert!(
+        !ok && why.contains("did not say whether guests may open"),
         "{why}"
     );
 }

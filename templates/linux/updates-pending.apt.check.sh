@@ -2,7 +2,7 @@
 # ITP07 7.1.3: no security updates waiting. Simulating an upgrade loads apt's whole cache (0.2-0.4 s with a
 # full package index), so the answer is cached in handover's state directory, keyed on what it depends on:
 # the dpkg status, apt's binary cache and the package lists. Any install or `apt update` changes the key.
-key=$(stat -c '%n %Y %s' /var/lib/dpkg/status /var/cache/apt/pkgcache.bin /var/lib/apt/lists /etc/apt/sources.list 2>/dev/null | oneline)
+key=$(stat -c '%n %Y %s' /var/lib/dpkg/status /var/cache/apt/pkgcache.bin /var/lib/apt/lists /etc/apt/sources.list /etc/apt/sources.list.d /etc/apt/sources.list.d/* 2>/dev/null | oneline)
 cache="${HANDOVER_STATE_DIR}/cache/updates-pending"
 if [ -r "$cache" ] && [ "$(head -n 1 "$cache")" = "$key" ]; then
   pending=$(sed 1d "$cache")

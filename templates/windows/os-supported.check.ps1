@@ -1,6 +1,6 @@
 {{> windows/_lib.ps1}}
-# ITP07 7.1.1: the build number names the release (19045 is 10 22H2; 22631, 26100, 26200 are 11 23H2, 24H2,
-# 25H2) and the edition its support (Home/Pro or Enterprise/Education), read against the lifecycle table.
+# ITP07 7.1.1: the build number names the release (19045 is 10 22H2; 22631, 26100, 26200, 28000, 26300 are 11
+# 23H2, 24H2, 25H2, 26H1, 26H2) and the edition its support (Home/Pro or Enterprise/Education), read against the lifecycle table.
 # Windows 10 after its end passes only with an active ESU licence on this device, not by the calendar.
 $cv = Get-ItemProperty 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
 $build = [int]$cv.CurrentBuild
