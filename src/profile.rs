@@ -296,7 +296,7 @@ impl Profile {
     /// Whether the profile is for this OS's distribution (family and `ID`, not `ID_LIKE`: Ubuntu's
     /// next release runs Ubuntu's newest profile, never Debian's), whatever the release.
     fn same_distribution(&self, os: &Os) -> bool {
-        self.os_match.family == os.family && self.os_match.ids.iter().any(|i| *i == os.id)
+        self.os_match.family == os.family && self.os_match.ids.contains(&os.id)
     }
 
     /// The newest release this profile was made and tested for.
