@@ -7,7 +7,7 @@ set -eu
 # root has a password.
 echo 'root:Fixture-root-1' | chpasswd
 
-# sshd lets root log in. Debian 12's sshd_config starts with
+# sshd lets root log in. Debian 12's and 13's sshd_config start with
 # `Include /etc/ssh/sshd_config.d/*.conf`; the line goes right after it, so a
 # drop-in in sshd_config.d still wins (sshd keeps the first value it reads).
 grep -q '^Include /etc/ssh/sshd_config.d/\*\.conf' /etc/ssh/sshd_config

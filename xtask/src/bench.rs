@@ -736,7 +736,9 @@ fn run(args: &Args, phases: &mut Phases) -> Result<String> {
         fs::create_dir_all(&bench_dir)?;
         e2e::fresh_root(&image, &guest_root)
     })?;
-    phases.time("fixture", || e2e::apply_fixture(&guest_root))?;
+    phases.time("fixture", || {
+        e2e::apply_fixture(&guest_root, &e2e::DEBIAN_12)
+    })?;
     let c = phases.time("boot", || {
         e2e::boot_device(&image, &guest_root, MACHINE, &bench_dir.join("nspawn.log"))
     })?;

@@ -43,6 +43,9 @@
 //!   `/sys/fs/cgroup` in the container, as on a real Debian 12 device) was
 //!   tried and boots to `running` too; nspawn inherits the environment, so it
 //!   can be set when running xtask if a test ever needs the unified layout.
+//!   Debian 13's systemd 257 (which deprecates cgroup v1) boots to `running` in
+//!   the same hybrid layout, from a fresh trixie base and after an in-place
+//!   upgrade from bookworm alike.
 //! * The host's capability bounding set lacks `CAP_SYS_RESOURCE`, so nspawn
 //!   prints "Some capabilities will not be set because they are not in the
 //!   current bounding set"; nothing the tests use needs it.

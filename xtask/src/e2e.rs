@@ -1,15 +1,27 @@
-//! `cargo xtask e2e`: the end-to-end test on a real Debian 12 system booted
-//! with systemd as PID 1 (SPEC section 8).
+//! `cargo xtask e2e`: the end-to-end test on real Debian systems booted with
+//! systemd as PID 1 (SPEC section 8). Three parts, each on its own device
+//! (`--release 12|13|upgrade` runs one; the default runs all three):
 //!
-//! Phases:
-//! 1. build the release binary (`cargo build --release -p handover`);
+//! * `12`: the scenario (`scenario.rs`, `scenario_schedule.rs`) on Debian 12;
+//! * `13`: the same scenario on Debian 13, then the same device relabelled as
+//!   Debian 14, a release no profile was tested on (`scenario_untested.rs`);
+//! * `upgrade`: a device handed over on Debian 12, upgraded in place to
+//!   Debian 13 with apt from an offline repository, rebooted and re-baselined
+//!   (`scenario_upgrade.rs`, repository built by `upgrade.rs`).
+//!
+//! Phases of a release part:
+//! 1. build the release binary (`cargo build --release -p handover`, once);
 //! 2. make sure the cached base image exists (`image.rs`: debootstrap +
 //!    local apt repository, built once under `target/e2e/cache/`);
-//! 3. copy the base to a fresh `target/e2e/run/root`;
+//! 3. copy the base to a fresh `target/e2e/run[-13]/root`;
 //! 4. apply `e2e/fixture.sh` in a chroot of it (a non-compliant device);
 //! 5. boot it with systemd-nspawn (private network, local repo at /srv/repo);
-//! 6. copy the binary in as /usr/local/sbin/handover and run the scenario;
+//! 6. copy the binary in as /usr/local/sbin/handover, build the offline kit
+//!    (as a connected machine of that release would) and run the scenario;
 //! 7. power it off.
+//!
+//! At the end it prints how long each phase took and what the cache holds
+//! (disk, and how long each entry took to build).
 //!
 //! Must run as root (debootstrap, chroot, nspawn, nsenter).
 
@@ -21,45 +33,92 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 
-use crate::container::{chroot_run, kill_stale_nspawn, BootOptions, Container};
+use crate::container::{chroot_ok, chroot_run, kill_stale_nspawn, BootOptions, Container};
 use crate::image::{self, Image, ImageSpec, REPO_GUEST_DIR};
+use crate::upgrade::{self, UPGRADE_GUEST_DIR};
 
-/// The device under test.
-pub const IMAGE: ImageSpec = ImageSpec {
-    name: "bookworm-e2e",
-    suite: "bookworm",
-    include: &[
-        "systemd",
-        "systemd-sysv",
-        "dbus",
-        "openssh-server",
-        "sudo",
-        "passwd",
-        "login",
-        "procps",
-        "iproute2",
-        "ca-certificates",
-        "lsb-release",
-    ],
-    // What the baseline installs, with all their dependencies the base lacks.
-    repo_packages: &[
-        "ufw",
-        "unattended-upgrades",
-        "libpam-pwquality",
-        "openfortivpn",
-        "clamav",
-        "clamav-daemon",
-        "clamav-freshclam",
-        "sudo",
-        "iptables",
-        "nftables",
-        // Not the baseline's: what `cargo xtask bench` installs in its device (the Ansible check it
-        // compares with, python3-apt for Ansible's apt module, GNU time for peak RSS).
-        "ansible-core",
-        "python3-apt",
-        "time",
-    ],
+/// Packages debootstrap installs on top of minbase, on every release.
+const INCLUDE: &[&str] = &[
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "openssh-server",
+    "sudo",
+    "passwd",
+    "login",
+    "procps",
+    "iproute2",
+    "ca-certificates",
+    "lsb-release",
+];
+
+/// What the baseline installs, with all their dependencies the base lacks.
+const REPO_PACKAGES: &[&str] = &[
+    "ufw",
+    "unattended-upgrades",
+    "libpam-pwquality",
+    "openfortivpn",
+    "clamav",
+    "clamav-daemon",
+    "clamav-freshclam",
+    "sudo",
+    "iptables",
+    "nftables",
+    // Not the baseline's: what `cargo xtask bench` installs in its device (the Ansible check it
+    // compares with, python3-apt for Ansible's apt module, GNU time for peak RSS).
+    "ansible-core",
+    "python3-apt",
+    "time",
+];
+
+/// A Debian release the e2e run boots, and what handover calls it.
+#[derive(Debug)]
+pub struct Release {
+    /// `VERSION_ID` in its /etc/os-release.
+    pub version: &'static str,
+    /// The profile handover picks on it.
+    pub profile: &'static str,
+    /// Its base image; `suite` is the release's codename.
+    pub image: ImageSpec,
+    /// A release after it that no profile has been tested on, which the device is relabelled as at the
+    /// end of its part (`scenario_untested.rs`): (VERSION_ID, codename).
+    pub relabel_as: Option<(&'static str, &'static str)>,
+}
+
+/// Releases are told apart by their version (`--release` takes it).
+impl PartialEq for Release {
+    fn eq(&self, other: &Self) -> bool {
+        self.version == other.version
+    }
+}
+impl Eq for Release {}
+
+pub const DEBIAN_12: Release = Release {
+    version: "12",
+    profile: "debian-12",
+    image: ImageSpec {
+        name: "bookworm-e2e",
+        suite: "bookworm",
+        include: INCLUDE,
+        repo_packages: REPO_PACKAGES,
+    },
+    relabel_as: None,
 };
+
+pub const DEBIAN_13: Release = Release {
+    version: "13",
+    profile: "debian-13",
+    image: ImageSpec {
+        name: "trixie-e2e",
+        suite: "trixie",
+        include: INCLUDE,
+        repo_packages: REPO_PACKAGES,
+    },
+    relabel_as: Some(("14", "forky")),
+};
+
+/// The device `cargo xtask bench` measures on.
+pub const IMAGE: ImageSpec = DEBIAN_12.image;
 
 pub const MACHINE: &str = "e2e-device";
 
@@ -68,14 +127,27 @@ pub const GUEST_BIN: &str = "/usr/local/sbin/handover";
 
 /// Where the LsAgent installer stand-in is put in the device.
 pub const GUEST_LSAGENT: &str = "/root/LsAgent-linux-x64.run";
-/// The offline kit `handover kit build` made on the host, copied into the device.
+/// The offline kit `handover kit build` made (on the host, or in the release's kit builder), copied
+/// into the device.
 pub const GUEST_KIT: &str = "/root/kit";
+
+const LONG: Duration = Duration::from_secs(1800);
+
+/// A part of the run, chosen with `--release`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// The scenario on a booted release.
+    Release(&'static Release),
+    /// Debian 12 handed over, upgraded to Debian 13, re-baselined.
+    Upgrade,
+}
 
 struct Args {
     smoke: bool,
     rebuild_cache: bool,
     build: bool,
     bin: Option<PathBuf>,
+    parts: Vec<Part>,
 }
 
 fn parse(args: &[String]) -> Result<Args> {
@@ -84,6 +156,7 @@ fn parse(args: &[String]) -> Result<Args> {
         rebuild_cache: false,
         build: true,
         bin: None,
+        parts: Vec::new(),
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -98,8 +171,33 @@ fn parse(args: &[String]) -> Result<Args> {
                 parsed.bin = Some(PathBuf::from(p));
                 parsed.build = false;
             }
+            "--release" => {
+                let part = match it.next().map(String::as_str) {
+                    Some("12") => Part::Release(&DEBIAN_12),
+                    Some("13") => Part::Release(&DEBIAN_13),
+                    Some("upgrade") => Part::Upgrade,
+                    other => bail!("--release needs 12, 13 or upgrade, not {other:?}"),
+                };
+                if !parsed.parts.contains(&part) {
+                    parsed.parts.push(part);
+                }
+            }
             other => bail!("cargo xtask e2e: unknown argument {other:?}"),
         }
+    }
+    if parsed.parts.is_empty() {
+        parsed.parts = vec![
+            Part::Release(&DEBIAN_12),
+            Part::Release(&DEBIAN_13),
+            Part::Upgrade,
+        ];
+    }
+    if parsed.smoke {
+        parsed.parts.retain(|p| *p != Part::Upgrade);
+        ensure!(
+            !parsed.parts.is_empty(),
+            "--smoke checks the containers of releases 12 and 13; the upgrade has none of its own"
+        );
     }
     Ok(parsed)
 }
@@ -127,10 +225,10 @@ impl Phases {
         let mut s = String::from("phase durations:\n");
         let mut total = Duration::ZERO;
         for (name, d) in &self.0 {
-            let _ = writeln!(s, "  {name:<28} {:>7.1}s", d.as_secs_f64());
+            let _ = writeln!(s, "  {name:<46} {:>7.1}s", d.as_secs_f64());
             total += *d;
         }
-        let _ = writeln!(s, "  {:<28} {:>7.1}s", "total", total.as_secs_f64());
+        let _ = writeln!(s, "  {:<46} {:>7.1}s", "total", total.as_secs_f64());
         s
     }
 }
@@ -143,14 +241,16 @@ pub fn main(args: &[String]) -> Result<()> {
     let mut phases = Phases::default();
     let result = run(&args, &mut phases);
     eprint!("{}", phases.report());
+    match cache_costs(&crate::target_dir().join("e2e/cache")) {
+        Ok(costs) => eprint!("{costs}"),
+        Err(e) => eprintln!("cache sizes: {e:#}"),
+    }
     result
 }
 
 fn run(args: &Args, phases: &mut Phases) -> Result<()> {
     let root_dir = crate::workspace_root();
     let e2e_dir = crate::target_dir().join("e2e");
-    let run_dir = e2e_dir.join("run");
-    let guest_root = run_dir.join("root");
 
     let bin = match &args.bin {
         Some(bin) => bin.clone(),
@@ -162,21 +262,48 @@ fn run(args: &Args, phases: &mut Phases) -> Result<()> {
     if !bin.is_file() {
         bail!("no handover binary at {}", bin.display());
     }
+    for part in &args.parts {
+        match part {
+            Part::Release(release) => {
+                // Debian 12's run directory keeps its name from before there were others.
+                let run_dir = match release.version {
+                    "12" => e2e_dir.join("run"),
+                    v => e2e_dir.join(format!("run-{v}")),
+                };
+                release_part(args, release, &bin, &run_dir, phases)?;
+            }
+            Part::Upgrade => upgrade_part(args, &bin, &e2e_dir.join("run-upgrade"), phases)?,
+        }
+    }
+    Ok(())
+}
 
-    let image = phases.time("base image (cache)", || {
-        image::ensure(&e2e_dir.join("cache"), &IMAGE, args.rebuild_cache)
+/// The scenario on a fresh device of `release` (or the smoke test), then, for a release with a
+/// successor no profile was tested on, the same device relabelled as it.
+fn release_part(
+    args: &Args,
+    release: &Release,
+    bin: &Path,
+    run_dir: &Path,
+    phases: &mut Phases,
+) -> Result<()> {
+    let phase = |name: &str| format!("debian-{}: {name}", release.version);
+    let guest_root = run_dir.join("root");
+    let image = phases.time(&phase("base image (cache)"), || {
+        image::ensure(
+            &crate::target_dir().join("e2e/cache"),
+            &release.image,
+            args.rebuild_cache,
+        )
     })?;
-
     eprintln!("base image: {}", image.dir.display());
 
-    phases.time("fresh root from cache", || {
-        fs::create_dir_all(&run_dir)?;
+    phases.time(&phase("fresh root from cache"), || {
+        fs::create_dir_all(run_dir)?;
         fresh_root(&image, &guest_root)
     })?;
-
-    phases.time("fixture", || apply_fixture(&guest_root))?;
-
-    let container = phases.time("boot", || {
+    phases.time(&phase("fixture"), || apply_fixture(&guest_root, release))?;
+    let container = phases.time(&phase("boot"), || {
         boot_device(&image, &guest_root, MACHINE, &run_dir.join("nspawn.log"))
     })?;
     eprintln!(
@@ -184,29 +311,123 @@ fn run(args: &Args, phases: &mut Phases) -> Result<()> {
         container.pid(),
         container.log_path().display()
     );
-
-    phases.time("copy in", || install_handover(&container, &bin))?;
-    if !args.smoke {
-        phases.time("kit build (host) and copy in", || {
-            build_kit(&bin, &run_dir, &container)
-        })?;
+    phases.time(&phase("copy in"), || install_handover(&container, bin))?;
+    if args.smoke {
+        phases.time(&phase("smoke"), || smoke(&container))?;
+        return phases.time(&phase("shutdown"), || container.shutdown());
     }
-
-    phases.time("scenario", || {
-        if args.smoke {
-            smoke(&container)
-        } else {
-            crate::scenario::run(&container)
-        }
+    phases.time(&phase("kit build and copy in"), || {
+        build_kit(bin, run_dir, &container, release, &image)
     })?;
-    if !args.smoke {
-        phases.time("scenario: schedule", || {
-            crate::scenario_schedule::run(&container)
+    phases.time(&phase("scenario"), || {
+        crate::scenario::run(&container, release)
+    })?;
+    phases.time(&phase("scenario: schedule"), || {
+        crate::scenario_schedule::run(&container)
+    })?;
+    if let Some(next) = release.relabel_as {
+        phases.time(&phase(&format!("relabelled as Debian {}", next.0)), || {
+            crate::scenario_untested::run(&container, release, next)
         })?;
     }
+    phases.time(&phase("shutdown"), || container.shutdown())
+}
 
-    phases.time("shutdown", || container.shutdown())?;
-    Ok(())
+/// SPEC §8's OS upgrade: a Debian 12 device handed over, upgraded in place to Debian 13 from the
+/// cached offline repository, powered off and booted again, then found drifted and re-baselined.
+fn upgrade_part(args: &Args, bin: &Path, run_dir: &Path, phases: &mut Phases) -> Result<()> {
+    let phase = |name: &str| format!("upgrade: {name}");
+    let cache = crate::target_dir().join("e2e/cache");
+    let guest_root = run_dir.join("root");
+    let log = run_dir.join("nspawn.log");
+    // --rebuild-cache rebuilds each entry once: the Debian 12 part may have rebuilt this image already.
+    let rebuilt = args.parts.contains(&Part::Release(&DEBIAN_12));
+    let from = phases.time(&phase("Debian 12 image (cache)"), || {
+        image::ensure(&cache, &DEBIAN_12.image, args.rebuild_cache && !rebuilt)
+    })?;
+    let repo = phases.time(&phase("Debian 13 upgrade repository (cache)"), || {
+        upgrade::ensure(
+            &cache,
+            &from,
+            &DEBIAN_12.image,
+            DEBIAN_13.image.suite,
+            args.rebuild_cache,
+        )
+    })?;
+    eprintln!("upgrade repository: {}", repo.display());
+    phases.time(&phase("fresh Debian 12 root and fixture"), || {
+        fs::create_dir_all(run_dir)?;
+        fresh_root(&from, &guest_root)?;
+        apply_fixture(&guest_root, &DEBIAN_12)
+    })?;
+    let binds = [
+        (from.repo.clone(), REPO_GUEST_DIR),
+        (repo.clone(), UPGRADE_GUEST_DIR),
+    ];
+    let c = phases.time(&phase("boot Debian 12"), || {
+        boot_with(&guest_root, MACHINE, &log, &binds)
+    })?;
+    phases.time(&phase("copy in"), || install_handover(&c, bin))?;
+    let handed_over = phases.time(&phase("handover on Debian 12"), || {
+        crate::scenario_upgrade::hand_over(&c)
+    })?;
+    phases.time(&phase("apt upgrade to Debian 13"), || {
+        crate::scenario_upgrade::upgrade(&c)
+    })?;
+    // The Debian 12 repository is not there after the reboot: the device's only source is now the
+    // Debian 13 one. The boot takes about 40 s: trixie's clamav-freshclam-once.service, a oneshot the
+    // boot waits for, retries its download before it gives up (no network).
+    let c = phases.time(&phase("power off, boot Debian 13"), || {
+        c.exec_ok("systemctl poweroff --no-block")?;
+        c.wait_poweroff(Duration::from_secs(60))?;
+        boot_with(&guest_root, MACHINE, &log, &binds[1..])
+    })?;
+    phases.time(&phase("re-baseline on Debian 13"), || {
+        crate::scenario_upgrade::after_upgrade(&c, &handed_over)
+    })?;
+    phases.time(&phase("shutdown"), || c.shutdown())
+}
+
+/// What the cache holds: each complete entry's subdirectories with `du -sh`, and how long the entry
+/// took to build (from its `image.json`).
+fn cache_costs(cache: &Path) -> Result<String> {
+    let mut out = String::from("cache (target/e2e/cache):\n");
+    let mut entries: Vec<PathBuf> = fs::read_dir(cache)
+        .with_context(|| format!("reading {}", cache.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("image.json").is_file())
+        .collect();
+    entries.sort();
+    for dir in entries {
+        let mut parts = Vec::new();
+        for sub in ["rootfs", "repo", "kit-builder"] {
+            if dir.join(sub).is_dir() {
+                parts.push(format!("{sub} {}", du(&dir.join(sub))?));
+            }
+        }
+        let built =
+            image::build_seconds(&dir).map_or(String::new(), |s| format!(", built in {s} s"));
+        let _ = writeln!(
+            out,
+            "  {}: {} ({}{built})",
+            dir.file_name().unwrap_or_default().to_string_lossy(),
+            du(&dir)?,
+            parts.join(", "),
+        );
+    }
+    Ok(out)
+}
+
+/// `du -sh PATH`'s size.
+fn du(path: &Path) -> Result<String> {
+    let out = Command::new("du").arg("-sh").arg(path).output()?;
+    ensure!(out.status.success(), "du -sh {}", path.display());
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or("?")
+        .to_string())
 }
 
 /// Replaces `guest_root` with a fresh copy of the image's base system (after
@@ -218,9 +439,9 @@ pub fn fresh_root(image: &Image, guest_root: &Path) -> Result<()> {
 }
 
 /// Applies `e2e/fixture.sh` in a chroot of `guest_root` (not booted): a
-/// non-compliant device.
-pub fn apply_fixture(guest_root: &Path) -> Result<()> {
-    security_update(guest_root)?;
+/// non-compliant device of `release`.
+pub fn apply_fixture(guest_root: &Path, release: &Release) -> Result<()> {
+    security_update(guest_root, release)?;
     let fixture = crate::workspace_root().join("e2e/fixture.sh");
     let script = fs::read(&fixture).with_context(|| format!("reading {}", fixture.display()))?;
     let out = chroot_run(
@@ -245,9 +466,10 @@ pub fn apply_fixture(guest_root: &Path) -> Result<()> {
 pub const PROBE: &str = "handover-e2e-probe";
 
 /// Puts a pending security update on the device: `PROBE` 1.0 in `/srv/e2e` for the fixture to install, and
-/// 1.1 in a flat repository at `/srv/security` whose Release file is labelled as Debian's security archive
-/// (`Debian-Security`, `stable-security`), which is how `apt-get -s` shows a security update.
-fn security_update(guest_root: &Path) -> Result<()> {
+/// 1.1 in a flat repository at `/srv/security` whose Release file is labelled as the release's security
+/// archive (`Debian-Security`, `stable-security`, `<codename>-security`), which is how `apt-get -s` shows
+/// a security update.
+fn security_update(guest_root: &Path, release: &Release) -> Result<()> {
     let work = crate::target_dir().join("e2e/probe");
     image::remove_tree(&work)?;
     let srv_e2e = guest_root.join("srv/e2e");
@@ -255,31 +477,7 @@ fn security_update(guest_root: &Path) -> Result<()> {
     fs::create_dir_all(&srv_e2e)?;
     fs::create_dir_all(&srv_security)?;
     for (version, dest) in [("1.0", &srv_e2e), ("1.1", &srv_security)] {
-        let pkg = work.join(version);
-        fs::create_dir_all(pkg.join("DEBIAN"))?;
-        fs::create_dir_all(pkg.join(format!("usr/share/doc/{PROBE}")))?;
-        fs::write(
-            pkg.join("DEBIAN/control"),
-            format!(
-                "Package: {PROBE}\nVersion: {version}\nArchitecture: all\nMaintainer: handover e2e <e2e@localhost>\n\
-                 Description: plays a package with a security update waiting\n"
-            ),
-        )?;
-        fs::write(pkg.join(format!("usr/share/doc/{PROBE}/version")), version)?;
-        let deb = dest.join(format!("{PROBE}_{version}_all.deb"));
-        let out = Command::new("dpkg-deb")
-            .arg("--root-owner-group")
-            .arg("--build")
-            .arg(&pkg)
-            .arg(&deb)
-            .output()?;
-        if !out.status.success() {
-            bail!(
-                "dpkg-deb --build {}: {}",
-                pkg.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        build_probe(&work.join(version), version, dest)?;
     }
     let packages = Command::new("dpkg-scanpackages")
         .args(["--multiversion", "."])
@@ -304,11 +502,42 @@ fn security_update(guest_root: &Path) -> Result<()> {
     fs::write(
         srv_security.join("Release"),
         format!(
-            "Origin: Debian\nLabel: Debian-Security\nSuite: stable-security\nCodename: bookworm-security\nVersion: 12\n\
+            "Origin: Debian\nLabel: Debian-Security\nSuite: stable-security\nCodename: {}-security\nVersion: {}\n\
              Architectures: all amd64\nSHA256:\n {sum} {} Packages\n",
+            release.image.suite,
+            release.version,
             packages.stdout.len()
         ),
     )?;
+    Ok(())
+}
+
+/// Builds `PROBE` at `version` in `work` into `dest`.
+fn build_probe(work: &Path, version: &str, dest: &Path) -> Result<()> {
+    fs::create_dir_all(work.join("DEBIAN"))?;
+    fs::create_dir_all(work.join(format!("usr/share/doc/{PROBE}")))?;
+    fs::write(
+        work.join("DEBIAN/control"),
+        format!(
+            "Package: {PROBE}\nVersion: {version}\nArchitecture: all\nMaintainer: handover e2e <e2e@localhost>\n\
+             Description: plays a package with a security update waiting\n"
+        ),
+    )?;
+    fs::write(work.join(format!("usr/share/doc/{PROBE}/version")), version)?;
+    let deb = dest.join(format!("{PROBE}_{version}_all.deb"));
+    let out = Command::new("dpkg-deb")
+        .arg("--root-owner-group")
+        .arg("--build")
+        .arg(work)
+        .arg(&deb)
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "dpkg-deb --build {}: {}",
+            work.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     Ok(())
 }
 
@@ -320,9 +549,26 @@ pub fn boot_device(
     machine: &str,
     log: &Path,
 ) -> Result<Container> {
+    boot_with(
+        guest_root,
+        machine,
+        log,
+        &[(image.repo.clone(), REPO_GUEST_DIR)],
+    )
+}
+
+/// Boots `guest_root` as `machine` with `binds` (host directory, guest path) read-only, the console
+/// going to `log`.
+pub fn boot_with(
+    guest_root: &Path,
+    machine: &str,
+    log: &Path,
+    binds: &[(PathBuf, &str)],
+) -> Result<Container> {
     let mut opts = BootOptions::new(guest_root, machine);
-    opts.bind_ro
-        .push((image.repo.clone(), REPO_GUEST_DIR.to_string()));
+    for (host, guest) in binds {
+        opts.bind_ro.push((host.clone(), (*guest).to_string()));
+    }
     opts.log = log.to_path_buf();
     Container::boot(&opts)
 }
@@ -337,49 +583,70 @@ pub fn install_handover(c: &Container, bin: &Path) -> Result<()> {
     )
 }
 
-/// `handover kit build` on the host, as a technician would on a connected machine: the LsAgent stand-in
-/// as the kit's installer and the debian-12 package repository (the baseline's packages and their
-/// dependencies, downloaded by the host's apt); then `kit verify` on the host and the kit copied into
-/// the device as [`GUEST_KIT`], where the scenario installs from it with no package source.
-fn build_kit(bin: &Path, run_dir: &Path, c: &Container) -> Result<()> {
-    let kit = run_dir.join("kit");
-    if kit.exists() {
-        fs::remove_dir_all(&kit)?;
+/// `handover kit build` as a technician would run it on a connected machine of the device's release:
+/// the LsAgent stand-in as the kit's installer and the release's package repository (the baseline's
+/// packages and their dependencies, downloaded by that machine's apt). A release the host runs is built
+/// on the host; another one in a chroot of the release's kit builder (`image::ensure_kit_builder`),
+/// since apt resolves against its own release's archive. Then `kit verify` on the host, and the kit is
+/// copied into the device as [`GUEST_KIT`], where the scenario installs from it with no package source.
+fn build_kit(
+    bin: &Path,
+    run_dir: &Path,
+    c: &Container,
+    release: &Release,
+    image: &Image,
+) -> Result<()> {
+    let work = run_dir.join("kit-build");
+    let kit = work.join("kit");
+    image::remove_tree(&kit)?;
+    kit_inputs(bin, &work)?;
+    // Absolute paths: handover gives `--out` to apt as its archive directory, which apt takes
+    // relative to /var/cache/apt.
+    let args = |dir: &str| -> Vec<String> {
+        let mut args: Vec<String> = ["kit", "build", "--profile", release.profile]
+            .map(String::from)
+            .into();
+        for (flag, name) in [
+            ("--out", "kit"),
+            ("--site", "kit-site.toml"),
+            ("--cache", "kit-cache"),
+        ] {
+            args.push(flag.to_string());
+            args.push(format!("{dir}/{name}"));
+        }
+        args
+    };
+    if image::host_codename().as_deref() == Some(release.image.suite) {
+        println!("kit build on the host (it runs {})", release.image.suite);
+        let work = fs::canonicalize(&work)?;
+        let out = Command::new(work.join("handover"))
+            .args(args(&work.to_string_lossy()))
+            .output()
+            .context("handover kit build")?;
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+        ensure!(
+            out.status.success(),
+            "handover kit build failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        println!(
+            "kit build in a chroot of a connected {} machine (the host runs {})",
+            release.image.suite,
+            image::host_codename().unwrap_or_default()
+        );
+        let builder = image::ensure_kit_builder(image, &release.image)?;
+        let out = chroot_ok(
+            &builder,
+            &format!(
+                "set -e; apt-get -q update >/dev/null; /e2e-kit/handover {}; rm -f /var/cache/apt/*.bin",
+                args("/e2e-kit").join(" ")
+            ),
+            &[(&work, "/e2e-kit", false)],
+            LONG,
+        )?;
+        print!("{out}");
     }
-    let standin = crate::workspace_root().join("e2e/lsagent-standin.sh");
-    let out = Command::new("sha256sum")
-        .arg(&standin)
-        .output()
-        .context("sha256sum")?;
-    ensure!(out.status.success(), "sha256sum {}", standin.display());
-    let sha = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let site = run_dir.join("kit-site.toml");
-    fs::write(
-        &site,
-        format!(
-            "[artifacts.lsagent-linux]\nurl = \"{}\"\nsha256 = \"{sha}\"\n",
-            standin.display()
-        ),
-    )?;
-    let out = Command::new(bin)
-        .args(["kit", "build", "--profile", "debian-12", "--out"])
-        .arg(&kit)
-        .arg("--site")
-        .arg(&site)
-        .arg("--cache")
-        .arg(run_dir.join("kit-cache"))
-        .output()
-        .context("handover kit build")?;
-    print!("{}", String::from_utf8_lossy(&out.stdout));
-    ensure!(
-        out.status.success(),
-        "handover kit build failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let out = Command::new(bin)
         .arg("kit")
         .arg("verify")
@@ -391,10 +658,39 @@ fn build_kit(bin: &Path, run_dir: &Path, c: &Container) -> Result<()> {
         String::from_utf8_lossy(&out.stdout)
     );
     ensure!(
-        kit.join("repo/debian-12/Packages.gz").is_file(),
-        "the kit has no debian-12 package repository"
+        kit.join(format!("repo/{}/Packages.gz", release.profile))
+            .is_file(),
+        "the kit has no {} package repository",
+        release.profile
     );
     c.copy_in(&kit, GUEST_KIT)
+}
+
+/// What `kit build` reads, in `work`: the binary, the LsAgent stand-in and a site that pins it by its
+/// sha256 (its url relative to the site, so that the same site serves on the host and in a chroot).
+fn kit_inputs(bin: &Path, work: &Path) -> Result<()> {
+    fs::create_dir_all(work)?;
+    fs::copy(bin, work.join("handover")).with_context(|| format!("copying {}", bin.display()))?;
+    let standin = work.join("lsagent-standin.sh");
+    fs::copy(
+        crate::workspace_root().join("e2e/lsagent-standin.sh"),
+        &standin,
+    )?;
+    let out = Command::new("sha256sum")
+        .arg(&standin)
+        .output()
+        .context("sha256sum")?;
+    ensure!(out.status.success(), "sha256sum {}", standin.display());
+    let sha = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    fs::write(
+        work.join("kit-site.toml"),
+        format!("[artifacts.lsagent-linux]\nurl = \"lsagent-standin.sh\"\nsha256 = \"{sha}\"\n"),
+    )?;
+    Ok(())
 }
 
 pub fn build_release(root: &Path) -> Result<()> {

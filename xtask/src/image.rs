@@ -19,7 +19,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
@@ -67,27 +67,32 @@ pub struct Mirrors {
 }
 
 impl Mirrors {
-    /// Reads /etc/apt/sources.list and /etc/apt/sources.list.d/*.{list,sources}.
+    /// The mirrors for `suite`: those the host's apt sources name for it, or, for a release the host
+    /// does not run (Debian 13 on a Debian 12 host), the URIs it uses for its own release (a Debian
+    /// archive serves every suite, and its security archive every `<suite>-security`).
     /// `HANDOVER_E2E_MIRROR` overrides the main mirror.
     pub fn from_host(suite: &str) -> Result<Mirrors> {
-        let mut entries = Vec::new();
-        let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
-        if let Ok(dir) = fs::read_dir("/etc/apt/sources.list.d") {
-            let mut more: Vec<PathBuf> = dir.flatten().map(|e| e.path()).collect();
-            more.sort();
-            files.extend(more);
-        }
-        for file in files {
-            let Ok(text) = fs::read_to_string(&file) else {
-                continue;
-            };
-            match file.extension().and_then(|e| e.to_str()) {
-                Some("sources") => entries.extend(parse_deb822(&text)),
-                Some("list") => entries.extend(parse_one_line(&text)),
-                _ => {}
+        let entries = host_entries();
+        let over = std::env::var("HANDOVER_E2E_MIRROR").ok();
+        let host_suite = host_codename();
+        Mirrors::pick_for(suite, host_suite.as_deref(), &entries, over)
+    }
+
+    /// [`Mirrors::pick`] for `suite`, else the URIs of the host's own `host_suite` when the host's
+    /// sources do not name `suite`.
+    fn pick_for(
+        suite: &str,
+        host_suite: Option<&str>,
+        entries: &[(String, String)],
+        over: Option<String>,
+    ) -> Result<Mirrors> {
+        let uses = |s: &str| entries.iter().any(|(_, es)| es == s);
+        match host_suite {
+            Some(host) if host != suite && !uses(suite) && uses(host) => {
+                Mirrors::pick(host, entries, over)
             }
+            _ => Mirrors::pick(suite, entries, over),
         }
-        Mirrors::pick(suite, &entries, std::env::var("HANDOVER_E2E_MIRROR").ok())
     }
 
     fn pick(suite: &str, entries: &[(String, String)], over: Option<String>) -> Result<Mirrors> {
@@ -111,8 +116,17 @@ impl Mirrors {
         })
     }
 
-    /// sources.list lines for the base system.
-    fn sources_list(&self, suite: &str) -> String {
+    /// The mirrors as the cache key sees them.
+    pub fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "main": self.main,
+            "updates": self.updates,
+            "security": self.security,
+        })
+    }
+
+    /// sources.list lines for `suite` from these mirrors.
+    pub fn sources_list(&self, suite: &str) -> String {
         let mut s = format!("deb {} {suite} main\n", self.main);
         if let Some(u) = &self.updates {
             s.push_str(&format!("deb {u} {suite}-updates main\n"));
@@ -122,6 +136,38 @@ impl Mirrors {
         }
         s
     }
+}
+
+/// (uri, suite) of every enabled `deb` entry of /etc/apt/sources.list and
+/// /etc/apt/sources.list.d/*.{list,sources}.
+fn host_entries() -> Vec<(String, String)> {
+    let mut entries = Vec::new();
+    let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
+    if let Ok(dir) = fs::read_dir("/etc/apt/sources.list.d") {
+        let mut more: Vec<PathBuf> = dir.flatten().map(|e| e.path()).collect();
+        more.sort();
+        files.extend(more);
+    }
+    for file in files {
+        let Ok(text) = fs::read_to_string(&file) else {
+            continue;
+        };
+        match file.extension().and_then(|e| e.to_str()) {
+            Some("sources") => entries.extend(parse_deb822(&text)),
+            Some("list") => entries.extend(parse_one_line(&text)),
+            _ => {}
+        }
+    }
+    entries
+}
+
+/// `VERSION_CODENAME` of the host's /etc/os-release (`bookworm`), if it says.
+pub fn host_codename() -> Option<String> {
+    let text = fs::read_to_string("/etc/os-release").ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("VERSION_CODENAME="))
+        .map(|v| v.trim().trim_matches('"').to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// (uri, suite) of every enabled `deb` line of a one-line-style sources file.
@@ -204,38 +250,57 @@ pub fn ensure(cache: &Path, spec: &ImageSpec, rebuild: bool) -> Result<Image> {
         "suite": spec.suite,
         "include": spec.include,
         "repo_packages": spec.repo_packages,
-        "mirrors": {
-            "main": mirrors.main,
-            "updates": mirrors.updates,
-            "security": mirrors.security,
-        },
+        "mirrors": mirrors.describe(),
     });
-    let key = format!("{:016x}", fnv1a(&description.to_string()));
-    let dir = cache.join(format!("{}-{key}", spec.name));
-    let image = Image {
+    let dir = ensure_entry(cache, spec.name, description, rebuild, |tmp| {
+        eprintln!(
+            "building base image {} (suite {}, mirror {})",
+            tmp.display(),
+            spec.suite,
+            mirrors.main
+        );
+        build(tmp, spec, &mirrors)
+    })?;
+    Ok(Image {
         rootfs: dir.join("rootfs"),
         repo: dir.join("repo"),
-        dir: dir.clone(),
-    };
-    fs::create_dir_all(cache)?;
-    remove_leftovers(cache, spec.name, &dir)?;
-    if dir.join("image.json").exists() && !rebuild {
-        return Ok(image);
-    }
+        dir,
+    })
+}
 
-    let tmp = cache.join(format!("{}-{key}.tmp-{}", spec.name, std::process::id()));
-    eprintln!(
-        "building base image {} (mirror {})",
-        dir.display(),
-        mirrors.main
-    );
-    build(&tmp, spec, &mirrors).with_context(|| format!("building {}", tmp.display()))?;
+/// The cache entry `<cache>/<name>-<key>`, `<key>` a hash of `description` (everything it is built
+/// from), built first by `build` if it is missing or `rebuild` is set. `build` fills a temporary
+/// directory that is renamed into place only when complete, with `description`, the build's time
+/// and how long it took in its `image.json`; stale entries of `name` and leftovers of killed builds
+/// are removed.
+pub fn ensure_entry(
+    cache: &Path,
+    name: &str,
+    description: serde_json::Value,
+    rebuild: bool,
+    build: impl FnOnce(&Path) -> Result<()>,
+) -> Result<PathBuf> {
+    let key = format!("{:016x}", fnv1a(&description.to_string()));
+    let dir = cache.join(format!("{name}-{key}"));
+    fs::create_dir_all(cache)?;
+    remove_leftovers(cache, name, &dir)?;
+    if dir.join("image.json").exists() && !rebuild {
+        return Ok(dir);
+    }
+    let tmp = cache.join(format!("{name}-{key}.tmp-{}", std::process::id()));
+    if tmp.exists() {
+        remove_tree(&tmp)?;
+    }
+    fs::create_dir_all(&tmp)?;
+    let started = Instant::now();
+    build(&tmp).with_context(|| format!("building {}", tmp.display()))?;
     let mut described = description;
     described["built_unix_time"] = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default()
         .into();
+    described["build_seconds"] = started.elapsed().as_secs().into();
     fs::write(
         tmp.join("image.json"),
         serde_json::to_string_pretty(&described)?,
@@ -245,7 +310,13 @@ pub fn ensure(cache: &Path, spec: &ImageSpec, rebuild: bool) -> Result<Image> {
     }
     fs::rename(&tmp, &dir)
         .with_context(|| format!("renaming {} to {}", tmp.display(), dir.display()))?;
-    Ok(image)
+    Ok(dir)
+}
+
+/// How long the cache entry at `dir` took to build (its `image.json`), if it says.
+pub fn build_seconds(dir: &Path) -> Option<u64> {
+    let text = fs::read_to_string(dir.join("image.json")).ok()?;
+    serde_json::from_str::<serde_json::Value>(&text).ok()?["build_seconds"].as_u64()
 }
 
 /// Removes `<name>-*.tmp-PID` directories of builds whose process is gone,
@@ -297,53 +368,18 @@ fn run(cmd: &mut Command) -> Result<()> {
 }
 
 fn build(tmp: &Path, spec: &ImageSpec, mirrors: &Mirrors) -> Result<()> {
-    if tmp.exists() {
-        remove_tree(tmp)?;
-    }
-    fs::create_dir_all(tmp)?;
     let rootfs = tmp.join("rootfs");
     let repo = tmp.join("repo");
 
     // 1. debootstrap from the host's mirror (its chatter goes to a log).
-    let log_path = tmp.join("debootstrap.log");
-    let log = fs::File::create(&log_path)?;
-    // In its own mount and PID namespaces: the /proc and /sys that
-    // debootstrap mounts in the target vanish with it even if it is killed;
-    // and it dies with this process (pdeathsig, --kill-child), dpkg and all,
-    // not to write on in a directory that the next run removes as a leftover.
-    let status = Command::new("setpriv")
-        .args(["--pdeathsig", "KILL", "--"])
-        .args(["unshare", "--mount", "--pid", "--fork", "--kill-child"])
-        .args(["--propagation", "private", "--"])
-        .args(["debootstrap", "--variant=minbase"])
-        .arg(format!("--include={}", spec.include.join(",")))
-        .arg(spec.suite)
-        .arg(&rootfs)
-        .arg(&mirrors.main)
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .status()
-        .context("running debootstrap (is it installed?)")?;
-    if !status.success() {
-        let text = fs::read_to_string(&log_path).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        bail!(
-            "debootstrap failed ({status}); last lines of {}:\n{}",
-            log_path.display(),
-            lines[lines.len().saturating_sub(30)..].join("\n")
-        );
-    }
+    debootstrap(tmp, spec, &rootfs, &mirrors.main)?;
 
-    // 2. Bring it up to date with the host's updates and security suites.
-    //    policy-rc.d keeps maintainer scripts from starting daemons in the
-    //    chroot (the PID namespace of chroot_run would kill them anyway).
+    // 2. Bring it up to date with the release's updates and security suites.
     fs::write(
         rootfs.join("etc/apt/sources.list"),
         mirrors.sources_list(spec.suite),
     )?;
-    let policy = rootfs.join("usr/sbin/policy-rc.d");
-    fs::write(&policy, "#!/bin/sh\nexit 101\n")?;
-    chmod(&policy, 0o755)?;
+    let policy = forbid_daemons(&rootfs)?;
     chroot_ok(
         &rootfs,
         "set -e; apt-get clean; apt-get update -q; \
@@ -365,31 +401,8 @@ fn build(tmp: &Path, spec: &ImageSpec, mirrors: &Mirrors) -> Result<()> {
         &[],
         LONG,
     )?;
-    fs::create_dir_all(&repo)?;
-    let mut count = 0;
-    for entry in fs::read_dir(dl.join("var/cache/apt/archives"))?.flatten() {
-        let path = entry.path();
-        if path.extension().is_some_and(|e| e == "deb") {
-            fs::copy(&path, repo.join(entry.file_name()))?;
-            count += 1;
-        }
-    }
-    if count == 0 {
-        bail!("apt-get --download-only fetched no package");
-    }
+    let count = flat_repo(&dl, &repo)?;
     remove_tree(&dl)?;
-    let packages = Command::new("dpkg-scanpackages")
-        .args(["--multiversion", ".", "/dev/null"])
-        .current_dir(&repo)
-        .output()
-        .context("dpkg-scanpackages (is dpkg-dev installed?)")?;
-    if !packages.status.success() {
-        bail!(
-            "dpkg-scanpackages failed: {}",
-            String::from_utf8_lossy(&packages.stderr)
-        );
-    }
-    fs::write(repo.join("Packages"), &packages.stdout)?;
     eprintln!("local repository: {count} packages");
 
     // 4. Point apt at the local repository only, and let it learn its index.
@@ -434,6 +447,132 @@ fn build(tmp: &Path, spec: &ImageSpec, mirrors: &Mirrors) -> Result<()> {
     Ok(())
 }
 
+/// `debootstrap --variant=minbase` of `spec` into `rootfs` from `mirror`, its chatter in
+/// `<log_dir>/debootstrap.log` (the last lines of which a failure shows).
+fn debootstrap(log_dir: &Path, spec: &ImageSpec, rootfs: &Path, mirror: &str) -> Result<()> {
+    let log_path = log_dir.join("debootstrap.log");
+    let log = fs::File::create(&log_path)?;
+    // In its own mount and PID namespaces: the /proc and /sys that
+    // debootstrap mounts in the target vanish with it even if it is killed;
+    // and it dies with this process (pdeathsig, --kill-child), dpkg and all,
+    // not to write on in a directory that the next run removes as a leftover.
+    let status = Command::new("setpriv")
+        .args(["--pdeathsig", "KILL", "--"])
+        .args(["unshare", "--mount", "--pid", "--fork", "--kill-child"])
+        .args(["--propagation", "private", "--"])
+        .args(["debootstrap", "--variant=minbase"])
+        .arg(format!("--include={}", spec.include.join(",")))
+        .arg(spec.suite)
+        .arg(rootfs)
+        .arg(mirror)
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .status()
+        .context("running debootstrap (is it installed?)")?;
+    if !status.success() {
+        let text = fs::read_to_string(&log_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        bail!(
+            "debootstrap failed ({status}); last lines of {}:\n{}",
+            log_path.display(),
+            lines[lines.len().saturating_sub(30)..].join("\n")
+        );
+    }
+    Ok(())
+}
+
+/// Writes a `policy-rc.d` that keeps maintainer scripts from starting daemons in a chroot of
+/// `root` (the PID namespace of `chroot_run` would kill them anyway); returns its path.
+pub fn forbid_daemons(root: &Path) -> Result<PathBuf> {
+    let policy = root.join("usr/sbin/policy-rc.d");
+    fs::write(&policy, "#!/bin/sh\nexit 101\n")?;
+    chmod(&policy, 0o755)?;
+    Ok(policy)
+}
+
+/// Copies the .deb files apt downloaded into `root`'s archive cache to `repo` and indexes them
+/// (`Packages`, as a flat repository: `deb [trusted=yes] file:DIR ./`); returns how many.
+pub fn flat_repo(root: &Path, repo: &Path) -> Result<usize> {
+    fs::create_dir_all(repo)?;
+    let mut count = 0;
+    for entry in fs::read_dir(root.join("var/cache/apt/archives"))?.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "deb") {
+            fs::copy(&path, repo.join(entry.file_name()))?;
+            count += 1;
+        }
+    }
+    if count == 0 {
+        bail!("apt-get --download-only fetched no package");
+    }
+    let packages = Command::new("dpkg-scanpackages")
+        .args(["--multiversion", ".", "/dev/null"])
+        .current_dir(repo)
+        .output()
+        .context("dpkg-scanpackages (is dpkg-dev installed?)")?;
+    if !packages.status.success() {
+        bail!(
+            "dpkg-scanpackages failed: {}",
+            String::from_utf8_lossy(&packages.stderr)
+        );
+    }
+    fs::write(repo.join("Packages"), &packages.stdout)?;
+    Ok(count)
+}
+
+/// Gives a chroot of `root` the host's name resolution (the cached bases have none: the devices
+/// have no network), for steps that download from the mirror.
+pub fn host_dns(root: &Path) -> Result<()> {
+    let etc = root.join("etc/resolv.conf");
+    if etc.symlink_metadata().is_ok() {
+        fs::remove_file(&etc)?;
+    }
+    fs::copy("/etc/resolv.conf", &etc).context("copying the host's /etc/resolv.conf")?;
+    Ok(())
+}
+
+/// A root that plays a connected machine of the image's release, for `handover kit build` (which
+/// downloads the kit's packages with the machine's own apt, so a Debian 13 kit needs a Debian 13
+/// apt): a copy of the base with the release's mirrors as its apt sources, the host's name
+/// resolution and dpkg-dev (`dpkg-scanpackages`). Built once into `<image>/kit-builder`; its
+/// package lists are refreshed by whoever uses it.
+pub fn ensure_kit_builder(image: &Image, spec: &ImageSpec) -> Result<PathBuf> {
+    let dir = image.dir.join("kit-builder");
+    if dir.join("usr/bin/dpkg-scanpackages").exists() {
+        return Ok(dir);
+    }
+    let tmp = image
+        .dir
+        .join(format!("kit-builder.tmp-{}", std::process::id()));
+    for entry in fs::read_dir(&image.dir)?.flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with("kit-builder")
+        {
+            remove_tree(&entry.path())?;
+        }
+    }
+    let mirrors = Mirrors::from_host(spec.suite)?;
+    copy_tree(&image.rootfs, &tmp)?;
+    fs::write(
+        tmp.join("etc/apt/sources.list"),
+        mirrors.sources_list(spec.suite),
+    )?;
+    host_dns(&tmp)?;
+    let policy = forbid_daemons(&tmp)?;
+    chroot_ok(
+        &tmp,
+        "set -e; apt-get update -q; apt-get install -q -y --no-install-recommends dpkg-dev; apt-get clean",
+        &[],
+        LONG,
+    )?;
+    fs::remove_file(policy)?;
+    fs::rename(&tmp, &dir)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), dir.display()))?;
+    Ok(dir)
+}
+
 fn chmod(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
@@ -469,5 +608,32 @@ mod tests {
             vec![("http://ftp.fr.debian.org/debian".into(), "bookworm".into())]
         );
         assert!(Mirrors::pick("trixie", &entries, None).is_err());
+    }
+
+    #[test]
+    fn a_release_the_host_does_not_run_comes_from_the_hosts_mirrors() {
+        let entries = parse_one_line(
+            "deb http://deb.debian.org/debian bookworm main\n\
+             deb http://deb.debian.org/debian bookworm-updates main\n\
+             deb http://security.debian.org/debian-security bookworm-security main\n",
+        );
+        let m = Mirrors::pick_for("trixie", Some("bookworm"), &entries, None).unwrap();
+        assert_eq!(
+            m.sources_list("trixie"),
+            "deb http://deb.debian.org/debian trixie main\n\
+             deb http://deb.debian.org/debian trixie-updates main\n\
+             deb http://security.debian.org/debian-security trixie-security main\n"
+        );
+        // The host's own release, and a release its sources name, come from those entries.
+        let own = Mirrors::pick_for("bookworm", Some("bookworm"), &entries, None).unwrap();
+        assert_eq!(own, Mirrors::pick("bookworm", &entries, None).unwrap());
+        let named = parse_one_line("deb http://ftp.example/debian trixie main\n");
+        let mut both = entries.clone();
+        both.extend(named);
+        let m = Mirrors::pick_for("trixie", Some("bookworm"), &both, None).unwrap();
+        assert_eq!(
+            (m.main.as_str(), m.security),
+            ("http://ftp.example/debian", None)
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! `cargo xtask <command>`: the project's own tooling.
 //!
-//! * `e2e`: boots a Debian 12 device in systemd-nspawn and runs the end-to-end
-//!   scenario against it (see `e2e.rs`);
+//! * `e2e`: boots Debian 12 and Debian 13 devices in systemd-nspawn, runs the end-to-end
+//!   scenario against each, and upgrades a handed-over Debian 12 device to 13 (see `e2e.rs`);
 //! * `bench`: `handover check` and a no-change `apply` against the Ansible check, on a compliant
 //!   device with a full package index; writes BENCHMARKS.md (see `bench.rs`);
 //! * `windows`: builds handover.exe, runs it under Wine and compares its render with the Linux
@@ -17,6 +17,9 @@ mod fuzz;
 mod image;
 mod scenario;
 mod scenario_schedule;
+mod scenario_untested;
+mod scenario_upgrade;
+mod upgrade;
 mod windows;
 
 use std::path::PathBuf;
@@ -26,10 +29,12 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
-  e2e     boot a Debian 12 device (systemd-nspawn, as root) and run the
-          end-to-end scenario against the release binary
-            --rebuild-cache  rebuild the cached base system and local repository
-            --smoke          only check the container infrastructure
+  e2e     boot Debian devices (systemd-nspawn, as root) and run the end-to-end
+          scenario against the release binary: on Debian 12, on Debian 13 (then
+          relabelled as Debian 14), and a Debian 12 device upgraded to 13
+            --release 12|13|upgrade  run only that part (repeatable; default: all)
+            --rebuild-cache  rebuild the cached base systems and local repositories
+            --smoke          only check the container infrastructure (12 and 13)
             --no-build       do not run `cargo build --release -p handover`
             --bin PATH       use this handover binary (implies --no-build)
   bench   measure handover check, a no-change apply and the Ansible check on a

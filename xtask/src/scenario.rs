@@ -1,8 +1,9 @@
-//! The end-to-end scenario of issue 2 on the booted Debian 12 device: a fresh, non-compliant device fails
-//! `check`; `plan` and a bad site change nothing; `apply` converges and the device's own tools confirm it;
-//! a second `apply` changes nothing; drift is found and exactly it is repaired; a tampered installer and a
-//! package that cannot be installed are refused with their reasons. Every control's status is asserted
-//! from the tables below, before apply, after apply and after drift.
+//! The end-to-end scenario of issue 2 on a booted Debian device (12 or 13: the same steps and tables,
+//! observed alike on both): a fresh, non-compliant device fails `check`; `plan` and a bad site change
+//! nothing; `apply` converges and the device's own tools confirm it; a second `apply` changes nothing;
+//! drift is found and exactly it is repaired; a tampered installer and a package that cannot be
+//! installed are refused with their reasons. Every control's status is asserted from the tables below,
+//! before apply, after apply and after drift.
 
 use std::collections::BTreeMap;
 
@@ -10,15 +11,15 @@ use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
 
 use crate::container::Container;
-use crate::e2e::{GUEST_BIN, GUEST_KIT, GUEST_LSAGENT};
+use crate::e2e::{Release, GUEST_BIN, GUEST_KIT, GUEST_LSAGENT};
 
 /// The clock every run uses, so lifecycle dates never flip the result.
-const NOW: &str = "2026-11-25T12:00:00Z";
+pub const NOW: &str = "2026-11-25T12:00:00Z";
 const AGENT_KEY: &str = "e2e-relay-key-5ecret";
 
 /// A fresh device, as the fixture leaves it.
 const BEFORE: &[(&str, &str)] = &[
-    ("os.supported", "pass"), // Debian 12: LTS until 2028-06-30
+    ("os.supported", "pass"), // at NOW: Debian 12 has LTS until 2028-06-30, Debian 13 security support until 2028-08-09
     ("accounts.separate-admin", "fail"),
     ("accounts.admin-builtin", "fail"),
     ("accounts.guest", "fail"),
@@ -83,6 +84,23 @@ pub const CONVERGED: &[(&str, &str)] = &[
     ("apps.fortinet-vpn", "pass"),
     ("disk.encryption", "not-applicable"),
 ];
+
+/// `table` with the statuses of `changes` replaced (every id in `changes` must be in `table`).
+pub fn with_statuses(
+    table: &[(&'static str, &'static str)],
+    changes: &[(&str, &'static str)],
+) -> Vec<(&'static str, &'static str)> {
+    for (id, _) in changes {
+        assert!(table.iter().any(|(t, _)| t == id), "{id} is not a control");
+    }
+    table
+        .iter()
+        .map(|&(id, st)| {
+            let new = changes.iter().find(|(c, _)| *c == id).map(|&(_, s)| s);
+            (id, new.unwrap_or(st))
+        })
+        .collect()
+}
 
 /// One run of handover in the device.
 pub struct Run {
@@ -177,13 +195,13 @@ pub fn handover(c: &Container, args: &str) -> Result<Run> {
 }
 
 /// Run a shell command in the device and return its stdout; fail on a non-zero exit.
-fn sh(c: &Container, script: &str) -> Result<String> {
+pub fn sh(c: &Container, script: &str) -> Result<String> {
     c.exec_ok(script)
         .with_context(|| format!("in the device: {script}"))
 }
 
 /// What a change to the device would show: accounts, sshd, packages, firewall, config files.
-fn fingerprint(c: &Container) -> Result<String> {
+pub fn fingerprint(c: &Container) -> Result<String> {
     sh(
         c,
         "passwd -S root jdoe mallory guest 2>&1 | awk '{print $1, $2}'; sshd -T | grep -i permitrootlogin; id jdoe; \
@@ -231,6 +249,46 @@ sha256 = "{}"
     Ok(())
 }
 
+/// Step 5: the device's own tools confirm what the first apply did (and, after an OS upgrade, that it
+/// survived): accounts, sshd, ufw, apt, sudo, the VPN and agent, the state's file modes, no secret.
+pub fn device_tools_agree(c: &Container, when: &str) -> Result<()> {
+    let confirm: &[(&str, &str)] = &[
+        ("passwd -S root | cut -d' ' -f2", "L"),
+        ("sshd -T | awk '$1 == \"permitrootlogin\" { print $2 }'", "no"),
+        ("ufw status verbose | grep -E '^(Status|Default):' | tr '\\n' ' '", "Status: active Default: deny (incoming), allow (outgoing), disabled (routed) "),
+        ("ufw status | grep -c ALLOW", "1"),
+        ("ufw status | grep ALLOW | tr -s ' '", "22/tcp ALLOW 10.0.0.0/8 # handover site entry"),
+        ("apt-config dump APT::Periodic::Unattended-Upgrade", "APT::Periodic::Unattended-Upgrade \"1\";"),
+        ("systemctl is-enabled apt-daily-upgrade.timer", "enabled"),
+        ("dpkg-query -W -f '${Version}' handover-e2e-probe", "1.1"),
+        ("getent group sudo | cut -d: -f4", "jdoe-admin"),
+        ("id -nG jdoe", "jdoe"),
+        ("sudo -n -l -U jdoe | tail -n 1", "User jdoe is not allowed to run sudo on e2e-device."),
+        ("passwd -S jdoe-admin | cut -d' ' -f2", "P"),
+        ("chage -l jdoe-admin | grep '^Last password change' | cut -d: -f2", " password must be changed"),
+        ("passwd -S guest | cut -d' ' -f2", "L"),
+        ("grep -h minlen /etc/security/pwquality.conf.d/*.conf", "minlen = 12"),
+        ("grep -c pam_pwquality /etc/pam.d/common-password", "1"),
+        ("stat -c '%a %U' /etc/openfortivpn/config", "600 root"),
+        ("grep '^host' /etc/openfortivpn/config", "host = vpn.example.ac.uk"),
+        ("systemctl is-active LansweeperAgent.service", "active"),
+        ("wc -l < /var/log/lsagent-standin.runs", "1"),
+        ("stat -c %a /var/lib/handover /var/lib/handover/records | sort -u", "700"),
+        ("stat -c %a /var/lib/handover/records/* /var/lib/handover/state.json | sort -u", "600"),
+        (&format!("grep -rl {AGENT_KEY} /var/lib/handover /etc/openfortivpn /var/log/journal 2>/dev/null | wc -l"), "0"),
+        ("grep -rl Handover-e2e-Admin-42 /var/lib/handover | wc -l", "0"),
+    ];
+    for (cmd, want) in confirm {
+        let got = sh(c, cmd)?;
+        ensure!(
+            got.trim_end_matches('\n') == *want,
+            "`{cmd}` printed {got:?}, expected {want:?}"
+        );
+    }
+    println!("ok: {when}: passwd, sshd -T, ufw, apt-config, getent, sudo -l, chage, systemctl and file modes agree");
+    Ok(())
+}
+
 /// Step 4: the first `apply` on the fixture's device converges (every control as in [`AFTER_APPLY`]).
 fn first_apply(c: &Container) -> Result<Run> {
     let apply = handover(c, "apply --yes --user jdoe --asset QM012345 --ticket RITM0012345 --technician e2e --reason handover --admin-password-file /root/admin.pw")?;
@@ -269,7 +327,7 @@ pub fn prepare_compliant_device(c: &Container) -> Result<()> {
     lock_stray_account(c, &apply)
 }
 
-pub fn run(c: &Container) -> Result<()> {
+pub fn run(c: &Container, release: &Release) -> Result<()> {
     write_site(c)?;
 
     // 1. A fresh device fails check.
@@ -321,40 +379,7 @@ pub fn run(c: &Container) -> Result<()> {
     let apply = first_apply(c)?;
 
     // 5. The device's own tools agree.
-    let confirm: &[(&str, &str)] = &[
-        ("passwd -S root | cut -d' ' -f2", "L"),
-        ("sshd -T | awk '$1 == \"permitrootlogin\" { print $2 }'", "no"),
-        ("ufw status verbose | grep -E '^(Status|Default):' | tr '\\n' ' '", "Status: active Default: deny (incoming), allow (outgoing), disabled (routed) "),
-        ("ufw status | grep -c ALLOW", "1"),
-        ("ufw status | grep ALLOW | tr -s ' '", "22/tcp ALLOW 10.0.0.0/8 # handover site entry"),
-        ("apt-config dump APT::Periodic::Unattended-Upgrade", "APT::Periodic::Unattended-Upgrade \"1\";"),
-        ("systemctl is-enabled apt-daily-upgrade.timer", "enabled"),
-        ("dpkg-query -W -f '${Version}' handover-e2e-probe", "1.1"),
-        ("getent group sudo | cut -d: -f4", "jdoe-admin"),
-        ("id -nG jdoe", "jdoe"),
-        ("sudo -n -l -U jdoe | tail -n 1", "User jdoe is not allowed to run sudo on e2e-device."),
-        ("passwd -S jdoe-admin | cut -d' ' -f2", "P"),
-        ("chage -l jdoe-admin | grep '^Last password change' | cut -d: -f2", " password must be changed"),
-        ("passwd -S guest | cut -d' ' -f2", "L"),
-        ("grep -h minlen /etc/security/pwquality.conf.d/*.conf", "minlen = 12"),
-        ("grep -c pam_pwquality /etc/pam.d/common-password", "1"),
-        ("stat -c '%a %U' /etc/openfortivpn/config", "600 root"),
-        ("grep '^host' /etc/openfortivpn/config", "host = vpn.example.ac.uk"),
-        ("systemctl is-active LansweeperAgent.service", "active"),
-        ("wc -l < /var/log/lsagent-standin.runs", "1"),
-        ("stat -c %a /var/lib/handover /var/lib/handover/records | sort -u", "700"),
-        ("stat -c %a /var/lib/handover/records/* /var/lib/handover/state.json | sort -u", "600"),
-        (&format!("grep -rl {AGENT_KEY} /var/lib/handover /etc/openfortivpn /var/log/journal 2>/dev/null | wc -l"), "0"),
-        ("grep -rl Handover-e2e-Admin-42 /var/lib/handover | wc -l", "0"),
-    ];
-    for (cmd, want) in confirm {
-        let got = sh(c, cmd)?;
-        ensure!(
-            got.trim_end_matches('\n') == *want,
-            "`{cmd}` printed {got:?}, expected {want:?}"
-        );
-    }
-    println!("ok: passwd, sshd -T, ufw, apt-config, getent, sudo -l, chage, systemctl and file modes confirm the apply");
+    device_tools_agree(c, "after apply")?;
 
     // 6. The technician locks the stray account the report named; check passes all that needs no internet.
     lock_stray_account(c, &apply)?;
@@ -395,21 +420,24 @@ pub fn run(c: &Container) -> Result<()> {
     // 8. Drift: firewall disabled, openfortivpn removed. Found, and exactly those two repaired.
     sh(c, "ufw disable && DEBIAN_FRONTEND=noninteractive apt-get -q -y remove openfortivpn >/dev/null")?;
     let drift = handover(c, "check")?;
-    let mut drifted = CONVERGED.to_vec();
-    for (id, st) in drifted.iter_mut() {
-        if *id == "firewall.enabled" || *id == "apps.fortinet-vpn" {
-            *st = "fail";
-        }
-    }
-    drift.expect("check after drift", &drifted)?;
+    drift.expect(
+        "check after drift",
+        &with_statuses(
+            CONVERGED,
+            &[("firewall.enabled", "fail"), ("apps.fortinet-vpn", "fail")],
+        ),
+    )?;
     let repair = handover(c, "apply --yes")?;
-    let mut repaired = CONVERGED.to_vec();
-    for (id, st) in repaired.iter_mut() {
-        if *id == "firewall.enabled" || *id == "apps.fortinet-vpn" {
-            *st = "fixed";
-        }
-    }
-    repair.expect("apply after drift", &repaired)?;
+    repair.expect(
+        "apply after drift",
+        &with_statuses(
+            CONVERGED,
+            &[
+                ("firewall.enabled", "fixed"),
+                ("apps.fortinet-vpn", "fixed"),
+            ],
+        ),
+    )?;
     let changed: Vec<String> = repair
         .changed()
         .into_iter()
@@ -511,7 +539,13 @@ pub fn run(c: &Container) -> Result<()> {
         "ok: with no package source, apply --kit installed openfortivpn from the kit's repository"
     );
     // The kit is verified every time: one changed byte and --kit refuses before anything runs.
-    sh(c, &format!("cp -a {GUEST_KIT} /root/kit-tampered && echo >> /root/kit-tampered/repo/debian-12/Packages"))?;
+    sh(
+        c,
+        &format!(
+            "cp -a {GUEST_KIT} /root/kit-tampered && echo >> /root/kit-tampered/repo/{}/Packages",
+            release.profile
+        ),
+    )?;
     let refused = c.exec(&format!(
         "HANDOVER_NOW={NOW} {GUEST_BIN} apply --yes --kit /root/kit-tampered --site /etc/handover/site.toml --only apps.fortinet-vpn"
     ))?;
@@ -556,8 +590,7 @@ pub fn run(c: &Container) -> Result<()> {
         "ok: {} records, each chained to the one before",
         chain.trim()
     );
-    faults(c)?;
-    Ok(())
+    faults(c, release)
 }
 
 /// Drift that gives an apply real work: the firewall off, the VPN client removed, the Lansweeper agent
@@ -597,7 +630,7 @@ fn records_readable(c: &Container) -> Result<usize> {
 /// Issue 5's faults: a second apply at once is refused; a read-only state directory stops an apply
 /// before it changes anything; and an apply killed (the whole process group, as when the power goes)
 /// at seeded points, then run again, converges, with records and journal readable throughout.
-fn faults(c: &Container) -> Result<()> {
+fn faults(c: &Container, release: &Release) -> Result<()> {
     drift(c)?;
     // Two at once: the second refuses rather than interleaving.
     let two = sh(
@@ -719,13 +752,13 @@ fn faults(c: &Container) -> Result<()> {
         "the journal is removed once an apply finishes"
     );
     println!("ok: killed 5 times at seeded points, apply --resume converged; records and journal stayed readable");
-    reboot_and_resume(c)
+    reboot_and_resume(c, release)
 }
 
 /// A reboot pending: `apply --resume-after-reboot` exits 3, keeps its journal and enables the one-shot
 /// resume unit; then "the reboot" (simulated: the flag file gone, the unit started as the boot would
 /// start it) finishes the apply, and the unit and journal are gone.
-fn reboot_and_resume(c: &Container) -> Result<()> {
+fn reboot_and_resume(c: &Container, release: &Release) -> Result<()> {
     sh(c, "touch /var/run/reboot-required")?;
     let r = handover(c, "apply --yes --resume-after-reboot")?;
     ensure!(
@@ -775,14 +808,14 @@ fn reboot_and_resume(c: &Container) -> Result<()> {
     let after = handover(c, "check")?;
     after.expect("check after the resumed apply", CONVERGED)?;
     println!("ok: after the (simulated) reboot the unit resumed the apply, which converged and removed the unit and journal");
-    hanging_installer(c)?;
+    hanging_installer(c, release)?;
     attestation(c)?;
-    evidence(c)
+    evidence(c, release)
 }
 
 /// The handover sheet from the latest full record, and a fleet summary collected with the Ansible
 /// playbook of `contrib/ansible` (run against this device with a local connection).
-fn evidence(c: &Container) -> Result<()> {
+fn evidence(c: &Container, release: &Release) -> Result<()> {
     let sheet = sh(
         c,
         &format!("HANDOVER_NOW={NOW} {GUEST_BIN} record show --format md"),
@@ -824,7 +857,7 @@ fn evidence(c: &Container) -> Result<()> {
     ensure!(
         csv.lines().count() == 2
             && csv.contains("e2e-device")
-            && csv.contains(",debian-12,check,full,"),
+            && csv.contains(&format!(",{},check,full,", release.profile)),
         "the fleet summary: {csv}"
     );
     println!("ok: contrib/ansible collected this device's report; report merge made its row");
@@ -889,12 +922,15 @@ fn signed_records(c: &Container) -> Result<()> {
 
 /// An installer that hangs is killed at its timeout (3 s here, through a profile override) and is that
 /// control's `error`; the other control of the run is still repaired.
-fn hanging_installer(c: &Container) -> Result<()> {
+fn hanging_installer(c: &Container, release: &Release) -> Result<()> {
     c.copy_in(&crate::workspace_root().join("profiles"), "/root/profiles")?;
     sh(
         c,
-        "printf '\\n[controls.\"apps.lansweeper\"]\\napply_timeout = 3\\n' >> /root/profiles/debian-12.toml && \
-         printf '#!/bin/sh\\nexec sleep 600\\n' > /root/hang.run && chmod 700 /root/hang.run",
+        &format!(
+            "printf '\\n[controls.\"apps.lansweeper\"]\\napply_timeout = 3\\n' >> /root/profiles/{}.toml && \
+             printf '#!/bin/sh\\nexec sleep 600\\n' > /root/hang.run && chmod 700 /root/hang.run",
+            release.profile
+        ),
     )?;
     let hang_sha = sh(c, "sha256sum /root/hang.run | cut -d' ' -f1")?;
     let site: String = sh(c, "cat /etc/handover/site.toml")?

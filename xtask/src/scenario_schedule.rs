@@ -1,5 +1,5 @@
-//! The scheduled re-check of issue 5 (item 4) on the booted Debian 12 device, with the real systemd timer,
-//! run after the main scenario (`scenario::run`) on the same device:
+//! The scheduled re-check of issue 5 (item 4) on the booted Debian 12 or 13 device, with the real systemd
+//! timer, run after the main scenario (`scenario::run`) on the same device:
 //!
 //! 1. refusals first, so that "nothing installed" is easy to see: not root; a handover binary or a site
 //!    file that others can write (the job runs them as root, SPEC §7);
