@@ -34,26 +34,7 @@ const RECORDS: &str = "/var/lib/handover/records";
 /// 2028-06-30), and trixie's clamav-freshclam adds `clamav-freshclam-once.service`, which at boot races
 /// the freshclam daemon for its log file's lock: when it wins, the daemon has exited and
 /// `endpoint.protection` (failing anyway: no definitions offline) names it too.
-const AFTER_UPGRADE: &[(&str, &str)] = &[
-    ("os.supported", "pass"), // Debian 13: security support until 2028-08-09, LTS until 2030-06-30
-    ("accounts.separate-admin", "pass"),
-    ("accounts.admin-builtin", "pass"),
-    ("accounts.guest", "pass"),
-    ("accounts.password-policy", "pass"),
-    ("accounts.allowed", "pass"),
-    ("firmware.password", "manual"),
-    ("updates.automatic", "pass"),
-    ("updates.pending", "pass"),
-    ("endpoint.protection", "fail"),
-    ("device.management", "manual"),
-    ("firewall.inbound", "pass"),
-    ("firewall.enabled", "pass"),
-    ("apps.office365", "not-applicable"),
-    ("apps.teams", "not-applicable"),
-    ("apps.lansweeper", "pass"),
-    ("apps.fortinet-vpn", "pass"),
-    ("disk.encryption", "not-applicable"),
-];
+const AFTER_UPGRADE: &[(&str, &str)] = CONVERGED;
 
 /// `apply --reason os-upgrade` on the upgraded device: nothing failing it can fix offline, so the
 /// statuses stay; `endpoint.protection` is still applied (it starts the ClamAV services) and still
