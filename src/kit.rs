@@ -219,6 +219,9 @@ fn copy_verified(src: &Path, dest: &Path, sha256: &str) -> Result<()> {
 /// the kit serves a fresh install) into `dir`, and index them for apt (`Packages`, `Packages.gz`).
 /// Uses this machine's apt sources and lists, which is why the release must match.
 fn build_apt_repo(dir: &Path, packages: &[String]) -> Result<usize> {
+    // apt reads a relative Dir::Cache::archives under /var/cache/apt: `kit build --out kit` put the
+    // .debs there and then found none in the kit.
+    let dir = &std::path::absolute(dir)?;
     std::fs::create_dir_all(dir.join("partial"))?;
     let scratch = tempfile::tempdir()?;
     let status = scratch.path().join("status");
