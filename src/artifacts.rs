@@ -69,6 +69,11 @@ pub struct Spec {
     pub sha256: String,
     /// A directory artifact's files: `/`-separated path → sha256.
     pub files: Option<BTreeMap<String, String>>,
+    /// The name a file artifact is staged under: the site's `file_name`, else the URL's file name
+    /// (never its query: `?linkid=…` is no name NTFS takes), else the artifact's own name.
+    pub file_name: String,
+    /// Installer arguments the site gives (`args`), handed to scripts as a JSON array.
+    pub args: Vec<String>,
 }
 
 impl Spec {
@@ -84,6 +89,18 @@ impl Spec {
                     .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
                     .collect()
             }),
+            file_name: a["file_name"]
+                .as_str()
+                .filter(|f| crate::site::is_plain_file_name(f))
+                .map_or_else(|| name.to_string(), str::to_string),
+            args: a["args"]
+                .as_array()
+                .map(|v| {
+                    v.iter()
+                        .filter_map(|s| s.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 
@@ -246,16 +263,7 @@ pub fn stage(spec: &Spec, cache: &Path, work_dir: &Path) -> Result<Staged> {
     perms::ensure_private_dir(dir.path())?;
     let root = match &spec.files {
         Some(_) => dir.path().join(name),
-        None => {
-            let src = spec.source("", &spec.sha256, cache);
-            let file_name = src
-                .file_name()
-                .filter(|_| spec.local().is_some_and(|l| l == src))
-                .or_else(|| spec.url.rsplit('/').next().map(std::ffi::OsStr::new))
-                .filter(|f| !f.is_empty())
-                .map_or_else(|| name.into(), |f| f.to_os_string());
-            dir.path().join(file_name)
-        }
+        None => dir.path().join(&spec.file_name),
     };
     for (rel, sha) in spec.parts() {
         let src = spec.source(&rel, &sha, cache);
@@ -314,6 +322,8 @@ mod tests {
             url: url.into(),
             sha256: sha256.into(),
             files: None,
+            file_name: crate::site::url_file_name(url).unwrap_or_else(|| "lsagent-linux".into()),
+            args: vec![],
         }
     }
 
@@ -427,6 +437,8 @@ mod tests {
             url: src.display().to_string(),
             sha256: "f".repeat(64),
             files: Some(files.clone()),
+            file_name: "office-source".into(),
+            args: vec![],
         };
         let cache = dir.path().join("cache");
         assert_eq!(verify(&spec, &cache, 2), Verified::Ok(src.clone()));

@@ -719,13 +719,18 @@ impl Engine<'_> {
                 &self.opts.state_dir.join("work"),
             )
             .map_err(|e| format!("{e:#}"))?;
-            env.push((
-                format!(
-                    "HANDOVER_ARTIFACT_{}",
-                    env_name.replace('-', "_").to_ascii_uppercase()
-                ),
-                s.path.display().to_string(),
-            ));
+            let var = format!(
+                "HANDOVER_ARTIFACT_{}",
+                env_name.replace('-', "_").to_ascii_uppercase()
+            );
+            // Installer arguments travel as data (a JSON array), never as script text.
+            if !spec.args.is_empty() {
+                env.push((
+                    var.replacen("ARTIFACT_", "ARTIFACT_ARGS_", 1),
+                    serde_json::to_string(&spec.args).expect("strings serialise"),
+                ));
+            }
+            env.push((var, s.path.display().to_string()));
             staged.push(s);
         }
         Ok(staged)
@@ -1693,6 +1698,43 @@ mod engine_tests {
             "the batch does not parse:\n{text}"
         );
         assert!(text.contains("FromBase64String"));
+    }
+
+    #[test]
+    fn an_installer_gets_the_sites_file_name_and_its_arguments_as_data() {
+        let dir = tempfile::tempdir().unwrap();
+        // A download saved under a name with no extension, as a browser saves an fwlink.
+        std::fs::write(dir.path().join("download"), b"odt").unwrap();
+        let site = format!(
+            "[artifacts.office-odt]\nurl = \"{}\"\nsha256 = \"{}\"\nfile_name = \"setup.exe\"\nargs = [\"/quiet\", \"C:\\\\Program Files\\\\a \\\"b\\\".xml\"]\n",
+            dir.path().join("download").display(),
+            crate::artifacts::sha256_bytes(b"odt")
+        );
+        let (_d, r) = resolved(&["apps.office365"], &site);
+        let host = ScriptedHost::new(&[
+            ("apps.office365 check", 0, FAIL, ""),
+            ("apps.office365 apply", 0, "", ""),
+            ("apps.office365 check", 0, PASS, ""),
+        ]);
+        let d = device();
+        engine(&r, &d, &host, &["apps.office365"]).apply();
+        let ran = host.ran.lock().unwrap();
+        let env = &ran
+            .iter()
+            .find(|(n, _)| n == "apps.office365 apply")
+            .unwrap()
+            .1;
+        let get = |k: &str| {
+            env.iter()
+                .find(|(name, _)| name == k)
+                .map(|(_, v)| v.clone())
+        };
+        assert!(get("HANDOVER_ARTIFACT_OFFICE_ODT")
+            .unwrap()
+            .ends_with("/setup.exe"));
+        let args: Vec<String> =
+            serde_json::from_str(&get("HANDOVER_ARTIFACT_ARGS_OFFICE_ODT").unwrap()).unwrap();
+        assert_eq!(args, ["/quiet", "C:\\Program Files\\a \"b\".xml"]);
     }
 
     #[test]

@@ -110,6 +110,10 @@ pub enum EndpointProduct {
 pub struct DeviceManagement {
     pub service: Option<String>,
     pub artifact: Option<String>,
+    /// The MDM server the device must be enrolled in: a host name, or an https URL whose host is taken.
+    /// Without it any enrolment passes; with it an enrolment in another server (a reseller's, a
+    /// previous owner's) fails.
+    pub mdm_server: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -150,6 +154,12 @@ pub struct Artifact {
     pub manifest: Option<String>,
     /// A directory artifact's per-file sha256, by `/`-separated path inside the directory.
     pub files: Option<BTreeMap<String, String>>,
+    /// The name a file artifact is staged under (`teamsbootstrapper.exe`). Needed when the URL's last
+    /// part is no file name, as in Microsoft's `https://go.microsoft.com/fwlink/?linkid=…`; otherwise
+    /// that last part is used. Scripts pick msiexec or a plain run by its extension.
+    pub file_name: Option<String>,
+    /// Arguments a script passes to an installer that needs them (an EDR's silent-install switches).
+    pub args: Option<Vec<String>>,
 }
 
 fn is_sha256(s: &str) -> bool {
@@ -401,6 +411,44 @@ fn check_name(
     }
 }
 
+/// A file name a script can be handed on any OS: letters, digits and `._+-`, an extension, no leading
+/// dot or dash, and not one of the names Windows reserves for devices (`CON`, `NUL.txt`, `COM1`…).
+pub fn is_plain_file_name(f: &str) -> bool {
+    let stem = f.split('.').next().unwrap_or_default().to_ascii_uppercase();
+    let reserved = ["CON", "PRN", "AUX", "NUL"].contains(&stem.as_str())
+        || (stem.len() == 4
+            && (stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.as_bytes()[3].is_ascii_digit());
+    !f.is_empty()
+        && f.len() <= 128
+        && f.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
+        && !f.starts_with(['.', '-'])
+        && !f.ends_with('.')
+        && f.contains('.')
+        && !reserved
+}
+
+/// The file name an artifact's URL or path ends in, when that is a plain file name: the last part of
+/// the path, without a query or fragment. `https://go.microsoft.com/fwlink/?linkid=2243204` has none.
+pub fn url_file_name(url: &str) -> Option<String> {
+    let path = url.split(['?', '#']).next().unwrap_or_default();
+    let last = path.rsplit(['/', '\\']).next().unwrap_or_default();
+    is_plain_file_name(last).then(|| last.to_string())
+}
+
+/// The host of `[device_management] mdm_server`, given as a host name or an https URL, in lower case.
+fn mdm_host(v: &str) -> String {
+    let rest = v.strip_prefix("https://").unwrap_or(v);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = match host.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) && !h.contains(':') => h,
+        _ => host,
+    };
+    host.to_ascii_lowercase()
+}
+
 fn check_host(
     key: &[&str],
     value: &str,
@@ -564,6 +612,9 @@ fn validate(
         if let Some(s) = &dm.service {
             check_unit(&["device_management", "service"], s, err)?;
         }
+        if let Some(m) = &dm.mdm_server {
+            check_host(&["device_management", "mdm_server"], &mdm_host(m), err)?;
+        }
     }
     if let Some(v) = &file.vpn {
         if let Some(g) = &v.gateway {
@@ -653,6 +704,29 @@ fn validate(
     for (name, art) in &file.artifacts {
         check_artifact_name(&["artifacts", name], name, err)?;
         check_text(&["artifacts", name, "url"], &art.url, err)?;
+        if let Some(f) = &art.file_name {
+            if art.files.is_some() || art.manifest.is_some() {
+                return Err(err(
+                    &["artifacts", name, "file_name"],
+                    "a directory artifact keeps its own file names; file_name is for a file".into(),
+                ));
+            }
+            if !is_plain_file_name(f) {
+                return Err(err(
+                    &["artifacts", name, "file_name"],
+                    format!("{f:?} must be a file name with an extension (teamsbootstrapper.exe): letters, digits, . _ + -, not a reserved Windows name"),
+                ));
+            }
+        } else if art.files.is_none() && art.manifest.is_none() && url_file_name(&art.url).is_none()
+        {
+            return Err(err(
+                &["artifacts", name, "url"],
+                format!("{:?} names no file to stage the installer as (a link such as ?linkid=…); add file_name = \"NAME.EXT\"", art.url),
+            ));
+        }
+        for (i, a) in art.args.iter().flatten().enumerate() {
+            check_text(&["artifacts", name, "args", &i.to_string()], a, err)?;
+        }
         if let Some(sha) = &art.sha256 {
             if !is_sha256(sha) {
                 return Err(err(
@@ -826,6 +900,8 @@ fn context_of(
                 None => json!({
                     "url": url,
                     "sha256": art.sha256.as_deref().unwrap_or_default().to_ascii_lowercase(),
+                    "file_name": art.file_name.clone().or_else(|| url_file_name(&art.url)),
+                    "args": art.args.clone().unwrap_or_default(),
                 }),
             };
             (name.clone(), v)
@@ -860,6 +936,7 @@ fn context_of(
         },
         "device_management": file.device_management.as_ref().map(|d| json!({
             "service": d.service, "artifact": d.artifact,
+            "mdm_server": d.mdm_server.as_deref().map(mdm_host),
         })),
         "office": {
             "edition": file.office.as_ref().and_then(|o| o.edition.clone()).unwrap_or_else(|| "64".into()),
@@ -898,6 +975,79 @@ mod tests {
 
     fn parse(src: &str) -> Result<Site, InputError> {
         Site::parse(Path::new("/etc/handover/site.toml"), src, CONTROLS)
+    }
+
+    #[test]
+    fn an_installer_is_staged_under_a_file_name_never_a_url_query() {
+        let h = "b".repeat(64);
+        // Microsoft's official links are fwlinks: their last part is a query NTFS refuses as a name.
+        let e = parse(&format!(
+            "[artifacts.teams-bootstrapper]\nurl = \"https://go.microsoft.com/fwlink/?linkid=2243204\"\nsha256 = \"{h}\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("site.toml:2:")
+                && e.contains("artifacts.teams-bootstrapper.url")
+                && e.contains("add file_name"),
+            "{e}"
+        );
+        let site = parse(&format!(
+            "[artifacts.teams-bootstrapper]\nurl = \"https://go.microsoft.com/fwlink/?linkid=2243204\"\nsha256 = \"{h}\"\nfile_name = \"teamsbootstrapper.exe\"\nargs = [\"/S\", \"--dir=C:\\\\Program Files\\\\X\"]\n"
+        ))
+        .unwrap();
+        let a = site.get("artifacts.teams-bootstrapper").unwrap();
+        assert_eq!(a["file_name"], "teamsbootstrapper.exe");
+        assert_eq!(a["args"][1], "--dir=C:\\Program Files\\X");
+        // Without file_name the URL's own name is used, its query dropped.
+        let site = parse(&format!(
+            "[artifacts.msi]\nurl = \"https://x.example/dl/FortiClientVPN.msi?sig=abc\"\nsha256 = \"{h}\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            site.get("artifacts.msi").unwrap()["file_name"],
+            "FortiClientVPN.msi"
+        );
+        for bad in [
+            "../x.exe",
+            "a b.exe",
+            "CON.exe",
+            "nul",
+            "setup",
+            ".hidden.exe",
+            "x.exe.",
+        ] {
+            let e = parse(&format!(
+                "[artifacts.a]\nurl = \"https://x/y.exe\"\nsha256 = \"{h}\"\nfile_name = {bad:?}\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.contains("site.toml:4:") && e.contains("artifacts.a.file_name"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_mdm_server_is_kept_as_its_host_name() {
+        for (given, host) in [
+            ("mdm.example.ac.uk", "mdm.example.ac.uk"),
+            (
+                "https://MDM.example.ac.uk:8443/mdm/checkin",
+                "mdm.example.ac.uk",
+            ),
+        ] {
+            let site = parse(&format!("[device_management]\nmdm_server = {given:?}\n")).unwrap();
+            assert_eq!(site.get("device_management.mdm_server").unwrap(), host);
+        }
+        let e = parse("[device_management]\nmdm_server = \"https://bad host/\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("site.toml:2:") && e.contains("device_management.mdm_server"),
+            "{e}"
+        );
     }
 
     #[test]
