@@ -1127,10 +1127,7 @@ fn progress_bar(enabled: bool, len: u64, what: &str) -> indicatif::ProgressBar {
 fn generate_and_show(account: &str) -> Option<String> {
     use std::io::Write;
     let pw = crate::secrets::generate_password().ok()?;
-    let mut tty = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/tty")
-        .ok()?;
+    let mut tty = crate::secrets::open_console().ok()?;
     writeln!(
         tty,
         "\nPassword for {account}: {pw}\nWrite it down now and give it to the user in person; it is not stored or shown again.\nIt must be changed at first login.\n"

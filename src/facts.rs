@@ -47,12 +47,76 @@ pub fn detect() -> Device {
             os,
         };
     }
+    if cfg!(windows) {
+        // Windows has no DMI files: the firmware's serial (Win32_BIOS) and the maker and model
+        // (Win32_ComputerSystem) come from CIM, in one PowerShell of about half a second. Without the
+        // serial, records carry none and a waiver scoped to a serial never matches.
+        let (serial, model) = parse_windows_hardware(&stdout_of(
+            &crate::runner::program("powershell"),
+            &[
+                "-NoProfile",
+                "-NonInteractive",
+                "-Command",
+                WINDOWS_HARDWARE,
+            ],
+        ));
+        return Device {
+            hostname: hostname(),
+            serial,
+            model,
+            os,
+        };
+    }
     Device {
         hostname: hostname(),
         serial: dmi("product_serial"),
         model: model(),
         os,
     }
+}
+
+/// Prints `serial=…`, `manufacturer=…` and `model=…` in UTF-8 (names with accents survive).
+const WINDOWS_HARDWARE: &str = "[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false; \
+    $b = Get-CimInstance -ClassName Win32_BIOS; $c = Get-CimInstance -ClassName Win32_ComputerSystem; \
+    'serial=' + $b.SerialNumber; 'manufacturer=' + $c.Manufacturer; 'model=' + $c.Model";
+
+/// Serial and model from [`WINDOWS_HARDWARE`]'s output. Firmware placeholders ("To be filled by O.E.M.",
+/// "Default string", "System Serial Number", "0") are no serial: two devices would share them.
+pub fn parse_windows_hardware(text: &str) -> (String, String) {
+    let get = |key: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(key)?.strip_prefix('='))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let placeholder = |v: &&str| {
+        let l = v.to_ascii_lowercase();
+        [
+            "to be filled by o.e.m.",
+            "default string",
+            "system serial number",
+            "none",
+            "0",
+            "not specified",
+            "n/a",
+        ]
+        .contains(&l.as_str())
+    };
+    let serial = get("serial")
+        .filter(|v| !placeholder(v))
+        .map_or_else(|| "unknown".to_string(), str::to_string);
+    let maker = get("manufacturer").filter(|v| !placeholder(v));
+    let model = get("model").filter(|v| !placeholder(v));
+    let model = match (maker, model) {
+        (Some(m), Some(p)) if p.to_ascii_lowercase().starts_with(&m.to_ascii_lowercase()) => {
+            p.to_string()
+        }
+        (Some(m), Some(p)) => format!("{m} {p}"),
+        (Some(m), None) => m.to_string(),
+        (None, Some(p)) => p.to_string(),
+        (None, None) => "unknown".to_string(),
+    };
+    (serial, model)
 }
 
 /// What a command prints on stdout; empty when it cannot run.
@@ -145,7 +209,7 @@ fn detect_os() -> Os {
     if cfg!(windows) {
         // `reg query` rather than a registry crate: one short process, and the parsing is testable anywhere.
         return parse_windows_version(&stdout_of(
-            "reg",
+            &crate::runner::program("reg"),
             &[
                 "query",
                 r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion",
@@ -230,7 +294,7 @@ pub fn parse_os_release(text: &str) -> Os {
 pub fn install_id() -> String {
     let id = if cfg!(windows) {
         duct::cmd!(
-            "reg",
+            crate::runner::program("reg"),
             "query",
             r"HKLM\SOFTWARE\Microsoft\Cryptography",
             "/v",
@@ -295,6 +359,30 @@ fn parent_of(pid: u32) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_serial_and_model_come_from_cim() {
+        // Output of WINDOWS_HARDWARE on a Dell, and on a self-built PC whose firmware left placeholders.
+        let dell = "serial=5CG1234XYZ\r\nmanufacturer=Dell Inc.\r\nmodel=Latitude 7440\r\n";
+        assert_eq!(
+            parse_windows_hardware(dell),
+            (
+                "5CG1234XYZ".to_string(),
+                "Dell Inc. Latitude 7440".to_string()
+            )
+        );
+        let lenovo = "serial=PF3ABCDE\nmanufacturer=LENOVO\nmodel=21HDCTO1WW\n";
+        assert_eq!(parse_windows_hardware(lenovo).1, "LENOVO 21HDCTO1WW");
+        let hp = "serial=CND1\nmanufacturer=HP\nmodel=HP EliteBook 840 G10\n";
+        assert_eq!(parse_windows_hardware(hp).1, "HP EliteBook 840 G10");
+        let diy =
+            "serial=To be filled by O.E.M.\nmanufacturer=Default string\nmodel=Default string\n";
+        assert_eq!(
+            parse_windows_hardware(diy),
+            ("unknown".to_string(), "unknown".to_string())
+        );
+        assert_eq!(parse_windows_hardware("").0, "unknown");
+    }
 
     #[test]
     fn macos_version_serial_from_sw_vers_and_ioreg() {

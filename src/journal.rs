@@ -163,7 +163,7 @@ pub fn reboot_pending() -> Option<String> {
             r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending",
             r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired",
         ] {
-            let found = duct::cmd!("reg", "query", key)
+            let found = duct::cmd!(crate::runner::program("reg"), "query", key)
                 .stdout_null()
                 .stderr_null()
                 .unchecked()

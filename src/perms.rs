@@ -25,7 +25,7 @@ pub fn is_root() -> bool {
     #[cfg(windows)]
     {
         // Elevated (High) or SYSTEM integrity: the mandatory-label SIDs are the same in every language.
-        std::process::Command::new("whoami")
+        std::process::Command::new(crate::runner::program("whoami"))
             .args(["/groups", "/fo", "csv"])
             .output()
             .map(|o| {
@@ -52,37 +52,88 @@ const WINDOWS_TRUSTED: &[&str] = &[
     "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464",
 ];
 
+/// The allow ACEs of an SDDL security descriptor's DACL that apply to the object itself (not inherit-only):
+/// (rights, SID). `None` when there is no DACL to read (a FAT or exFAT volume, or a NULL DACL): then
+/// everyone has every right.
+fn sddl_allow_aces(sddl: &str) -> Option<Vec<(&str, &str)>> {
+    let dacl = sddl.split("D:").nth(1)?;
+    let dacl = dacl.split("S:").next().unwrap_or(dacl);
+    if dacl.starts_with("NO_ACCESS_CONTROL") {
+        return None;
+    }
+    Some(
+        dacl.split('(')
+            .skip(1)
+            .filter_map(|ace| {
+                let fields: Vec<&str> = ace.trim_end_matches(')').split(';').collect();
+                (fields.len() >= 6 && fields[0] == "A" && !fields[1].contains("IO"))
+                    .then(|| (fields[2], fields[5]))
+            })
+            .collect(),
+    )
+}
+
+/// Whether SDDL rights (letters or a hex mask) include any of `mask`'s bits or `letters`.
+fn sddl_rights_have(rights: &str, mask: u32, letters: &[&[u8]]) -> bool {
+    match rights.strip_prefix("0x") {
+        Some(hex) => u32::from_str_radix(hex, 16).is_ok_and(|m| m & mask != 0),
+        None => rights.as_bytes().chunks(2).any(|r| letters.contains(&r)),
+    }
+}
+
 /// The SIDs an SDDL security descriptor lets write, delete or change permissions, other than the trusted
 /// ones. Rights are SDDL letters (FA, GA, GW, FW, WD, WO, SD) or a hex mask.
 pub fn sddl_untrusted_writers(sddl: &str) -> Vec<String> {
-    let Some(dacl) = sddl.split("D:").nth(1) else {
-        return Vec::new();
-    };
-    let dacl = dacl.split("S:").next().unwrap_or(dacl);
-    let mut out = Vec::new();
-    for ace in dacl.split('(').skip(1) {
-        let fields: Vec<&str> = ace.trim_end_matches(')').split(';').collect();
-        if fields.len() < 6 || fields[0] != "A" || fields[1].contains("IO") {
-            continue;
-        }
-        let rights = fields[2];
-        let writes = if let Some(hex) = rights.strip_prefix("0x") {
-            // write data, append, write attributes/EA, delete, WRITE_DAC, WRITE_OWNER, GENERIC_WRITE/ALL
-            u32::from_str_radix(hex, 16).is_ok_and(|m| m & 0x500d_0116 != 0)
-        } else {
-            rights.as_bytes().chunks(2).any(|r| {
-                matches!(
-                    r,
-                    b"FA" | b"GA" | b"GW" | b"FW" | b"WD" | b"WO" | b"SD" | b"DC" | b"WP"
-                )
+    // write data, append, write attributes/EA, delete, WRITE_DAC, WRITE_OWNER, GENERIC_WRITE/ALL
+    const LETTERS: &[&[u8]] = &[
+        b"FA", b"GA", b"GW", b"FW", b"WD", b"WO", b"SD", b"DC", b"WP",
+    ];
+    sddl_allow_aces(sddl)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(rights, sid)| {
+            sddl_rights_have(rights, 0x500d_0116, LETTERS) && !WINDOWS_TRUSTED.contains(sid)
+        })
+        .map(|(_, sid)| sid.to_string())
+        .collect()
+}
+
+/// The principals an SDDL security descriptor lets read a file's data, other than SYSTEM and
+/// Administrators: a password file must have none. No DACL at all (FAT, exFAT) lets everyone read.
+pub fn sddl_untrusted_readers(sddl: &str) -> Vec<String> {
+    // FILE_READ_DATA (SDDL "CC" on a file), GENERIC_READ, GENERIC_ALL; FA and FR include read data.
+    const LETTERS: &[&[u8]] = &[b"FA", b"FR", b"GA", b"GR", b"CC"];
+    match sddl_allow_aces(sddl) {
+        None => vec!["everyone (the volume keeps no access control list)".to_string()],
+        Some(aces) => aces
+            .into_iter()
+            .filter(|(rights, sid)| {
+                sddl_rights_have(rights, 0x9000_0001, LETTERS) && !WINDOWS_TRUSTED.contains(sid)
             })
-        };
-        let sid = fields[5];
-        if writes && !WINDOWS_TRUSTED.contains(&sid) {
-            out.push(sid.to_string());
-        }
+            .map(|(_, sid)| sid.to_string())
+            .collect(),
     }
-    out
+}
+
+/// The SDDL of a file or directory, as `icacls PATH /save` writes it (UTF-16; SIDs, not localised names).
+#[cfg(windows)]
+fn windows_sddl(p: &Path) -> Result<String> {
+    let tmp = tempfile::NamedTempFile::new().context("creating a temporary file")?;
+    let status = std::process::Command::new(crate::runner::program("icacls"))
+        .arg(p)
+        .arg("/save")
+        .arg(tmp.path())
+        .arg("/q")
+        .status()?;
+    if !status.success() {
+        anyhow::bail!("icacls {} /save failed ({status})", p.display());
+    }
+    let raw = std::fs::read(tmp.path())?;
+    let units: Vec<u16> = raw
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    Ok(String::from_utf16_lossy(&units))
 }
 
 /// Refuse `path` (a file or directory) if anyone but root or the user running handover could change it:
@@ -118,26 +169,11 @@ pub fn require_trusted(path: &Path, what: &str) -> Result<()> {
     }
     #[cfg(windows)]
     {
-        // The path and its parent: icacls /save writes each one's security descriptor as SDDL (UTF-16).
+        // The path and its parent.
         let mut cur = Some(path.to_path_buf());
         for _ in 0..2 {
             let Some(p) = cur.take() else { break };
-            let tmp = tempfile::NamedTempFile::new().context("creating a temporary file")?;
-            let status = std::process::Command::new("icacls")
-                .arg(&p)
-                .arg("/save")
-                .arg(tmp.path())
-                .arg("/q")
-                .status()?;
-            if !status.success() {
-                anyhow::bail!("icacls {} /save failed ({status})", p.display());
-            }
-            let raw = std::fs::read(tmp.path())?;
-            let units: Vec<u16> = raw
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                .collect();
-            let text = String::from_utf16_lossy(&units);
+            let text = windows_sddl(&p)?;
             let writers: Vec<String> = text.lines().flat_map(sddl_untrusted_writers).collect();
             if !writers.is_empty() {
                 return Err(InputError::refused(format!(
@@ -170,6 +206,21 @@ pub fn require_private_file(path: &Path) -> Result<()> {
             )));
         }
     }
+    #[cfg(windows)]
+    {
+        // Only SYSTEM and Administrators may read it (README: `icacls FILE /inheritance:r /grant:r
+        // *S-1-5-32-544:F *S-1-5-18:F`); a file in a user's profile also grants that user.
+        let text = windows_sddl(path)?;
+        let line = text.lines().find(|l| l.contains("D:")).unwrap_or("");
+        let readers = sddl_untrusted_readers(line);
+        if !readers.is_empty() {
+            return Err(InputError::refused(format!(
+                "refusing {}: it can be read by {} (not only SYSTEM and Administrators); run `icacls FILE /inheritance:r /grant:r *S-1-5-32-544:F *S-1-5-18:F` and keep it in a folder only Administrators can change",
+                path.display(),
+                readers.join(", ")
+            )));
+        }
+    }
     require_trusted(path, "password file")
 }
 
@@ -185,7 +236,7 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
     #[cfg(windows)]
     {
         // A protected ACL: SYSTEM and Administrators only, nothing inherited (SIDs, not localised names).
-        let status = std::process::Command::new("icacls")
+        let status = std::process::Command::new(crate::runner::program("icacls"))
             .arg(dir)
             .args([
                 "/inheritance:r",
@@ -226,7 +277,33 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 
 #[cfg(test)]
 mod sddl_tests {
-    use super::sddl_untrusted_writers;
+    use super::{sddl_untrusted_readers, sddl_untrusted_writers};
+
+    #[test]
+    fn a_password_file_held_by_administrators_passes() {
+        // `icacls pw.txt /inheritance:r /grant:r *S-1-5-32-544:F *S-1-5-18:F`, as `icacls /save` writes it.
+        let held = "D:PAI(A;;FA;;;BA)(A;;FA;;;SY)";
+        assert!(sddl_untrusted_readers(held).is_empty());
+        assert!(sddl_untrusted_writers(held).is_empty());
+        // The same with the owner-rights and hex forms Windows also writes.
+        assert!(
+            sddl_untrusted_readers("D:P(A;;0x1f01ff;;;S-1-5-32-544)(A;;0x1f01ff;;;S-1-5-18)")
+                .is_empty()
+        );
+        // A file saved in the technician's profile inherits an ACE for that user.
+        let profile = "D:AI(A;ID;FA;;;SY)(A;ID;FA;;;BA)(A;ID;FA;;;S-1-5-21-1-2-3-1001)";
+        assert_eq!(sddl_untrusted_readers(profile), vec!["S-1-5-21-1-2-3-1001"]);
+        // Users may read (0x1200a9 is read and execute), or a FAT/exFAT stick keeps no ACL at all.
+        assert_eq!(
+            sddl_untrusted_readers("D:PAI(A;;FA;;;BA)(A;;0x1200a9;;;BU)"),
+            vec!["BU"]
+        );
+        assert_eq!(sddl_untrusted_readers("D:(A;;CCLCRPRC;;;AU)"), vec!["AU"]);
+        assert_eq!(sddl_untrusted_readers("").len(), 1);
+        assert_eq!(sddl_untrusted_readers("D:NO_ACCESS_CONTROL").len(), 1);
+        // Traverse only (FX without read data) is no reader.
+        assert!(sddl_untrusted_readers("D:(A;;FA;;;BA)(A;;0x100020;;;WD)").is_empty());
+    }
 
     #[test]
     fn protected_directory_has_no_untrusted_writer() {

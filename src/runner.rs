@@ -80,6 +80,31 @@ fn section(label: &str, text: &str) -> String {
     }
 }
 
+/// The full path of a Windows system program (`powershell`, `icacls`, `reg`, `whoami`, `schtasks`):
+/// `%SystemRoot%\System32\…`. Windows' own search looks in the directory of handover.exe before
+/// System32 (rust-lang/rust#87704), and on a USB kit anyone holding the stick can write there: a
+/// planted `powershell.exe` would run as SYSTEM. Elsewhere the name is returned as given.
+pub fn program(name: &str) -> String {
+    if cfg!(windows) {
+        windows_program(std::env::var("SystemRoot").ok().as_deref(), name)
+    } else {
+        name.to_string()
+    }
+}
+
+fn windows_program(system_root: Option<&str>, name: &str) -> String {
+    let root = system_root
+        .filter(|r| r.len() > 2 && r.as_bytes()[1] == b':')
+        .unwrap_or(r"C:\Windows")
+        .trim_end_matches('\\');
+    let exe = name.strip_suffix(".exe").unwrap_or(name);
+    match exe {
+        // 64-bit Windows PowerShell 5.1 (handover.exe is 64-bit, so System32 is the native view).
+        "powershell" => format!(r"{root}\System32\WindowsPowerShell\v1.0\powershell.exe"),
+        _ => format!(r"{root}\System32\{exe}.exe"),
+    }
+}
+
 /// The last `max` bytes of `s` (at a char boundary): the end of an installer's output says why it failed.
 pub fn tail(s: &str, max: usize) -> &str {
     if s.len() <= max {
@@ -230,7 +255,7 @@ impl Host for LocalHost {
             [&[0xEF, 0xBB, 0xBF][..], script.text.as_bytes()].concat(),
         )?;
         let mut expr = duct::cmd(
-            "powershell.exe",
+            program("powershell"),
             [
                 "-NoProfile",
                 "-NonInteractive",
@@ -306,5 +331,24 @@ mod tests {
             .run(&script("echo \"${HANDOVER_TEST_LEAK:-unset}\"", 5000))
             .unwrap();
         assert_eq!(o.stdout, "unset\n");
+    }
+}
+
+#[cfg(test)]
+mod program_tests {
+    #[test]
+    fn windows_programs_come_from_system32_never_from_the_kit() {
+        let w = |root, name| super::windows_program(root, name);
+        assert_eq!(
+            w(Some(r"C:\WINDOWS"), "powershell.exe"),
+            r"C:\WINDOWS\System32\WindowsPowerShell\v1.0\powershell.exe"
+        );
+        assert_eq!(w(Some(r"D:\Win\"), "icacls"), r"D:\Win\System32\icacls.exe");
+        // An unset or relative SystemRoot (the environment is the caller's) falls back to C:\Windows.
+        assert_eq!(w(None, "reg"), r"C:\Windows\System32\reg.exe");
+        assert_eq!(
+            w(Some(r".\kit"), "whoami"),
+            r"C:\Windows\System32\whoami.exe"
+        );
     }
 }

@@ -545,7 +545,7 @@ fn require_admin(what: &str) -> Result<()> {
 
 /// Run a command; its stdout, or an error with its stderr.
 fn run(program: &str, args: &[&str]) -> Result<String> {
-    let out = duct::cmd(program, args.iter().copied())
+    let out = duct::cmd(crate::runner::program(program), args.iter().copied())
         .stdin_null()
         .stdout_capture()
         .stderr_capture()
@@ -571,7 +571,7 @@ fn run(program: &str, args: &[&str]) -> Result<String> {
 
 /// Run a command whose failure is an answer (not installed, not loaded): (success, stdout + stderr).
 fn probe(program: &str, args: &[&str]) -> (bool, String) {
-    match duct::cmd(program, args.iter().copied())
+    match duct::cmd(crate::runner::program(program), args.iter().copied())
         .stdin_null()
         .stdout_capture()
         .stderr_capture()

@@ -61,25 +61,37 @@ pub fn read_password_file(path: &Path) -> Result<String> {
     Ok(pw)
 }
 
-/// A random password for the separate admin account, shown once on the terminal.
+/// A random password for the separate admin account, shown once on the terminal. The bytes come from
+/// the OS's generator through the `getrandom` crate (getrandom(2) on Linux, `ProcessPrng` on Windows,
+/// `getentropy` on macOS), never from a device file Windows does not have.
 pub fn generate_password() -> Result<String> {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.";
-    let mut bytes = [0u8; 20];
-    getrandom(&mut bytes)?;
-    let mut pw: String = bytes
-        .iter()
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect();
+    // Rejection sampling: a byte at or above the largest multiple of the alphabet's size is drawn
+    // again, so every character is equally likely (a plain `% 60` favours the first 16).
+    let limit = (256 / ALPHABET.len() * ALPHABET.len()) as u8;
+    let mut pw = String::with_capacity(20);
+    let mut bytes = [0u8; 64];
+    while pw.len() < 20 {
+        getrandom::fill(&mut bytes)
+            .map_err(|e| anyhow::anyhow!("the OS's random number generator failed: {e}"))?;
+        pw.extend(
+            bytes
+                .iter()
+                .filter(|b| **b < limit)
+                .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+                .take(20 - pw.len()),
+        );
+    }
     // Guarantee four classes so any site policy of up to four classes accepts it.
     pw.replace_range(0..4, "Aa7-");
     Ok(pw)
 }
 
-fn getrandom(buf: &mut [u8]) -> Result<()> {
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(buf))
-        .context("reading /dev/urandom")
+/// The console itself, even when stdout and stderr are redirected: `/dev/tty` on Unix, `CONOUT$` on
+/// Windows (learn.microsoft.com, CreateFile: "Consoles"). A generated password goes there only.
+pub fn open_console() -> std::io::Result<std::fs::File> {
+    let name = if cfg!(windows) { "CONOUT$" } else { "/dev/tty" };
+    std::fs::OpenOptions::new().write(true).open(name)
 }
 
 #[cfg(test)]
@@ -103,5 +115,10 @@ mod tests {
         let p = generate_password().unwrap();
         assert_eq!(p.len(), 20);
         assert!(p.starts_with("Aa7-"));
+        let q = generate_password().unwrap();
+        assert_ne!(p, q, "two passwords alike: the generator is not random");
+        assert!(q[4..]
+            .bytes()
+            .all(|b| b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.".contains(&b)));
     }
 }
