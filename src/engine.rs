@@ -651,6 +651,15 @@ impl Engine<'_> {
             .is_some_and(|p| !sets_password(&p.control))
     }
 
+    /// Whether the technician attested that the separate admin's password is known and works
+    /// (`--attest accounts.separate-admin`): SPEC §7's alternative to a password handover set itself.
+    fn separate_admin_attested(&self) -> bool {
+        self.opts
+            .attestations
+            .iter()
+            .any(|a| a.control == "accounts.separate-admin")
+    }
+
     /// Whether an admin-removing change may go ahead (SPEC §7): another enabled admin account exists,
     /// verified in this run, with a password set by handover in this run or an earlier one (or, where a
     /// person makes that account, verified by its check alone).
@@ -672,7 +681,10 @@ impl Engine<'_> {
         if self.separate_admin_made_by_a_person() {
             return Ok(());
         }
-        if set_now.contains(&admin) || self.opts.admin_passwords_set.contains(&admin) {
+        if set_now.contains(&admin)
+            || self.opts.admin_passwords_set.contains(&admin)
+            || self.separate_admin_attested()
+        {
             Ok(())
         } else {
             Err(format!(
@@ -897,13 +909,25 @@ impl Engine<'_> {
                     .then_some(())
                     .and(password.as_ref());
                 // SPEC §7: the user is demoted only once the separate admin has a password set by
-                // handover, now or in an earlier run.
+                // handover, now or in an earlier run, or attested by the technician.
                 let known = exported.is_some()
                     || admin
                         .as_ref()
-                        .is_some_and(|a| self.opts.admin_passwords_set.contains(a));
+                        .is_some_and(|a| self.opts.admin_passwords_set.contains(a))
+                    || self.separate_admin_attested();
                 if known {
                     env.push(("HANDOVER_ADMIN_PASSWORD_KNOWN".into(), "1".into()));
+                } else if !needs_new {
+                    // The guard in Rust, whatever the profile's script does: an existing admin account
+                    // whose password no one is known to hold is no way back in once the user is demoted.
+                    cr.status = Status::Error;
+                    cr.reason = format!(
+                        "{}; not changed: {}",
+                        cr.reason,
+                        password_unknown(admin.as_deref().unwrap_or("the separate admin account"))
+                    );
+                    reports[i] = cr;
+                    continue;
                 }
                 match exported {
                     Some(pw) => {
@@ -923,6 +947,14 @@ impl Engine<'_> {
                     }
                     None => {}
                 }
+            }
+            // A separate admin made by a person (macOS): its password is known only if the technician
+            // attests it; without that the script verifies the account but demotes no one.
+            if p.control.id == "accounts.separate-admin"
+                && !sets_password(&p.control)
+                && self.separate_admin_attested()
+            {
+                env.push(("HANDOVER_ADMIN_PASSWORD_KNOWN".into(), "1".into()));
             }
             // Installers: a private, verified copy, every time.
             let staged = match self.stage_artifacts(p, &mut env) {
@@ -1124,6 +1156,13 @@ fn progress_bar(enabled: bool, len: u64, what: &str) -> indicatif::ProgressBar {
 }
 
 /// Generate the separate admin's password and write it to the terminal only (never stdout or a log).
+/// Why a demotion waits: nobody is known to hold the separate admin's password.
+fn password_unknown(admin: &str) -> String {
+    format!(
+        "the user would be demoted, but no one is known to hold the password of {admin}: handover has not set it in this or an earlier run and it is not attested; give --admin-password-file FILE or run on a terminal to set it, or confirm it works and give --attest accounts.separate-admin --technician NAME"
+    )
+}
+
 fn generate_and_show(account: &str) -> Option<String> {
     use std::io::Write;
     let pw = crate::secrets::generate_password().ok()?;
@@ -1419,6 +1458,105 @@ mod engine_tests {
         assert_eq!((st, changed), (Status::Manual, true));
         assert_eq!(why, "changed; connection not verifiable");
         assert_eq!(run(true).0, Status::Pass);
+    }
+
+    fn attest_separate_admin(e: &mut Engine) {
+        e.opts.attestations.push(crate::record::Attestation {
+            control: "accounts.separate-admin".into(),
+            by: "A. Tech".into(),
+            at: "2026-11-25T10:00:00Z".into(),
+            text: "jdoe-admin's password tried at the login window".into(),
+            install_id: "i".into(),
+        });
+    }
+
+    fn env_of(host: &ScriptedHost, script: &str) -> Option<Vec<(String, String)>> {
+        let ran = host.ran.lock().unwrap();
+        ran.iter()
+            .find(|(n, _)| n == script)
+            .map(|(_, e)| e.clone())
+    }
+
+    #[test]
+    fn nobody_is_demoted_while_no_one_is_known_to_hold_the_admins_password() {
+        // Windows and Linux: jdoe-admin exists already (made by someone else, or by an older build),
+        // handover never set its password, and there is no password file and no terminal.
+        let (_d, r) = resolved(&["accounts.separate-admin", "accounts.admin-builtin"], "");
+        let d = device();
+        let host = ScriptedHost::new(&[
+            ("accounts.separate-admin check", 0, FAIL, ""),
+            ("accounts.admin-builtin check", 0, FAIL, ""),
+        ]);
+        let mut e = engine(&r, &d, &host, &[]);
+        e.opts.admin_passwords_set.clear();
+        e.opts.admin_password = AdminPassword::None;
+        let rep = e.apply().report.unwrap();
+        let (st, why, changed) = status(&rep, "accounts.separate-admin");
+        assert_eq!((st, changed), (Status::Error, false));
+        assert!(
+            why.contains("no one is known to hold the password of jdoe-admin")
+                && why.contains("--attest accounts.separate-admin"),
+            "{why}"
+        );
+        assert!(
+            env_of(&host, "accounts.separate-admin apply").is_none(),
+            "the script ran"
+        );
+        assert_eq!(status(&rep, "accounts.admin-builtin").0, Status::Error);
+        // Attested: the script runs, told that the password is known, and the guard of root lets go.
+        let host = ScriptedHost::new(&[
+            ("accounts.separate-admin check", 0, FAIL, ""),
+            ("accounts.admin-builtin check", 0, FAIL, ""),
+            ("accounts.separate-admin apply", 0, "", ""),
+            ("accounts.separate-admin check", 0, PASS, ""),
+            ("accounts.admin-builtin apply", 0, "", ""),
+            ("accounts.admin-builtin check", 0, PASS, ""),
+        ]);
+        let mut e = engine(&r, &d, &host, &[]);
+        e.opts.admin_passwords_set.clear();
+        e.opts.admin_password = AdminPassword::None;
+        attest_separate_admin(&mut e);
+        let rep = e.apply().report.unwrap();
+        assert_eq!(status(&rep, "accounts.separate-admin").0, Status::Fixed);
+        assert_eq!(status(&rep, "accounts.admin-builtin").0, Status::Fixed);
+        let env = env_of(&host, "accounts.separate-admin apply").unwrap();
+        assert!(env.contains(&("HANDOVER_ADMIN_PASSWORD_KNOWN".into(), "1".into())));
+        assert!(!env
+            .iter()
+            .any(|(k, _)| k == "HANDOVER_SECRET_ADMIN_PASSWORD"));
+    }
+
+    #[test]
+    fn a_person_made_admin_is_demoted_to_only_once_its_password_is_attested() {
+        // macOS: the script decides, and it is told that the password is known only when attested.
+        let (_d, r) = resolved_with(
+            &["accounts.separate-admin"],
+            "",
+            "params = { sets_password = false }\n",
+        );
+        let d = device();
+        for attested in [false, true] {
+            let host = ScriptedHost::new(&[
+                ("accounts.separate-admin check", 0, FAIL, ""),
+                (
+                    "accounts.separate-admin apply",
+                    MANUAL_EXIT,
+                    "",
+                    "attest it\n",
+                ),
+            ]);
+            let mut e = engine(&r, &d, &host, &[]);
+            if attested {
+                attest_separate_admin(&mut e);
+            }
+            e.apply();
+            let env = env_of(&host, "accounts.separate-admin apply").unwrap();
+            assert_eq!(
+                env.iter()
+                    .any(|(k, v)| k == "HANDOVER_ADMIN_PASSWORD_KNOWN" && v == "1"),
+                attested
+            );
+        }
     }
 
     #[test]
