@@ -329,6 +329,9 @@ pub fn ssh_connection() -> Option<String> {
     if let Ok(v) = std::env::var("SSH_CONNECTION") {
         return Some(v);
     }
+    if cfg!(target_os = "macos") {
+        return macos_ssh_connection();
+    }
     let mut pid = std::process::id();
     for _ in 0..32 {
         pid = parent_of(pid)?;
@@ -347,6 +350,81 @@ pub fn ssh_connection() -> Option<String> {
 }
 
 /// The parent of a process, from `/proc/PID/stat` ("pid (comm) state ppid …"; comm may hold spaces).
+/// macOS has no /proc, and its sudo's `env_reset` drops SSH_CONNECTION: find the nearest sshd among
+/// this process's ancestors (`ps`), then ask `lsof` for that sshd's TCP connection.
+fn macos_ssh_connection() -> Option<String> {
+    let table = stdout_of("/bin/ps", &["-axo", "pid=,ppid=,comm="]);
+    let sshds = ssh_ancestors(&parse_ps_table(&table), std::process::id());
+    sshds.into_iter().find_map(|pid| {
+        parse_lsof_connection(&stdout_of(
+            "/usr/sbin/lsof",
+            &[
+                "-nP",
+                "-a",
+                "-p",
+                &pid.to_string(),
+                "-iTCP",
+                "-sTCP:ESTABLISHED",
+                "-Fn",
+            ],
+        ))
+    })
+}
+
+/// `ps -axo pid=,ppid=,comm=`: pid → (parent, command).
+fn parse_ps_table(text: &str) -> std::collections::HashMap<u32, (u32, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let pid = f.next()?.parse().ok()?;
+            let ppid = f.next()?.parse().ok()?;
+            let comm: Vec<&str> = f.collect();
+            Some((pid, (ppid, comm.join(" "))))
+        })
+        .collect()
+}
+
+/// The sshd processes above `pid`, nearest first. OpenSSH 9.8 split the per-connection server into
+/// `sshd-session` (and `sshd-auth` in 10.0), so any command named `sshd…` counts.
+fn ssh_ancestors(table: &std::collections::HashMap<u32, (u32, String)>, pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut cur = pid;
+    for _ in 0..64 {
+        let Some((ppid, _)) = table.get(&cur) else {
+            break;
+        };
+        if *ppid <= 1 {
+            break;
+        }
+        cur = *ppid;
+        let name = table
+            .get(&cur)
+            .map_or("", |(_, c)| c.rsplit('/').next().unwrap_or(c));
+        if name.starts_with("sshd") {
+            out.push(cur);
+        }
+    }
+    out
+}
+
+/// `lsof -Fn` of an sshd: the line `nLOCAL:PORT->REMOTE:PORT` as SSH_CONNECTION would say it,
+/// `client port server port` (IPv6 addresses come in brackets).
+fn parse_lsof_connection(text: &str) -> Option<String> {
+    let split = |hp: &str| -> Option<(String, String)> {
+        let (h, p) = hp.rsplit_once(':')?;
+        Some((
+            h.trim_start_matches('[').trim_end_matches(']').to_string(),
+            p.to_string(),
+        ))
+    };
+    text.lines().find_map(|l| {
+        let (local, remote) = l.strip_prefix('n')?.split_once("->")?;
+        let (lh, lp) = split(local)?;
+        let (rh, rp) = split(remote)?;
+        Some(format!("{rh} {rp} {lh} {lp}"))
+    })
+}
+
 fn parent_of(pid: u32) -> Option<u32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     stat[stat.rfind(')')? + 1..]
@@ -404,6 +482,28 @@ mod tests {
     }"#;
         assert_eq!(parse_ioreg_serial(ioreg), "C02ZX0XXMD6M");
         assert_eq!(parse_ioreg_serial("nothing"), "unknown");
+    }
+
+    #[test]
+    fn macos_finds_the_ssh_session_above_sudo_without_proc() {
+        // `ps -axo pid=,ppid=,comm=` on macOS 15 (OpenSSH 9.8: sshd-session per connection), with
+        // handover under sudo under zsh under the user's and the privileged sshd-session.
+        let ps = "    1     0 /sbin/launchd\n  610     1 /usr/sbin/sshd\n  700   610 /usr/libexec/sshd-session\n  702   700 /usr/libexec/sshd-session\n  703   702 -zsh\n  800   703 sudo\n  801   800 /Volumes/KIT/handover\n  900     1 /usr/libexec/logd\n";
+        let table = parse_ps_table(ps);
+        assert_eq!(ssh_ancestors(&table, 801), vec![702, 700, 610]);
+        assert!(ssh_ancestors(&table, 900).is_empty());
+        // `lsof -nP -a -p 702 -iTCP -sTCP:ESTABLISHED -Fn`
+        let lsof = "p702\nf5\nn10.0.0.5:22->10.1.2.3:51234\n";
+        assert_eq!(
+            parse_lsof_connection(lsof).unwrap(),
+            "10.1.2.3 51234 10.0.0.5 22"
+        );
+        let v6 = "p702\nf5\nn[2001:db8::5]:22->[2001:db8::77]:60000\n";
+        assert_eq!(
+            parse_lsof_connection(v6).unwrap(),
+            "2001:db8::77 60000 2001:db8::5 22"
+        );
+        assert_eq!(parse_lsof_connection("p702\n"), None);
     }
 
     #[test]
