@@ -992,10 +992,122 @@ fn software_update_settings_and_waiting_updates() {
     m.apple_silicon(false);
     m.stub(
         "softwareupdate",
-        r#"echo "softwareupdate $*" >>"$FAKE/su.log"; [ "$1" = --install ] && echo 'Done with macOS Sequoia 15.1.1. Please restart immediately.'; exit 0"#,
+        r#"echo "softwareupdate $*" >>"$FAKE/su.log"
+case "$1" in
+--list) printf '%s\n' '* Label: macOS Sequoia 15.1.1-24B91' '	Title: macOS Sequoia 15.1.1, Version: 15.1.1, Size: 2345678KiB, Recommended: YES, Action: restart, ' ;;
+--install) echo 'Done with macOS Sequoia 15.1.1. Please restart immediately.' ;;
+esac
+exit 0"#,
     );
     let (code, _, _) = m.run("updates.pending.apply.sh", "20261125");
     assert_eq!(code, Some(handover::engine::REBOOT_EXIT));
+}
+
+/// A file of `tests/fixtures/macos` (each names its public source in that directory's README).
+fn fixture(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/macos")
+        .join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn sw_vers(m: &FakeMac, version: &str) {
+    m.stub(
+        "sw_vers",
+        &format!(
+            r#"case "$1" in -productVersion) echo {version} ;; -buildVersion) echo 22G91 ;; esac"#
+        ),
+    );
+}
+
+/// Issue 13, macOS review §2-2: the major upgrade Software Update offers is no waiting security update, and
+/// the Intel apply never starts it. The cache and the `softwareupdate --list` output are those of a Ventura
+/// Mac offered 13.6 and Sonoma 14.0 (Macjutsu/super#151: `MSU_UPDATE_23A344_patch_14.0_major`).
+#[test]
+fn a_major_upgrade_is_available_not_waiting_and_never_installed() {
+    let m = FakeMac::new();
+    sw_vers(&m, "13.5.2");
+    let p = "/Library/Preferences/com.apple.SoftwareUpdate";
+    m.pref(p, "LastFullSuccessfulDate", "2026-11-24 08:00:00 +0000");
+    m.pref(
+        p,
+        "RecommendedUpdates",
+        &fixture("recommended-updates-super151.txt"),
+    );
+    let (_, v, _) = m.run("updates.pending.check.sh", "20261125");
+    assert_eq!(v["compliant"], false, "{v}");
+    assert_eq!(
+        v["reason"],
+        "2 recommended updates waiting: Safari; macOS Ventura 13.6;"
+    );
+    assert_eq!(v["observed"]["upgrade_available"], "macOS Sonoma 14.0;");
+    // The Product Key alone says so, even when sw_vers does not answer.
+    m.stub("sw_vers", "exit 1");
+    let (_, v, _) = m.run("updates.pending.check.sh", "20261125");
+    assert_eq!(
+        v["observed"]["upgrade_available"], "macOS Sonoma 14.0;",
+        "{v}"
+    );
+    sw_vers(&m, "13.5.2");
+    // Only the upgrade left: nothing waits; the upgrade is reported, not required.
+    let only_major = fixture("recommended-updates-super151.txt")
+        .split("    },\n")
+        .last()
+        .unwrap()
+        .to_string();
+    m.pref(p, "RecommendedUpdates", &format!("(\n{only_major}"));
+    let (_, v, _) = m.run("updates.pending.check.sh", "20261125");
+    assert_eq!(v["compliant"], true, "{v}");
+    assert_eq!(v["observed"]["waiting"], "0");
+    assert_eq!(v["observed"]["upgrade_available"], "macOS Sonoma 14.0;");
+    // No _major key, but a "macOS <Name> <N>" title of another major: an upgrade too (macOS 26 on a 15 Mac).
+    sw_vers(&m, "15.7.2");
+    m.pref(
+        p,
+        "RecommendedUpdates",
+        "(\n        {\n        \"Display Name\" = \"macOS Tahoe 26.2\";\n        \"Product Key\" = \"MSU_UPDATE_25C56_patch_26.2\";\n    }\n)",
+    );
+    let (_, v, _) = m.run("updates.pending.check.sh", "20261125");
+    assert_eq!(v["compliant"], true, "{v}");
+    assert_eq!(v["observed"]["upgrade_available"], "macOS Tahoe 26.2;");
+
+    // Intel apply: by label, the updates of 13 only; never --recommended, never Sonoma.
+    sw_vers(&m, "13.5.2");
+    m.pref(
+        p,
+        "RecommendedUpdates",
+        &fixture("recommended-updates-super151.txt"),
+    );
+    m.apple_silicon(false);
+    std::fs::write(
+        m.state.join("su-list.txt"),
+        fixture("softwareupdate-list-super151.txt"),
+    )
+    .unwrap();
+    m.stub(
+        "softwareupdate",
+        r#"case "$1" in
+--list) cat "$FAKE/su-list.txt" ;;
+--install) printf '%s\n' "$*" >>"$FAKE/su-install.log"; echo "Downloading $2"; case "$2" in macOS*) echo "Done with $2. Please restart immediately." ;; esac ;;
+esac
+exit 0"#,
+    );
+    let (code, _, stderr) = m.run("updates.pending.apply.sh", "20261125");
+    assert_eq!(code, Some(handover::engine::REBOOT_EXIT), "{stderr}");
+    let log = std::fs::read_to_string(m.state.join("su-install.log")).unwrap();
+    let want = [
+        "--install Safari17.0VenturaAuto-17.0",
+        "--install macOS Ventura 13.6-22G120",
+    ];
+    // (once per shell the scripts ran in)
+    assert!(
+        log.lines().all(|l| want.contains(&l)) && want.iter().all(|w| log.contains(w)),
+        "{log}"
+    );
+    assert!(
+        !log.contains("Sonoma") && !log.contains("--recommended"),
+        "{log}"
+    );
 }
 
 #[test]

@@ -36,8 +36,34 @@ interactive_users() {
   done
 }
 
-# How many recommended updates Software Update's cache of its last scan lists (one "Product Key" each).
-waiting_updates() { defaults read /Library/Preferences/com.apple.SoftwareUpdate RecommendedUpdates 2>/dev/null | grep -c '"Product Key"'; }
+# The running release's major version (sw_vers -productVersion: 15.1.1 -> 15).
+os_major() { _v=$(sw_vers -productVersion 2>/dev/null) || _v=''; printf '%s\n' "${_v%%.*}"; }
+
+# Software Update's cache of its last scan (RecommendedUpdates as defaults prints it), one line per item:
+# "update<TAB>NAME" for an update of this release (Safari, RSR/BSI, a point release) or "upgrade<TAB>NAME" for
+# a major OS upgrade, which the cache lists as recommended too (Macjutsu/super#151: the Product Key of
+# "macOS Sonoma 14.0" on a Ventura Mac is MSU_UPDATE_23A344_patch_14.0_major). An upgrade is a Product Key
+# ending in _major, or a "macOS <Name> <N>" title whose major N is not this release's.
+recommended_updates() {
+  defaults read /Library/Preferences/com.apple.SoftwareUpdate RecommendedUpdates 2>/dev/null | M=$(os_major) awk '
+    function val(s) { sub(/^[^=]*= */, "", s); sub(/; *$/, "", s); gsub(/^"|"$/, "", s); return s }
+    function other_major(n,   f, c, i) {
+      if (n !~ /^macOS / || ENVIRON["M"] == "") return 0
+      c = split(n, f, " ")
+      for (i = 2; i <= c; i++) if (f[i] ~ /^[0-9]/) return int(f[i]) != int(ENVIRON["M"])
+      return 0
+    }
+    function flush() {
+      if (key != "" || name != "") print ((key ~ /_major$/ || other_major(name)) ? "upgrade" : "update") "\t" (name != "" ? name : key)
+      key = ""; name = ""
+    }
+    /^[ \t]*\{/ { flush() }
+    /"Display Name" = / { name = val($0) }
+    /"Product Key" = / { key = val($0) }
+    END { flush() }'
+}
+# How many of them are updates of this release (not upgrades).
+waiting_updates() { recommended_updates | grep -c '^update' || true; }
 
 # An app bundle's version (CFBundleShortVersionString), empty when it is not there.
 app_version() { PlistBuddy -c 'Print :CFBundleShortVersionString' "$1/Contents/Info.plist" 2>/dev/null; }

@@ -1,12 +1,17 @@
 {{> macos/_lib.sh}}
 # ITP07 7.1.3: no recommended update waiting. Read from Software Update's own cache of its last scan
 # (softwareupdate --list needs the network and takes tens of seconds); a cache older than 30 days says
-# nothing, which fails too (mSCP's freshness limit).
+# nothing, which fails too (mSCP's freshness limit). A major OS upgrade the cache offers (macOS 26 on a 15 Mac)
+# is no security update of this release: it is reported as available, never counted (os.supported says when
+# this release's support ends).
 p=/Library/Preferences/com.apple.SoftwareUpdate
-names=$(defaults read "$p" RecommendedUpdates 2>/dev/null | sed -n 's/^[[:space:]]*"Display Name" = "\{0,1\}\([^";]*\)"\{0,1\};$/\1/p' | sed 's/$/;/' | oneline)
-n=$(waiting_updates)
+items=$(recommended_updates)
+names=$(printf '%s\n' "$items" | sed -n 's/^update	\(.*\)$/\1;/p' | oneline)
+upgrades=$(printf '%s\n' "$items" | sed -n 's/^upgrade	\(.*\)$/\1;/p' | oneline)
+n=$(printf '%s\n' "$items" | grep -c '^update	' || true)
 obs waiting "$n"
 obs updates "${names:-none}"
+obs upgrade_available "${upgrades:-none}"
 last=$(defaults read "$p" LastFullSuccessfulDate 2>/dev/null || defaults read "$p" LastSuccessfulDate 2>/dev/null || true)
 obs last_scan "${last:-never}"
 if [ -n "$last" ]; then
@@ -18,4 +23,4 @@ else
   problem "Software Update has never scanned for updates"
 fi
 [ "$n" = 0 ] || problem "$n recommended updates waiting: $names"
-finish "no recommended update waiting (last scan $last)"
+finish "no recommended update waiting (last scan $last)${upgrades:+; a major upgrade is available, not required: $upgrades}"
