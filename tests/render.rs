@@ -232,3 +232,83 @@ fn hostile_values_arrive_literally_through_a_shipped_template() {
         );
     }
 }
+
+/// The Linux `apps.lansweeper` check against an LsAgent.ini in a temporary directory and a `systemctl`
+/// stand-in that lists one active LsAgent unit. (The real directory, /opt/LansweeperAgent, is replaced
+/// in the rendered text: the check must not read this machine's.)
+fn lansweeper_check(ini: &str) -> serde_json::Value {
+    let (_out, files) = render("debian-12");
+    let script = &files
+        .iter()
+        .find(|(n, _)| n == "apps.lansweeper.check.sh")
+        .unwrap()
+        .1;
+    let dir = tempfile::tempdir().unwrap();
+    let agent = dir.path().join("LansweeperAgent");
+    std::fs::create_dir(&agent).unwrap();
+    std::fs::write(agent.join("LsAgent.ini"), ini).unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let stub = bin.join("systemctl");
+    std::fs::write(
+        &stub,
+        "#!/bin/sh\necho 'LansweeperAgent.service loaded active running Lansweeper agent'\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = script.replace("/opt/LansweeperAgent", agent.to_str().unwrap());
+    let out = Command::new("/bin/sh")
+        .args(["-c", &script, "apps.lansweeper"])
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin:/usr/sbin:/sbin", bin.display()),
+        )
+        // 2026-11-25T12:00:00Z
+        .env("HANDOVER_NOW_EPOCH", "1795608000")
+        .env("HANDOVER_SECRET_LANSWEEPER_AGENT_KEY", "RELAY-KEY")
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(line.trim())
+        .unwrap_or_else(|e| panic!("{e}: {line} {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn lansweeper_reads_lsagent_ini_and_never_fails_on_what_it_cannot_read() {
+    let base = "Server=lansweeper.example.ac.uk\nPort=9524\n";
+    // Key and date where the agent writes them: a recent upload passes, an old one fails.
+    let j = lansweeper_check(&format!(
+        "{base}AgentKey=RELAY-KEY\nLastSent=2026-11-24 08:30:00\n"
+    ));
+    assert_eq!(j["compliant"], true, "{j}");
+    assert_eq!(j["observed"]["agent_key"], "matches");
+    assert_eq!(j["observed"]["last_upload_days"], "1");
+    let j = lansweeper_check(&format!(
+        "{base}AgentKey=RELAY-KEY\nLastSent=2026-11-01 08:30:00\n"
+    ));
+    assert_eq!(j["compliant"], false, "{j}");
+    assert!(j["reason"].as_str().unwrap().contains("24 days ago"), "{j}");
+    // An older agent's LastScan counts the same.
+    let j = lansweeper_check(&format!("{base}LastScan=2026-10-01\n"));
+    assert_eq!(j["compliant"], false, "{j}");
+    // No key and no date in the file: said, not failed (else the apply reinstalls LsAgent every run).
+    let j = lansweeper_check(base);
+    assert_eq!(j["compliant"], true, "{j}");
+    assert_eq!(
+        j["observed"]["agent_key"],
+        "not readable: LsAgent.ini holds no AgentKey"
+    );
+    assert_eq!(j["observed"]["last_sent"], "not recorded in LsAgent.ini");
+    let j = lansweeper_check(&format!("{base}LastSent=sometime last week\n"));
+    assert_eq!(j["compliant"], true, "{j}");
+    assert_eq!(
+        j["observed"]["last_sent"],
+        "not readable: sometime last week"
+    );
+    // A key that is there and differs, or another server, still fails.
+    let j = lansweeper_check(&format!("{base}AgentKey=OTHER\n"));
+    assert_eq!(j["compliant"], false, "{j}");
+    let j = lansweeper_check("Server=other.example\nPort=9524\n");
+    assert_eq!(j["compliant"], false, "{j}");
+}

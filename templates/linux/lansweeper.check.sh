@@ -11,18 +11,28 @@ obs server "${server:-unset}"
 obs port "${port:-unset}"
 [ "$server" = {{site.lansweeper.server}} ] || problem "LsAgent reports to ${server:-nothing}, not "{{site.lansweeper.server}}
 [ "$port" = {{site.lansweeper.port}} ] || problem "LsAgent uses port ${port:-unset}, not "{{site.lansweeper.port}}
+# The key is compared where the agent keeps it; an LsAgent.ini without one (a version that keeps it
+# elsewhere) is said in observed, not failed: the apply would reinstall LsAgent on every run for nothing.
 if [ -n "${HANDOVER_SECRET_LANSWEEPER_AGENT_KEY:-}" ]; then
   key=$(sed -n 's/^AgentKey=//p' "$ini" 2>/dev/null | tr -d '\r')
-  if [ "$key" = "$HANDOVER_SECRET_LANSWEEPER_AGENT_KEY" ]; then obs agent_key matches; else obs agent_key differs; problem "LsAgent's cloud relay key is not the site's"; fi
+  if [ -z "$key" ]; then obs agent_key "not readable: LsAgent.ini holds no AgentKey"
+  elif [ "$key" = "$HANDOVER_SECRET_LANSWEEPER_AGENT_KEY" ]; then obs agent_key matches
+  else obs agent_key differs; problem "LsAgent's cloud relay key is not the site's"; fi
 fi
 units=$(systemctl list-units --type=service --state=active --no-legend --plain 'ltsagent*' 'lsagent*' 'LansweeperAgent*' 2>/dev/null | awk '{ print $1 }' | oneline)
 obs active_units "${units:-none}"
 [ -n "$units" ] || problem "no LsAgent service is running"
-# Where the agent records its last upload, it must be within 7 days.
-last=$(find "$dir" -maxdepth 2 -name 'LastScan*' -printf '%T@\n' 2>/dev/null | sort -n | tail -n 1)
-if [ -n "$last" ]; then
-  age_d=$(( (HANDOVER_NOW_EPOCH - ${last%.*}) / 86400 ))
+# The last upload must be within 7 days (SPEC 2). LsAgent.ini records it as LastSent (older agents:
+# LastScan); a date that is missing or that date(1) cannot read is said in observed, not failed.
+last=$(sed -n 's/^LastSent=//p; s/^LastScan=//p' "$ini" 2>/dev/null | tr -d '\r' | tail -n 1)
+if [ -z "$last" ]; then
+  obs last_sent "not recorded in LsAgent.ini"
+elif t=$(date -u -d "$last" +%s 2>/dev/null); then
+  age_d=$(( (HANDOVER_NOW_EPOCH - t) / 86400 ))
+  obs last_sent "$last"
   obs last_upload_days "$age_d"
-  [ "$age_d" -le 7 ] || problem "LsAgent's last upload was $age_d days ago"
+  [ "$age_d" -le 7 ] || problem "LsAgent's last upload was $age_d days ago ($last), more than 7"
+else
+  obs last_sent "not readable: $last"
 fi
 finish "LsAgent reports to "{{site.lansweeper.server}}
