@@ -660,7 +660,7 @@ fn firewall_from_socketfilterfw_outputs() {
                 r#"case "$1" in
 --getglobalstate) echo "{global}" ;;
 --getstealthmode) echo "{stealth}" ;;
---getallowsigned) printf '%s\n' "Automatically allow built-in signed software {signed}." "Automatically allow downloaded signed software {signed}." ;;
+--getallowsigned) printf '%s\n' "Automatically allow signed built-in software {signed}" "Automatically allow downloaded signed software {signed}" ;;
 esac"#
             ),
         )
@@ -694,6 +694,45 @@ esac"#
     ] {
         assert!(why.contains(want), "{want}: {why}");
     }
+}
+
+/// Issue 13, macOS review §2-6: the real `--getallowsigned` wording (ParetoSecurity/pareto-mac#139, in
+/// tests/fixtures/macos): built-in auto-allow ENABLED alone fails; the stand-in above used to print an
+/// invented "built-in signed" order, which hid this.
+#[test]
+fn built_in_signed_software_allowed_fails() {
+    let m = FakeMac::new();
+    let allow = fixture("socketfilterfw-getallowsigned-pareto139.txt");
+    std::fs::write(m.state.join("allowsigned.txt"), &allow).unwrap();
+    m.stub(
+        "socketfilterfw",
+        r#"case "$1" in
+--getglobalstate) echo "Firewall is enabled. (State = 1)" ;;
+--getstealthmode) echo "Firewall stealth mode is on" ;;
+--getallowsigned) cat "$FAKE/allowsigned.txt" ;;
+esac"#,
+    );
+    let (ok, _, why) = m.check("firewall.enabled.check.sh");
+    assert!(!ok, "{why}");
+    assert_eq!(
+        why,
+        "built-in signed software is let in without asking; downloaded signed software is let in without asking"
+    );
+    let allow = allow.replace(
+        "downloaded signed software ENABLED",
+        "downloaded signed software DISABLED",
+    );
+    std::fs::write(m.state.join("allowsigned.txt"), &allow).unwrap();
+    let (ok, _, why) = m.check("firewall.enabled.check.sh");
+    assert!(!ok, "{why}");
+    assert_eq!(why, "built-in signed software is let in without asking");
+    std::fs::write(
+        m.state.join("allowsigned.txt"),
+        allow.replace("built-in software ENABLED", "built-in software DISABLED"),
+    )
+    .unwrap();
+    let (ok, _, why) = m.check("firewall.enabled.check.sh");
+    assert!(ok, "{why}");
 }
 
 #[test]

@@ -13,7 +13,9 @@ obs allow_signed "$a"
 case "$g" in *'State = 1'* | *'State = 2'*) ;; *) problem "the firewall is off ($g)" ;; esac
 # "Firewall stealth mode is on" (older releases: "Stealth mode enabled").
 case "$s" in *'mode is on'* | *'mode enabled'*) ;; *) problem "stealth mode is off ($s)" ;; esac
-case "$a" in *'built-in signed software ENABLED'*) problem "built-in signed software is let in without asking" ;; esac
+# socketfilterfw --getallowsigned prints "Automatically allow signed built-in software ENABLED" and
+# "Automatically allow downloaded signed software DISABLED" (ParetoSecurity/pareto-mac#139, macOS 13).
+case "$a" in *'signed built-in software ENABLED'* | *'built-in signed software ENABLED'*) problem "built-in signed software is let in without asking" ;; esac
 case "$a" in *'downloaded signed software ENABLED'*) problem "downloaded signed software is let in without asking" ;; esac
 if [ -n "$_fails" ] && [ -f '/Library/Managed Preferences/com.apple.security.firewall.plist' ]; then
   result false "managed by a configuration profile (com.apple.security.firewall): $_fails" error
