@@ -788,6 +788,19 @@ fn setup(common: &Common, mode: Option<Mode>) -> Result<Setup> {
     })
 }
 
+/// Windows takes local account names of at most 20 characters (learn.microsoft.com, "User Name"
+/// policy and `net user`; New-LocalUser fails beyond it): the separate admin USER + suffix must fit.
+fn windows_name_fits(user: &str, family: &str, suffix: &str) -> Result<()> {
+    let admin = format!("{user}{suffix}");
+    if family == "windows" && admin.chars().count() > 20 {
+        return Err(InputError::refused(format!(
+            "--user {user:?}: the separate admin would be {admin:?}, {} characters; Windows account names take at most 20 (shorten the user name or the site's accounts.admin_suffix); nothing was changed",
+            admin.chars().count()
+        )));
+    }
+    Ok(())
+}
+
 fn valid_account_name(name: &str, flag: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 32
@@ -870,6 +883,16 @@ fn run_engine_as(
     let user = common.user.clone().or_else(|| state.user.clone());
     if let Some(u) = &user {
         valid_account_name(u, "--user")?;
+        windows_name_fits(
+            u,
+            &setup.resolved.profile.os_match.family,
+            setup
+                .resolved
+                .site
+                .get("accounts.admin_suffix")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("-admin"),
+        )?;
     }
     let (asset, ticket, technician) = match apply {
         Some(a) => (a.asset.clone(), a.ticket.clone(), a.technician.clone()),
@@ -2013,5 +2036,25 @@ fn profiles(sources: &Sources, action: ProfilesAction) -> Result<Exit> {
             );
             Ok(Exit::Ok)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_windows_separate_admin_name_fits_in_20_characters() {
+        let fits = |u: &str, fam: &str, suf: &str| super::windows_name_fits(u, fam, suf).is_ok();
+        assert!(fits("jdoe", "windows", "-admin"));
+        assert!(fits("abcdefghijklmn", "windows", "-admin")); // exactly 20
+        assert!(!fits("abcdefghijklmno", "windows", "-admin"));
+        // Linux and macOS take longer names.
+        assert!(fits("jane.longname-smith", "linux", "-admin"));
+        let e = super::windows_name_fits("jane.longname-smith", "windows", "-admin")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"jane.longname-smith-admin\", 25 characters") && e.contains("at most 20"),
+            "{e}"
+        );
     }
 }
