@@ -274,7 +274,20 @@ impl Host for LocalHost {
         for (k, v) in script.env.iter() {
             expr = expr.env(k, v);
         }
-        wait_for(&expr.start()?, script.timeout, started, duct::Handle::kill)
+        // On a timeout the whole tree goes: `taskkill /T` follows parent ids from powershell.exe to the
+        // installer it started (msiexec, the ODT's setup.exe), which killing powershell.exe alone would
+        // leave running (learn.microsoft.com, taskkill: "/t Ends the specified process and any child
+        // processes started by it").
+        wait_for(&expr.start()?, script.timeout, started, |handle| {
+            for pid in handle.pids() {
+                let _ = std::process::Command::new(program("taskkill"))
+                    .args(["/PID", &pid.to_string(), "/T", "/F"])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status();
+            }
+            handle.kill()
+        })
     }
 }
 
