@@ -123,10 +123,11 @@ fn every_rendered_macos_script_passes_shellcheck() {
     }
 }
 
-/// macos-26 is macos with the scripts Apple's changes need, and nothing else: every other rendered file
-/// is the same.
+/// macos-26 is macos: since issue 13 the shared templates read what Apple changed on 26 (SMB guest access
+/// from sysadminctl, the software-update DDM state) first and fall back for 13-15, so every rendered file
+/// is the same, and `profiles list` still matches 26 and 27 to macos-26.
 #[test]
-fn macos_26_differs_from_macos_only_where_apple_changed_a_tool() {
+fn macos_26_renders_the_same_scripts_as_macos() {
     let (_a, new) = render_profile("macos-26");
     let (_b, old) = render_profile("macos");
     let differ: Vec<&str> = new
@@ -138,7 +139,8 @@ fn macos_26_differs_from_macos_only_where_apple_changed_a_tool() {
         })
         .map(|((n, _), _)| n.as_str())
         .collect();
-    assert_eq!(differ, ["accounts.guest.check.sh"]);
+    assert!(differ.is_empty(), "{differ:?}");
+    assert_eq!(new.len(), old.len());
 }
 
 #[test]
@@ -642,11 +644,16 @@ exit 0"#
     say("enabled", "disabled");
     let (ok, _, why) = m.check("accounts.guest.check.sh");
     assert!(!ok && why.contains("the Guest User is on"), "{why}");
+    // sysadminctl gives no answer: the SMB server's preference decides (AllowGuestAccess = 0 here).
     m.stub("sysadminctl", "exit 1");
-    let (ok, _, why) = m.check("accounts.guest.check.sh");
-    assert!(
-        !ok && why.contains("did not say whether guests may open"),
-        "{why}"
+    let (_, v, _) = m.run("accounts.guest.check.sh", "20261125");
+    assert_eq!(
+        v["reason"],
+        "sysadminctl did not say whether the Guest User is on: "
+    );
+    assert_eq!(
+        v["observed"]["smb_guest_access"],
+        "sysadminctl gave no answer (nothing); com.apple.smb.server AllowGuestAccess: 0"
     );
 }
 
@@ -864,7 +871,23 @@ fn separate_admin_and_its_apply_on_a_fake_mac() {
             "jdoe-admin:502:/bin/zsh:admin:token",
         ],
     );
+    // Issue 13: not before the separate admin's password is known (attested: the engine then sets
+    // HANDOVER_ADMIN_PASSWORD_KNOWN=1); until then a person confirms it, and the last line says how.
     let (code, _, stderr) = m.run("accounts.separate-admin.apply.sh", "20261125");
+    assert_eq!(code, Some(handover::engine::MANUAL_EXIT), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .is_some_and(|l| l.contains("--attest accounts.separate-admin")),
+        "{stderr}"
+    );
+    assert!(!m.state.join("dseditgroup.log").exists());
+    let (code, _, stderr) = m.run_with(
+        "accounts.separate-admin.apply.sh",
+        "20261125",
+        &[("HANDOVER_ADMIN_PASSWORD_KNOWN", "1")],
+    );
     assert_eq!(code, Some(0), "{stderr}");
     let log = std::fs::read_to_string(m.state.join("dseditgroup.log")).unwrap();
     assert_eq!(log.lines().next(), Some("-o edit -d jdoe -t user admin"));
@@ -877,6 +900,68 @@ fn separate_admin_and_its_apply_on_a_fake_mac() {
     );
     let (ok, _, why) = m.check("accounts.separate-admin.check.sh");
     assert!(ok, "{why}");
+}
+
+/// Issue 13, macOS review §2-7: root disabled as mSCP's os_root_disable does since commit 0336fe58
+/// (2026-03-26): no AuthenticationAuthority and not a FileVault user (`fdesetup list` prints "NAME,UUID"
+/// lines); root's shell is neither required to be /usr/bin/false nor set to it.
+#[test]
+fn root_is_disabled_as_mscp_does_since_2026() {
+    let m = FakeMac::new();
+    let root = |authority: bool, filevault: bool| {
+        m.stub(
+            "dscl",
+            &format!(
+                r#"case "$2:$3:$4" in
+-read:/Users/root:UserShell) echo 'UserShell: /bin/sh' ;;
+-read:/Users/root:AuthenticationAuthority) if [ {authority} = true ]; then echo 'AuthenticationAuthority: ;ShadowHash;HASHLIST:<SALTED-SHA512-PBKDF2>'; else echo 'No such key: AuthenticationAuthority' >&2; exit 1; fi ;;
+-read:*) exit 1 ;;
+*) echo "$*" >>"$FAKE/dscl.log" ;;
+esac"#
+            ),
+        );
+        m.stub(
+            "fdesetup",
+            &format!(
+                r#"case "$1" in
+list) echo 'jdoe,4A2B0C3D-1E2F-4A5B-8C7D-0E1F2A3B4C5D'; [ {filevault} = false ] || echo 'root,FFFFEEEE-DDDD-CCCC-BBBB-AAAA00000000' ;;
+*) echo "$*" >>"$FAKE/fdesetup.log" ;;
+esac"#
+            ),
+        );
+    };
+    m.prints(
+        "sshd",
+        "port 22\npermitrootlogin no\npasswordauthentication yes",
+        false,
+    );
+    root(false, false);
+    let (ok, _, why) = m.check("accounts.admin-builtin.check.sh");
+    assert!(ok, "root's shell /bin/sh is fine now: {why}");
+    let (_, v, _) = m.run("accounts.admin-builtin.check.sh", "20261125");
+    assert_eq!(v["observed"]["root_shell"], "/bin/sh");
+    root(true, true);
+    let (ok, _, why) = m.check("accounts.admin-builtin.check.sh");
+    assert!(!ok);
+    assert!(
+        why.contains("root can log in: it has an AuthenticationAuthority"),
+        "{why}"
+    );
+    assert!(why.contains("root can unlock FileVault"), "{why}");
+    // The apply: out of FileVault, no AuthenticationAuthority, and root's shell untouched. (It stops at the
+    // sshd drop-in, which needs /etc/ssh here.)
+    let _ = m.run("accounts.admin-builtin.apply.sh", "20261125");
+    let dscl = std::fs::read_to_string(m.state.join("dscl.log")).unwrap();
+    assert!(
+        dscl.lines()
+            .all(|l| l == ". -delete /Users/root AuthenticationAuthority"),
+        "{dscl}"
+    );
+    let fv = std::fs::read_to_string(m.state.join("fdesetup.log")).unwrap();
+    assert!(
+        fv.lines().all(|l| l == "remove -user root") && !fv.is_empty(),
+        "{fv}"
+    );
 }
 
 #[test]
