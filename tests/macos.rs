@@ -377,7 +377,12 @@ impl FakeMac {
 
     /// A Mac whose scripts are those of `profile`.
     fn of(profile: &str) -> FakeMac {
-        let (scripts, _) = render_profile(profile);
+        FakeMac::with_site(profile, MACOS_SITE)
+    }
+
+    /// A Mac whose scripts are those of `profile`, rendered with the site `site`.
+    fn with_site(profile: &str, site: &str) -> FakeMac {
+        let (scripts, _) = crate::support::render_files(profile, site, &["sh", "plist"]);
         let dir = tempfile::tempdir().unwrap();
         let bin = dir.path().join("bin");
         let state = dir.path().join("state");
@@ -416,6 +421,20 @@ if [ -f "$f" ]; then cat "$f"; else echo "Print: Entry, \":$k\", Does Not Exist"
         );
         m.stub("sysctl", r#"cat "$FAKE/arm64" 2>/dev/null || echo 0"#);
         m
+    }
+
+    /// A copy of the rendered `script` with the absolute path `from` replaced by `to`, for checks that test a
+    /// directory (`[ -d /Applications/… ]`) a stand-in command cannot answer for. Returns its name.
+    fn relocated(&self, script: &str, from: &str, to: &Path) -> String {
+        let text = std::fs::read_to_string(self.scripts.path().join(script)).unwrap();
+        assert!(text.contains(from), "{script} does not name {from}");
+        let name = format!("relocated.{script}");
+        std::fs::write(
+            self.scripts.path().join(&name),
+            text.replace(from, &to.display().to_string()),
+        )
+        .unwrap();
+        name
     }
 
     fn stub(&self, name: &str, body: &str) {
@@ -1287,6 +1306,58 @@ esac"#
     );
 }
 
+/// Issue 13, macOS review §2-4: the Defender apply sets tamper protection to block with Microsoft's
+/// documented command, so the control converges; its manual message names each release's pane (13/14:
+/// Privacy & Security; 15 and later: General > Login Items & Extensions) and says when a plain .pkg gave no
+/// onboarding.
+#[test]
+fn defender_apply_sets_tamper_protection_and_names_the_right_pane() {
+    let m = FakeMac::new();
+    // mdatp keeps tamper protection in $FAKE/tamper; health --field FIELD prints as mdatp does.
+    m.stub(
+        "mdatp",
+        r#"echo "$*" >>"$FAKE/mdatp.log"
+case "$1:$2:$3" in
+health:--field:healthy) echo false ;;
+health:--field:real_time_protection_enabled) echo true ;;
+health:--field:definitions_status) echo '"up_to_date"' ;;
+health:--field:definitions_updated_minutes_ago) echo 12 ;;
+health:--field:tamper_protection) echo "\"$(cat "$FAKE/tamper" 2>/dev/null || echo audit)\"" ;;
+health:--field:health_issues) echo '["full disk access has not been granted"]' ;;
+health:--field:org_id) ;;
+config:tamper-protection:enforcement-level) [ "$4:$5" = --value:block ] && echo block >"$FAKE/tamper" ;;
+esac
+exit 0"#,
+    );
+    let env = [("HANDOVER_ARTIFACT_ENDPOINT", "/work/staged/wdav.pkg")];
+    for (version, pane) in [
+        ("14.7.1", "in System Settings > Privacy & Security, and Full Disk Access"),
+        ("15.7.2", "in System Settings > General > Login Items & Extensions, and Full Disk Access in Privacy & Security > Full Disk Access"),
+        ("26.1", "General > Login Items & Extensions"),
+    ] {
+        sw_vers(&m, version);
+        let _ = std::fs::remove_file(m.state.join("tamper"));
+        let (code, _, stderr) = m.run_with("endpoint.protection.apply.sh", "20261125", &env);
+        assert_eq!(code, Some(handover::engine::MANUAL_EXIT), "{stderr}");
+        let last = stderr.lines().last().unwrap_or_default();
+        assert!(last.contains(pane), "{version}: {last}");
+        assert!(
+            last.starts_with("not onboarded: the endpoint artifact /work/staged/wdav.pkg is a plain .pkg"),
+            "{last}"
+        );
+    }
+    let log = std::fs::read_to_string(m.state.join("mdatp.log")).unwrap();
+    assert!(
+        log.contains("config tamper-protection enforcement-level --value block"),
+        "{log}"
+    );
+    // Converged: the check no longer finds tamper protection short of block.
+    let (_, v, _) = m.run("endpoint.protection.check.sh", "20261125");
+    assert_eq!(v["observed"]["tamper_protection"], "block", "{v}");
+    assert_eq!(v["observed"]["onboarded"], false);
+    assert!(!v["reason"].as_str().unwrap().contains("tamper"), "{v}");
+}
+
 #[test]
 fn mdm_enrolment_apps_and_the_vpn_connection() {
     let m = FakeMac::new();
@@ -1379,6 +1450,165 @@ fn mdm_enrolment_apps_and_the_vpn_connection() {
     );
 }
 
+/// Issue 13, macOS review §2-10: with `[device_management] mdm_server`, enrolment in another MDM server
+/// fails. `profiles status -type enrollment` as fleetdm/fleet quotes it (tests/fixtures/macos).
+#[test]
+fn device_management_compares_the_enrolled_mdm_server_with_the_sites() {
+    let enrolled = fixture("profiles-status-enrollment-fleet.txt");
+    for (server, ok) in [
+        ("https://TEST.example.com/mdm", true),
+        ("test.example.com", true),
+        ("mdm.example.ac.uk", false),
+    ] {
+        let site = format!("{MACOS_SITE}\n[device_management]\nmdm_server = \"{server}\"\n");
+        let m = FakeMac::with_site("macos", &site);
+        m.prints("profiles", &enrolled, false);
+        let (_, v, _) = m.run("device.management.check.sh", "20261125");
+        assert_eq!(v["compliant"], ok, "{server}: {v}");
+        assert_eq!(v["observed"]["mdm_server"], "test.example.com");
+        if !ok {
+            assert!(
+                v["reason"].as_str().unwrap().starts_with(
+                    "enrolled in the MDM server test.example.com, not the site's mdm.example.ac.uk"
+                ),
+                "{v}"
+            );
+        }
+    }
+    // Without the key, any enrolment passes, as before.
+    let m = FakeMac::new();
+    m.prints("profiles", &enrolled, false);
+    assert!(m.check("device.management.check.sh").0);
+}
+
+/// Issue 13: LsAgent.ini's Server, Port, AgentKey and LastSent (else LastScan), the keys admins' scripts
+/// read on real agents (pio-007/macOS LsAgent_10.2.0.0.sh: Version=, Status=Running, Enabled=1, AgentKey=,
+/// LastScan=, LastSent=, Server=). The date format is undocumented: ISO and Unix seconds are read, anything
+/// else is reported as not readable without failing; an old upload fails. The agent directory is relocated
+/// into the test's own directory.
+#[test]
+fn lansweeper_reads_lsagent_ini_and_the_last_upload() {
+    let m = FakeMac::new();
+    let dir = m.state.join("LansweeperAgent");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = m.relocated(
+        "apps.lansweeper.check.sh",
+        "/Applications/LansweeperAgent",
+        &dir,
+    );
+    m.stub("pgrep", "echo 412");
+    let env = [(
+        "HANDOVER_SECRET_LANSWEEPER_AGENT_KEY",
+        "RELAY-KEY-s3cr3t-0001",
+    )];
+    let ini = |last: &str| {
+        std::fs::write(
+            dir.join("LsAgent.ini"),
+            format!("[Settings]\r\nServer=lansweeper.example.ac.uk\r\nPort=9524\r\nAgentKey=RELAY-KEY-s3cr3t-0001\r\nVersion=10.2.0.0\r\nStatus=Running\r\nEnabled=1\r\n{last}"),
+        )
+        .unwrap();
+    };
+    let run = || m.run_with(&script, "20261125", &env).1;
+    ini("LastScan=2026-11-24 09:00:00\r\nLastSent=2026-11-24 09:05:00\r\n");
+    let v = run();
+    assert_eq!(v["compliant"], true, "{v}");
+    assert_eq!(v["observed"]["agent_key"], "matches");
+    assert_eq!(v["observed"]["last_sent"], "2026-11-24 09:05:00 (LastSent)");
+    ini("LastSent=2026-11-01T09:05:00\r\n");
+    let v = run();
+    assert_eq!(v["compliant"], false, "{v}");
+    assert_eq!(
+        v["reason"],
+        "LsAgent's last upload (LastSent) was 24 days ago"
+    );
+    // Only LastScan; Unix seconds.
+    ini("LastScan=1795500000\r\n");
+    assert_eq!(run()["compliant"], true);
+    // Not readable: said so, no failure.
+    ini("LastSent=24.11.2026 9:05\r\n");
+    let v = run();
+    assert_eq!(v["compliant"], true, "{v}");
+    assert_eq!(
+        v["observed"]["last_sent"],
+        "not readable: LastSent=24.11.2026 9:05 is in no date format handover knows"
+    );
+    ini("");
+    let v = run();
+    assert_eq!(v["compliant"], true, "{v}");
+    assert!(v["observed"]["last_sent"]
+        .as_str()
+        .unwrap()
+        .starts_with("not readable: no LastSent= or LastScan="));
+    // The key not there: not readable, not a failure; another key fails.
+    std::fs::write(
+        dir.join("LsAgent.ini"),
+        "Server=lansweeper.example.ac.uk\nPort=9524\n",
+    )
+    .unwrap();
+    let v = run();
+    assert_eq!(v["compliant"], true, "{v}");
+    assert!(
+        v["observed"]["agent_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("not readable"),
+        "{v}"
+    );
+    std::fs::write(
+        dir.join("LsAgent.ini"),
+        "Server=lansweeper.example.ac.uk\nAgentKey=OTHER\n",
+    )
+    .unwrap();
+    assert_eq!(
+        run()["reason"],
+        "LsAgent's cloud relay key is not the site's"
+    );
+}
+
+/// Issue 13, macOS review §3.15: "Microsoft Teams (work or school).app", the 2023-24 name of the new Teams,
+/// is an old Teams, not a pass.
+#[test]
+fn teams_work_or_school_is_an_old_teams() {
+    let m = FakeMac::new();
+    let old = "/Applications/Microsoft Teams (work or school).app/Contents/Info.plist";
+    m.plist_value(old, "CFBundleShortVersionString", "23320.3021.2567.4799");
+    m.plist_value(old, "CFBundleIdentifier", "com.microsoft.teams2");
+    let (ok, _, why) = m.check("apps.teams.check.sh");
+    assert!(!ok);
+    assert!(why.starts_with("only an old Teams is installed"), "{why}");
+    let new = "/Applications/Microsoft Teams.app/Contents/Info.plist";
+    m.plist_value(new, "CFBundleShortVersionString", "25290.205.4069.4894");
+    m.plist_value(new, "CFBundleIdentifier", "com.microsoft.teams2");
+    assert!(m.check("apps.teams.check.sh").0);
+}
+
+/// Issue 13, macOS review §3.8: on macOS 26 a software-update declaration's state, as mSCP's tahoe rules read
+/// it (SoftwareUpdateDDMStatePersistence.plist), wins over the local and profile preferences.
+#[test]
+fn updates_automatic_reads_the_declarations_state() {
+    let m = FakeMac::of("macos-26");
+    let ddm = "/var/db/softwareupdate/SoftwareUpdateDDMStatePersistence.plist";
+    let key = |k: &str| {
+        format!("SUCorePersistedStatePolicyFields:SUCoreDDMDeclarationGlobalSettings:{k}")
+    };
+    m.plist_value(ddm, &key("automaticallyInstallOSUpdates"), "1");
+    let (_, v, _) = m.run("updates.automatic.check.sh", "20261125");
+    assert_eq!(v["compliant"], true, "{v}");
+    assert_eq!(
+        v["observed"]["AutomaticallyInstallMacOSUpdates"],
+        "1 (declaration)"
+    );
+    m.pref(
+        "/Library/Preferences/com.apple.SoftwareUpdate",
+        "AutomaticDownload",
+        "1",
+    );
+    m.plist_value(ddm, &key("automaticallyDownload"), "0");
+    let (ok, status, why) = m.check("updates.automatic.check.sh");
+    assert!(!ok && status == "error", "{why}");
+    assert!(why.contains("AutomaticDownload (declaration)"), "{why}");
+}
+
 #[test]
 fn the_manual_and_reboot_codes_in_the_scripts_are_the_engines() {
     let lib = Sources::default().template("macos/_lib.sh").unwrap();
@@ -1417,7 +1647,7 @@ fn lsagent_runs_from_its_disk_image_which_is_always_detached() {
     disk_images(
         &m,
         r#"  mkdir -p "$dir/LsAgent-osx.app/Contents/MacOS"
-  printf '%s\n' '#!/bin/sh' 'echo "installbuilder $*" >>"$FAKE/installer.log"; exit $(cat "$FAKE/rc")' >"$dir/LsAgent-osx.app/Contents/MacOS/installbuilder.sh"
+  printf '%s\n' '#!/bin/sh' 'umask >>"$FAKE/umask.log"; echo "installbuilder $*" >>"$FAKE/installer.log"; exit $(cat "$FAKE/rc")' >"$dir/LsAgent-osx.app/Contents/MacOS/installbuilder.sh"
   chmod +x "$dir/LsAgent-osx.app/Contents/MacOS/installbuilder.sh""#,
     );
     let env = [
@@ -1453,6 +1683,9 @@ fn lsagent_runs_from_its_disk_image_which_is_always_detached() {
             .count();
         assert!(attaches >= 1 && attaches == detaches, "{log}");
         assert!(log.lines().all(|l| !l.contains("RELAY-KEY")), "{log}");
+        // Issue 13: the vendor's installer runs under umask 022, not the scripts' 077.
+        let umask = std::fs::read_to_string(m.state.join("umask.log")).unwrap();
+        assert!(umask.lines().all(|l| l == "0022"), "{umask}");
     }
     let left: Vec<_> = std::fs::read_dir("/tmp")
         .unwrap()

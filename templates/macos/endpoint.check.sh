@@ -17,13 +17,21 @@ case "$product" in
     age=$(field definitions_updated_minutes_ago)
     tamper=$(field tamper_protection)
     issues=$(field health_issues)
+    org=$(field org_id)
     obs healthy "$healthy"
     obs real_time_protection "$rtp"
     obs definitions_status "$defs"
     obs definitions_minutes_ago "$age"
     obs tamper_protection "$tamper"
     obs health_issues "$issues"
-    case "$healthy" in true | 1) ;; *) problem "Defender is not healthy: ${issues:-no reason given} (approving its system extensions and Full Disk Access needs the user or an MDM profile)" ;; esac
+    # An organisation id means onboarded; without one Defender reports to no tenant (a plain wdav.pkg has no
+    # onboarding).
+    nob=''
+    if [ -n "$org" ]; then obsb onboarded true; else
+      obsb onboarded false
+      nob='; not onboarded (no organisation id)'
+    fi
+    case "$healthy" in true | 1) ;; *) problem "Defender is not healthy: ${issues:-no reason given} (approving its system extensions and Full Disk Access needs the user or an MDM profile)$nob" ;; esac
     case "$rtp" in true | 1) ;; *) problem "real-time protection is off" ;; esac
     case "$age" in '' | *[!0-9]*) problem "definitions age unknown ($defs)" ;; *) [ "$age" -le 1440 ] || problem "definitions are $age minutes old" ;; esac
     [ "$tamper" = block ] || problem "tamper protection is not in block mode (${tamper:-unknown})"

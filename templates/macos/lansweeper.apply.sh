@@ -10,5 +10,10 @@ trap 'exit 1' HUP INT TERM
 mnt=$(attach_image "$dmg" lsagent)
 sh_=$(find "$mnt" -maxdepth 4 -path '*LsAgent-osx.app/Contents/MacOS/installbuilder.sh' | head -n 1)
 [ -n "$sh_" ] || { echo "no LsAgent-osx.app/Contents/MacOS/installbuilder.sh in $dmg" >&2; exit 1; }
-"$sh_" --server {{site.lansweeper.server}} --port {{site.lansweeper.port}} \
-  --agentkey "${HANDOVER_SECRET_LANSWEEPER_AGENT_KEY:?no lansweeper.agent_key}" --mode unattended </dev/null
+# Under umask 022, not the scripts' 077: the vendor's installer creates the agent's files and expects the
+# usual modes.
+(
+  umask 022
+  "$sh_" --server {{site.lansweeper.server}} --port {{site.lansweeper.port}} \
+    --agentkey "${HANDOVER_SECRET_LANSWEEPER_AGENT_KEY:?no lansweeper.agent_key}" --mode unattended </dev/null
+)
