@@ -336,3 +336,366 @@ fn an_invented_parameter_is_caught() {
     let allowed = &known["Set-NetFirewallProfile"];
     assert!(!allowed.iter().any(|a| a == "-DefaultInbound"));
 }
+
+// Issue 13: what the expert review of December 2026 found, pinned on the rendered text. Nothing here runs
+// PowerShell, so each test asserts the shape of the logic that a real device would exercise.
+
+fn rendered_map() -> (
+    tempfile::TempDir,
+    std::collections::BTreeMap<String, String>,
+) {
+    let (dir, files) = render("windows-11", WINDOWS_SITE);
+    (dir, files.into_iter().collect())
+}
+
+fn at(text: &str, needle: &str) -> usize {
+    text.find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not found in:\n{text}"))
+}
+
+/// The line of `text` that holds `needle`.
+fn line_of<'a>(text: &'a str, needle: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line holds {needle:?}"))
+}
+
+#[test]
+fn installers_get_no_empty_argument_list_and_are_waited_for_alone() {
+    let (_dir, files) = rendered_map();
+    let mut callers = 0;
+    for (name, text) in &files {
+        assert!(!text.contains("-ArgumentList @()"), "{name}");
+        for l in text.lines().filter(|l| l.contains("Start-Process")) {
+            assert!(
+                !l.contains("-Wait"),
+                "{name}: -Wait waits for the installer's descendants: {l}"
+            );
+        }
+        // Paths are quoted by Join-CommandLine, never by hand (a hand-made quote would be escaped again).
+        assert!(!text.contains("\"`\"$env:HANDOVER_ARTIFACT"), "{name}");
+        if !name.ends_with(".apply.ps1") {
+            continue;
+        }
+        // Windows PowerShell 5.1 refuses an empty -ArgumentList: it is splatted only when there is a line.
+        assert!(text.contains("if ($line) { $start['ArgumentList'] = $line }"));
+        assert!(text.contains("$p = Start-Process @start"));
+        assert!(at(text, "$p.WaitForExit()") > at(text, "$p = Start-Process @start"));
+        assert!(text.contains("if ($code -eq 1618) { throw"), "{name}");
+        // A 3010 is remembered and reported as 194 only at the end of the script.
+        let calls: Vec<usize> = text
+            .match_indices("Invoke-Installer ")
+            .map(|(i, _)| i)
+            .filter(|&i| !text[..i].ends_with("function "))
+            .collect();
+        if let Some(&last) = calls.last() {
+            callers += 1;
+            assert!(
+                text[last..].contains("\nComplete-Apply\n")
+                    || text[last..].ends_with("\nComplete-Apply"),
+                "{name}: no Complete-Apply after its last installer"
+            );
+            assert!(!text.contains("if ($p.ExitCode -eq 3010) { exit 194 }"));
+        }
+    }
+    assert!(callers >= 4, "only {callers} applies run an installer");
+    // The site's silent-install switches arrive as a JSON array, read with ConvertFrom-Json.
+    let lib = &files["apps.lansweeper.apply.ps1"];
+    assert!(lib.contains("[Environment]::GetEnvironmentVariable(\"HANDOVER_ARTIFACT_ARGS_$Name\")"));
+    assert!(lib.contains("$parsed = ConvertFrom-Json -InputObject $json"));
+    assert!(lib.contains("(Get-ArtifactArguments 'LSAGENT_WINDOWS')"));
+}
+
+#[test]
+fn the_user_is_demoted_only_when_the_admin_password_is_known() {
+    let (_dir, files) = rendered_map();
+    let apply = &files["accounts.separate-admin.apply.ps1"];
+    let guard = at(apply, "if ($env:HANDOVER_ADMIN_PASSWORD_KNOWN -ne '1') {");
+    let demote = at(
+        apply,
+        "Remove-LocalGroupMember -SID 'S-1-5-32-544' -Member $u",
+    );
+    assert!(guard < demote, "the guard comes after the demotion");
+    // The guard stops the script: the next statement throws.
+    let after = apply[guard..].lines().nth(1).unwrap();
+    assert!(
+        after
+            .trim_start()
+            .starts_with("throw \"not removing $u from Administrators"),
+        "{after}"
+    );
+    assert_eq!(apply.matches("Remove-LocalGroupMember").count(), 1);
+}
+
+#[test]
+fn passwords_expire_once_and_never_the_admin_the_technician_or_service_accounts() {
+    let (_dir, files) = rendered_map();
+    let apply = &files["accounts.password-policy.apply.ps1"];
+    let expire = at(apply, "& net.exe user $u.Name /logonpasswordchg:yes");
+    // Only when this run changed the policy, and only passwords set before that change.
+    let older = line_of(apply, "$older = ");
+    assert!(
+        older.contains("$changed -and") && older.contains("$u.PasswordLastSet -lt $changedAt"),
+        "{older}"
+    );
+    assert!(at(apply, "$changedAt = Get-Date") < at(apply, "& secedit.exe /configure"));
+    assert!(at(apply, "if ($len -lt $want -or -not $complex) {") < at(apply, "$changed = $true"));
+    // Spared: the separate admin (site suffix), the account running handover, the site's allowlist, built-ins.
+    let keep = line_of(apply, "$keep = ");
+    assert!(
+        keep.contains("$admin") && keep.contains("'svc-backup'"),
+        "{keep}"
+    );
+    assert!(line_of(apply, "$admin = ").contains("$env:HANDOVER_USER + '-admin'"));
+    assert!(apply.contains("$me = [Security.Principal.WindowsIdentity]::GetCurrent().User.Value"));
+    let skip = line_of(apply, "if ($keep -contains $u.Name");
+    assert!(
+        skip.contains("$u.SID.Value -eq $me") && skip.contains("continue"),
+        "{skip}"
+    );
+    assert!(at(apply, "if ($keep -contains $u.Name") < expire);
+    // Above 14 characters Windows needs RelaxMinimumPasswordLengthLimits; the length goes through secedit.
+    assert!(apply.contains("if ($want -gt 14) {"));
+    assert!(apply.contains("-Name RelaxMinimumPasswordLengthLimits -Value 1 -Type DWord"));
+    assert!(!apply.contains("\"/minpwlen:"));
+    // Blank passwords: detected by LogonUser (1327 for an empty password, 1326 for a wrong one).
+    let check = &files["accounts.password-policy.check.ps1"];
+    assert!(check.contains("$state = Test-BlankPassword $u.Name"));
+    assert!(check.contains("if (@(1327, 1907, 1330) -contains $err) { return 'blank' }"));
+    assert!(check.contains("if ($err -eq 1326) { return 'set' }"));
+    assert!(check.contains("Obs 'enabled_with_empty_password' $blank"));
+}
+
+#[test]
+fn every_native_command_has_its_exit_code_checked() {
+    let (_dir, files) = rendered_map();
+    let mut seen = 0;
+    for (name, text) in &files {
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            if !(l.contains("& net.exe") || l.contains("& secedit.exe")) {
+                continue;
+            }
+            seen += 1;
+            let next = lines.get(i + 1).copied().unwrap_or("");
+            assert!(
+                l.contains("$LASTEXITCODE") || next.contains("if ($LASTEXITCODE -ne 0) { throw"),
+                "{name}:{}: {l}",
+                i + 1
+            );
+        }
+    }
+    assert!(seen >= 6, "only {seen} net/secedit calls");
+}
+
+#[test]
+fn firewall_sources_compare_as_networks_in_one_store_and_app_rules_do_not_flap() {
+    let (_dir, files) = rendered_map();
+    let check = &files["firewall.inbound.check.ps1"];
+    let apply = &files["firewall.inbound.apply.ps1"];
+    for text in [check, apply] {
+        // Both sides through ConvertTo-Network: the site's 10.0.0.0/8 and Windows' 10.0.0.0/255.0.0.0.
+        assert!(text.contains("Net = ConvertTo-Network ([string]'10.0.0.0/8')"));
+        assert!(text.contains("function ConvertTo-Network([string]$Text) {"));
+    }
+    assert!(check.contains(
+        "$addr = @(($rule | Get-NetFirewallAddressFilter).RemoteAddress | ForEach-Object { ConvertTo-Network ([string]$_) })"
+    ));
+    assert!(check.contains("if ($addr.Count -ne 1 -or $addr[0] -ne $w.Net)"));
+    assert!(!check.contains("-notcontains $w.From"));
+    // Port and protocol of an existing handover rule are compared too.
+    assert!(check.contains("$pf = $rule | Get-NetFirewallPortFilter"));
+    assert!(check.contains("if ([string]$pf.Protocol -ne $w.Proto)"));
+    assert!(check.contains("if ($ports -ne $w.Port)"));
+    // handover's rules: read and written in the same store.
+    assert!(check.contains("Get-NetFirewallRule -Name $name -PolicyStore PersistentStore"));
+    assert!(apply.contains("Get-NetFirewallRule -Name $name -PolicyStore PersistentStore"));
+    assert!(apply.contains("Set-NetFirewallRule -Name $name -PolicyStore PersistentStore"));
+    assert!(
+        apply.contains("-PolicyStore PersistentStore -Direction Inbound -Action Allow -Protocol")
+    );
+    assert!(apply.contains("Disable-NetFirewallRule -Name $r.Name -PolicyStore PersistentStore"));
+    // App-container rules: listed, not judged; never disabled.
+    assert!(check.contains("if (Test-AppContainerRule $r $packaged) { $appContainer += $label }"));
+    assert!(check.contains("Obs 'app_container_allow_rules' $appContainer"));
+    let verdict = line_of(check, "if ($local.Count -gt 0) { Problem");
+    assert!(!verdict.contains("appContainer"), "{verdict}");
+    let disable = line_of(apply, "Where-Object { $_.Group -ne $coreGroup");
+    assert!(
+        disable.contains("-not (Test-AppContainerRule $_ $packaged)"),
+        "{disable}"
+    );
+    // Rules only policy or Windows itself can change do not fail the check forever.
+    assert!(check.contains("elseif ($source -match 'GroupPolicy|MDM') { $policy +="));
+    assert!(check.contains("'error'"));
+    // Remote sessions: the whole ancestor chain, WinRM and SSH, and RDP; firewall.enabled asks too.
+    assert!(apply.contains("if ($names -contains 'wsmprovhost.exe') { $ports += ,@(5985, 5986) }"));
+    assert!(apply.contains("if ($names -contains 'sshd.exe') { $ports += ,@(22) }"));
+    assert!(apply.contains("for ($depth = 0; $cur -and $depth -lt 32; $depth++) {"));
+    assert!(files["firewall.enabled.apply.ps1"].contains("\nAssert-SessionKept @([int]'3389', 0)"));
+    assert!(at(apply, "\nAssert-SessionKept @(") < at(apply, "Disable-NetFirewallRule -Name"));
+}
+
+#[test]
+fn the_batch_says_constrained_language_mode_before_it_needs_full_language() {
+    let sources = Sources::default();
+    let profile = sources.load("windows-11").unwrap();
+    let site = Site::parse(
+        Path::new("/t/site.toml"),
+        WINDOWS_SITE,
+        &handover::profile::control_ids(),
+    )
+    .unwrap();
+    let resolved = Resolved::new(&sources, profile, site).unwrap();
+    let batch = resolved
+        .renderer
+        .render(
+            "windows/_batch.ps1",
+            &serde_json::json!({"checks": [
+                {"id": "os.supported", "timeout": 90, "script": "UmVzdWx0ICR0cnVlICdvayc="},
+                {"id": "firewall.inbound", "timeout": 120, "script": "UmVzdWx0ICR0cnVlICdvayc="},
+            ]}),
+        )
+        .unwrap();
+    assert!(syntax_errors(&parse(&batch)).is_empty(), "{batch}");
+    assert!(batch.contains("$ids = @('os.supported', 'firewall.inbound', $null)"));
+    let mode = at(&batch, "if ($mode -ne 'FullLanguage') {");
+    // Everything Constrained Language Mode refuses comes after the test: .NET decoding, runspaces.
+    assert!(mode < at(&batch, "[Convert]::FromBase64String"));
+    assert!(mode < at(&batch, "$ps = [powershell]::Create()"));
+    let clm = &batch[mode..at(&batch, "$checks = @(")];
+    assert!(clm.contains("foreach ($id in $ids) {") && clm.contains("status = 'error'"));
+    assert!(
+        clm.contains("Constrained Language Mode")
+            && clm.contains("AppLocker, WDAC / App Control for Business or Smart App Control")
+    );
+    assert!(clm.contains("exit 0"));
+    // UTF-8 before anything is printed.
+    assert!(
+        at(
+            &batch,
+            "[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false"
+        ) < mode
+    );
+    // At most 5 checks at once, each timed from its own start, stopped without blocking.
+    assert!(batch.contains("$slots = 5"));
+    assert!(batch.contains("while ($waiting.Count -gt 0 -and $running.Count -lt $slots) {"));
+    assert!(batch.contains("$null = $r.PS.BeginStop($null, $null)"));
+    assert!(!batch.contains("$r.PS.Stop()"));
+}
+
+#[test]
+fn every_script_writes_utf8_and_names_constrained_language_mode() {
+    let (_dir, files) = rendered_map();
+    for (name, text) in files.iter().filter(|(n, _)| n.ends_with(".ps1")) {
+        let utf8 = at(
+            text,
+            "[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false",
+        );
+        let clm = at(
+            text,
+            "if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {",
+        );
+        assert!(
+            utf8 < clm && clm < at(text, "Set-StrictMode -Version 1.0"),
+            "{name}"
+        );
+        assert!(text.contains("(Constrained Language Mode)"), "{name}");
+    }
+}
+
+#[test]
+fn slow_checks_get_two_minutes() {
+    let p = Sources::default().load("windows-11").unwrap();
+    for id in ["apps.teams", "firewall.inbound", "accounts.password-policy"] {
+        let c = p.controls.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(c.timeout_secs, 120, "{id}");
+    }
+}
+
+#[test]
+fn windows_update_gives_reasons_for_remote_busy_and_partial_installs() {
+    let (_dir, files) = rendered_map();
+    let apply = &files["updates.pending.apply.ps1"];
+    let remote = at(apply, "if (Test-NetworkLogon) {");
+    let busy = at(apply, "if ($inst.IsBusy) { throw");
+    let install = at(apply, "$r = $inst.Install()");
+    assert!(remote < busy && busy < install);
+    assert!(apply.contains(
+        "'80240009' = 'another Windows Update operation is running (WU_E_OPERATIONINPROGRESS)"
+    ));
+    assert!(apply.contains("'80070005' = 'access denied (E_ACCESSDENIED)"));
+    // Partly failed is an error naming the failures, even when a restart is also wanted.
+    let failed = at(apply, "if ($r.ResultCode -ne 2 -or $failed.Count -gt 0) {");
+    assert!(failed < at(apply, "\nComplete-Apply"));
+    assert!(!apply.contains("if ($r.RebootRequired) { exit 194 }"));
+    let check = &files["updates.pending.check.ps1"];
+    assert!(check.contains("Result $false (Get-WuaReason $_) 'error'"));
+    assert!(check.contains("$me.Groups | Where-Object { $_.Value -eq 'S-1-5-2' }"));
+    // updates.automatic: Windows' own default is automatic; MDM read; no restart under a signed-in user.
+    let auto = &files["updates.automatic.check.ps1"];
+    assert!(auto.contains("'HKLM:\\SOFTWARE\\Microsoft\\PolicyManager\\current\\device\\Update'"));
+    assert!(
+        auto.contains("Result $true 'Windows default: updates download and install automatically")
+    );
+    assert!(at(auto, "if ($no -eq 1) { Problem") < at(auto, "Result $true 'Windows default"));
+    assert!(files["updates.automatic.apply.ps1"]
+        .contains("-Name NoAutoRebootWithLoggedOnUsers -Value 1 -Type DWord"));
+}
+
+#[test]
+fn os_supported_knows_ltsc_iot_and_both_kinds_of_esu() {
+    let (_dir, files) = rendered_map();
+    let check = &files["os.supported.check.ps1"];
+    assert!(check.contains("if ($edition -match '^(IoT)?EnterpriseS') { 'ltsc' } elseif ($edition -match '^(Enterprise|Education|IoTEnterprise)') { 'enterprise-education' }"));
+    assert!(check.contains("if (-not $row -and $class -eq 'ltsc') { Result $false"));
+    for id in [
+        "f520e45e-7413-4a34-a497-d2765967d094",
+        "1043add5-23b1-4afb-9a0f-64343c8f3f8d",
+        "83d49986-add3-41d7-ba33-87c7bfb5c0fb",
+    ] {
+        assert!(check.contains(id), "{id}");
+    }
+    assert!(!check.contains("-like '*ESU*'"));
+    assert!(check.contains("Registry::HKEY_USERS\\$($hive.PSChildName)\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Windows\\ConsumerESU"));
+    assert!(check.contains(
+        "@(3, 5, 11, 12) -contains [int]$c.ESUEligibility -and [int]$c.ESUEligibilityResult -eq 1"
+    ));
+}
+
+#[test]
+fn lansweeper_reads_lsagent_ini_and_reinstalls_only_when_missing_or_elsewhere() {
+    let (_dir, files) = rendered_map();
+    let check = &files["apps.lansweeper.check.ps1"];
+    assert!(check.contains("(Join-Path ${env:ProgramFiles(x86)} 'LansweeperAgent\\LsAgent.ini')"));
+    assert!(check.contains("if ($cfg['server'] -ne $server) { Problem"));
+    assert!(check.contains("if ($days -gt 7) { Problem"));
+    // What cannot be read goes to observed, not to the verdict.
+    assert!(check.contains("if (-not $last) { Obs 'last_upload' \"unreadable: $lastText\" }"));
+    assert!(check
+        .contains("Obs 'agent_key' 'differs from the site''s, or is stored encoded: not judged'"));
+    let apply = &files["apps.lansweeper.apply.ps1"];
+    let install = at(
+        apply,
+        "Invoke-Installer $env:HANDOVER_ARTIFACT_LSAGENT_WINDOWS",
+    );
+    assert!(at(apply, "if (-not $svc -or $elsewhere) {") < install);
+    assert!(apply.contains(
+        "if ((Get-Service -Name 'LansweeperAgentService').Status -ne 'Running') { Start-Service"
+    ));
+}
+
+#[test]
+fn office_removes_an_msi_office_and_dsregcmd_has_a_registry_twin() {
+    let (_dir, files) = rendered_map();
+    let xml = &files["apps.office365.office-configuration.xml"];
+    let doc = roxmltree::Document::parse(xml).unwrap();
+    let root = doc.root_element();
+    assert!(
+        root.children().any(|n| n.has_tag_name("RemoveMSI")),
+        "{xml}"
+    );
+    let dm = &files["device.management.check.ps1"];
+    assert!(dm.contains("'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\CloudDomainJoin\\JoinInfo'"));
+    assert!(dm.contains("if ($joinInfo.Count -gt 0) { $joined = $true }"));
+}

@@ -3,7 +3,7 @@ $name = {{site.vpn.name}}
 $server = {{site.vpn.gateway}} + ':' + [string]{{site.vpn.port}}
 if (@(Get-Installed 'FortiClient*').Count -eq 0) {
     if (-not $env:HANDOVER_ARTIFACT_FORTICLIENT_VPN_MSI) { throw 'the forticlient-vpn-msi artifact was not staged' }
-    Invoke-Installer 'msiexec.exe' @('/i', "`"$env:HANDOVER_ARTIFACT_FORTICLIENT_VPN_MSI`"", '/qn', '/norestart')
+    Invoke-Installer 'msiexec.exe' (@('/i', $env:HANDOVER_ARTIFACT_FORTICLIENT_VPN_MSI, '/qn', '/norestart') + (Get-ArtifactArguments 'FORTICLIENT_VPN_MSI'))
 }
 $key = "HKLM:\SOFTWARE\Fortinet\FortiClient\Sslvpn\Tunnels\$name"
 if (-not (Test-Path -LiteralPath $key)) { New-Item -Path $key -Force | Out-Null }
@@ -12,3 +12,5 @@ Set-ItemProperty -LiteralPath $key -Name 'Server' -Value $server -Type String
 Set-ItemProperty -LiteralPath $key -Name 'promptusername' -Value 1 -Type DWord
 Set-ItemProperty -LiteralPath $key -Name 'promptcertificate' -Value 0 -Type DWord
 Set-ItemProperty -LiteralPath $key -Name 'ServerCert' -Value '1' -Type String
+# A 3010 from the MSI is reported only now, after the tunnel is written (review 3.4).
+Complete-Apply

@@ -9,4 +9,5 @@ if ($env:HANDOVER_ARTIFACT_OFFICE_SOURCE) {
   $doc.Configuration.Add.SetAttribute('SourcePath', $env:HANDOVER_ARTIFACT_OFFICE_SOURCE)
   $doc.Save($xml)
 }
-Invoke-Installer $env:HANDOVER_ARTIFACT_OFFICE_ODT @('/configure', "`"$xml`"")
+Invoke-Installer $env:HANDOVER_ARTIFACT_OFFICE_ODT @('/configure', $xml)
+Complete-Apply
