@@ -18,8 +18,9 @@ $mode = [string]$ExecutionContext.SessionState.LanguageMode
 if ($mode -ne 'FullLanguage') {
     $why = "Windows PowerShell runs in $mode (Constrained Language Mode): an application-control policy (AppLocker, WDAC / App Control for Business or Smart App Control) does not trust handover's scripts, so this check cannot run; allow them in that policy"
     foreach ($id in $ids) {
-        $result = [ordered]@{ compliant = $false; reason = $why; observed = [ordered]@{ language_mode = $mode }; status = 'error' } | ConvertTo-Json -Compress
-        Write-Output ([ordered]@{ id = $id; result = $result; errors = @(); timed_out = $false } | ConvertTo-Json -Compress)
+        # Plain hashtables ([ordered] is not sure to be allowed in that mode): the order of keys does not matter.
+        $result = @{ compliant = $false; reason = $why; observed = @{ language_mode = $mode }; status = 'error' } | ConvertTo-Json -Compress
+        Write-Output (@{ id = $id; result = $result; errors = @(); timed_out = $false } | ConvertTo-Json -Compress)
     }
     exit 0
 }

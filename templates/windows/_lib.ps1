@@ -98,7 +98,8 @@ function Invoke-Installer([string]$Path, [string[]]$Arguments = @()) {
     $line = Join-CommandLine $Arguments
     if ($line) { $start['ArgumentList'] = $line }
     $p = Start-Process @start
-    # Reading Handle keeps the process handle open, without which ExitCode can come back empty once it exits.
+    # Reading Handle keeps the process handle, without which ExitCode comes back empty for a process started
+    # with -NoNewWindow and waited for without -Wait (PowerShell/PowerShell#5421, the workaround given there).
     $null = $p.Handle
     $p.WaitForExit()
     $code = $p.ExitCode
