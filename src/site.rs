@@ -411,7 +411,7 @@ fn check_name(
     }
 }
 
-/// A file name a script can be handed on any OS: letters, digits and `._+-`, an extension, no leading
+/// A file name a script can be handed on any OS: letters, digits and `._+-`, no leading
 /// dot or dash, and not one of the names Windows reserves for devices (`CON`, `NUL.txt`, `COM1`…).
 pub fn is_plain_file_name(f: &str) -> bool {
     let stem = f.split('.').next().unwrap_or_default().to_ascii_uppercase();
@@ -425,7 +425,6 @@ pub fn is_plain_file_name(f: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
         && !f.starts_with(['.', '-'])
         && !f.ends_with('.')
-        && f.contains('.')
         && !reserved
 }
 
@@ -714,7 +713,7 @@ fn validate(
             if !is_plain_file_name(f) {
                 return Err(err(
                     &["artifacts", name, "file_name"],
-                    format!("{f:?} must be a file name with an extension (teamsbootstrapper.exe): letters, digits, . _ + -, not a reserved Windows name"),
+                    format!("{f:?} must be a file name such as teamsbootstrapper.exe: letters, digits, . _ + -, not a reserved Windows name"),
                 ));
             }
         } else if art.files.is_none() && art.manifest.is_none() && url_file_name(&art.url).is_none()
@@ -1013,7 +1012,8 @@ mod tests {
             "a b.exe",
             "CON.exe",
             "nul",
-            "setup",
+            "",
+            "a?b",
             ".hidden.exe",
             "x.exe.",
         ] {
