@@ -62,6 +62,10 @@ pub struct Accounts {
 pub struct Firewall {
     #[serde(default)]
     pub allow: Vec<AllowEntry>,
+    /// macOS: applications the application firewall may let accept incoming connections (absolute paths,
+    /// as `socketfilterfw --listapps` prints them). Any other app allowed there fails firewall.inbound.
+    #[serde(default)]
+    pub apps: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -572,6 +576,15 @@ fn validate(
     for (i, name) in a.allowed.iter().flatten().enumerate() {
         check_name(&["accounts", "allowed", &i.to_string()], name, err)?;
     }
+    for (i, a) in file.firewall.apps.iter().enumerate() {
+        check_text(&["firewall", "apps", &i.to_string()], a, err)?;
+        if !a.starts_with('/') || a.contains("/../") || a.ends_with('/') {
+            return Err(err(
+                &["firewall", "apps", &i.to_string()],
+                format!("{a:?} must be an application's absolute path, as socketfilterfw --listapps prints it (/Applications/zoom.us.app)"),
+            ));
+        }
+    }
     for (i, e) in file.firewall.allow.iter().enumerate() {
         let idx = i.to_string();
         if e.port == 0 {
@@ -923,6 +936,7 @@ fn context_of(
     "allow": file.firewall.allow.iter().map(|e| json!({
                 "port": e.port, "proto": e.proto.as_str(), "from": normalize_source(&e.from), "cleartext_ok": e.cleartext_ok,
             })).collect::<Vec<_>>(),
+            "apps": file.firewall.apps,
         },
         "endpoint": {
             "product": file.endpoint.product.map(|p| match p {

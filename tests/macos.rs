@@ -867,6 +867,32 @@ esac"#,
     );
 }
 
+/// An application the site names in `[firewall] apps` may be allowed incoming connections; the others
+/// still fail, and a hostile path stays one literal word.
+#[test]
+fn firewall_inbound_lets_the_sites_own_apps_in() {
+    let site = MACOS_SITE.replacen(
+        "[firewall]\n",
+        "[firewall]\napps = [\"/usr/bin/ruby\", \"/Applications/zoom.us.app\", \"/x/$(touch /tmp/handover-app-hostile)\"]\n",
+        1,
+    );
+    let m = FakeMac::with_site("macos", &site);
+    std::fs::write(
+        m.state.join("listapps.txt"),
+        fixture("socketfilterfw-listapps-nix-darwin1705.txt"),
+    )
+    .unwrap();
+    m.stub(
+        "socketfilterfw",
+        r#"[ "$1" = --listapps ] && cat "$FAKE/listapps.txt"; exit 0"#,
+    );
+    let (_, v, _) = m.run("firewall.inbound.check.sh", "20261125");
+    let why = v["reason"].as_str().unwrap();
+    assert!(!why.contains("lets /usr/bin/ruby accept"), "{why}");
+    assert!(why.contains("lets /usr/bin/python3 accept"), "{why}");
+    assert!(!std::path::Path::new("/tmp/handover-app-hostile").exists());
+}
+
 /// The boot job loads Apple's pf.conf, then handover's rules as the com.apple/250.handover sub-anchor, and
 /// enables pf; it no longer needs /etc/pf.conf to name handover's anchor.
 #[test]

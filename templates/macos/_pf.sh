@@ -91,3 +91,11 @@ exposure() {
     printf 'app\t%s\t%s\n' "$_app" "$_pp"
   done
 }
+
+# The site's [firewall] apps: applications the application firewall may let accept incoming connections.
+site_app() {
+  _want=$1
+  set -- {{#each site.firewall.apps}}{{this}} {{/each}}
+  for _a in "$@"; do [ "$_a" = "$_want" ] && return 0; done
+  return 1
+}

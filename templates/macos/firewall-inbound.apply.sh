@@ -33,7 +33,7 @@ while IFS='	' read -r kind name ports how; do
   case "$kind" in
     app)
       # shellcheck disable=SC2086 # the ports are words
-      if [ -z "$ports" ] || ! allowed $ports; then
+      if ! site_app "$name" && { [ -z "$ports" ] || ! allowed $ports; }; then
         socketfilterfw --blockapp "$name"
         echo "blocked incoming connections to $name"
       fi

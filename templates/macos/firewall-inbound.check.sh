@@ -38,8 +38,8 @@ while IFS='	' read -r kind name ports how; do
     app)
       apps="$apps $name"
       # shellcheck disable=SC2086
-      if [ -z "$ports" ] || ! allowed $ports; then
-        problem "the application firewall lets $name accept incoming connections, which the site does not allow (apply blocks it)"
+      if ! site_app "$name" && { [ -z "$ports" ] || ! allowed $ports; }; then
+        problem "the application firewall lets $name accept incoming connections, which the site does not allow (add it to [firewall] apps, or apply blocks it)"
       fi
       ;;
   esac
