@@ -41,7 +41,8 @@ pub struct Release {
     pub enrolment: Option<String>,
     /// Windows: the build number of the release (`CurrentBuild`, 26100 for 11 24H2).
     pub build: Option<u32>,
-    /// Windows: the editions a row is for: `home-pro` or `enterprise-education` (their support differs).
+    /// Windows: the editions a row is for: `home-pro`, `enterprise-education`, `ltsc` or `iot-ltsc` (their
+    /// support differs), or `all`.
     pub editions: Option<String>,
     /// The day this row's dates were last read from their source (set by `lifecycle import` too).
     pub read: Option<toml::value::Datetime>,

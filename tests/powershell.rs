@@ -647,8 +647,11 @@ fn windows_update_gives_reasons_for_remote_busy_and_partial_installs() {
 fn os_supported_knows_ltsc_iot_and_both_kinds_of_esu() {
     let (_dir, files) = rendered_map();
     let check = &files["os.supported.check.ps1"];
-    assert!(check.contains("if ($edition -match '^(IoT)?EnterpriseS') { 'ltsc' } elseif ($edition -match '^(Enterprise|Education|IoTEnterprise)') { 'enterprise-education' }"));
-    assert!(check.contains("if (-not $row -and $class -eq 'ltsc') { Result $false"));
+    assert!(check.contains("if ($edition -match '^IoTEnterpriseS') { 'iot-ltsc' } elseif ($edition -match '^EnterpriseS') { 'ltsc' } elseif ($edition -match '^(Enterprise|Education|IoTEnterprise)') { 'enterprise-education' }"));
+    assert!(check.contains("if (-not $row -and $class -like '*ltsc') { Result $false"));
+    // The table's LTSC rows reach the script: Windows 11 LTSC 2024 and its IoT twin share build 26100.
+    assert!(check.contains("Build = [int]'26100'; Editions = 'ltsc'; Name = 'Windows 11 Enterprise LTSC 2024'; Regular = [int]'20291009'"), "LTSC 2024 row");
+    assert!(check.contains("Build = [int]'26100'; Editions = 'iot-ltsc'; Name = 'Windows 11 IoT Enterprise LTSC 2024'; Regular = [int]'20341010'"), "IoT LTSC 2024 row");
     for id in [
         "f520e45e-7413-4a34-a497-d2765967d094",
         "1043add5-23b1-4afb-9a0f-64343c8f3f8d",

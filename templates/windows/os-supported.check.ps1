@@ -13,7 +13,7 @@ Obs 'lifecycle_source' {{lifecycle.source}}
 # covered via the Windows 10 ESU program", learn.microsoft.com/windows/whats-new/enable-extended-security-updates);
 # IoT Enterprise outside LTSC is serviced as Enterprise (learn.microsoft.com/lifecycle/products, "Windows 11 IoT
 # Enterprise" rows carry the Enterprise dates); Pro Education as Pro.
-$class = if ($edition -match '^(IoT)?EnterpriseS') { 'ltsc' } elseif ($edition -match '^(Enterprise|Education|IoTEnterprise)') { 'enterprise-education' } else { 'home-pro' }
+$class = if ($edition -match '^IoTEnterpriseS') { 'iot-ltsc' } elseif ($edition -match '^EnterpriseS') { 'ltsc' } elseif ($edition -match '^(Enterprise|Education|IoTEnterprise)') { 'enterprise-education' } else { 'home-pro' }
 Obs 'servicing' $class
 $rows = @(
 {{#each lifecycle.releases}}
@@ -24,7 +24,7 @@ $rows = @(
 )
 $row = $rows | Where-Object { $_.Build -eq $build -and ($_.Editions -eq 'all' -or $_.Editions -eq $class) } | Select-Object -First 1
 # A release the table does not know cannot be judged: error (not fail), naming the way to teach it.
-if (-not $row -and $class -eq 'ltsc') { Result $false "$edition (LTSC) build ${build}: the Long-Term Servicing Channel has its own lifecycle, and handover's lifecycle table has no LTSC rows (editions = `"ltsc`"); add one with handover lifecycle import" 'error' }
+if (-not $row -and $class -like '*ltsc') { Result $false "$edition (LTSC) build ${build}: the Long-Term Servicing Channel has its own lifecycle, and handover's lifecycle table has no row for this build (editions = `"$class`"); add one with handover lifecycle import" 'error' }
 if (-not $row) { Result $false "no lifecycle entry for build $build ($edition): this release is unknown to handover's lifecycle table; add it with handover lifecycle import" 'error' }
 Obs 'name' $row.Name
 $today = [int]$env:HANDOVER_TODAY
