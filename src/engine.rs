@@ -406,17 +406,16 @@ impl Engine<'_> {
                 }
             }
         }
-        let longest = to_run
+        let timeouts: Vec<u64> = to_run
             .iter()
             .map(|&i| selected[i].control.timeout_secs)
-            .max()
-            .unwrap_or(30);
+            .collect();
         let script = Script {
             name: "checks (one process)".into(),
             shell: Shell::of_template(template),
             text,
             env,
-            timeout: Duration::from_secs(longest + 30),
+            timeout: Duration::from_secs(batch_timeout(&timeouts)),
         };
         let out = match self.host.run(&script) {
             Ok(o) => o,
@@ -1156,6 +1155,19 @@ fn progress_bar(enabled: bool, len: u64, what: &str) -> indicatif::ProgressBar {
 }
 
 /// Generate the separate admin's password and write it to the terminal only (never stdout or a log).
+/// How many checks the Windows batch runs at once (`$slots` in templates/windows/_batch.ps1): a freshly
+/// imaged laptop busy with Windows Update cannot start all of them together.
+const BATCH_SLOTS: u64 = 5;
+
+/// How long the whole batch may take before it is killed: every check may wait for a slot, so the bound
+/// is what greedy scheduling on [`BATCH_SLOTS`] guarantees (the sum over the slots, plus the longest),
+/// plus 30 s to start PowerShell and print.
+fn batch_timeout(timeouts: &[u64]) -> u64 {
+    let longest = timeouts.iter().copied().max().unwrap_or(30);
+    let sum: u64 = timeouts.iter().sum();
+    sum.div_ceil(BATCH_SLOTS) + longest + 30
+}
+
 /// Why a demotion waits: nobody is known to hold the separate admin's password.
 fn password_unknown(admin: &str) -> String {
     format!(
@@ -1178,6 +1190,20 @@ fn generate_and_show(account: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_batch_waits_for_checks_queued_behind_the_five_slots() {
+        // 18 checks of 30 s and two of 120 s: with five at a time the last may start after 156 s.
+        let mut t = vec![30; 18];
+        t.extend([120, 120]);
+        assert_eq!(batch_timeout(&t), 156 + 120 + 30);
+        assert_eq!(batch_timeout(&[30]), 6 + 30 + 30);
+        let batch = include_str!("../templates/windows/_batch.ps1");
+        assert!(
+            batch.contains(&format!("$slots = {BATCH_SLOTS}")),
+            "BATCH_SLOTS differs from _batch.ps1's $slots"
+        );
+    }
 
     #[test]
     fn networks() {
