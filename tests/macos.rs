@@ -525,6 +525,35 @@ if [ -f "$f" ]; then cat "$f"; else echo "Print: Entry, \":$k\", Does Not Exist"
         seen.expect("a shell")
     }
 
+    /// Run a rendered script once, in `shell` only, as (exit code, stdout, stderr): for an apply that changes
+    /// what the stand-ins hold, so each shell starts from a Mac of its own.
+    fn run_in(
+        &self,
+        shell: &[&str],
+        script: &str,
+        env: &[(&str, &str)],
+    ) -> (Option<i32>, String, String) {
+        let out = Command::new(shell[0])
+            .args(&shell[1..])
+            .arg(self.scripts.path().join(script))
+            .env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", self.bin.display()))
+            .env("FAKE", &self.state)
+            .env("HANDOVER_TODAY", "20261125")
+            .env("HANDOVER_NOW_EPOCH", "1795600800") // 2026-11-25T10:00:00Z
+            .env("HANDOVER_USER", "jdoe")
+            .env("HANDOVER_ADMIN_USER", "jdoe-admin")
+            .env("HANDOVER_STATE_DIR", self.state.join("handover"))
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// The verdict of a check as (compliant, status or "", reason).
     fn check(&self, script: &str) -> (bool, String, String) {
         let (_, v, _) = self.run(script, "20261125");
@@ -993,8 +1022,12 @@ _spotlight    89
 exit 0; fi
 if [ "$2" = -read ]; then case "$3:$4" in
 /Users/root:UserShell) echo 'UserShell: /bin/sh' ;;
+/Users/*:accountPolicyData) f="$FAKE/apd/${{3#/Users/}}"; [ -f "$f" ] || {{ echo "No such key: $4" >&2; exit 1; }}
+  echo 'dsAttrTypeNative:accountPolicyData:'; cat "$f" ;;
 {read}*) echo "No such key: $4" >&2; exit 1 ;;
 esac; exit 0; fi
+# -authonly USER PASSWORD succeeds only for the password: here only the empty one of an account in $FAKE/blank.
+if [ "$2" = -authonly ]; then echo "$3" >>"$FAKE/authonly.log"; [ "$4" = '' ] && grep -qx "$3" "$FAKE/blank" 2>/dev/null; exit; fi
 echo "$*" >>"$FAKE/dscl.log""#
         ),
     );
@@ -1176,7 +1209,10 @@ fn password_policy_check_accepts_the_policy_the_apply_sets() {
     );
     let (ok, _, why) = m.check("accounts.password-policy.check.sh");
     assert!(ok, "{why}");
-    assert_eq!(why, "passwords need 14 characters and 3 classes");
+    assert_eq!(
+        why,
+        "passwords need 14 characters and 3 classes; no interactive account has an empty password"
+    );
     // An mSCP-style policy of 15 characters, letters and digits only: long enough, one class short.
     m.prints(
         "pwpolicy",
@@ -1196,6 +1232,443 @@ fn password_policy_check_accepts_the_policy_the_apply_sets() {
         !ok && why.contains("shorter than 14 characters (policy: none)"),
         "{why}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// accounts.password-policy: the apply a stock Mac takes, password expiry and empty passwords (issue 13,
+// macOS review §2-3 and §3.4).
+
+/// `dscl . -read /Users/NAME accountPolicyData` for NAME, as dscl prints it: the attribute name, then an XML
+/// plist whose passwordLastSetTime is `last_set` (a `<real>` of seconds since 1970 in the public captures, e.g.
+/// the dscl output quoted by fleetdm/fleet's dscl parser test and forensic write-ups; a `<date>` on accounts from
+/// 10.9 and before, as franton/Extension-Attributes reads it).
+fn account_policy_data(m: &FakeMac, name: &str, last_set: &str, failed: u32) {
+    let dir = m.state.join("apd");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(name),
+        format!(
+            " <?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n<plist version=\"1.0\">\n<dict>\n\t<key>creationTime</key>\n\t<real>1540611063.535651</real>\n\t<key>failedLoginCount</key>\n\t<integer>{failed}</integer>\n\t<key>failedLoginTimestamp</key>\n\t<integer>0</integer>\n\t<key>passwordLastSetTime</key>\n\t{last_set}\n</dict>\n</plist>\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// A password set long before the apply (2025-02-19), and one set after it (the apply runs at 1795600800).
+const SET_BEFORE: &str = "<real>1740000000.6205959</real>";
+const SET_AFTER: &str = "<real>1795600900.25</real>";
+
+/// A `pwpolicy` stand-in holding the global account policies in $FAKE/policy (banner line and XML, as
+/// `pwpolicy -getaccountpolicies` prints them). `-setaccountpolicies FILE` is logged, FILE kept as
+/// $FAKE/set.plist and stored without its indentation and comments (Apple's store prints its own layout, so
+/// the apply must not tell policies apart by whitespace). `-u NAME -setpolicy …` is logged, and fails for a
+/// name in $FAKE/pwpolicy-refuses.
+fn pwpolicy_holding(m: &FakeMac, policies: &str) {
+    std::fs::write(m.state.join("policy"), policies).unwrap();
+    m.stub(
+        "pwpolicy",
+        r#"case "$1" in
+-getaccountpolicies) cat "$FAKE/policy" ;;
+-setaccountpolicies) echo "$*" >>"$FAKE/pwpolicy.log"; cp "$2" "$FAKE/set.plist"
+  { echo 'Getting global account policies'; sed 's/^[[:space:]]*//' "$2" | awk '/<!--/ { c = 1 } !c { print } /-->/ { c = 0 }'; } >"$FAKE/policy" ;;
+-u) echo "$*" >>"$FAKE/pwpolicy.log"; ! grep -qx "$2" "$FAKE/pwpolicy-refuses" 2>/dev/null ;;
+*) echo "pwpolicy stand-in: unexpected $*" >&2; exit 64 ;;
+esac"#,
+    );
+}
+
+fn pwpolicy_log(m: &FakeMac) -> Vec<String> {
+    std::fs::read_to_string(m.state.join("pwpolicy.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// The names `-setpolicy newPasswordRequired=1` was given, in order.
+fn expired(log: &[String]) -> Vec<&str> {
+    log.iter()
+        .filter_map(|l| l.strip_prefix("-u "))
+        .map(|l| {
+            let (name, rest) = l.split_once(' ').unwrap();
+            assert_eq!(rest, "-setpolicy newPasswordRequired=1", "{l}");
+            name
+        })
+        .collect()
+}
+
+/// The policies the apply handed to `-setaccountpolicies`, parsed as a plist: the category names, and each
+/// password content entry as (policyIdentifier, policyContent).
+fn set_policies(m: &FakeMac) -> (plist::Dictionary, Vec<(String, String)>) {
+    let text = std::fs::read(m.state.join("set.plist")).expect("-setaccountpolicies was called");
+    let v = plist::Value::from_reader_xml(text.as_slice()).expect("the policies set are a plist");
+    let dict = v.into_dictionary().expect("a dictionary");
+    let content = dict
+        .get("policyCategoryPasswordContent")
+        .and_then(|c| c.as_array())
+        .expect("a password content category")
+        .iter()
+        .map(|e| {
+            let e = e.as_dictionary().unwrap();
+            let s = |k: &str| {
+                e.get(k)
+                    .and_then(|v| v.as_string())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            (s("policyIdentifier"), s("policyContent"))
+        })
+        .collect();
+    (dict, content)
+}
+
+fn pwpolicy_plist_env(m: &FakeMac) -> String {
+    m.scripts
+        .path()
+        .join("accounts.password-policy.pwpolicy.plist")
+        .display()
+        .to_string()
+}
+
+/// The apply on a stock Mac: Apple's default policy as macOS 26.2 prints it (fixture, see its README) is merged
+/// with the site's entries, once; passwords set before the change must be changed, except the separate admin's,
+/// the technician's ($SUDO_USER) and the site's allowed accounts'; a second apply changes and expires nothing;
+/// the check then passes against the policy as stored.
+#[test]
+fn password_policy_apply_merges_into_apples_default_policy_once() {
+    let stock = fixture("pwpolicy-getaccountpolicies-stock-26.2.txt");
+    for shell in shells() {
+        let m = FakeMac::new();
+        accounts(
+            &m,
+            &[
+                "jdoe:501:/bin/zsh:user:token",
+                "jdoe-admin:502:/bin/zsh:admin:token",
+                "tech:503:/bin/zsh:admin:token",
+                "svc-backup:504:/bin/bash:user:none",
+                "fresh:505:/bin/zsh:user:none",
+                "legacy:506:/bin/zsh:user:none",
+                "hidden:507:/usr/bin/false:user:none",
+            ],
+        );
+        for name in ["jdoe", "jdoe-admin", "tech", "svc-backup", "hidden"] {
+            account_policy_data(&m, name, SET_BEFORE, 0);
+        }
+        account_policy_data(&m, "fresh", SET_AFTER, 0);
+        account_policy_data(&m, "legacy", "<date>2019-01-02T16:36:22Z</date>", 0);
+        pwpolicy_holding(&m, &stock);
+        let plist = pwpolicy_plist_env(&m);
+        let env = [
+            ("SUDO_USER", "tech"),
+            ("HANDOVER_FILE_PWPOLICY_PLIST", plist.as_str()),
+        ];
+        let (code, out, err) = m.run_in(&shell, "accounts.password-policy.apply.sh", &env);
+        assert_eq!(code, Some(0), "{shell:?}\n{out}\n{err}");
+        let log = pwpolicy_log(&m);
+        assert_eq!(
+            log.iter()
+                .filter(|l| l.starts_with("-setaccountpolicies "))
+                .count(),
+            1,
+            "{shell:?}: {log:?}"
+        );
+        // Apple's entry kept as it was, the site's appended with the site's values.
+        let (dict, content) = set_policies(&m);
+        assert_eq!(
+            dict.keys().collect::<Vec<_>>(),
+            ["policyCategoryPasswordContent"]
+        );
+        let ids: Vec<&str> = content.iter().map(|(i, _)| i.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "com.apple.defaultpasswordpolicy.fde",
+                "uk.ac.handover.minimumLength",
+                "uk.ac.handover.requiresAlpha",
+                "uk.ac.handover.requiresNumeric",
+                "uk.ac.handover.requiresSymbol",
+            ],
+            "{shell:?}"
+        );
+        assert_eq!(content[0].1, "policyAttributePassword matches '.{4,}+'");
+        assert_eq!(content[1].1, "policyAttributePassword matches '.{14,}+'");
+        let entries = dict["policyCategoryPasswordContent"].as_array().unwrap();
+        let apple = entries[0].as_dictionary().unwrap();
+        assert_eq!(
+            apple["policyContentDescription"].as_dictionary().unwrap()["en"].as_string(),
+            Some("Enter a password that is four characters or more.")
+        );
+        let min = entries[1].as_dictionary().unwrap()["policyParameters"]
+            .as_dictionary()
+            .unwrap()["minimumLength"]
+            .as_signed_integer();
+        assert_eq!(min, Some(14));
+        // The policies before, for a person to restore.
+        let before =
+            std::fs::read_to_string(m.state.join("handover/pwpolicy-before.plist")).unwrap();
+        assert_eq!(
+            before,
+            stock.split_once('\n').unwrap().1,
+            "the backup is the XML pwpolicy printed"
+        );
+        // Only passwords set before the change, and never the separate admin's, the technician's or an
+        // allowed account's.
+        assert_eq!(expired(&log), ["jdoe", "legacy"], "{shell:?}\n{out}");
+        for line in [
+            "jdoe must change its password at next login",
+            "jdoe-admin keeps its password",
+            "tech keeps its password",
+            "svc-backup keeps its password",
+            "fresh keeps its password (set after the policy changed)",
+        ] {
+            assert!(out.contains(line), "{shell:?}: {line}\n{out}");
+        }
+        assert!(!m.state.join("handover/pwpolicy-expiry-pending").exists());
+        // Once: the second apply finds the policy in place (as Apple's store prints it) and expires nobody.
+        let (code, out, err) = m.run_in(&shell, "accounts.password-policy.apply.sh", &env);
+        assert_eq!(code, Some(0), "{shell:?}\n{out}\n{err}");
+        assert!(out.contains("already in place"), "{out}");
+        assert_eq!(
+            pwpolicy_log(&m),
+            log,
+            "{shell:?}: the second apply changed something"
+        );
+    }
+    // And the check passes against the policy as set.
+    let m = FakeMac::new();
+    accounts(&m, &["jdoe:501:/bin/zsh:user:token"]);
+    account_policy_data(&m, "jdoe", SET_BEFORE, 0);
+    pwpolicy_holding(&m, &stock);
+    let plist = pwpolicy_plist_env(&m);
+    let (code, _, err) = m.run_in(
+        &shells()[0],
+        "accounts.password-policy.apply.sh",
+        &[("HANDOVER_FILE_PWPOLICY_PLIST", plist.as_str())],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let (ok, _, why) = m.check("accounts.password-policy.check.sh");
+    assert!(ok, "{why}");
+    // Before the apply the stock policy fails (4 characters, no classes).
+    pwpolicy_holding(&m, &stock);
+    let (ok, _, why) = m.check("accounts.password-policy.check.sh");
+    assert!(!ok && why.contains("policy: 4"), "{why}");
+}
+
+/// A managed Mac's policies (an authentication category with a lockout limit, a profile's content entry and
+/// Apple's; fixture, see its README) keep everything but handover's entries, and a site that asks for more
+/// replaces handover's earlier entries rather than adding to them.
+#[test]
+fn password_policy_apply_keeps_other_policies_and_replaces_only_its_own() {
+    let managed = fixture("pwpolicy-getaccountpolicies-managed-probo.txt");
+    let m = FakeMac::new();
+    accounts(&m, &["jdoe:501:/bin/zsh:user:token"]);
+    account_policy_data(&m, "jdoe", SET_BEFORE, 0);
+    pwpolicy_holding(&m, &managed);
+    let plist = pwpolicy_plist_env(&m);
+    let env = [("HANDOVER_FILE_PWPOLICY_PLIST", plist.as_str())];
+    let (code, out, err) = m.run_in(&shells()[0], "accounts.password-policy.apply.sh", &env);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let (dict, content) = set_policies(&m);
+    assert_eq!(
+        dict.keys().collect::<Vec<_>>(),
+        [
+            "policyCategoryAuthentication",
+            "policyCategoryPasswordContent"
+        ]
+    );
+    let lockout = dict["policyCategoryAuthentication"].as_array().unwrap()[0]
+        .as_dictionary()
+        .unwrap();
+    assert_eq!(
+        lockout["policyContent"].as_string(),
+        Some("policyAttributeFailedAuthentications < policyAttributeMaximumFailedAuthentications")
+    );
+    assert_eq!(
+        lockout["policyParameters"].as_dictionary().unwrap()
+            ["policyAttributeMaximumFailedAuthentications"]
+            .as_signed_integer(),
+        Some(10)
+    );
+    let ids: Vec<&str> = content.iter().map(|(i, _)| i.as_str()).collect();
+    assert_eq!(
+        &ids[..2],
+        [
+            "ProfilePayload:3B01C197-EA69-4DAE-A872-5C6AB9816A2B:minLength",
+            "com.apple.defaultpasswordpolicy.fde"
+        ]
+    );
+    assert_eq!(ids.len(), 6, "{ids:?}");
+    assert_eq!(expired(&pwpolicy_log(&m)), ["jdoe"]);
+    // The site now asks for 16 characters and four classes.
+    let site = MACOS_SITE
+        .replace("password_min_length = 14", "password_min_length = 16")
+        .replace("password_min_classes = 3", "password_min_classes = 4");
+    let m2 = FakeMac::with_site("macos", &site);
+    accounts(&m2, &["jdoe:501:/bin/zsh:user:token"]);
+    account_policy_data(&m2, "jdoe", SET_BEFORE, 0);
+    pwpolicy_holding(
+        &m2,
+        &std::fs::read_to_string(m.state.join("policy")).unwrap(),
+    );
+    let plist = pwpolicy_plist_env(&m2);
+    let env = [("HANDOVER_FILE_PWPOLICY_PLIST", plist.as_str())];
+    let (code, out, err) = m2.run_in(&shells()[0], "accounts.password-policy.apply.sh", &env);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let (dict, content) = set_policies(&m2);
+    assert!(dict.contains_key("policyCategoryAuthentication"));
+    assert_eq!(
+        content,
+        [
+            (
+                "ProfilePayload:3B01C197-EA69-4DAE-A872-5C6AB9816A2B:minLength",
+                "policyAttributePassword matches '.{7,}'"
+            ),
+            (
+                "com.apple.defaultpasswordpolicy.fde",
+                "policyAttributePassword matches '.{4,}+'"
+            ),
+            (
+                "uk.ac.handover.minimumLength",
+                "policyAttributePassword matches '.{16,}+'"
+            ),
+            (
+                "uk.ac.handover.requiresLowerCase",
+                "policyAttributePassword matches '(.*[a-z].*){1,}+'"
+            ),
+            (
+                "uk.ac.handover.requiresUpperCase",
+                "policyAttributePassword matches '(.*[A-Z].*){1,}+'"
+            ),
+            (
+                "uk.ac.handover.requiresNumeric",
+                "policyAttributePassword matches '(.*[0-9].*){1,}+'"
+            ),
+            (
+                "uk.ac.handover.requiresSymbol",
+                "policyAttributePassword matches '(.*[^a-zA-Z0-9].*){1,}+'"
+            ),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    // Policies handover cannot read are never replaced by the site's alone.
+    let m3 = FakeMac::new();
+    pwpolicy_holding(&m3, "pwpolicy: Permission denied\n");
+    let plist = pwpolicy_plist_env(&m3);
+    let (code, _, err) = m3.run_in(
+        &shells()[0],
+        "accounts.password-policy.apply.sh",
+        &[("HANDOVER_FILE_PWPOLICY_PLIST", plist.as_str())],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("could not read the global account policies"),
+        "{err}"
+    );
+    assert!(pwpolicy_log(&m3).is_empty());
+}
+
+/// An account pwpolicy refuses is named, and the next apply finishes the job: it asks only accounts whose
+/// password is still older than the change, and sets no policy again.
+#[test]
+fn password_expiry_that_fails_is_reported_and_finished_by_the_next_apply() {
+    let m = FakeMac::new();
+    accounts(
+        &m,
+        &[
+            "jdoe:501:/bin/zsh:user:token",
+            "visitor:503:/bin/zsh:user:none",
+        ],
+    );
+    account_policy_data(&m, "jdoe", SET_BEFORE, 0);
+    account_policy_data(&m, "visitor", SET_BEFORE, 0);
+    pwpolicy_holding(&m, &fixture("pwpolicy-getaccountpolicies-stock-26.2.txt"));
+    std::fs::write(m.state.join("pwpolicy-refuses"), "visitor\n").unwrap();
+    let plist = pwpolicy_plist_env(&m);
+    let env = [("HANDOVER_FILE_PWPOLICY_PLIST", plist.as_str())];
+    let (code, _, err) = m.run_in(&shells()[0], "accounts.password-policy.apply.sh", &env);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("could not require a new password of: visitor"),
+        "{err}"
+    );
+    assert!(m.state.join("handover/pwpolicy-expiry-pending").exists());
+    let first = pwpolicy_log(&m);
+    assert_eq!(expired(&first), ["jdoe", "visitor"]);
+    // jdoe has since chosen a new password; pwpolicy now takes visitor.
+    std::fs::remove_file(m.state.join("pwpolicy-refuses")).unwrap();
+    account_policy_data(&m, "jdoe", SET_AFTER, 0);
+    let (code, out, err) = m.run_in(&shells()[0], "accounts.password-policy.apply.sh", &env);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let second = pwpolicy_log(&m);
+    assert_eq!(expired(&second[first.len()..]), ["visitor"]);
+    assert!(
+        !second[first.len()..]
+            .iter()
+            .any(|l| l.starts_with("-setaccountpolicies")),
+        "{second:?}"
+    );
+    assert!(!m.state.join("handover/pwpolicy-expiry-pending").exists());
+}
+
+/// SPEC: no interactive account with an empty password. The check tries the empty password once per account
+/// (dscl -authonly), and not where a lockout limit is near: then a person confirms it (manual).
+#[test]
+fn an_empty_password_fails_the_check() {
+    let m = FakeMac::new();
+    let (_dir, files) = render();
+    let plist = files
+        .iter()
+        .find(|(n, _)| n.ends_with("pwpolicy.plist"))
+        .unwrap()
+        .1
+        .clone();
+    accounts(
+        &m,
+        &[
+            "jdoe:501:/bin/zsh:user:token",
+            "visitor:503:/bin/zsh:user:none",
+        ],
+    );
+    account_policy_data(&m, "jdoe", SET_BEFORE, 3);
+    account_policy_data(&m, "visitor", SET_BEFORE, 2);
+    m.prints(
+        "pwpolicy",
+        &format!("Getting global account policies\n{plist}"),
+        false,
+    );
+    std::fs::write(m.state.join("blank"), "visitor\n").unwrap();
+    let (_, v, _) = m.run("accounts.password-policy.check.sh", "20261125");
+    assert_eq!(v["compliant"], false, "{v}");
+    assert_eq!(
+        v["reason"],
+        "accounts with an empty password: visitor (set a password for each; the content policy only refuses new empty ones)"
+    );
+    assert_eq!(v["observed"]["empty_passwords"], "visitor");
+    let tried = std::fs::read_to_string(m.state.join("authonly.log")).unwrap();
+    assert!(
+        tried.lines().any(|l| l == "jdoe") && tried.lines().any(|l| l == "visitor"),
+        "{tried}"
+    );
+    // A lockout limit of 5: jdoe, at 3 failed logins, is not tried; visitor (2) is, and has a password now.
+    std::fs::remove_file(m.state.join("blank")).unwrap();
+    std::fs::remove_file(m.state.join("authonly.log")).unwrap();
+    let locked = plist.replacen(
+        "<dict>",
+        "<dict>\n  <key>policyCategoryAuthentication</key>\n  <array>\n    <dict>\n      <key>policyContent</key>\n      <string>policyAttributeFailedAuthentications &lt; policyAttributeMaximumFailedAuthentications</string>\n      <key>policyParameters</key>\n      <dict>\n        <key>policyAttributeMaximumFailedAuthentications</key>\n        <integer>5</integer>\n      </dict>\n    </dict>\n  </array>",
+        1,
+    );
+    m.prints(
+        "pwpolicy",
+        &format!("Getting global account policies\n{locked}"),
+        false,
+    );
+    let (ok, status, why) = m.check("accounts.password-policy.check.sh");
+    assert!(!ok);
+    assert_eq!(status, "manual", "{why}");
+    assert!(why.contains("but jdoe could not be tried"), "{why}");
+    let tried = std::fs::read_to_string(m.state.join("authonly.log")).unwrap();
+    assert!(!tried.lines().any(|l| l == "jdoe"), "{tried}");
+    assert!(tried.lines().any(|l| l == "visitor"), "{tried}");
 }
 
 #[test]
