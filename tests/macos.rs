@@ -1240,7 +1240,7 @@ fn password_policy_check_accepts_the_policy_the_apply_sets() {
 
 /// `dscl . -read /Users/NAME accountPolicyData` for NAME, as dscl prints it: the attribute name, then an XML
 /// plist whose passwordLastSetTime is `last_set` (a `<real>` of seconds since 1970 in the public captures, e.g.
-/// the dscl output quoted by fleetdm/fleet's dscl parser test and forensic write-ups; a `<date>` on accounts from
+/// dscl outputs quoted by a Go dscl parser's test and by forensic write-ups in the public code; a `<date>` on accounts from
 /// 10.9 and before, as franton/Extension-Attributes reads it).
 fn account_policy_data(m: &FakeMac, name: &str, last_set: &str, failed: u32) {
     let dir = m.state.join("apd");
