@@ -502,16 +502,11 @@ pub fn escape(fx: &Fixture, data: &[u8]) {
         !xml.contains(['<', '>', '"', '\'']),
         "xml: raw markup in {xml:?}"
     );
-    // C0 controls other than tab, LF and CR cannot be carried by XML 1.0 at all: they become U+FFFD.
+    // What XML 1.0 cannot carry at all (C0 controls other than tab, LF and CR, and U+FFFE, U+FFFF)
+    // becomes U+FFFD.
     let carried: String = s
         .chars()
-        .map(|c| {
-            if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') {
-                '\u{FFFD}'
-            } else {
-                c
-            }
-        })
+        .map(|c| if is_xml_char(c) { c } else { '\u{FFFD}' })
         .collect();
     assert_eq!(
         xml_unescape(&xml).as_deref(),
