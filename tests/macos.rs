@@ -790,6 +790,19 @@ esac"#,
     assert!(ok, "{why}");
 }
 
+/// `socketfilterfw --listapps` prints the list nix-darwin/nix-darwin#1705 quotes.
+fn listapps_as_nix_darwin_1705(m: &FakeMac) {
+    std::fs::write(
+        m.state.join("listapps.txt"),
+        fixture("socketfilterfw-listapps-nix-darwin1705.txt"),
+    )
+    .unwrap();
+    m.stub(
+        "socketfilterfw",
+        r#"[ "$1" = --listapps ] && cat "$FAKE/listapps.txt"; exit 0"#,
+    );
+}
+
 /// Issue 13, macOS review §2-5 and §2-8: firewall.inbound sees what is really open. Sharing services from
 /// `launchctl print-disabled system` ("NAME" => enabled|disabled, the form mSCP's system_settings_*_disable
 /// checks grep), `mdmclient QuerySecurityInfo` (RemoteDesktopEnabled, mSCP), `cupsctl` (_share_printers,
@@ -801,15 +814,7 @@ esac"#,
 #[test]
 fn firewall_inbound_sees_sharing_services_and_application_firewall_exceptions() {
     let m = FakeMac::new();
-    std::fs::write(
-        m.state.join("listapps.txt"),
-        fixture("socketfilterfw-listapps-nix-darwin1705.txt"),
-    )
-    .unwrap();
-    m.stub(
-        "socketfilterfw",
-        r#"[ "$1" = --listapps ] && cat "$FAKE/listapps.txt"; exit 0"#,
-    );
+    listapps_as_nix_darwin_1705(&m);
     m.stub(
         "launchctl",
         r#"case "$1" in
@@ -906,15 +911,7 @@ fn firewall_inbound_lets_the_sites_own_apps_in() {
         1,
     );
     let m = FakeMac::with_site("macos", &site);
-    std::fs::write(
-        m.state.join("listapps.txt"),
-        fixture("socketfilterfw-listapps-nix-darwin1705.txt"),
-    )
-    .unwrap();
-    m.stub(
-        "socketfilterfw",
-        r#"[ "$1" = --listapps ] && cat "$FAKE/listapps.txt"; exit 0"#,
-    );
+    listapps_as_nix_darwin_1705(&m);
     let (_, v, _) = m.run("firewall.inbound.check.sh", "20261125");
     let why = v["reason"].as_str().unwrap();
     assert!(!why.contains("lets /usr/bin/ruby accept"), "{why}");
