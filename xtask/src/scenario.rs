@@ -126,6 +126,17 @@ impl Run {
             .unwrap_or_default()
     }
 
+    /// The run reports the user and asset the handover apply named (handover remembers them).
+    pub fn remembers_user_and_asset(&self, what: &str) -> Result<()> {
+        ensure!(
+            self.json["user"] == "jdoe" && self.json["asset"] == "QM012345",
+            "{what} remembers user and asset: {} {}",
+            self.json["user"],
+            self.json["asset"]
+        );
+        Ok(())
+    }
+
     pub fn control(&self, id: &str) -> &Value {
         self.json["controls"]
             .as_array()
@@ -384,12 +395,7 @@ pub fn run(c: &Container, release: &Release) -> Result<()> {
     // 6. The technician locks the stray account the report named; check passes all that needs no internet.
     lock_stray_account(c, &apply)?;
     let check = handover(c, "check")?;
-    ensure!(
-        check.json["user"] == "jdoe" && check.json["asset"] == "QM012345",
-        "check remembers user and asset: {} {}",
-        check.json["user"],
-        check.json["asset"]
-    );
+    check.remembers_user_and_asset("check")?;
     check.expect("check after apply", CONVERGED)?;
     ensure!(
         check.code == 1,

@@ -148,12 +148,7 @@ pub fn after_upgrade(c: &Container, handed_over: &str) -> Result<()> {
         check.json["profile"]["name"],
         check.json["untested_release"]
     );
-    ensure!(
-        check.json["user"] == "jdoe" && check.json["asset"] == "QM012345",
-        "check after the upgrade remembers user and asset: {} {}",
-        check.json["user"],
-        check.json["asset"]
-    );
+    check.remembers_user_and_asset("check after the upgrade")?;
     check.expect("check after the upgrade", AFTER_UPGRADE)?;
     let os = &check.control("os.supported")["observed"];
     ensure!(
@@ -177,12 +172,7 @@ pub fn after_upgrade(c: &Container, handed_over: &str) -> Result<()> {
         apply.json["reason"],
         apply.json["profile"]["name"]
     );
-    ensure!(
-        apply.json["user"] == "jdoe" && apply.json["asset"] == "QM012345",
-        "apply after the upgrade remembers user and asset: {} {}",
-        apply.json["user"],
-        apply.json["asset"]
-    );
+    apply.remembers_user_and_asset("apply after the upgrade")?;
     apply.expect("apply --reason os-upgrade", REBASELINED)?;
     let rebaselined = newest_record(c)?;
     let converged = handover(c, "check")?;
