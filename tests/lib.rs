@@ -13,5 +13,8 @@ mod macos;
 mod powershell;
 mod records;
 mod render;
+mod security_inputs;
+mod security_kit;
+mod security_output;
 mod support;
 mod waivers;
