@@ -148,16 +148,19 @@ enum RecordAction {
     Verify {
         /// The records (or state) directory (default: this device's).
         dir: Option<PathBuf>,
-        /// The trusted public key (default: the kit's, else the one the device keeps).
+        /// The trusted public key (default: the kit's). The device's own copy is never trusted: its
+        /// administrator could replace it along with the records.
         #[arg(long)]
         pubkey: Option<PathBuf>,
+        /// The technician's kit: its public key, and its copy of this device's records to compare.
         #[arg(long)]
         kit: Option<PathBuf>,
-        /// The asset whose kit copy to compare (default: the device's, from its state).
+        /// The device's directory on the kit (default: `serial-<serial>`, else `chain-<hash of the
+        /// first record>`).
         #[arg(long)]
         asset: Option<String>,
-        /// Do not fail when no trusted key is at hand (the chain alone proves nothing against the
-        /// device's administrator).
+        /// Exit 0 when no trusted key is at hand but the chain is unbroken (with a warning: the chain
+        /// alone proves nothing against the device's administrator).
         #[arg(long)]
         allow_unsigned: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -170,17 +173,22 @@ enum RecordAction {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Sign (with the kit's key) and copy this device's records to `KIT/records/<asset>/`.
+    /// Copy this device's records to `KIT/records/<device>/`, signing nothing: only the record of a
+    /// run with the kit present (`check --kit`, `apply --kit`) is signed.
     Export {
         #[arg(long)]
         kit: PathBuf,
+        /// The device's directory on the kit (default: `serial-<serial>`, else `chain-<hash>`).
         #[arg(long)]
         asset: Option<String>,
     },
-    /// Copy a device's records back from the kit (after a reinstall), so the chain continues.
+    /// Copy a device's records back from the kit (after a reinstall), so the chain continues; they are
+    /// verified against the kit's key first.
     Import {
         #[arg(long)]
         kit: PathBuf,
+        /// The device's directory on the kit (default: `serial-<serial>`; a device with no serial and
+        /// no records must name it).
         #[arg(long)]
         asset: Option<String>,
     },
@@ -280,9 +288,28 @@ enum KitAction {
     },
     /// Re-hash every file of a kit against its MANIFEST.sha256; exit 1 naming what changed.
     Verify { dir: PathBuf },
-    /// Make the ed25519 key pair that signs records (`KIT/keys/records.key`, `.pub`): every record
-    /// written while the kit is present (`--kit`) is signed and copied to `KIT/records/<asset>/`.
-    Keygen { dir: PathBuf },
+    /// Make the ed25519 key pair that signs records (`KIT/keys/records.key`, sealed under a passphrase
+    /// you type, and `.pub`): the record of each run with the kit present (`--kit`) is signed and copied
+    /// to `KIT/records/<device>/`.
+    Keygen {
+        dir: PathBuf,
+        /// Seal an existing unencrypted key (made before keys were sealed) under a passphrase instead.
+        #[arg(long)]
+        reseal: bool,
+        /// Read the passphrase from the first line of FILE instead of the terminal (automation only:
+        /// a passphrase kept beside the kit protects nothing).
+        #[arg(long, value_name = "FILE")]
+        key_passphrase_file: Option<PathBuf>,
+    },
+    /// On your own machine, after the visit: sign the records that runs with the kit present could not
+    /// sign on the device (no passphrase typed there), each after checking that it is its device's
+    /// newest record and chains to the kit's newest signed one. Exit 1 if any was refused.
+    Sign {
+        dir: PathBuf,
+        /// Read the passphrase from the first line of FILE instead of the terminal (automation only).
+        #[arg(long, value_name = "FILE")]
+        key_passphrase_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -368,6 +395,10 @@ struct Common {
     /// installers and the Linux packages from it, with no network.
     #[arg(long, value_name = "DIR")]
     kit: Option<PathBuf>,
+    /// With --kit: read the passphrase of the kit's records key from the first line of FILE instead of
+    /// asking on the terminal (automation only: a passphrase kept beside the kit protects nothing).
+    #[arg(long, value_name = "FILE", requires = "kit")]
+    key_passphrase_file: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -528,6 +559,7 @@ fn run(cli: Cli) -> Result<Exit> {
                 templates_dir,
                 user: None,
                 kit: None,
+                key_passphrase_file: None,
             };
             render(&common, &out)
         }
@@ -571,16 +603,57 @@ fn run(cli: Cli) -> Result<Exit> {
         } => waivers_lint(site.as_deref()),
         Command::Record { action } => record_action(action),
         Command::Kit {
-            action: KitAction::Keygen { dir },
+            action:
+                KitAction::Keygen {
+                    dir,
+                    reseal,
+                    key_passphrase_file,
+                },
         } => {
-            let public = crate::signing::keygen(&dir)?;
+            let pass = passphrase(key_passphrase_file);
+            if reseal {
+                let key = crate::signing::reseal(&dir, &pass)?;
+                println!("sealed {} under your passphrase", key.display());
+                return Ok(Exit::Ok);
+            }
+            let public = crate::signing::keygen(&dir, &pass)?;
             println!(
-                "made {} and {}: records written with --kit {} are now signed and copied to the kit",
+                "made {} (sealed under your passphrase) and {}: the record of each run with --kit {} is now signed and copied to the kit",
                 crate::signing::kit_key_path(&dir).display(),
                 public.display(),
                 dir.display()
             );
             Ok(Exit::Ok)
+        }
+        Command::Kit {
+            action:
+                KitAction::Sign {
+                    dir,
+                    key_passphrase_file,
+                },
+        } => {
+            let results = crate::signing::kit_sign(&dir, &passphrase(key_passphrase_file))?;
+            if results.is_empty() {
+                println!(
+                    "nothing to sign: no record of {} awaits a signature",
+                    dir.display()
+                );
+            }
+            let mut refused = false;
+            for (device, r) in results {
+                match r {
+                    Ok(line) => println!("{device}: {line}"),
+                    Err(e) => {
+                        refused = true;
+                        println!("{device}: REFUSED: {e:#}");
+                    }
+                }
+            }
+            Ok(if refused {
+                Exit::NotCompliant
+            } else {
+                Exit::Ok
+            })
         }
         Command::Report {
             action: ReportAction::Merge { files, format, out },
@@ -912,11 +985,20 @@ fn run_engine_as(
     // Attestations: those still honoured on this installation, and the ones given now.
     let install_id = facts::install_id();
     let attest_now = clock::now()?;
-    let mut attestations: Vec<record::Attestation> = state
-        .attestations
-        .iter()
+    // Once records are signed (a kit key is known: the kit's, else the one the device was given), an
+    // attestation counts only from a signed record: one added to state.json alone is not honoured (F2).
+    let record_key = crate::signing::default_pubkey(common.kit.as_deref())
+        .or_else(|| Some(crate::signing::device_pubkey_path(&state_dir)).filter(|p| p.is_file()));
+    let remembered = match &record_key {
+        Some(key) => {
+            crate::signing::signed_attestations(&state_dir.join("records"), key, &install_id)
+                .unwrap_or_default()
+        }
+        None => state.attestations.clone(),
+    };
+    let mut attestations: Vec<record::Attestation> = remembered
+        .into_iter()
         .filter(|a| a.valid(attest_now, &install_id))
-        .cloned()
         .collect();
     if let Some(a) = apply {
         for id in &a.attest {
@@ -1283,18 +1365,54 @@ fn run_engine_as(
         if let Ok(now_on_disk) = State::load(&state_dir) {
             state.last_record = now_on_disk.last_record;
         }
-        match record::write(&state_dir, &mut state, &report, artifacts)
-            .and_then(|_| state.save(&state_dir))
+        let provenance = record::Provenance {
+            kit_key: common
+                .kit
+                .as_deref()
+                .and_then(|k| {
+                    crate::signing::read_pubkeys(&crate::signing::kit_pubkey_path(k)).ok()
+                })
+                .filter(|_| {
+                    common
+                        .kit
+                        .as_deref()
+                        .is_some_and(|k| crate::signing::kit_key_path(k).exists())
+                })
+                .and_then(|keys| keys.first().map(|k| crate::artifacts::hex(k.as_bytes()))),
+            attestations: attestations.clone(),
+        };
+        match record::write_with(&state_dir, &mut state, &report, artifacts, provenance)
+            .and_then(|p| state.save(&state_dir).map(|_| p))
         {
-            Ok(()) => {
+            Ok(present) => {
                 if let Some(kit) = &common.kit {
-                    let asset = device_asset(None, &state);
-                    match crate::signing::after_record(&state_dir, kit, &asset) {
+                    let pass = passphrase(common.key_passphrase_file.clone());
+                    match crate::signing::after_record(
+                        &state_dir,
+                        kit,
+                        &present,
+                        &report.device.serial,
+                        &pass,
+                    ) {
                         Ok(Some(f)) => {
                             if f.pubkey == crate::signing::PubkeyInstall::Differs {
                                 report.warnings.push(format!(
                                     "this device trusts another record key than {}'s: its records do not verify against the kit",
                                     kit.display()
+                                ));
+                            }
+                            if let Some(why) = &f.not_signed {
+                                report.warnings.push(format!(
+                                    "this run's record is copied to {} unsigned ({why}): sign it on your own machine with `handover kit sign {}`",
+                                    f.kit_dir.display(),
+                                    kit.display()
+                                ));
+                            }
+                            if !f.unsigned.is_empty() {
+                                report.warnings.push(format!(
+                                    "{} record(s) written while the kit was away are copied unsigned, as the device's word only: {}",
+                                    f.unsigned.len(),
+                                    f.unsigned.join(", ")
                                 ));
                             }
                         }
@@ -1661,16 +1779,22 @@ fn kit_build(
     Ok(Exit::Ok)
 }
 
-/// The asset a device's records are filed under on the kit: `--asset`, the remembered one, the serial.
-fn device_asset(given: Option<String>, state: &State) -> String {
-    given.or_else(|| state.asset.clone()).unwrap_or_else(|| {
-        let d = facts::detect();
-        if d.serial.is_empty() || d.serial == "unknown" {
-            d.hostname
-        } else {
-            d.serial
-        }
-    })
+/// This device's directory on the kit: the one named with `--asset`, else found by the device's identity
+/// (its serial, else its first record's hash), never by the asset in `state.json` (F2).
+fn kit_device_dir(kit: &Path, given: Option<String>, records: &Path) -> Result<PathBuf> {
+    let name = match given {
+        Some(a) => a,
+        None => crate::signing::device_dir_name(&facts::detect().serial, records)?,
+    };
+    crate::signing::kit_dir_named(kit, &name)
+}
+
+/// Where the kit key's passphrase comes from.
+fn passphrase(file: Option<PathBuf>) -> crate::signing::Passphrase {
+    file.map_or(
+        crate::signing::Passphrase::Prompt,
+        crate::signing::Passphrase::File,
+    )
 }
 
 fn record_action(action: RecordAction) -> Result<Exit> {
@@ -1687,20 +1811,34 @@ fn record_action(action: RecordAction) -> Result<Exit> {
             format,
         } => {
             let dir = dir.unwrap_or_else(|| state_dir.join("records"));
-            let key = pubkey.or_else(|| crate::signing::default_pubkey(kit.as_deref(), &state_dir));
+            let key = pubkey.or_else(|| crate::signing::default_pubkey(kit.as_deref()));
             let kit_copy = match &kit {
-                Some(k) => Some(crate::signing::kit_records_dir(
+                Some(k) => Some(kit_device_dir(
                     k,
-                    &device_asset(asset, &state),
+                    asset,
+                    &crate::signing::records_dir_of(&dir),
                 )?),
                 None => None,
             };
-            let v = crate::signing::verify(&dir, key.as_deref(), kit_copy.as_deref())?;
+            let mut v = crate::signing::verify(&dir, key.as_deref(), kit_copy.as_deref())?;
+            if key.is_none() && crate::signing::device_pubkey_path(&state_dir).is_file() {
+                // F5: the device's own key proves nothing against the device's administrator.
+                v.device_key_only = true;
+                for f in &mut v.findings {
+                    if f.message == crate::signing::UNSIGNED {
+                        f.message = crate::signing::DEVICE_KEY.into();
+                    }
+                }
+            }
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&v)?),
                 Format::Text => {
                     match &key {
                         Some(k) => println!("trusted key: {}", k.display()),
+                        None if v.device_key_only => println!(
+                            "trusted key: none (the device's own {} is not trusted)",
+                            crate::signing::device_pubkey_path(&state_dir).display()
+                        ),
                         None => println!("trusted key: none"),
                     }
                     print!("{}", v.text());
@@ -1727,30 +1865,25 @@ fn record_action(action: RecordAction) -> Result<Exit> {
             Ok(Exit::Ok)
         }
         RecordAction::Export { kit, asset } => {
-            let asset = device_asset(asset, &state);
-            match crate::signing::after_record(&state_dir, &kit, &asset)? {
-                Some(f) => println!(
-                    "signed {} record(s), copied {} file(s) to {}",
-                    f.signed.len(),
-                    f.exported,
-                    f.kit_dir.display()
-                ),
-                None => {
-                    let n = crate::signing::export(&state_dir.join("records"), &kit, &asset)?;
-                    println!(
-                        "copied {n} file(s) to the kit (unsigned: the kit has no key; `handover kit keygen`)"
-                    );
-                }
-            }
+            let records = state_dir.join("records");
+            let dst = kit_device_dir(&kit, asset, &records)?;
+            let n = crate::signing::export(&records, &dst)?;
+            println!(
+                "copied {n} file(s) to {}, signing nothing: only the record of a run with the kit present (`check --kit`, `apply --kit`) is signed",
+                dst.display()
+            );
             Ok(Exit::Ok)
         }
         RecordAction::Import { kit, asset } => {
-            let asset = device_asset(asset, &state);
             let records = state_dir.join("records");
             perms::ensure_private_dir(&state_dir)?;
             perms::ensure_private_dir(&records)?;
-            let n =
-                crate::signing::import(&crate::signing::kit_records_dir(&kit, &asset)?, &records)?;
+            let src = kit_device_dir(&kit, asset, &records)?;
+            let n = crate::signing::import(
+                &src,
+                &records,
+                crate::signing::default_pubkey(Some(&kit)).as_deref(),
+            )?;
             let mut state = state;
             if state.last_record.is_none() {
                 state.last_record = crate::signing::chain_head(&records)?;

@@ -14,6 +14,7 @@ pub mod fetch;
 pub mod hashing;
 pub mod journal;
 pub mod kit;
+pub mod kitkey;
 pub mod lifecycle;
 pub mod lock;
 pub mod merge;

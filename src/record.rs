@@ -109,6 +109,21 @@ pub struct Record {
     pub artifacts: std::collections::BTreeMap<String, String>,
     /// sha256 of the previous record's file, `null` for the first.
     pub previous: Option<String>,
+    /// The kit's public key (hex) when the technician's kit was present: such a record is signed, so a
+    /// missing signature means a removed one (issue 14, F2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kit_key: Option<String>,
+    /// The attestations honoured in this run. A later run honours an attestation only from a record
+    /// signed with the kit's key, never from `state.json` alone (F2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<Attestation>,
+}
+
+/// Who stood behind a record: the kit present, and the attestations it carries.
+#[derive(Debug, Default, Clone)]
+pub struct Provenance {
+    pub kit_key: Option<String>,
+    pub attestations: Vec<Attestation>,
 }
 
 /// Write `report` as the next record in the chain; returns its path.
@@ -117,6 +132,17 @@ pub fn write(
     state: &mut State,
     report: &Report,
     artifacts: std::collections::BTreeMap<String, String>,
+) -> Result<PathBuf> {
+    write_with(dir, state, report, artifacts, Provenance::default())
+}
+
+/// [`write`], with the record's provenance.
+pub fn write_with(
+    dir: &Path,
+    state: &mut State,
+    report: &Report,
+    artifacts: std::collections::BTreeMap<String, String>,
+    provenance: Provenance,
 ) -> Result<PathBuf> {
     let records = dir.join("records");
     perms::ensure_private_dir(dir)?;
@@ -127,6 +153,8 @@ pub fn write(
         profile_digest: report.profile.digest.clone(),
         artifacts,
         previous: state.last_record.clone(),
+        kit_key: provenance.kit_key,
+        attestations: provenance.attestations,
     };
     let bytes = serde_json::to_vec_pretty(&record)?;
     // A sequence number first, so that names sort in the order of the chain even when the clock is

@@ -22,11 +22,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+pub use ed25519_dalek::SigningKey;
+use ed25519_dalek::{Signature, Signer, VerifyingKey};
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::artifacts::{hex, sha256_bytes};
+pub use crate::kitkey::Passphrase;
 use crate::perms;
 
 /// The kit's private key.
@@ -129,11 +131,61 @@ fn key_lines(path: &Path, len: usize) -> Result<Vec<Vec<u8>>> {
     Ok(out)
 }
 
-/// Read a private key file written by [`keygen`].
-pub fn read_signing_key(path: &Path) -> Result<SigningKey> {
-    let lines = key_lines(path, 32)?;
-    let seed: [u8; 32] = lines[0].as_slice().try_into().expect("32 bytes");
-    Ok(SigningKey::from_bytes(&seed))
+/// Open the kit's private key (written by [`keygen`]) with the technician's passphrase. A key file
+/// holding a bare seed (made before keys were sealed) is refused: anyone who copied the kit could sign.
+pub fn read_signing_key(path: &Path, pass: &Passphrase) -> Result<SigningKey> {
+    let text = read_key_text(path)?;
+    if !crate::kitkey::is_sealed(&text) {
+        bail!(
+            "{}: the records key is not encrypted (made before handover sealed its keys), so anyone who copied the kit can sign with it: seal it under a passphrase with `handover kit keygen --reseal {}`",
+            path.display(),
+            path.parent().and_then(Path::parent).unwrap_or(Path::new(".")).display()
+        );
+    }
+    let pass = crate::kitkey::read_passphrase(pass, &path.display().to_string(), false)?;
+    crate::kitkey::open(&text, &pass, path)
+}
+
+/// A key file's text: a regular file (not a link, a FIFO or a device) of at most 64 KiB.
+fn read_key_text(path: &Path) -> Result<String> {
+    let bytes = read_regular(path, 64 * 1024)?;
+    String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{}: not text", path.display()))
+}
+
+/// Read a regular file of at most `max` bytes, never following a symbolic link at its last component
+/// and never blocking on a FIFO (F14, F15).
+pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = std::fs::symlink_metadata(path).with_context(|| format!("{}", path.display()))?;
+    if !meta.file_type().is_file() {
+        bail!(
+            "{}: not a regular file (a link, a directory or a device): refused",
+            path.display()
+        );
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let f = o
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    let meta = f.metadata()?;
+    if !meta.is_file() || meta.len() > max {
+        bail!(
+            "{}: not a regular file of at most {max} bytes: refused",
+            path.display()
+        );
+    }
+    let mut out = Vec::with_capacity(meta.len() as usize);
+    f.take(max + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > max {
+        bail!("{}: larger than {max} bytes: refused", path.display());
+    }
+    Ok(out)
 }
 
 /// Read a public key file (one or more keys, one a line).
@@ -156,25 +208,26 @@ fn pubkey_text(key: &VerifyingKey) -> String {
     )
 }
 
-/// Make the kit's key pair: `KIT/keys/records.key` (mode 0600) and `KIT/keys/records.pub`. Refuses to
-/// replace either. Returns the public key's path.
-pub fn keygen(kit: &Path) -> Result<PathBuf> {
+/// Make the kit's key pair: `KIT/keys/records.key` (the seed sealed under the technician's passphrase,
+/// mode 0600) and `KIT/keys/records.pub`. Refuses to replace either. Returns the public key's path.
+pub fn keygen(kit: &Path, pass: &Passphrase) -> Result<PathBuf> {
     let key_path = kit_key_path(kit);
     let pub_path = kit_pubkey_path(kit);
     for p in [&key_path, &pub_path] {
-        if p.exists() {
+        if p.exists() || p.is_symlink() {
             bail!(
                 "{} exists: refusing to replace a kit's records key (records signed with it could no longer be verified); move it away first",
                 p.display()
             );
         }
     }
+    let pass = crate::kitkey::read_passphrase(pass, &key_path.display().to_string(), true)?;
     let keys = key_path.parent().expect("has a parent");
     std::fs::create_dir_all(keys).with_context(|| format!("creating {}", keys.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        // Best effort: a FAT-formatted stick has no modes.
+        // Best effort: a FAT-formatted stick has no modes (which is why the seed is sealed).
         let _ = std::fs::set_permissions(keys, std::fs::Permissions::from_mode(0o700));
     }
     let mut seed = [0u8; 32];
@@ -182,15 +235,40 @@ pub fn keygen(kit: &Path) -> Result<PathBuf> {
         .map_err(|e| anyhow::anyhow!("no random numbers from the OS: {e}"))?;
     let key = SigningKey::from_bytes(&seed);
     let public = key.verifying_key();
-    let text = format!(
-        "# handover records signing key (ed25519 seed, hex). Keep it on the kit: never copy it to a device.\n\
-         # public key {}\n{}\n",
-        hex(public.as_bytes()),
-        hex(&key.to_bytes())
-    );
+    let text = sealed_key_text(&key, &pass)?;
     write_new(&key_path, text.as_bytes(), true)?;
     write_new(&pub_path, pubkey_text(&public).as_bytes(), false)?;
     Ok(pub_path)
+}
+
+fn sealed_key_text(key: &SigningKey, pass: &str) -> Result<String> {
+    Ok(format!(
+        "# handover records signing key (ed25519), sealed under the technician's passphrase\n\
+         # (Argon2id, XChaCha20-Poly1305): without the passphrase it signs nothing. Never copy it to a device.\n\
+         # public key {}\n{}\n",
+        hex(key.verifying_key().as_bytes()),
+        crate::kitkey::seal(key, pass)?
+    ))
+}
+
+/// Seal a kit key made before keys were sealed (a bare seed) under a passphrase, in place.
+pub fn reseal(kit: &Path, pass: &Passphrase) -> Result<PathBuf> {
+    let key_path = kit_key_path(kit);
+    let text = read_key_text(&key_path)?;
+    if crate::kitkey::is_sealed(&text) {
+        bail!("{}: already sealed", key_path.display());
+    }
+    let seed = key_lines(&key_path, 32)?;
+    let seed: [u8; 32] = seed[0].as_slice().try_into().expect("32 bytes");
+    let key = SigningKey::from_bytes(&seed);
+    let pass = crate::kitkey::read_passphrase(pass, &key_path.display().to_string(), true)?;
+    let sealed = sealed_key_text(&key, &pass)?;
+    let tmp = key_path.with_extension("key.new");
+    let _ = std::fs::remove_file(&tmp);
+    write_new(&tmp, sealed.as_bytes(), true)?;
+    std::fs::rename(&tmp, &key_path)
+        .with_context(|| format!("replacing {}", key_path.display()))?;
+    Ok(key_path)
 }
 
 /// Create `path` with `bytes`; never replaces a file (`create_new`).
@@ -359,8 +437,11 @@ struct SigFile {
 }
 
 fn read_sig(path: &Path) -> Result<SigFile> {
-    let bytes = std::fs::read(path)?;
-    let v: Value = serde_json::from_slice(&bytes).context("not JSON")?;
+    parse_sig(&read_regular(path, MAX_SIG)?)
+}
+
+fn parse_sig(bytes: &[u8]) -> Result<SigFile> {
+    let v: Value = serde_json::from_slice(bytes).context("not JSON")?;
     let field = |k: &str| v[k].as_str().unwrap_or("").to_string();
     let sig = unhex(&field("sig"))
         .and_then(|b| <[u8; 64]>::try_from(b.as_slice()).ok())
@@ -373,17 +454,15 @@ fn read_sig(path: &Path) -> Result<SigFile> {
     })
 }
 
-/// Sign a record: writes `RECORD.sig` beside it, over the file's exact bytes. A record that already has
-/// a signature is left alone when the signature is this key's over these bytes, and refused otherwise:
-/// re-signing would bless an edit made after the first signature.
-pub fn sign_record(record_path: &Path, key_file: &Path) -> Result<PathBuf> {
-    let key = read_signing_key(key_file)?;
-    sign_with(record_path, &key)
+/// Sign a record with the kit's key: writes `RECORD.sig` beside it, over the file's exact bytes. A record
+/// that already has a signature is left alone when the signature is this key's over these bytes, and
+/// refused otherwise: re-signing would bless an edit made after the first signature.
+pub fn sign_record(record_path: &Path, key: &SigningKey) -> Result<PathBuf> {
+    sign_with(record_path, key)
 }
 
 fn sign_with(record_path: &Path, key: &SigningKey) -> Result<PathBuf> {
-    let bytes =
-        std::fs::read(record_path).with_context(|| format!("reading {}", record_path.display()))?;
+    let bytes = read_regular(record_path, MAX_RECORD)?;
     let v: Value = serde_json::from_slice(&bytes)
         .with_context(|| format!("{}: not a handover record", record_path.display()))?;
     if v.get("previous").is_none() {
@@ -395,31 +474,85 @@ fn sign_with(record_path: &Path, key: &SigningKey) -> Result<PathBuf> {
     let sig = key.sign(&bytes);
     let out = sig_json(&key.verifying_key(), &sig, &bytes);
     let sp = sig_path(record_path);
-    match std::fs::read(&sp) {
+    match read_regular(&sp, MAX_SIG) {
         Ok(existing) if existing == out => return Ok(sp),
         Ok(_) => bail!(
             "{} exists and is not this key's signature of {}: refusing to re-sign (was the record edited after it was signed?)",
             sp.display(),
             record_path.display()
         ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).with_context(|| format!("reading {}", sp.display())),
+        Err(_) if !sp.exists() && !sp.is_symlink() => {}
+        Err(e) => return Err(e),
     }
     perms::write_private(&sp, &out)?;
     Ok(sp)
 }
 
-/// Sign every record of `records_dir` that has no signature yet (records a scheduled `check` wrote while
-/// the kit was away). Returns the signatures written.
-pub fn sign_all(records_dir: &Path, key_file: &Path) -> Result<Vec<PathBuf>> {
-    let key = read_signing_key(key_file)?;
-    let mut out = Vec::new();
-    for e in list_records(records_dir)? {
-        if !sig_path(&e.path).exists() {
-            out.push(sign_with(&e.path, &key)?);
+/// The largest record and signature file read (a record of 18 controls is about 30 KiB).
+pub const MAX_RECORD: u64 = 16 * 1024 * 1024;
+const MAX_SIG: u64 = 64 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// Which kit copy is this device's
+
+/// A serial number that names one machine, not a placeholder a firmware or a VM leaves.
+fn usable_serial(serial: &str) -> Option<String> {
+    let s = serial.trim();
+    let placeholder = [
+        "",
+        "unknown",
+        "0",
+        "none",
+        "n/a",
+        "na",
+        "default string",
+        "to be filled by o.e.m.",
+        "system serial number",
+        "not specified",
+        "not applicable",
+        "0123456789",
+        "123456789",
+    ];
+    if placeholder.contains(&s.to_ascii_lowercase().as_str()) || s.chars().all(|c| c == '0') {
+        return None;
+    }
+    sanitize_asset(s).ok().map(|d| format!("serial-{d}"))
+}
+
+/// The name of this device's directory on the kit (F2): `serial-<serial>`, else `chain-<the first 16
+/// hex digits of its first record's sha256>`. Never the asset of `state.json`, which the device's
+/// administrator can edit to send signing to a fresh directory with no copy to compare against.
+pub fn device_dir_name(serial: &str, records_dir: &Path) -> Result<String> {
+    if let Some(s) = usable_serial(serial) {
+        return Ok(s);
+    }
+    let records = if records_dir.exists() {
+        list_records(records_dir)?
+    } else {
+        vec![]
+    };
+    let Some(first) = records.first() else {
+        bail!(
+            "this device has no usable serial number and no records yet: name its directory on the kit with --asset"
+        );
+    };
+    let bytes = read_regular(&first.path, MAX_RECORD)?;
+    Ok(format!("chain-{}", &sha256_bytes(&bytes)[..16]))
+}
+
+/// `KIT/records/<name>/`, refused when `KIT/records` or the directory is a symbolic link (F14).
+pub fn kit_dir_named(kit: &Path, name: &str) -> Result<PathBuf> {
+    let top = kit.join("records");
+    let dir = top.join(sanitize_asset(name)?);
+    for p in [&top, &dir] {
+        if p.is_symlink() {
+            bail!(
+                "{} is a symbolic link: refused (records are copied only into the kit itself)",
+                p.display()
+            );
         }
     }
-    Ok(out)
+    Ok(dir)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -453,26 +586,23 @@ fn plan_copy(src: &Path, dst: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
             }
         }
         for from in [e.path.clone(), sig_path(&e.path)] {
-            if !from.exists() {
+            if !from.exists() && !from.is_symlink() {
                 continue;
             }
             let to = dst.join(from.file_name().expect("a file"));
-            match std::fs::read(&to) {
-                Ok(b) => {
-                    let mine = std::fs::read(&from)
-                        .with_context(|| format!("reading {}", from.display()))?;
-                    if b != mine {
-                        conflicts.push(format!(
-                            "{}: differs from {}; not replacing it",
-                            to.display(),
-                            from.display()
-                        ));
-                    }
-                }
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => plan.push((from, to)),
-                Err(err) => {
-                    return Err(err).with_context(|| format!("reading {}", to.display()));
-                }
+            if !to.exists() && !to.is_symlink() {
+                plan.push((from, to));
+                continue;
+            }
+            let max = if from == e.path { MAX_RECORD } else { MAX_SIG };
+            let theirs = read_regular(&to, max)?;
+            let mine = read_regular(&from, max)?;
+            if theirs != mine {
+                conflicts.push(format!(
+                    "{}: differs from {}; not replacing it",
+                    to.display(),
+                    from.display()
+                ));
             }
         }
     }
@@ -484,11 +614,18 @@ fn plan_copy(src: &Path, dst: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
 
 fn copy_planned(plan: &[(PathBuf, PathBuf)], private: bool) -> Result<usize> {
     for (from, to) in plan {
-        let bytes = std::fs::read(from).with_context(|| format!("reading {}", from.display()))?;
+        let max = if from.extension().is_some_and(|x| x == "sig") {
+            MAX_SIG
+        } else {
+            MAX_RECORD
+        };
+        // A regular file only: a `.sig` linked to /etc/shadow is refused, not copied (F14).
+        let bytes = read_regular(from, max)?;
         if private {
             perms::write_private(to, &bytes)?;
         } else {
-            // Atomic, so that a stick pulled out mid-copy leaves no half file to conflict with later.
+            // Atomic, so that a stick pulled out mid-copy leaves no half file to conflict with later;
+            // the rename replaces a link planted at `to` rather than writing through it.
             let dir = to.parent().expect("a file in a directory");
             let mut tmp = tempfile::NamedTempFile::new_in(dir)
                 .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
@@ -501,52 +638,375 @@ fn copy_planned(plan: &[(PathBuf, PathBuf)], private: bool) -> Result<usize> {
     Ok(plan.len())
 }
 
-/// Copy the device's records and signatures to `KIT/records/<asset>/`. Never replaces a different file
-/// (the error names it). Returns the number of files copied.
-pub fn export(records_dir: &Path, kit: &Path, asset: &str) -> Result<usize> {
-    let dst = kit_records_dir(kit, asset)?;
-    let plan = plan_copy(records_dir, &dst)?;
-    std::fs::create_dir_all(&dst).with_context(|| format!("creating {}", dst.display()))?;
+/// Copy the device's records and signatures to the kit directory `dst` (from [`kit_dir_named`]),
+/// signing nothing. Never replaces a different file (the error names it). Returns the files copied.
+pub fn export(records_dir: &Path, dst: &Path) -> Result<usize> {
+    let plan = plan_copy(records_dir, dst)?;
+    std::fs::create_dir_all(dst).with_context(|| format!("creating {}", dst.display()))?;
+    if dst.is_symlink() {
+        bail!("{} is a symbolic link: refused", dst.display());
+    }
     copy_planned(&plan, false)
 }
 
-/// Copy the kit's records of one device (`KIT/records/<asset>/`) into the device's records directory,
-/// by the same rule as [`export`]. After it, the next record's `previous` is [`chain_head`].
-pub fn import(kit_dir_for_asset: &Path, records_dir: &Path) -> Result<usize> {
-    let plan = plan_copy(kit_dir_for_asset, records_dir)?;
+/// Copy the kit's records of one device into the device's records directory, by the same rule as
+/// [`export`], after verifying them against `pubkey` (the kit's) when given: a record edited or
+/// re-signed on the kit is refused (F14). After it, the next record's `previous` is [`chain_head`].
+pub fn import(kit_dir: &Path, records_dir: &Path, pubkey: Option<&Path>) -> Result<usize> {
+    if kit_dir.is_symlink() {
+        bail!("{} is a symbolic link: refused", kit_dir.display());
+    }
+    if let Some(p) = pubkey {
+        let v = verify(kit_dir, Some(p), None)?;
+        if !v.ok_allowing_unsigned() {
+            bail!(
+                "the kit's copy does not verify, so it is not imported:\n{}",
+                v.text()
+            );
+        }
+    }
+    let plan = plan_copy(kit_dir, records_dir)?;
     perms::ensure_private_dir(records_dir)?;
     copy_planned(&plan, true)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signing the present run
+
+/// The marker a run leaves in its kit directory when its record could not be signed on the device (no
+/// passphrase was typed): `handover kit sign KIT` signs that record on the technician's own machine.
+pub const PENDING: &str = "pending-signature";
+
+/// The newest record of `dir` whose signature verifies with one of `keys`.
+fn newest_signed(dir: &Path, keys: &[VerifyingKey]) -> Result<Option<String>> {
+    if !dir.exists() {
+        return Ok(None);
+    }
+    for e in list_records(dir)?.into_iter().rev() {
+        let sp = sig_path(&e.path);
+        let Ok(s) = read_regular(&sp, MAX_SIG).and_then(|b| parse_sig(&b)) else {
+            continue;
+        };
+        let bytes = read_regular(&e.path, MAX_RECORD)?;
+        if let Some(sig) = s.sig {
+            if keys.iter().any(|k| k.verify_strict(&bytes, &sig).is_ok()) {
+                return Ok(Some(e.name));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Show that `present` (the newest record of `records`) chains, record by record, to the newest record of
+/// `kit_dir` signed with one of `keys`, or to a first record when the kit holds none signed, and that
+/// every record of the kit's copy is in `records` unchanged. Returns the records between the anchor and
+/// `present`: written while the kit was away, they stay unsigned (the device's word).
+pub fn chain_to_kit(
+    records: &Path,
+    kit_dir: &Path,
+    keys: &[VerifyingKey],
+    present: &Path,
+) -> Result<Vec<String>> {
+    let dev = list_records(records)?;
+    let present_name = present
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let Some(last) = dev.last() else {
+        bail!("no records in {}", records.display());
+    };
+    if last.name != present_name {
+        bail!(
+            "{present_name} is not the newest record ({} follows it): refusing to sign",
+            last.name
+        );
+    }
+    let bytes: Vec<Vec<u8>> = dev
+        .iter()
+        .map(|e| read_regular(&e.path, MAX_RECORD))
+        .collect::<Result<_>>()?;
+    if kit_dir != records && kit_dir.exists() {
+        for k in list_records(kit_dir)? {
+            let kb = read_regular(&k.path, MAX_RECORD)?;
+            match dev.iter().position(|e| e.name == k.name) {
+                None => bail!(
+                    "{} is in the kit's copy ({}) but not on the device: deleted on the device; refusing to sign",
+                    k.name,
+                    kit_dir.display()
+                ),
+                Some(i) if bytes[i] != kb => bail!(
+                    "{} differs from the kit's copy ({}): edited on the device; refusing to sign",
+                    k.name,
+                    kit_dir.display()
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+    let anchor = newest_signed(kit_dir, keys)?;
+    let start = match &anchor {
+        Some(a) => dev
+            .iter()
+            .position(|e| &e.name == a)
+            .expect("checked above"),
+        None => {
+            let first: Value = serde_json::from_slice(&bytes[0])
+                .with_context(|| format!("{}: not JSON", dev[0].name))?;
+            if !first.get("previous").is_some_and(Value::is_null) || dev[0].seq != 1 {
+                bail!(
+                    "{} is not a first record, and the kit holds no signed record of this device: earlier records were removed; refusing to sign",
+                    dev[0].name
+                );
+            }
+            0
+        }
+    };
+    for i in start + 1..dev.len() {
+        let doc: Value = serde_json::from_slice(&bytes[i])
+            .with_context(|| format!("{}: not JSON", dev[i].name))?;
+        let want = format!("sha256:{}", sha256_bytes(&bytes[i - 1]));
+        if doc.get("previous").and_then(Value::as_str) != Some(want.as_str())
+            || dev[i].seq != dev[i - 1].seq + 1
+        {
+            bail!(
+                "{} does not follow {} in the chain (edited, removed or reordered records){}; refusing to sign",
+                dev[i].name,
+                dev[i - 1].name,
+                match &anchor {
+                    Some(a) => format!(" between the kit's newest signed record {a} and this run"),
+                    None => String::new(),
+                }
+            );
+        }
+    }
+    let from = if anchor.is_some() { start + 1 } else { 0 };
+    let signed = |i: usize| {
+        read_sig(&sig_path(&dev[i].path))
+            .ok()
+            .and_then(|s| s.sig)
+            .is_some_and(|sig| {
+                keys.iter()
+                    .any(|k| k.verify_strict(&bytes[i], &sig).is_ok())
+            })
+    };
+    Ok((from..dev.len() - 1)
+        .filter(|&i| !signed(i))
+        .map(|i| dev[i].name.clone())
+        .collect())
+}
+
+/// The attestations carried by the records of `records_dir` whose signature verifies with a key of
+/// `pubkey` (F2): a later record's replaces an earlier one's for the same control. An attestation added
+/// to `state.json` alone, or carried only by an unsigned record, is not among them. Records made before
+/// records carried their attestations give those of their attested controls, for this installation.
+pub fn signed_attestations(
+    records_dir: &Path,
+    pubkey: &Path,
+    install_id: &str,
+) -> Result<Vec<crate::record::Attestation>> {
+    let keys = read_pubkeys(pubkey)?;
+    let mut out: BTreeMap<String, crate::record::Attestation> = BTreeMap::new();
+    if !records_dir.exists() {
+        return Ok(vec![]);
+    }
+    for e in list_records(records_dir)? {
+        let Ok(bytes) = read_regular(&e.path, MAX_RECORD) else {
+            continue;
+        };
+        let Ok(s) = read_sig(&sig_path(&e.path)) else {
+            continue;
+        };
+        let Some(sig) = s.sig else { continue };
+        if !keys.iter().any(|k| k.verify_strict(&bytes, &sig).is_ok()) {
+            continue;
+        }
+        let Ok(doc) = serde_json::from_slice::<Value>(&bytes) else {
+            continue;
+        };
+        match doc.get("attestations") {
+            Some(list) => {
+                let list: Vec<crate::record::Attestation> =
+                    serde_json::from_value(list.clone()).unwrap_or_default();
+                for a in list {
+                    out.insert(a.control.clone(), a);
+                }
+            }
+            None => {
+                for c in doc["report"]["controls"].as_array().into_iter().flatten() {
+                    let a = &c["attestation"];
+                    if let (Some(id), Some(by), Some(at), Some(text)) = (
+                        c["id"].as_str(),
+                        a["by"].as_str(),
+                        a["at"].as_str(),
+                        a["text"].as_str(),
+                    ) {
+                        out.insert(
+                            id.to_string(),
+                            crate::record::Attestation {
+                                control: id.into(),
+                                by: by.into(),
+                                at: at.into(),
+                                text: text.into(),
+                                install_id: install_id.into(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+    Ok(out.into_values().collect())
 }
 
 /// What [`after_record`] did.
 #[derive(Debug)]
 pub struct Filed {
-    pub signed: Vec<PathBuf>,
+    /// The signature of this run's record, when it was signed on the device.
+    pub signed: Option<PathBuf>,
+    /// Why this run's record was not signed (it is marked [`PENDING`] for `kit sign`).
+    pub not_signed: Option<String>,
+    /// Records written while the kit was away: copied, never signed.
+    pub unsigned: Vec<String>,
     pub exported: usize,
     pub kit_dir: PathBuf,
     pub pubkey: PubkeyInstall,
 }
 
-/// After a record is written with a kit present: when the kit has a key, sign every unsigned record,
-/// copy the records to `KIT/records/<asset>/` and give the device the public key. `Ok(None)` when the
-/// kit has no key. A device record that differs from the kit's copy stops it before anything is signed.
-pub fn after_record(state_dir: &Path, kit: &Path, asset: &str) -> Result<Option<Filed>> {
-    let key = kit_key_path(kit);
-    if !key.exists() {
+/// After a run the technician is present for (`check`/`apply --kit`) wrote `present`: when the kit has a
+/// key, show that `present` chains to the kit's newest signed record of this device (found by
+/// [`device_dir_name`]), sign `present` and nothing else, copy the records to the kit and give the
+/// device the public key. `Ok(None)` when the kit has no key. Without the passphrase, the record is
+/// copied and marked [`PENDING`] for `handover kit sign KIT` on the technician's machine.
+pub fn after_record(
+    state_dir: &Path,
+    kit: &Path,
+    present: &Path,
+    serial: &str,
+    pass: &Passphrase,
+) -> Result<Option<Filed>> {
+    let key_path = kit_key_path(kit);
+    if !key_path.exists() {
         return Ok(None);
     }
+    let keys = read_pubkeys(&kit_pubkey_path(kit))?;
     let records = state_dir.join("records");
-    let kit_dir = kit_records_dir(kit, asset)?;
+    let kit_dir = kit_dir_named(kit, &device_dir_name(serial, &records)?)?;
+    let unsigned = chain_to_kit(&records, &kit_dir, &keys, present)?;
     plan_copy(&records, &kit_dir)?;
-    let signed = sign_all(&records, &key)?;
-    let exported = export(&records, kit, asset)?;
+    let (signed, not_signed) = match read_signing_key(&key_path, pass) {
+        Ok(k) if keys.contains(&k.verifying_key()) => (Some(sign_with(present, &k)?), None),
+        Ok(_) => (
+            None,
+            Some(format!(
+                "{} does not hold the key of {}",
+                key_path.display(),
+                kit_pubkey_path(kit).display()
+            )),
+        ),
+        Err(e) => (None, Some(format!("{e:#}"))),
+    };
+    let exported = export(&records, &kit_dir)?;
+    let marker = kit_dir.join(PENDING);
+    if signed.is_some() {
+        if marker.exists() || marker.is_symlink() {
+            std::fs::remove_file(&marker)?;
+        }
+    } else {
+        let name = present.file_name().expect("a file").to_string_lossy();
+        let _ = std::fs::remove_file(&marker);
+        std::fs::write(&marker, format!("{name}\n"))
+            .with_context(|| format!("writing {}", marker.display()))?;
+    }
     let pubkey = install_device_pubkey(kit, state_dir)?;
     Ok(Some(Filed {
         signed,
+        not_signed,
+        unsigned,
         exported,
         kit_dir,
         pubkey,
     }))
+}
+
+/// `handover kit sign KIT`, on the technician's own machine: for each device directory of the kit with a
+/// [`PENDING`] record, show that the record is the directory's newest and chains to its newest signed
+/// record (every other record unchanged), then sign it. Returns one line per directory looked at.
+pub fn kit_sign(kit: &Path, pass: &Passphrase) -> Result<Vec<(String, Result<String>)>> {
+    let keys = read_pubkeys(&kit_pubkey_path(kit))?;
+    let top = kit.join("records");
+    if top.is_symlink() {
+        bail!("{} is a symbolic link: refused", top.display());
+    }
+    let mut pending = Vec::new();
+    if top.is_dir() {
+        for e in std::fs::read_dir(&top).with_context(|| format!("reading {}", top.display()))? {
+            let e = e?;
+            if !e.file_type()?.is_dir() {
+                continue;
+            }
+            let marker = e.path().join(PENDING);
+            if marker.exists() || marker.is_symlink() {
+                pending.push((
+                    e.file_name().to_string_lossy().into_owned(),
+                    e.path(),
+                    marker,
+                ));
+            }
+        }
+    }
+    pending.sort();
+    if pending.is_empty() {
+        return Ok(vec![]);
+    }
+    let key = read_signing_key(&kit_key_path(kit), pass)?;
+    if !keys.contains(&key.verifying_key()) {
+        bail!(
+            "{} does not hold the key of {}",
+            kit_key_path(kit).display(),
+            kit_pubkey_path(kit).display()
+        );
+    }
+    let mut out = Vec::new();
+    for (name, dir, marker) in pending {
+        let r = (|| -> Result<String> {
+            let text = String::from_utf8(read_regular(&marker, 4096)?)
+                .map_err(|_| anyhow::anyhow!("{}: not text", marker.display()))?;
+            let rec = text.trim();
+            if record_seq(rec).is_none() || rec.contains(['/', '\\']) {
+                bail!("{}: names no record", marker.display());
+            }
+            let present = dir.join(rec);
+            let unsigned = chain_to_kit(&dir, &dir, &keys, &present)?;
+            let v = verify(&dir, Some(&kit_pubkey_path(kit)), None)?;
+            let bad: Vec<&Finding> = v
+                .findings
+                .iter()
+                .filter(|f| f.level == Level::Error && f.record.as_deref() != Some(rec))
+                .collect();
+            if let Some(f) = bad.first() {
+                bail!(
+                    "{}: {}",
+                    f.record.as_deref().unwrap_or("the directory"),
+                    f.message
+                );
+            }
+            sign_with(&present, &key)?;
+            std::fs::remove_file(&marker)?;
+            Ok(format!(
+                "signed {rec}{}",
+                if unsigned.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} record(s) before it stay unsigned (written while the kit was away)",
+                        unsigned.len()
+                    )
+                }
+            ))
+        })();
+        out.push((name, r));
+    }
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -576,11 +1036,22 @@ pub struct Verification {
     /// The trusted public keys (hex); empty when none was given.
     pub keys: Vec<String>,
     pub kit_copy: Option<PathBuf>,
+    /// No key was given and the device's own `records.pub` is all there is (F5).
+    pub device_key_only: bool,
     pub findings: Vec<Finding>,
 }
 
 pub const UNSIGNED: &str =
     "unsigned: no public key given, so the hash chain alone proves nothing against the device's administrator";
+
+/// The warning on a record no technician's run wrote (a scheduled check, or a record older than the
+/// kit's key): copied to the kit, never signed.
+pub const UNSIGNED_RECORD: &str =
+    "unsigned: written while the kit was away (a scheduled run), so it is the device's word only";
+
+/// F5: the only key at hand is the device's own `STATE/records.pub`, which its administrator can replace
+/// together with the records.
+pub const DEVICE_KEY: &str = "not verified: key held by the device (its administrator could replace it along with the records); give --kit KIT or --pubkey FILE";
 
 impl Verification {
     /// No error, and the signatures were checked against a trusted key.
@@ -631,13 +1102,30 @@ impl Verification {
                 None => out.push_str(&format!("{}: {}\n", label(f.level), f.message)),
             }
         }
-        out.push_str(if self.ok() {
-            "VERIFIED: every record is signed with the trusted key, and the chain is whole\n"
+        let unsigned = self
+            .findings
+            .iter()
+            .filter(|f| f.message == UNSIGNED_RECORD)
+            .count();
+        let signed = self.records.len().saturating_sub(unsigned);
+        if self.ok() {
+            out.push_str(&format!(
+                "VERIFIED: {signed} record(s) signed with the trusted key, and the chain is whole\n"
+            ));
+            if unsigned > 0 {
+                out.push_str(&format!(
+                    "  {unsigned} unsigned record(s), marked above, are the device's word only\n"
+                ));
+            }
         } else if self.ok_allowing_unsigned() {
-            "NOT VERIFIED: the chain is whole, but no trusted key checked the signatures\n"
+            out.push_str(if self.device_key_only {
+                "NOT VERIFIED: key held by the device; the chain is whole\n"
+            } else {
+                "NOT VERIFIED: the chain is whole, but no trusted key checked the signatures\n"
+            });
         } else {
-            "NOT VERIFIED\n"
-        });
+            out.push_str("NOT VERIFIED\n");
+        }
         out
     }
 }
@@ -673,7 +1161,7 @@ pub fn verify(dir: &Path, pubkey: Option<&Path>, kit_copy: Option<&Path>) -> Res
 
     let bytes: Vec<Vec<u8>> = records
         .iter()
-        .map(|e| std::fs::read(&e.path).with_context(|| format!("reading {}", e.path.display())))
+        .map(|e| read_regular(&e.path, MAX_RECORD))
         .collect::<Result<_>>()?;
     let hashes: Vec<String> = bytes
         .iter()
@@ -770,14 +1258,27 @@ pub fn verify(dir: &Path, pubkey: Option<&Path>, kit_copy: Option<&Path>) -> Res
     }
 
     // Signatures.
+    let mut unsigned: Vec<String> = Vec::new();
     for (i, e) in records.iter().enumerate() {
-        let sp = sig_path(&e.path);
         let sig_name = format!("{}.sig", e.name);
-        if !sp.exists() {
-            err(
-                Some(&e.name),
-                format!("no signature ({sig_name} is missing)"),
-            );
+        // A record signed on the technician's machine (`kit sign`) has its signature on the kit only.
+        let sp = match kit_copy.map(|k| k.join(&sig_name)) {
+            Some(k) if !sig_path(&e.path).exists() && k.is_file() => k,
+            _ => sig_path(&e.path),
+        };
+        if !sp.exists() && !sp.is_symlink() {
+            // A run the technician was present for names the kit's key in its record: its signature
+            // cannot be missing unless removed (or still pending `kit sign`, on the kit's copy).
+            let named = serde_json::from_slice::<Value>(&bytes[i])
+                .ok()
+                .and_then(|d| d.get("kit_key").and_then(Value::as_str).map(str::to_string));
+            match named {
+                Some(k) => err(
+                    Some(&e.name),
+                    format!("written with the kit (key {k}) present, but {sig_name} is missing: the signature was removed, or `handover kit sign` has not signed it yet"),
+                ),
+                None => unsigned.push(e.name.clone()),
+            }
             continue;
         }
         let s = match read_sig(&sp) {
@@ -850,12 +1351,11 @@ pub fn verify(dir: &Path, pubkey: Option<&Path>, kit_copy: Option<&Path>) -> Res
     }
 
     // The kit's copy: every record there must be here, byte for byte (catches the newest deleted).
-    if let Some(kit) = kit_copy {
+    if let Some(kit) = kit_copy.filter(|k| k.exists()) {
         let theirs = list_records(kit)?;
         for k in &theirs {
             let newest = theirs.last().is_some_and(|l| l.name == k.name);
-            let kb =
-                std::fs::read(&k.path).with_context(|| format!("reading {}", k.path.display()))?;
+            let kb = read_regular(&k.path, MAX_RECORD)?;
             match records.iter().position(|e| e.name == k.name) {
                 None => err(
                     Some(&k.name),
@@ -871,6 +1371,23 @@ pub fn verify(dir: &Path, pubkey: Option<&Path>, kit_copy: Option<&Path>) -> Res
                 Some(_) => {}
             }
         }
+    }
+
+    findings.extend(unsigned.into_iter().map(|r| Finding {
+        record: Some(r),
+        level: Level::Warning,
+        message: UNSIGNED_RECORD.into(),
+    }));
+
+    if let Some(kit) = kit_copy.filter(|k| !k.exists()) {
+        findings.push(Finding {
+            record: None,
+            level: Level::Warning,
+            message: format!(
+                "the kit holds no copy of this device's records ({} is missing)",
+                kit.display()
+            ),
+        });
     }
 
     // The state file's idea of the newest record (the device's admin can edit it too: a hint only).
@@ -916,16 +1433,15 @@ pub fn verify(dir: &Path, pubkey: Option<&Path>, kit_copy: Option<&Path>) -> Res
         dir,
         keys: key_hex,
         kit_copy: kit_copy.map(Path::to_path_buf),
+        device_key_only: false,
         findings,
     })
 }
 
-/// The public key to verify with when none is given: the kit's (trusted), else the device's own
-/// `STATE/records.pub` (which the device's administrator could have replaced along with the records).
-pub fn default_pubkey(kit: Option<&Path>, state_dir: &Path) -> Option<PathBuf> {
-    kit.map(kit_pubkey_path)
-        .filter(|p| p.exists())
-        .or_else(|| Some(device_pubkey_path(state_dir)).filter(|p| p.exists()))
+/// The public key to verify with when none is given: the kit's. Never the device's own
+/// `STATE/records.pub`, which the device's administrator could replace along with the records (F5).
+pub fn default_pubkey(kit: Option<&Path>) -> Option<PathBuf> {
+    kit.map(kit_pubkey_path).filter(|p| p.exists())
 }
 
 // ---------------------------------------------------------------------------------------------

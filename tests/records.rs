@@ -80,13 +80,26 @@ fn name(p: &Path) -> String {
     p.file_name().unwrap().to_str().unwrap().to_string()
 }
 
-/// A state directory with three chained records, each signed with the kit's key, and the kit.
-struct Fixture {
+/// The technician's passphrase, in a file (as `--key-passphrase-file` reads it).
+pub fn pass_file(dir: &Path) -> signing::Passphrase {
+    let p = dir.join("passphrase");
+    std::fs::write(&p, "correct horse battery staple\n").unwrap();
+    signing::Passphrase::File(p)
+}
+
+/// The serial of the fixture's device: its directory on the kit is `serial-SN1`.
+pub const SERIAL: &str = "SN1";
+
+/// A state directory with three chained records of runs with the kit present, each signed with the
+/// kit's key, and the kit.
+pub struct Fixture {
     _tmp: tempfile::TempDir,
-    state: PathBuf,
-    kit: PathBuf,
-    pubkey: PathBuf,
-    records: Vec<PathBuf>,
+    pub state: PathBuf,
+    pub kit: PathBuf,
+    pub pubkey: PathBuf,
+    pub records: Vec<PathBuf>,
+    pub pass: signing::Passphrase,
+    pub key: signing::SigningKey,
 }
 
 impl Fixture {
@@ -95,7 +108,13 @@ impl Fixture {
         let state = tmp.path().join("state");
         let kit = tmp.path().join("kit");
         std::fs::create_dir_all(&kit).unwrap();
-        let pubkey = signing::keygen(&kit).unwrap();
+        let pass = pass_file(tmp.path());
+        let pubkey = signing::keygen(&kit, &pass).unwrap();
+        let key = signing::read_signing_key(&signing::kit_key_path(&kit), &pass).unwrap();
+        let provenance = record::Provenance {
+            kit_key: Some(handover::artifacts::hex(key.verifying_key().as_bytes())),
+            attestations: vec![],
+        };
         let mut st = State::default();
         let mut records = Vec::new();
         for (i, status) in [Status::Fail, Status::Fixed, Status::Pass]
@@ -112,8 +131,9 @@ impl Fixture {
                     control("ssh.root_login", Status::Pass),
                 ],
             );
-            let p = record::write(&state, &mut st, &r, Default::default()).unwrap();
-            signing::sign_record(&p, &signing::kit_key_path(&kit)).unwrap();
+            let p = record::write_with(&state, &mut st, &r, Default::default(), provenance.clone())
+                .unwrap();
+            signing::sign_record(&p, &key).unwrap();
             records.push(p);
         }
         st.save(&state).unwrap();
@@ -123,6 +143,8 @@ impl Fixture {
             kit,
             pubkey,
             records,
+            pass,
+            key,
         }
     }
 
@@ -138,9 +160,14 @@ impl Fixture {
         signing::verify(&self.records_dir(), Some(&self.pubkey), None).unwrap()
     }
 
+    fn kit_copy(&self) -> PathBuf {
+        let name = signing::device_dir_name(SERIAL, &self.records_dir()).unwrap();
+        signing::kit_dir_named(&self.kit, &name).unwrap()
+    }
+
     fn export(&self) -> PathBuf {
-        signing::export(&self.records_dir(), &self.kit, "UNI 00042/b").unwrap();
-        signing::kit_records_dir(&self.kit, "UNI 00042/b").unwrap()
+        signing::export(&self.records_dir(), &self.kit_copy()).unwrap();
+        self.kit_copy()
     }
 }
 
@@ -159,7 +186,8 @@ fn assert_names(v: &signing::Verification, record: &str) {
 #[test]
 fn keygen_writes_a_private_key_and_a_public_key_and_never_replaces_them() {
     let tmp = tempfile::tempdir().unwrap();
-    let pubkey = signing::keygen(tmp.path()).unwrap();
+    let pass = pass_file(tmp.path());
+    let pubkey = signing::keygen(tmp.path(), &pass).unwrap();
     assert_eq!(pubkey, tmp.path().join("keys/records.pub"));
     let key = signing::kit_key_path(tmp.path());
     #[cfg(unix)]
@@ -178,8 +206,10 @@ fn keygen_writes_a_private_key_and_a_public_key_and_never_replaces_them() {
     assert!(secret.contains(lines[1]));
     let seed = secret.lines().find(|l| !l.starts_with('#')).unwrap();
     assert!(!text.contains(seed));
+    let opened = signing::read_signing_key(&key, &pass).unwrap();
+    assert!(!secret.contains(&handover::artifacts::hex(&opened.to_bytes())));
 
-    let again = signing::keygen(tmp.path()).unwrap_err().to_string();
+    let again = signing::keygen(tmp.path(), &pass).unwrap_err().to_string();
     assert!(again.contains("records.key"), "{again}");
     assert_eq!(std::fs::read_to_string(&pubkey).unwrap(), text);
     assert_eq!(std::fs::read_to_string(&key).unwrap(), secret);
@@ -207,7 +237,7 @@ fn a_signed_chain_verifies() {
     assert!(pubhex.contains(sig["key"].as_str().unwrap()));
     // Signing again with the same key changes nothing.
     let before = std::fs::read(signing::sig_path(&f.records[0])).unwrap();
-    signing::sign_record(&f.records[0], &signing::kit_key_path(&f.kit)).unwrap();
+    signing::sign_record(&f.records[0], &f.key).unwrap();
     assert_eq!(
         std::fs::read(signing::sig_path(&f.records[0])).unwrap(),
         before
@@ -243,7 +273,7 @@ fn one_byte_edited_is_named() {
     // The next record's `previous` no longer matches either.
     assert_names(&v, &f.names()[2]);
     // And the kit's key refuses to bless the edit.
-    let e = signing::sign_record(target, &signing::kit_key_path(&f.kit)).unwrap_err();
+    let e = signing::sign_record(target, &f.key).unwrap_err();
     assert!(e.to_string().contains("refusing to re-sign"), "{e}");
 }
 
@@ -305,8 +335,10 @@ fn the_newest_deleted_on_the_device_is_caught_against_the_kit() {
 fn a_chain_recomputed_and_re_signed_without_the_kit_key_fails() {
     let f = Fixture::new();
     let other_kit = tempfile::tempdir().unwrap();
-    signing::keygen(other_kit.path()).unwrap();
-    let forged_key = signing::kit_key_path(other_kit.path());
+    let other_pass = pass_file(other_kit.path());
+    signing::keygen(other_kit.path(), &other_pass).unwrap();
+    let forged_key =
+        signing::read_signing_key(&signing::kit_key_path(other_kit.path()), &other_pass).unwrap();
     // The admin rewrites record 2 (the apply's fix becomes a pass), fixes every later `previous`, and
     // signs the lot with a key of their own.
     let mut previous: Option<String> = None;
@@ -348,7 +380,7 @@ fn a_missing_signature_is_named() {
     std::fs::remove_file(signing::sig_path(&f.records[1])).unwrap();
     let v = f.verify();
     assert_names(&v, &f.names()[1]);
-    assert!(v.text().contains("no signature"), "{}", v.text());
+    assert!(v.text().contains("signature was removed"), "{}", v.text());
     assert_eq!(v.failed().len(), 1, "{}", v.text());
 }
 
@@ -356,18 +388,15 @@ fn a_missing_signature_is_named() {
 fn export_and_import_never_replace_a_different_file() {
     let f = Fixture::new();
     let kit_copy = f.export();
-    assert_eq!(kit_copy, f.kit.join("records/UNI_00042_b"));
+    assert_eq!(kit_copy, f.kit.join("records/serial-SN1"));
     assert_eq!(std::fs::read_dir(&kit_copy).unwrap().count(), 6);
     // Again: nothing new to copy.
-    assert_eq!(
-        signing::export(&f.records_dir(), &f.kit, "UNI 00042/b").unwrap(),
-        0
-    );
+    assert_eq!(signing::export(&f.records_dir(), &kit_copy).unwrap(), 0);
     // A device record edited after export is refused, by name.
     let mut b = std::fs::read(&f.records[0]).unwrap();
     b.push(b'\n');
     std::fs::write(&f.records[0], &b).unwrap();
-    let e = signing::export(&f.records_dir(), &f.kit, "UNI 00042/b")
+    let e = signing::export(&f.records_dir(), &kit_copy)
         .unwrap_err()
         .to_string();
     assert!(e.contains(&f.names()[0]), "{e}");
@@ -375,8 +404,14 @@ fn export_and_import_never_replace_a_different_file() {
     // A reinstalled device gets its history back from the kit, and continues the chain.
     let new_state = tempfile::tempdir().unwrap();
     let new_records = new_state.path().join("records");
-    assert_eq!(signing::import(&kit_copy, &new_records).unwrap(), 6);
-    assert_eq!(signing::import(&kit_copy, &new_records).unwrap(), 0);
+    assert_eq!(
+        signing::import(&kit_copy, &new_records, Some(&f.pubkey)).unwrap(),
+        6
+    );
+    assert_eq!(
+        signing::import(&kit_copy, &new_records, Some(&f.pubkey)).unwrap(),
+        0
+    );
     let head = signing::chain_head(&new_records).unwrap().unwrap();
     let mut st = State {
         last_record: Some(head),
@@ -391,10 +426,11 @@ fn export_and_import_never_replace_a_different_file() {
     );
     let p = record::write(new_state.path(), &mut st, &r, Default::default()).unwrap();
     assert!(name(&p).starts_with("000004-"));
-    let filed = signing::after_record(new_state.path(), &f.kit, "UNI 00042/b")
+    let filed = signing::after_record(new_state.path(), &f.kit, &p, SERIAL, &f.pass)
         .unwrap()
         .unwrap();
-    assert_eq!(filed.signed, vec![signing::sig_path(&p)]);
+    assert_eq!(filed.signed, Some(signing::sig_path(&p)));
+    assert!(filed.unsigned.is_empty(), "{:?}", filed.unsigned);
     assert_eq!(filed.exported, 2);
     assert_eq!(filed.pubkey, PubkeyInstall::Installed);
     let device_pub = signing::device_pubkey_path(new_state.path());
@@ -408,7 +444,7 @@ fn export_and_import_never_replace_a_different_file() {
     // A device that started a new chain instead is refused rather than mixed into the kit's.
     let fresh = tempfile::tempdir().unwrap();
     let p = record::write(fresh.path(), &mut State::default(), &r, Default::default()).unwrap();
-    let e = signing::export(p.parent().unwrap(), &f.kit, "UNI 00042/b")
+    let e = signing::export(p.parent().unwrap(), &kit_copy)
         .unwrap_err()
         .to_string();
     assert!(e.contains("diverged"), "{e}");
@@ -418,9 +454,11 @@ fn export_and_import_never_replace_a_different_file() {
 fn after_record_does_nothing_without_a_kit_key() {
     let f = Fixture::new();
     let empty_kit = tempfile::tempdir().unwrap();
-    assert!(signing::after_record(&f.state, empty_kit.path(), "x")
-        .unwrap()
-        .is_none());
+    assert!(
+        signing::after_record(&f.state, empty_kit.path(), &f.records[2], SERIAL, &f.pass)
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
