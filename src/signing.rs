@@ -589,6 +589,14 @@ fn plan_copy(src: &Path, dst: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
             if !from.exists() && !from.is_symlink() {
                 continue;
             }
+            // Regular files only, checked before anything is copied (F14).
+            if !std::fs::symlink_metadata(&from).is_ok_and(|m| m.file_type().is_file()) {
+                conflicts.push(format!(
+                    "{}: not a regular file (a link?): refused",
+                    from.display()
+                ));
+                continue;
+            }
             let to = dst.join(from.file_name().expect("a file"));
             if !to.exists() && !to.is_symlink() {
                 plan.push((from, to));

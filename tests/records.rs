@@ -543,3 +543,379 @@ fn an_empty_directory_is_not_verified() {
     assert!(!v.ok(), "{}", v.text());
     assert!(v.text().contains("no records"), "{}", v.text());
 }
+
+// ---------------------------------------------------------------------------------------------
+// The red team's forgeries (../shared/reviews/security-2026-12.md, F2, F3, F5, F14): each is caught.
+
+/// Rewrite `p` through `edit`, keeping it a chain link after `previous`; returns the new file's hash.
+fn rewrite(p: &Path, previous: Option<String>, edit: impl Fn(&mut serde_json::Value)) -> String {
+    let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+    edit(&mut doc);
+    doc["previous"] = previous.into();
+    let bytes = serde_json::to_vec_pretty(&doc).unwrap();
+    std::fs::write(p, &bytes).unwrap();
+    format!("sha256:{}", handover::artifacts::sha256_bytes(&bytes))
+}
+
+/// The technician's run on the device: its record, written after whatever the device holds.
+fn technicians_run(state: &Path, kit_key: &str) -> PathBuf {
+    let records = state.join("records");
+    let mut st = State {
+        last_record: signing::chain_head(&records).unwrap(),
+        ..State::default()
+    };
+    let r = report(
+        "check",
+        "2026-12-01T09:00:00Z",
+        os("12", "bookworm"),
+        "sha256:aaaa",
+        vec![control("firewall.enabled", Status::Pass)],
+    );
+    record::write_with(
+        state,
+        &mut st,
+        &r,
+        Default::default(),
+        record::Provenance {
+            kit_key: Some(kit_key.into()),
+            attestations: vec![],
+        },
+    )
+    .unwrap()
+}
+
+fn kit_key_hex(f: &Fixture) -> String {
+    handover::artifacts::hex(f.key.verifying_key().as_bytes())
+}
+
+/// B2: a fabricated "compliant" record appended with its chain fixed is never signed at the next
+/// visit: only the technician's own run is, and the fabricated one is reported as the device's word.
+#[test]
+fn f2_a_fabricated_record_appended_before_a_visit_is_reported_never_signed() {
+    let f = Fixture::new();
+    let kit_copy = f.export();
+    let fabricated = f
+        .records_dir()
+        .join("000004-20261130T000000Z-apply-full.json");
+    std::fs::copy(&f.records[2], &fabricated).unwrap();
+    let head = format!(
+        "sha256:{}",
+        handover::artifacts::sha256_bytes(&std::fs::read(&f.records[2]).unwrap())
+    );
+    rewrite(&fabricated, Some(head), |d| {
+        d["report"]["mode"] = "apply".into();
+        d["report"]["reason"] = "COMPLIANT: 18 pass".into();
+        d.as_object_mut().unwrap().remove("kit_key");
+    });
+    let present = technicians_run(&f.state, &kit_key_hex(&f));
+    let filed = signing::after_record(&f.state, &f.kit, &present, SERIAL, &f.pass)
+        .unwrap()
+        .unwrap();
+    assert_eq!(filed.signed, Some(signing::sig_path(&present)));
+    assert_eq!(filed.unsigned, vec![name(&fabricated)]);
+    assert!(!signing::sig_path(&fabricated).exists());
+    assert!(!kit_copy.join(format!("{}.sig", name(&fabricated))).exists());
+    let v = signing::verify(&f.records_dir(), Some(&f.pubkey), Some(&kit_copy)).unwrap();
+    assert!(v
+        .findings
+        .iter()
+        .any(|x| x.record.as_deref() == Some(name(&fabricated).as_str())
+            && x.message == signing::UNSIGNED_RECORD));
+    assert!(v.text().contains("device's word only"), "{}", v.text());
+}
+
+/// B: every record rewritten, signatures deleted and state.json's asset pointed at a fresh kit
+/// directory. The kit copy is found by the serial, so the rewrite is seen and nothing is signed.
+#[test]
+fn f2_records_rewritten_and_the_asset_redirected_are_not_signed() {
+    let f = Fixture::new();
+    let kit_copy = f.export();
+    let mut previous = None;
+    for p in &f.records {
+        previous = Some(rewrite(p, previous.clone(), |d| {
+            d["report"]["technician"] = "Someone Else".into();
+        }));
+        std::fs::remove_file(signing::sig_path(p)).unwrap();
+    }
+    let mut st = State::load(&f.state).unwrap();
+    st.last_record = previous;
+    st.asset = Some("vm-2".into());
+    st.save(&f.state).unwrap();
+    let present = technicians_run(&f.state, &kit_key_hex(&f));
+    let e = signing::after_record(&f.state, &f.kit, &present, SERIAL, &f.pass)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("differs from the kit's copy"), "{e}");
+    assert!(!signing::sig_path(&present).exists());
+    assert!(!f.kit.join("records/vm-2").exists());
+    let v = signing::verify(&f.records_dir(), Some(&f.pubkey), Some(&kit_copy)).unwrap();
+    assert!(!v.ok(), "{}", v.text());
+    assert_names(&v, &f.names()[0]);
+}
+
+/// B on a device with no serial: rewriting the first record gives the chain a new directory on the
+/// kit, but the rewritten records are still never signed, and the signed originals stay on the kit.
+#[test]
+fn f2_a_rewritten_chain_of_a_device_without_serial_is_never_signed() {
+    let f = Fixture::new();
+    let original = signing::device_dir_name("unknown", &f.records_dir()).unwrap();
+    assert!(original.starts_with("chain-"), "{original}");
+    let original = signing::kit_dir_named(&f.kit, &original).unwrap();
+    signing::export(&f.records_dir(), &original).unwrap();
+    let mut previous = None;
+    for p in &f.records {
+        previous = Some(rewrite(p, previous.clone(), |d| {
+            d["report"]["controls"][0]["status"] = "pass".into();
+        }));
+        std::fs::remove_file(signing::sig_path(p)).unwrap();
+    }
+    let present = technicians_run(&f.state, &kit_key_hex(&f));
+    let filed = signing::after_record(&f.state, &f.kit, &present, "unknown", &f.pass)
+        .unwrap()
+        .unwrap();
+    assert_ne!(filed.kit_dir, original);
+    assert_eq!(filed.unsigned, f.names());
+    for p in &f.records {
+        assert!(!signing::sig_path(p).exists());
+    }
+    let v = signing::verify(&f.records_dir(), Some(&f.pubkey), Some(&filed.kit_dir)).unwrap();
+    for n in f.names() {
+        assert!(
+            v.findings
+                .iter()
+                .any(|x| x.record.as_deref() == Some(n.as_str())
+                    && x.message.contains("written with the kit")),
+            "{n}: {}",
+            v.text()
+        );
+    }
+    assert!(!v.ok(), "{}", v.text());
+    // The kit still holds the signed originals.
+    assert!(signing::verify(&original, Some(&f.pubkey), None)
+        .unwrap()
+        .ok());
+}
+
+/// C: an attestation added to state.json is not honoured: only one carried by a signed record is.
+#[test]
+fn f2_an_attestation_added_to_state_json_is_not_honoured() {
+    let f = Fixture::new();
+    let att = record::Attestation {
+        control: "firmware.password".into(),
+        by: "A. Tech (Service Desk)".into(),
+        at: "2026-11-25T10:00:00Z".into(),
+        text: "confirmed".into(),
+        install_id: "machine-1".into(),
+    };
+    let mut st = State::load(&f.state).unwrap();
+    st.attestations.push(att.clone());
+    st.save(&f.state).unwrap();
+    let honoured = signing::signed_attestations(&f.records_dir(), &f.pubkey, "machine-1").unwrap();
+    assert!(honoured.is_empty(), "{honoured:?}");
+    // Given in a run with the kit present, it is in that run's signed record, and honoured later.
+    let r = report(
+        "apply",
+        "2026-12-01T09:00:00Z",
+        os("12", "bookworm"),
+        "sha256:aaaa",
+        vec![control("firewall.enabled", Status::Pass)],
+    );
+    let p = record::write_with(
+        &f.state,
+        &mut st,
+        &r,
+        Default::default(),
+        record::Provenance {
+            kit_key: Some(kit_key_hex(&f)),
+            attestations: vec![att.clone()],
+        },
+    )
+    .unwrap();
+    let unsigned = signing::signed_attestations(&f.records_dir(), &f.pubkey, "machine-1").unwrap();
+    assert!(
+        unsigned.is_empty(),
+        "an unsigned record's attestation counts"
+    );
+    signing::sign_record(&p, &f.key).unwrap();
+    let honoured = signing::signed_attestations(&f.records_dir(), &f.pubkey, "machine-1").unwrap();
+    assert_eq!(honoured, vec![att]);
+}
+
+/// F3: the key on the kit signs nothing without the passphrase, and a key left in clear is refused.
+#[test]
+fn f3_the_kit_key_copied_from_the_stick_signs_nothing_without_the_passphrase() {
+    let f = Fixture::new();
+    let key_file = signing::kit_key_path(&f.kit);
+    let text = std::fs::read_to_string(&key_file).unwrap();
+    assert!(!text.contains(&handover::artifacts::hex(&f.key.to_bytes())));
+    let tmp = tempfile::tempdir().unwrap();
+    let wrong = tmp.path().join("wrong");
+    std::fs::write(&wrong, "correct horse battery stapler\n").unwrap();
+    let e = signing::read_signing_key(&key_file, &signing::Passphrase::File(wrong))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("wrong passphrase"), "{e}");
+    // A key made before keys were sealed: refused until resealed.
+    let old = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(old.path().join("keys")).unwrap();
+    std::fs::write(
+        signing::kit_key_path(old.path()),
+        format!("# old\n{}\n", handover::artifacts::hex(&f.key.to_bytes())),
+    )
+    .unwrap();
+    let e = signing::read_signing_key(&signing::kit_key_path(old.path()), &f.pass)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("kit keygen --reseal"), "{e}");
+    signing::reseal(old.path(), &f.pass).unwrap();
+    let k = signing::read_signing_key(&signing::kit_key_path(old.path()), &f.pass).unwrap();
+    assert_eq!(k.to_bytes(), f.key.to_bytes());
+}
+
+/// F3: with no passphrase on the device, the run's record waits on the kit, and `kit sign` on the
+/// technician's machine signs it (and only it), after checking its chain.
+#[test]
+fn f3_kit_sign_signs_the_pending_record_on_the_technicians_machine() {
+    let f = Fixture::new();
+    let kit_copy = f.export();
+    let present = technicians_run(&f.state, &kit_key_hex(&f));
+    let none = signing::Passphrase::File(f.state.join("no-such-file"));
+    let filed = signing::after_record(&f.state, &f.kit, &present, SERIAL, &none)
+        .unwrap()
+        .unwrap();
+    assert!(filed.signed.is_none());
+    assert!(filed.not_signed.is_some());
+    assert_eq!(
+        std::fs::read_to_string(kit_copy.join(signing::PENDING))
+            .unwrap()
+            .trim(),
+        name(&present)
+    );
+    let v = signing::verify(&f.records_dir(), Some(&f.pubkey), Some(&kit_copy)).unwrap();
+    assert!(!v.ok(), "pending is not verified: {}", v.text());
+    let out = signing::kit_sign(&f.kit, &f.pass).unwrap();
+    assert_eq!(out.len(), 1);
+    assert!(out[0].1.as_ref().unwrap().starts_with("signed"), "{out:?}");
+    assert!(!kit_copy.join(signing::PENDING).exists());
+    // The device's copy verifies with the kit's signature.
+    let v = signing::verify(&f.records_dir(), Some(&f.pubkey), Some(&kit_copy)).unwrap();
+    assert!(v.ok(), "{}", v.text());
+    // A pending record that is not the newest of its directory is refused.
+    let present2 = technicians_run(&f.state, &kit_key_hex(&f));
+    signing::after_record(&f.state, &f.kit, &present2, SERIAL, &none).unwrap();
+    std::fs::write(
+        kit_copy.join(signing::PENDING),
+        format!("{}\n", name(&f.records[1])),
+    )
+    .unwrap();
+    let out = signing::kit_sign(&f.kit, &f.pass).unwrap();
+    assert!(out[0].1.is_err(), "{out:?}");
+}
+
+/// F5: without --kit or --pubkey, the device's own records.pub verifies nothing; --allow-unsigned
+/// passes an unbroken chain with a warning, and still fails an edited one.
+#[test]
+fn f5_the_device_held_key_verifies_nothing() {
+    use crate::support::Handover;
+    let f = Fixture::new();
+    std::fs::copy(&f.pubkey, signing::device_pubkey_path(&f.state)).unwrap();
+    let state = f.state.to_str().unwrap();
+    let run = Handover::new(&["record", "verify"])
+        .env("HANDOVER_STATE_DIR", state)
+        .run();
+    run.expect_code(1);
+    assert!(
+        run.stdout()
+            .contains("not verified: key held by the device"),
+        "{}",
+        run.stdout()
+    );
+    assert!(!run.stdout().contains("\nVERIFIED"), "{}", run.stdout());
+    let run = Handover::new(&["record", "verify", "--allow-unsigned"])
+        .env("HANDOVER_STATE_DIR", state)
+        .run();
+    run.expect_code(0);
+    assert!(run
+        .stdout()
+        .contains("NOT VERIFIED: key held by the device"));
+    // With the kit's key given, it verifies.
+    Handover::new(&["record", "verify", "--pubkey", f.pubkey.to_str().unwrap()])
+        .env("HANDOVER_STATE_DIR", state)
+        .run()
+        .expect_code(0);
+    // An edited record fails even with --allow-unsigned.
+    let mut b = std::fs::read(&f.records[0]).unwrap();
+    b.push(b' ');
+    std::fs::write(&f.records[0], &b).unwrap();
+    Handover::new(&["record", "verify", "--allow-unsigned"])
+        .env("HANDOVER_STATE_DIR", state)
+        .run()
+        .expect_code(1);
+}
+
+/// F5, the unsigned path: a chain no kit ever signed passes --allow-unsigned with the warning; a
+/// reordered one does not.
+#[test]
+fn f5_allow_unsigned_passes_an_unbroken_unsigned_chain_only() {
+    use crate::support::Handover;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut st = State::default();
+    let mut paths = vec![];
+    for i in 0..3 {
+        let r = report(
+            "check",
+            &format!("2026-11-25T10:0{i}:00Z"),
+            os("12", "bookworm"),
+            "sha256:aaaa",
+            vec![control("firewall.enabled", Status::Pass)],
+        );
+        paths.push(record::write(tmp.path(), &mut st, &r, Default::default()).unwrap());
+    }
+    st.save(tmp.path()).unwrap();
+    let state = tmp.path().to_str().unwrap();
+    let run = Handover::new(&["record", "verify", "--allow-unsigned"])
+        .env("HANDOVER_STATE_DIR", state)
+        .run();
+    run.expect_code(0);
+    assert!(run.stdout().contains("proves nothing"), "{}", run.stdout());
+    Handover::new(&["record", "verify"])
+        .env("HANDOVER_STATE_DIR", state)
+        .run()
+        .expect_code(1);
+    let tmpf = paths[1].with_extension("x");
+    std::fs::rename(&paths[1], &tmpf).unwrap();
+    std::fs::rename(&paths[2], &paths[1]).unwrap();
+    std::fs::rename(&tmpf, &paths[2]).unwrap();
+    Handover::new(&["record", "verify", "--allow-unsigned"])
+        .env("HANDOVER_STATE_DIR", state)
+        .run()
+        .expect_code(1);
+}
+
+/// F14: a `.sig` on the kit that links elsewhere (to /etc/shadow) is refused on import, never copied;
+/// a kit directory that is a link is refused on export.
+#[cfg(unix)]
+#[test]
+fn f14_record_import_and_export_follow_no_symbolic_link() {
+    let f = Fixture::new();
+    let kit_copy = f.export();
+    let secret = f.state.join("secret.txt");
+    std::fs::write(&secret, "root-only secret").unwrap();
+    let sig = kit_copy.join(format!("{}.sig", f.names()[0]));
+    std::fs::remove_file(&sig).unwrap();
+    std::os::unix::fs::symlink(&secret, &sig).unwrap();
+    let new_state = tempfile::tempdir().unwrap();
+    let new_records = new_state.path().join("records");
+    let e = signing::import(&kit_copy, &new_records, None).unwrap_err();
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+    // Nothing was copied: the check comes before the first copy.
+    assert!(!new_records.exists() || std::fs::read_dir(&new_records).unwrap().count() == 0);
+    // Export into a kit directory that is a link elsewhere.
+    let other = tempfile::tempdir().unwrap();
+    let kit2 = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(kit2.path().join("records")).unwrap();
+    std::os::unix::fs::symlink(other.path(), kit2.path().join("records/serial-SN1")).unwrap();
+    let e = signing::kit_dir_named(kit2.path(), "serial-SN1").unwrap_err();
+    assert!(e.to_string().contains("symbolic link"), "{e}");
+    assert_eq!(std::fs::read_dir(other.path()).unwrap().count(), 0);
+}
