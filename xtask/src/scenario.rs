@@ -870,31 +870,70 @@ fn evidence(c: &Container, release: &Release) -> Result<()> {
     signed_records(c)
 }
 
-/// The technician's kit signs records: `kit keygen`, then a `check --kit` signs every record and
-/// copies it to the kit; `record verify --kit` passes, and catches one edited byte and the newest
-/// record deleted on the device (against the kit's copy).
-fn signed_records(c: &Container) -> Result<()> {
-    sh(c, &format!("{GUEST_BIN} kit keygen {GUEST_KIT}"))?;
+/// The passphrase of the kit's records key, in a file for automation (a technician types it).
+pub const PASSPHRASE_FILE: &str = "/root/kit-passphrase";
+
+/// Write [`PASSPHRASE_FILE`] and make the kit's key pair, sealed under that passphrase.
+pub fn keygen(c: &Container, kit: &str) -> Result<()> {
     sh(
         c,
-        &format!("HANDOVER_NOW={NOW} {GUEST_BIN} check --kit {GUEST_KIT} --site /etc/handover/site.toml >/dev/null || true"),
+        &format!(
+            "umask 077; echo 'e2e passphrase of the technician' > {PASSPHRASE_FILE}; \
+             {GUEST_BIN} kit keygen {kit} --key-passphrase-file {PASSPHRASE_FILE}"
+        ),
+    )?;
+    Ok(())
+}
+
+/// The technician's kit signs records: `kit keygen` (the key sealed under a passphrase), then a
+/// `check --kit` signs its own record only and copies every record to the kit, the earlier ones
+/// unsigned (written while the kit was away). `record verify --kit` passes, naming those as the device's
+/// word; it catches one edited byte and the newest record deleted on the device (against the kit's
+/// copy); the device's own public key alone verifies nothing.
+fn signed_records(c: &Container) -> Result<()> {
+    keygen(c, GUEST_KIT)?;
+    let key = sh(c, &format!("cat {GUEST_KIT}/keys/records.key"))?;
+    ensure!(
+        key.contains("handover-key-v2 argon2id"),
+        "the kit's key is sealed: {key}"
+    );
+    sh(
+        c,
+        &format!("HANDOVER_NOW={NOW} {GUEST_BIN} check --kit {GUEST_KIT} --site /etc/handover/site.toml --key-passphrase-file {PASSPHRASE_FILE} >/dev/null || true"),
     )?;
     let ok = sh(c, &format!("{GUEST_BIN} record verify --kit {GUEST_KIT}"))?;
     ensure!(
-        ok.contains(&format!("trusted key: {GUEST_KIT}/keys/records.pub")),
+        ok.contains(&format!("trusted key: {GUEST_KIT}/keys/records.pub"))
+            && ok.contains("VERIFIED: 1 record(s) signed with the trusted key")
+            && ok.contains("the device's word only"),
         "verify: {ok}"
+    );
+    let dir = sh(c, &format!("ls {GUEST_KIT}/records"))?;
+    let dir = dir.trim();
+    ensure!(
+        dir.starts_with("serial-") || dir.starts_with("chain-"),
+        "the device's directory on the kit is named by its identity, not its asset: {dir}"
     );
     let n = sh(
         c,
-        &format!("ls {GUEST_KIT}/records/QM012345 | grep -c 'json$'"),
+        &format!("ls {GUEST_KIT}/records/{dir} | grep -c 'json$'"),
     )?;
-    let sigs = sh(
-        c,
-        &format!("ls {GUEST_KIT}/records/QM012345 | grep -c 'sig$'"),
-    )?;
+    let sigs = sh(c, &format!("ls {GUEST_KIT}/records/{dir} | grep 'sig$'"))?;
+    let newest = sh(c, "ls /var/lib/handover/records | grep 'json$' | tail -n 1")?;
+    let newest = newest.trim();
     ensure!(
-        n.trim() == sigs.trim() && n.trim() != "0",
-        "every record on the kit is signed: {n} {sigs}"
+        n.trim().parse::<u32>().unwrap_or(0) > 1 && sigs.trim() == format!("{newest}.sig"),
+        "only the check run with the kit present is signed: {n} records, signatures {sigs}"
+    );
+    // The device's own copy of the public key verifies nothing (F5).
+    let device_only = c.exec(&format!("{GUEST_BIN} record verify; echo rc=$?"))?;
+    ensure!(
+        device_only
+            .stdout
+            .contains("not verified: key held by the device")
+            && device_only.stdout.contains("rc=1"),
+        "record verify with the device's key only: {}",
+        device_only.stdout
     );
     // One byte of the first record.
     let first = sh(c, "ls /var/lib/handover/records | head -n 1")?;
@@ -909,8 +948,6 @@ fn signed_records(c: &Container) -> Result<()> {
         edited.stdout
     );
     // The newest deleted on the device.
-    let newest = sh(c, "ls /var/lib/handover/records | grep 'json$' | tail -n 1")?;
-    let newest = newest.trim();
     let deleted = c.exec(&format!(
         "mv /var/lib/handover/records/{newest} /root/newest.bak; mv /var/lib/handover/records/{newest}.sig /root/newest.sig; \
          {GUEST_BIN} record verify --kit {GUEST_KIT}; echo rc=$?; \
@@ -922,7 +959,7 @@ fn signed_records(c: &Container) -> Result<()> {
         deleted.stdout
     );
     sh(c, &format!("{GUEST_BIN} record verify --kit {GUEST_KIT}"))?;
-    println!("ok: records signed with the kit's key and copied to it; record verify catches an edited byte and the newest deleted");
+    println!("ok: the kit's sealed key signs the present run only; record verify catches an edited byte and the newest deleted, and trusts no device-held key");
     Ok(())
 }
 

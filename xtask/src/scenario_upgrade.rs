@@ -21,7 +21,7 @@ use crate::e2e::GUEST_BIN;
 use crate::scenario::{self, handover, sh, CONVERGED, NOW};
 use crate::upgrade::UPGRADE_GUEST_DIR;
 
-/// The technician's kit on the device, here only for its signing key (`kit keygen`).
+/// The technician's kit on the device, here only for its signing key (`kit keygen`, `check --kit`).
 const KIT: &str = "/root/upgrade-kit";
 const RECORDS: &str = "/var/lib/handover/records";
 
@@ -53,10 +53,15 @@ pub fn hand_over(c: &Container) -> Result<String> {
         "profile on Debian 12: {}",
         check.json["profile"]["name"]
     );
+    // The technician's kit, here only for its key: an empty manifest, and the key sealed under a
+    // passphrase; a `check --kit` then signs its own record (the converged Debian 12 check).
+    sh(c, &format!("mkdir -p {KIT} && : > {KIT}/MANIFEST.sha256"))?;
+    scenario::keygen(c, KIT)?;
     sh(
         c,
         &format!(
-            "{GUEST_BIN} kit keygen {KIT} >/dev/null && {GUEST_BIN} record export --kit {KIT}"
+            "HANDOVER_NOW={NOW} {GUEST_BIN} check --kit {KIT} --site /etc/handover/site.toml --key-passphrase-file {} >/dev/null || true",
+            scenario::PASSPHRASE_FILE
         ),
     )?;
     let last = newest_record(c)?;
