@@ -746,7 +746,7 @@ fn sources(profiles_dir: Option<PathBuf>, templates_dir: Option<PathBuf>) -> Res
                     d.display()
                 )));
             }
-            perms::require_trusted(d, what)?;
+            perms::require_trusted_tree(d, what)?;
         }
     }
     Ok(Sources {

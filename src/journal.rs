@@ -37,22 +37,54 @@ impl RunLock {
             )
         })?;
         let path = state_dir.join(LOCK);
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .with_context(|| {
-                format!(
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).truncate(false).read(true).write(true);
+        // Never through a symbolic link, and never blocking on a FIFO planted there (F13): the lock
+        // is truncated below, which would empty whatever a link pointed at.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        #[cfg(windows)]
+        {
+            use std::os::windows::fs::OpenOptionsExt;
+            // FILE_FLAG_OPEN_REPARSE_POINT: a link is opened as itself, then refused below.
+            options.custom_flags(0x0020_0000);
+        }
+        let mut file = options.open(&path).map_err(|e| {
+            #[cfg(unix)]
+            let link = e.raw_os_error() == Some(libc::ELOOP);
+            #[cfg(not(unix))]
+            let link = false;
+            if link {
+                InputError::refused(format!(
+                    "refusing {}: it is a symbolic link; remove it and run again",
+                    path.display()
+                ))
+            } else {
+                anyhow::Error::new(e).context(format!(
                     "cannot open {} (is the state directory read-only?); nothing was changed",
                     path.display()
-                )
-            })?;
+                ))
+            }
+        })?;
+        let md = file
+            .metadata()
+            .with_context(|| format!("reading {}", path.display()))?;
+        if !md.is_file() || md.file_type().is_symlink() {
+            return Err(InputError::refused(format!(
+                "refusing {}: not a regular file; remove it and run again",
+                path.display()
+            )));
+        }
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                let mut holder = String::new();
+                let _ = std::io::Read::read_to_string(&mut file, &mut holder);
                 return Err(InputError::refused(format!(
                     "another handover run holds {} ({}); refusing to {what} at the same time",
                     path.display(),
@@ -201,6 +233,49 @@ pub fn reboot_pending() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn f13_a_run_lock_symlink_is_not_followed_nor_truncated() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim.conf");
+        std::fs::write(&victim, "keep me\n").unwrap();
+        let state = dir.path().join("state");
+        std::fs::create_dir(&state).unwrap();
+        std::os::unix::fs::symlink(&victim, state.join(LOCK)).unwrap();
+        let e = RunLock::acquire(&state, "check").unwrap_err().to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me\n");
+        // A FIFO there neither blocks nor is used.
+        std::fs::remove_file(state.join(LOCK)).unwrap();
+        let fifo = std::ffi::CString::new(state.join(LOCK).to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let e = RunLock::acquire(&state, "check").unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn f13_a_state_directory_owned_by_another_user_is_refused() {
+        if !crate::perms::is_root() {
+            eprintln!("skipped: needs root to give the directory away");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        std::fs::create_dir(&state).unwrap();
+        std::os::unix::fs::chown(&state, Some(65534), Some(65534)).unwrap();
+        let e = format!("{:#}", RunLock::acquire(&state, "check").unwrap_err());
+        assert!(e.contains("owned by uid 65534"), "{e}");
+        assert!(!state.join(LOCK).exists());
+        // Its records are not written there either.
+        let e = format!(
+            "{:#}",
+            crate::record::State::default().save(&state).unwrap_err()
+        );
+        assert!(e.contains("owned by uid 65534"), "{e}");
+    }
 
     #[test]
     fn a_second_run_is_refused_while_the_first_holds_the_lock() {

@@ -41,8 +41,8 @@ pub fn is_root() -> bool {
 }
 
 /// Principals whose access to a file or directory does not matter: SYSTEM, Administrators,
-/// TrustedInstaller and CREATOR OWNER, as SDDL names them (`icacls /save` writes SDDL, which unlike
-/// icacls' display is not localised).
+/// TrustedInstaller and CREATOR OWNER, as SDDL names them (SDDL, unlike icacls' display, is not
+/// localised).
 const WINDOWS_TRUSTED: &[&str] = &[
     "SY",
     "BA",
@@ -52,142 +52,609 @@ const WINDOWS_TRUSTED: &[&str] = &[
     "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464",
 ];
 
+/// The sections of an SDDL security descriptor (`O:` owner, `G:` group, `D:` DACL, `S:` SACL), by their
+/// letter. A section starts at a `:` outside the parentheses and quotes of ACEs; SIDs and SDDL
+/// abbreviations never hold one.
+fn sddl_sections(sddl: &str) -> Vec<(u8, &str)> {
+    let b = sddl.as_bytes();
+    let (mut depth, mut quoted) = (0usize, false);
+    let mut marks = Vec::new();
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'"' => quoted = !quoted,
+            b'(' if !quoted => depth += 1,
+            b')' if !quoted => depth = depth.saturating_sub(1),
+            b':' if depth == 0 && !quoted && i > 0 => marks.push(i - 1),
+            _ => {}
+        }
+    }
+    marks
+        .iter()
+        .enumerate()
+        .map(|(k, &m)| {
+            let end = marks.get(k + 1).copied().unwrap_or(b.len());
+            (b[m], sddl[m + 2..end].trim())
+        })
+        .collect()
+}
+
+/// The owner SID of an SDDL security descriptor, when it names one.
+fn sddl_owner(sddl: &str) -> Option<&str> {
+    sddl_sections(sddl)
+        .into_iter()
+        .find(|(k, v)| *k == b'O' && !v.is_empty())
+        .map(|(_, v)| v)
+}
+
+/// The ACE strings (between the outer parentheses) of a DACL section, conditional expressions kept.
+fn sddl_aces(dacl: &str) -> Vec<&str> {
+    let (mut depth, mut quoted, mut start) = (0usize, false, 0usize);
+    let mut out = Vec::new();
+    for (i, c) in dacl.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '(' if !quoted => {
+                if depth == 0 {
+                    start = i + 1;
+                }
+                depth += 1;
+            }
+            ')' if !quoted && depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    out.push(&dacl[start..i]);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// The allow ACEs of an SDDL security descriptor's DACL that apply to the object itself (not inherit-only):
-/// (rights, SID). `None` when there is no DACL to read (a FAT or exFAT volume, or a NULL DACL): then
-/// everyone has every right.
+/// (rights, SID). Plain (`A`), object (`OA`) and conditional (`XA`, `ZA`) allow ACEs all count: a
+/// condition may hold for the user. `None` when there is no DACL to read (a FAT or exFAT volume, or a
+/// NULL DACL): then everyone has every right.
 fn sddl_allow_aces(sddl: &str) -> Option<Vec<(&str, &str)>> {
-    let dacl = sddl.split("D:").nth(1)?;
-    let dacl = dacl.split("S:").next().unwrap_or(dacl);
-    if dacl.starts_with("NO_ACCESS_CONTROL") {
+    let dacl = sddl_sections(sddl)
+        .into_iter()
+        .find(|(k, _)| *k == b'D')
+        .map(|(_, v)| v)?;
+    if dacl.contains("NO_ACCESS_CONTROL") {
         return None;
     }
     Some(
-        dacl.split('(')
-            .skip(1)
+        sddl_aces(dacl)
+            .into_iter()
             .filter_map(|ace| {
-                let fields: Vec<&str> = ace.trim_end_matches(')').split(';').collect();
-                (fields.len() >= 6 && fields[0] == "A" && !fields[1].contains("IO"))
+                let fields: Vec<&str> = ace.splitn(7, ';').map(str::trim).collect();
+                let allow = matches!(fields.first(), Some(&("A" | "OA" | "XA" | "ZA")));
+                (fields.len() >= 6 && allow && !fields[1].contains("IO"))
                     .then(|| (fields[2], fields[5]))
             })
             .collect(),
     )
 }
 
-/// Whether SDDL rights (letters or a hex mask) include any of `mask`'s bits or `letters`.
-fn sddl_rights_have(rights: &str, mask: u32, letters: &[&[u8]]) -> bool {
-    match rights.strip_prefix("0x") {
-        Some(hex) => u32::from_str_radix(hex, 16).is_ok_and(|m| m & mask != 0),
-        None => rights.as_bytes().chunks(2).any(|r| letters.contains(&r)),
+/// The access mask of SDDL rights (two-letter codes or a number); `None` when a part is unknown.
+fn sddl_rights_mask(rights: &str) -> Option<u32> {
+    let number = rights
+        .strip_prefix("0x")
+        .or_else(|| rights.strip_prefix("0X"))
+        .map(|h| u32::from_str_radix(h, 16))
+        .or_else(|| {
+            rights
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| rights.parse::<u32>())
+        });
+    if let Some(n) = number {
+        return n.ok();
     }
+    if rights.len() % 2 != 0 {
+        return None;
+    }
+    let mut mask = 0u32;
+    for code in rights.as_bytes().chunks(2) {
+        mask |= match code {
+            b"GA" => 0x1000_0000,
+            b"GR" => 0x8000_0000,
+            b"GW" => 0x4000_0000,
+            b"GX" => 0x2000_0000,
+            b"RC" => 0x0002_0000,
+            b"SD" => 0x0001_0000,
+            b"WD" => 0x0004_0000,
+            b"WO" => 0x0008_0000,
+            b"CC" => 0x1,
+            b"DC" => 0x2,
+            b"LC" => 0x4,
+            b"SW" => 0x8,
+            b"RP" => 0x10,
+            b"WP" => 0x20,
+            b"DT" => 0x40,
+            b"LO" => 0x80,
+            b"CR" => 0x100,
+            b"FA" => 0x001f_01ff,
+            b"FR" => 0x0012_0089,
+            b"FW" => 0x0012_0116,
+            b"FX" => 0x0012_00a0,
+            b"KA" => 0x000f_003f,
+            b"KR" => 0x0002_0019,
+            b"KW" => 0x0002_0006,
+            b"KX" => 0x0002_0019,
+            _ => return None,
+        };
+    }
+    Some(mask)
 }
 
-/// The SIDs an SDDL security descriptor lets write, delete or change permissions, other than the trusted
-/// ones. Rights are SDDL letters (FA, GA, GW, FW, WD, WO, SD) or a hex mask.
+/// Rights that change a file or directory: write data or add a file, append or add a subdirectory,
+/// write EA and attributes, delete a child, delete, WRITE_DAC, WRITE_OWNER, MAXIMUM_ALLOWED,
+/// GENERIC_ALL and GENERIC_WRITE.
+const WRITE_MASK: u32 = 0x520d_0156;
+/// Rights on a directory further up that let someone replace what is below it (not only add new
+/// names, which ProgramData and C:\ grant standard users): delete a child, delete or rename the
+/// directory itself, WRITE_DAC, WRITE_OWNER, MAXIMUM_ALLOWED and GENERIC_ALL.
+const ANCESTOR_MASK: u32 = 0x120d_0040;
+
+/// The SIDs that `mask`'s rights are granted to (or that own the object), other than the trusted ones.
+/// Rights that cannot be read count as granted.
+fn sddl_untrusted(sddl: &str, mask: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(owner) = sddl_owner(sddl) {
+        if !WINDOWS_TRUSTED.contains(&owner) {
+            out.push(format!(
+                "{owner} (the owner, who can change the permissions)"
+            ));
+        }
+    }
+    match sddl_allow_aces(sddl) {
+        None => out.push("everyone (the volume keeps no access control list)".to_string()),
+        Some(aces) => {
+            for (rights, sid) in aces {
+                let grants = sddl_rights_mask(rights).is_none_or(|m| m & mask != 0);
+                if grants && !WINDOWS_TRUSTED.contains(&sid) && !out.iter().any(|s| s == sid) {
+                    out.push(sid.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The SIDs an SDDL security descriptor lets write, delete or change permissions (or that own it),
+/// other than the trusted ones. Rights are SDDL letters or a hex mask; a right that cannot be read
+/// counts as a write.
 pub fn sddl_untrusted_writers(sddl: &str) -> Vec<String> {
-    // write data, append, write attributes/EA, delete, WRITE_DAC, WRITE_OWNER, GENERIC_WRITE/ALL
-    const LETTERS: &[&[u8]] = &[
-        b"FA", b"GA", b"GW", b"FW", b"WD", b"WO", b"SD", b"DC", b"WP",
-    ];
-    sddl_allow_aces(sddl)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(rights, sid)| {
-            sddl_rights_have(rights, 0x500d_0116, LETTERS) && !WINDOWS_TRUSTED.contains(sid)
-        })
-        .map(|(_, sid)| sid.to_string())
-        .collect()
+    sddl_untrusted(sddl, WRITE_MASK)
 }
 
 /// The principals an SDDL security descriptor lets read a file's data, other than SYSTEM and
 /// Administrators: a password file must have none. No DACL at all (FAT, exFAT) lets everyone read.
 pub fn sddl_untrusted_readers(sddl: &str) -> Vec<String> {
-    // FILE_READ_DATA (SDDL "CC" on a file), GENERIC_READ, GENERIC_ALL; FA and FR include read data.
-    const LETTERS: &[&[u8]] = &[b"FA", b"FR", b"GA", b"GR", b"CC"];
+    // FILE_READ_DATA, MAXIMUM_ALLOWED, GENERIC_ALL, GENERIC_READ.
     match sddl_allow_aces(sddl) {
         None => vec!["everyone (the volume keeps no access control list)".to_string()],
         Some(aces) => aces
             .into_iter()
             .filter(|(rights, sid)| {
-                sddl_rights_have(rights, 0x9000_0001, LETTERS) && !WINDOWS_TRUSTED.contains(sid)
+                sddl_rights_mask(rights).is_none_or(|m| m & 0x9200_0001 != 0)
+                    && !WINDOWS_TRUSTED.contains(sid)
             })
             .map(|(_, sid)| sid.to_string())
             .collect(),
     }
 }
 
-/// The SDDL of a file or directory, as `icacls PATH /save` writes it (UTF-16; SIDs, not localised names).
+/// The first level of a chain (the object first, then each directory above it up to the volume's
+/// root) that someone other than SYSTEM and Administrators can change, with who. The object and its
+/// directory must grant no write right at all to others; a directory further up must not let them
+/// replace or rename what is below it (adding new names, as ProgramData and C:\ let standard users,
+/// is fine: they cannot take a name that exists). Every level's owner must be trusted.
+pub fn sddl_chain_untrusted<P: Clone>(chain: &[(P, String)]) -> Option<(P, Vec<String>)> {
+    chain.iter().enumerate().find_map(|(level, (p, sddl))| {
+        let mask = if level < 2 { WRITE_MASK } else { ANCESTOR_MASK };
+        let who = sddl_untrusted(sddl, mask);
+        (!who.is_empty()).then(|| (p.clone(), who))
+    })
+}
+
+/// The SDDL (owner and DACL) of a file or directory, from GetNamedSecurityInfoW: SIDs, never
+/// localised names.
 #[cfg(windows)]
 fn windows_sddl(p: &Path) -> Result<String> {
-    let tmp = tempfile::NamedTempFile::new().context("creating a temporary file")?;
-    let status = std::process::Command::new(crate::runner::program("icacls"))
-        .arg(p)
-        .arg("/save")
-        .arg(tmp.path())
-        .arg("/q")
-        .status()?;
-    if !status.success() {
-        anyhow::bail!("icacls {} /save failed ({status})", p.display());
+    use std::ffi::c_void;
+    use std::os::windows::ffi::OsStrExt;
+    #[link(name = "advapi32")]
+    extern "system" {
+        fn GetNamedSecurityInfoW(
+            name: *const u16,
+            object_type: u32,
+            info: u32,
+            owner: *mut *mut c_void,
+            group: *mut *mut c_void,
+            dacl: *mut *mut c_void,
+            sacl: *mut *mut c_void,
+            sd: *mut *mut c_void,
+        ) -> u32;
+        fn ConvertSecurityDescriptorToStringSecurityDescriptorW(
+            sd: *mut c_void,
+            revision: u32,
+            info: u32,
+            out: *mut *mut u16,
+            len: *mut u32,
+        ) -> i32;
     }
-    let raw = std::fs::read(tmp.path())?;
-    let units: Vec<u16> = raw
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    Ok(String::from_utf16_lossy(&units))
+    #[link(name = "kernel32")]
+    extern "system" {
+        fn LocalFree(mem: *mut c_void) -> *mut c_void;
+    }
+    const SE_FILE_OBJECT: u32 = 1;
+    const OWNER_AND_DACL: u32 = 0x1 | 0x4;
+    let wide: Vec<u16> = p.as_os_str().encode_wide().chain(Some(0)).collect();
+    let mut sd: *mut c_void = std::ptr::null_mut();
+    // SAFETY: `wide` is NUL-terminated; the out pointers are valid; `sd` is freed with LocalFree.
+    let rc = unsafe {
+        GetNamedSecurityInfoW(
+            wide.as_ptr(),
+            SE_FILE_OBJECT,
+            OWNER_AND_DACL,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &mut sd,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::from_raw_os_error(rc as i32))
+            .with_context(|| format!("reading the permissions of {}", p.display()));
+    }
+    let mut text: *mut u16 = std::ptr::null_mut();
+    let mut len = 0u32;
+    // SAFETY: `sd` came from GetNamedSecurityInfoW; `text` is freed with LocalFree.
+    let ok = unsafe {
+        ConvertSecurityDescriptorToStringSecurityDescriptorW(
+            sd,
+            1,
+            OWNER_AND_DACL,
+            &mut text,
+            &mut len,
+        )
+    };
+    let result = if ok == 0 || text.is_null() {
+        Err(anyhow::anyhow!(
+            "cannot read the permissions of {}: {}",
+            p.display(),
+            std::io::Error::last_os_error()
+        ))
+    } else {
+        // SAFETY: the API returned a NUL-terminated string of `len` characters (with the NUL).
+        let units = unsafe { std::slice::from_raw_parts(text, len as usize) };
+        let units = units.split(|u| *u == 0).next().unwrap_or_default();
+        Ok(String::from_utf16_lossy(units))
+    };
+    // SAFETY: both were allocated by the APIs above with LocalAlloc.
+    unsafe {
+        if !text.is_null() {
+            LocalFree(text.cast());
+        }
+        LocalFree(sd);
+    }
+    result
+}
+
+#[cfg(unix)]
+mod unix_trust {
+    use std::os::unix::fs::MetadataExt;
+    use std::path::{Component, Path, PathBuf};
+
+    use anyhow::{Context, Result};
+
+    use crate::error::InputError;
+
+    /// What is wrong with a file or directory someone other than root (or the user running handover)
+    /// could change, if anything. A sticky directory above the object (such as /tmp) is fine: others
+    /// cannot replace what they do not own, and what is in it is checked for its own owner.
+    pub(super) fn problem(md: &std::fs::Metadata, object: bool) -> Option<&'static str> {
+        let me = super::euid();
+        let sticky = md.mode() & 0o1000 != 0 && md.is_dir() && !object;
+        if md.uid() != 0 && md.uid() != me {
+            Some("owned by another user")
+        } else if md.mode() & 0o022 != 0 && !sticky {
+            Some("writable by group or others")
+        } else {
+            None
+        }
+    }
+
+    pub(super) fn refusal(
+        what: &str,
+        shown: &Path,
+        p: &Path,
+        md: &std::fs::Metadata,
+        why: &str,
+    ) -> anyhow::Error {
+        InputError::refused(format!(
+            "refusing {what} {}: {} is {why} (mode {:o}, owner uid {}); a non-admin could change what handover runs as root",
+            shown.display(),
+            p.display(),
+            md.mode() & 0o7777,
+            md.uid()
+        ))
+    }
+
+    /// Walk `path` as the kernel would, checking every directory looked in (from `/`), every symbolic
+    /// link met (its owner; its target is walked the same way) and the object itself; the real path of
+    /// the object. `object` says whether the last component is the object (else a directory passed
+    /// through, where a sticky bit is allowed).
+    pub(super) fn resolve(
+        path: &Path,
+        what: &str,
+        shown: &Path,
+        object: bool,
+        depth: u32,
+    ) -> Result<PathBuf> {
+        if depth > 32 {
+            return Err(InputError::refused(format!(
+                "refusing {what} {}: too many levels of symbolic links",
+                shown.display()
+            )));
+        }
+        let abs = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            std::env::current_dir()
+                .context("the current directory")?
+                .join(path)
+        };
+        let comps: Vec<Component> = abs.components().collect();
+        let last = comps
+            .iter()
+            .rposition(|c| matches!(c, Component::Normal(_)));
+        let mut cur = PathBuf::from("/");
+        let check = |p: &Path, is_object: bool| -> Result<std::fs::Metadata> {
+            let md =
+                std::fs::symlink_metadata(p).with_context(|| format!("{what} {}", p.display()))?;
+            if let Some(why) = problem(&md, is_object) {
+                return Err(refusal(what, shown, p, &md, why));
+            }
+            Ok(md)
+        };
+        check(&cur, object && last.is_none())?;
+        for (i, c) in comps.iter().enumerate() {
+            let is_object = object && Some(i) == last;
+            match c {
+                Component::Normal(name) => {
+                    let p = cur.join(name);
+                    let md = std::fs::symlink_metadata(&p)
+                        .with_context(|| format!("{what} {}", p.display()))?;
+                    if md.file_type().is_symlink() {
+                        if md.uid() != 0 && md.uid() != super::euid() {
+                            return Err(refusal(
+                                what,
+                                shown,
+                                &p,
+                                &md,
+                                "a symbolic link owned by another user",
+                            ));
+                        }
+                        let target = std::fs::read_link(&p)
+                            .with_context(|| format!("{what} {}", p.display()))?;
+                        cur = resolve(&cur.join(target), what, shown, is_object, depth + 1)?;
+                    } else {
+                        if Some(i) != last && !md.is_dir() {
+                            anyhow::bail!(
+                                "{what} {}: {} is not a directory",
+                                shown.display(),
+                                p.display()
+                            );
+                        }
+                        check(&p, is_object)?;
+                        cur = p;
+                    }
+                }
+                Component::ParentDir => {
+                    cur.pop();
+                }
+                _ => {}
+            }
+        }
+        Ok(cur)
+    }
 }
 
 /// Refuse `path` (a file or directory) if anyone but root or the user running handover could change it:
-/// the path itself and every directory above it must be owned by one of them and not writable by group
-/// or others (a sticky directory such as /tmp is fine: others cannot replace what they do not own).
+/// the path itself, every directory above it and every symbolic link on the way (the path as given,
+/// and the targets of its links) must be owned by one of them and not writable by group or others (a
+/// sticky directory such as /tmp is fine: others cannot replace what they do not own). On Windows,
+/// the object, its directory and every directory above (owner and DACL, conditional ACEs included).
 pub fn require_trusted(path: &Path, what: &str) -> Result<()> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::MetadataExt;
-        let me = euid();
-        let full =
-            std::fs::canonicalize(path).with_context(|| format!("{what} {}", path.display()))?;
-        let mut cur = Some(full.as_path());
-        let mut first = true;
-        while let Some(p) = cur {
-            let md = std::fs::metadata(p).with_context(|| format!("{what} {}", p.display()))?;
-            let sticky = md.mode() & 0o1000 != 0 && !first;
-            let owner_ok = md.uid() == 0 || md.uid() == me;
-            let writable_by_others = md.mode() & 0o022 != 0 && !sticky;
-            if !owner_ok || writable_by_others {
-                return Err(InputError::refused(format!(
-                    "refusing {what} {}: {} is {} (mode {:o}, owner uid {}); a non-admin could change what handover runs as root",
-                    path.display(),
-                    p.display(),
-                    if owner_ok { "writable by group or others" } else { "owned by another user" },
-                    md.mode() & 0o7777,
-                    md.uid()
-                )));
-            }
-            first = false;
-            cur = p.parent();
-        }
+        unix_trust::resolve(path, what, path, true, 0)?;
     }
     #[cfg(windows)]
     {
-        // The path and its parent.
-        let mut cur = Some(path.to_path_buf());
-        for _ in 0..2 {
-            let Some(p) = cur.take() else { break };
-            let text = windows_sddl(&p)?;
-            let writers: Vec<String> = text.lines().flat_map(sddl_untrusted_writers).collect();
-            if !writers.is_empty() {
-                return Err(InputError::refused(format!(
-                    "refusing {what} {}: {} can be changed by {} (not only SYSTEM and Administrators); a standard user could change what handover runs as SYSTEM",
-                    path.display(),
-                    p.display(),
-                    writers.join(", ")
-                )));
-            }
-            cur = p.parent().map(Path::to_path_buf);
+        let full =
+            std::fs::canonicalize(path).with_context(|| format!("{what} {}", path.display()))?;
+        let mut chain = Vec::new();
+        for p in std::iter::successors(Some(full.as_path()), |p| p.parent()) {
+            chain.push((p.to_path_buf(), windows_sddl(p)?));
+        }
+        if let Some((p, who)) = sddl_chain_untrusted(&chain) {
+            return Err(InputError::refused(format!(
+                "refusing {what} {}: {} can be changed by {} (not only SYSTEM and Administrators); a standard user could change what handover runs as SYSTEM",
+                path.display(),
+                p.display(),
+                who.join(", ")
+            )));
         }
     }
     #[cfg(not(any(unix, windows)))]
     let _ = (path, what);
+    Ok(())
+}
+
+/// The largest trusted input handover reads whole (a site, a manifest, a lifecycle table).
+pub const MAX_TRUSTED_READ: u64 = 16 << 20;
+
+/// Open a trusted input once and check what was opened: the path is walked as [`require_trusted`]
+/// walks it, its real path is opened without following a symbolic link (a link swapped in after the
+/// walk makes the open fail), and the open file must be a regular file owned by root (or the user
+/// running handover) that group and others cannot write. Read from the returned file, never the path
+/// again (F12).
+pub fn open_trusted(path: &Path, what: &str) -> Result<std::fs::File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let real = unix_trust::resolve(path, what, path, true, 0)?;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            // No FIFO or device may block the open.
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&real)
+            .with_context(|| {
+                format!("{what} {}: cannot open {}", path.display(), real.display())
+            })?;
+        let md = file.metadata()?;
+        if !md.is_file() {
+            return Err(InputError::refused(format!(
+                "refusing {what} {}: not a regular file",
+                path.display()
+            )));
+        }
+        if let Some(why) = unix_trust::problem(&md, true) {
+            return Err(unix_trust::refusal(what, path, &real, &md, why));
+        }
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    {
+        require_trusted(path, what)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(windows)]
+        {
+            use std::os::windows::fs::OpenOptionsExt;
+            // FILE_FLAG_OPEN_REPARSE_POINT: a link swapped in after the check is opened as itself.
+            options.custom_flags(0x0020_0000);
+        }
+        let file = options
+            .open(path)
+            .with_context(|| format!("{what} {}", path.display()))?;
+        let md = file.metadata()?;
+        if !md.is_file() || md.file_type().is_symlink() {
+            return Err(InputError::refused(format!(
+                "refusing {what} {}: not a regular file",
+                path.display()
+            )));
+        }
+        Ok(file)
+    }
+}
+
+/// Read at most [`MAX_TRUSTED_READ`] bytes of an open file; more is an input error.
+pub fn read_bounded(file: &mut std::fs::File, what: &str, path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    file.take(MAX_TRUSTED_READ + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {what} {}", path.display()))?;
+    if bytes.len() as u64 > MAX_TRUSTED_READ {
+        return Err(InputError::refused(format!(
+            "refusing {what} {}: larger than {} MiB",
+            path.display(),
+            MAX_TRUSTED_READ >> 20
+        )));
+    }
+    Ok(bytes)
+}
+
+/// [`open_trusted`] and read the file (at most [`MAX_TRUSTED_READ`] bytes) from what was opened.
+pub fn read_trusted(path: &Path, what: &str) -> Result<Vec<u8>> {
+    let mut file = open_trusted(path, what)?;
+    read_bounded(&mut file, what, path)
+}
+
+/// Whether an open file can be read by others than its owner (and root or Administrators).
+pub fn readable_by_others(file: &std::fs::File, path: &Path) -> Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let _ = path;
+        Ok(file.metadata()?.mode() & 0o044 != 0)
+    }
+    #[cfg(windows)]
+    {
+        let _ = file;
+        Ok(!sddl_untrusted_readers(&windows_sddl(path)?).is_empty())
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        let _ = (file, path);
+        Ok(false)
+    }
+}
+
+/// Refuse a directory given to override what handover runs (`--templates-dir`, `--profiles-dir`)
+/// unless the directory, every directory above it, and every file and subdirectory in it (at any
+/// depth) pass [`require_trusted`]'s rules. Symbolic links inside are refused, as is anything that is
+/// neither a file nor a directory (F6).
+pub fn require_trusted_tree(dir: &Path, what: &str) -> Result<()> {
+    require_trusted(dir, what)?;
+    let mut stack = vec![dir.to_path_buf()];
+    let mut seen = 0usize;
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d)
+            .with_context(|| format!("{what} {}: reading {}", dir.display(), d.display()))?;
+        for e in entries {
+            let p = e
+                .with_context(|| format!("{what} {}: reading {}", dir.display(), d.display()))?
+                .path();
+            seen += 1;
+            if seen > 100_000 {
+                return Err(InputError::refused(format!(
+                    "refusing {what} {}: more than 100000 entries",
+                    dir.display()
+                )));
+            }
+            let md = std::fs::symlink_metadata(&p)
+                .with_context(|| format!("{what} {}: {}", dir.display(), p.display()))?;
+            let kind = md.file_type();
+            if kind.is_symlink() || !(kind.is_dir() || kind.is_file()) {
+                return Err(InputError::refused(format!(
+                    "refusing {what} {}: {} is {}; it may hold only files and directories",
+                    dir.display(),
+                    p.display(),
+                    if kind.is_symlink() {
+                        "a symbolic link"
+                    } else {
+                        "neither a file nor a directory"
+                    }
+                )));
+            }
+            #[cfg(unix)]
+            if let Some(why) = unix_trust::problem(&md, true) {
+                return Err(unix_trust::refusal(what, dir, &p, &md, why));
+            }
+            #[cfg(windows)]
+            {
+                let who = sddl_untrusted_writers(&windows_sddl(&p)?);
+                if !who.is_empty() {
+                    return Err(InputError::refused(format!(
+                        "refusing {what} {}: {} can be changed by {} (not only SYSTEM and Administrators); a standard user could change what handover runs as SYSTEM",
+                        dir.display(),
+                        p.display(),
+                        who.join(", ")
+                    )));
+                }
+            }
+            if kind.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
     Ok(())
 }
 
@@ -224,34 +691,82 @@ pub fn require_private_file(path: &Path) -> Result<()> {
     require_trusted(path, "password file")
 }
 
-/// Create `dir` (and parents) readable by its owner only.
+/// Create `dir` (and parents) readable by its owner only. A directory that already exists must be a
+/// directory (not a link) owned by the user running handover (root): one a standard user created
+/// beforehand (they can create folders in ProgramData or wherever they can write) is refused, since
+/// its owner could change it back (F9, F13).
 pub fn ensure_private_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let md = std::fs::symlink_metadata(dir).with_context(|| format!("{}", dir.display()))?;
+    if !md.is_dir() {
+        return Err(InputError::refused(format!(
+            "refusing {}: not a directory (a symbolic link or a file is there); handover keeps its state and work files only in a directory of its own",
+            dir.display()
+        )));
+    }
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        if md.uid() != euid() {
+            return Err(InputError::refused(format!(
+                "refusing {}: owned by uid {}, not by uid {} that runs handover; another user could change what it holds (remove it, or `chown {} {}`, and run again)",
+                dir.display(),
+                md.uid(),
+                euid(),
+                euid(),
+                dir.display()
+            )));
+        }
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .with_context(|| format!("chmod 700 {}", dir.display()))?;
     }
     #[cfg(windows)]
     {
-        // A protected ACL: SYSTEM and Administrators only, nothing inherited (SIDs, not localised names).
-        let status = std::process::Command::new(crate::runner::program("icacls"))
-            .arg(dir)
-            .args([
-                "/inheritance:r",
-                "/grant:r",
-                "*S-1-5-18:(OI)(CI)F",
-                "/grant:r",
-                "*S-1-5-32-544:(OI)(CI)F",
-                "/q",
-            ])
-            .status()?;
-        if !status.success() {
-            anyhow::bail!(
-                "icacls {} failed ({status}): cannot protect handover's directory",
+        let before = windows_sddl(dir)?;
+        if let Some(owner) = sddl_owner(&before).filter(|o| !WINDOWS_TRUSTED.contains(o)) {
+            return Err(InputError::refused(format!(
+                "refusing {}: it is owned by {owner}, not SYSTEM or Administrators (a standard user may have created it to change what handover writes there); delete it (`rmdir /s /q \"{}\"`) and run again",
+                dir.display(),
                 dir.display()
-            );
+            )));
+        }
+        // A protected ACL: SYSTEM and Administrators only, nothing inherited (SIDs, not localised
+        // names). `/reset` first removes any other explicit ACE (`/grant:r` replaces only the grants
+        // of the SIDs it names).
+        let icacls = |args: &[&str]| -> Result<()> {
+            let status = std::process::Command::new(crate::runner::program("icacls"))
+                .arg(dir)
+                .args(args)
+                .status()?;
+            if !status.success() {
+                anyhow::bail!(
+                    "icacls {} {} failed ({status}): cannot protect handover's directory",
+                    dir.display(),
+                    args.join(" ")
+                );
+            }
+            Ok(())
+        };
+        icacls(&["/reset", "/q"])?;
+        icacls(&[
+            "/inheritance:r",
+            "/grant:r",
+            "*S-1-5-18:(OI)(CI)F",
+            "/grant:r",
+            "*S-1-5-32-544:(OI)(CI)F",
+            "/q",
+        ])?;
+        let after = windows_sddl(dir)?;
+        let who: Vec<String> = sddl_untrusted_writers(&after)
+            .into_iter()
+            .chain(sddl_untrusted_readers(&after))
+            .collect();
+        if !who.is_empty() {
+            return Err(InputError::refused(format!(
+                "refusing {}: after protecting it, {} can still use it (not only SYSTEM and Administrators)",
+                dir.display(),
+                who.join(", ")
+            )));
         }
     }
     Ok(())
@@ -323,6 +838,137 @@ mod sddl_tests {
         assert_eq!(
             sddl_untrusted_writers("D:(D;;FA;;;WD)(A;;GW;;;S-1-5-21-1-2-3-1001)"),
             vec!["S-1-5-21-1-2-3-1001"]
+        );
+    }
+}
+
+#[cfg(test)]
+mod f9_tests {
+    use super::{sddl_chain_untrusted, sddl_untrusted_readers, sddl_untrusted_writers};
+
+    const USER: &str = "S-1-5-21-1-2-3-1001";
+
+    #[test]
+    fn f9_an_object_owned_by_a_standard_user_is_untrusted() {
+        // The DACL grants only SYSTEM and Administrators, but the owner can rewrite it at will.
+        let sddl = format!("O:{USER}G:{USER}D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)");
+        let who = sddl_untrusted_writers(&sddl);
+        assert_eq!(who.len(), 1, "{who:?}");
+        assert!(who[0].starts_with(USER), "{who:?}");
+        // Owned by Administrators, SYSTEM or TrustedInstaller: fine.
+        for owner in [
+            "BA",
+            "SY",
+            "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464",
+        ] {
+            let sddl = format!("O:{owner}G:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)");
+            assert!(sddl_untrusted_writers(&sddl).is_empty(), "{sddl}");
+        }
+        // An abbreviation that ends in a section letter (G:DD) does not confuse the sections.
+        assert_eq!(sddl_untrusted_writers("O:BAG:DDD:(A;;FA;;;BU)"), vec!["BU"]);
+    }
+
+    #[test]
+    fn f9_a_conditional_allow_ace_for_users_with_write_is_untrusted() {
+        let sddl =
+            r#"O:BAD:PAI(A;;FA;;;SY)(A;;FA;;;BA)(XA;;FA;;;BU;(@User.Department == "IT (desk)"))"#;
+        assert_eq!(sddl_untrusted_writers(sddl), vec!["BU"]);
+        assert_eq!(sddl_untrusted_readers(sddl), vec!["BU"]);
+        // Object and callback-object allow ACEs count too; deny ACEs grant nothing.
+        assert_eq!(
+            sddl_untrusted_writers("D:(OA;;WP;;;AU)"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            sddl_untrusted_writers("D:(ZA;;GW;;;AU;(Member_of {SID(BA)}))"),
+            vec!["AU"]
+        );
+        assert!(sddl_untrusted_writers("D:(D;;FA;;;BU)(A;;FA;;;BA)").is_empty());
+    }
+
+    #[test]
+    fn f9_lc_rp_cr_dt_and_every_write_right_are_writes() {
+        for rights in [
+            "LC",
+            "RP",
+            "CR",
+            "DT",
+            "DC",
+            "SD",
+            "WD",
+            "WO",
+            "GA",
+            "GW",
+            "FA",
+            "FW",
+            "KA",
+            "KW",
+            "0x2",
+            "0x4",
+            "0x10",
+            "0x40",
+            "0x100",
+            "0x10000",
+            "0x2000000",
+            "CCLC",
+            "0x1301bf",
+        ] {
+            let sddl = format!("D:PAI(A;;FA;;;SY)(A;;{rights};;;BU)");
+            assert_eq!(sddl_untrusted_writers(&sddl), vec!["BU"], "{rights}");
+        }
+        // Read, execute and traverse rights are no writes.
+        for rights in [
+            "FR", "FX", "FRFX", "GR", "GX", "RC", "CCSWLORC", "0x1200a9", "0x100020",
+        ] {
+            let sddl = format!("D:PAI(A;;FA;;;SY)(A;;{rights};;;BU)");
+            assert!(sddl_untrusted_writers(&sddl).is_empty(), "{rights}");
+        }
+        // A right that cannot be read counts as a write, from an untrusted SID only.
+        assert_eq!(sddl_untrusted_writers("D:(A;;ZZ;;;BU)"), vec!["BU"]);
+        assert_eq!(sddl_untrusted_writers("D:(A;;0xnothex;;;BU)"), vec!["BU"]);
+        assert!(sddl_untrusted_writers("D:(A;;ZZ;;;BA)").is_empty());
+        // No DACL at all (FAT, exFAT, a NULL DACL): everyone writes.
+        assert_eq!(sddl_untrusted_writers("D:NO_ACCESS_CONTROL").len(), 1);
+    }
+
+    #[test]
+    fn f9_an_ancestor_writable_by_users_is_refused_at_every_level() {
+        let protected = "O:BAD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)".to_string();
+        // C:\ and ProgramData as Windows ships them: standard users may add names, not replace them.
+        let drive = "O:S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464D:PAI(A;OICI;FA;;;BA)(A;OICI;FA;;;SY)(A;OICI;0x1200a9;;;BU)(A;OICIIO;SDGXGWGR;;;AU)(A;;LC;;;AU)".to_string();
+        let program_data = "O:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICIIO;GA;;;CO)(A;OICI;0x1200a9;;;BU)(A;CI;0x100116;;;BU)".to_string();
+        let chain = |above: &[String]| {
+            let mut c = vec![
+                ("site.toml", protected.clone()),
+                ("handover", protected.clone()),
+            ];
+            for (i, s) in above.iter().enumerate() {
+                c.push((["level2", "level3", "level4", "level5"][i], s.clone()));
+            }
+            c
+        };
+        assert_eq!(
+            sddl_chain_untrusted(&chain(&[program_data.clone(), drive.clone()])),
+            None
+        );
+        // A directory three levels up that lets Users delete children, or change its ACL, or that a
+        // user owns, is found wherever it is.
+        for bad in [
+            "O:BAD:PAI(A;;FA;;;BA)(A;;DT;;;BU)".to_string(),
+            "O:BAD:PAI(A;;FA;;;BA)(A;OICI;FA;;;BU)".to_string(),
+            "O:BAD:PAI(A;;FA;;;BA)(A;;WD;;;BU)".to_string(),
+            format!("O:{}D:PAI(A;;FA;;;BA)", super::f9_tests::USER),
+        ] {
+            let found =
+                sddl_chain_untrusted(&chain(&[program_data.clone(), drive.clone(), bad.clone()]));
+            assert_eq!(found.map(|(p, _)| p), Some("level4"), "{bad}");
+        }
+        // The object's own directory may not even let Users add a file.
+        let mut c = chain(&[drive.clone()]);
+        c[1].1 = program_data.clone();
+        assert_eq!(
+            sddl_chain_untrusted(&c).map(|(p, w)| (p, w)),
+            Some(("handover", vec!["BU".to_string()]))
         );
     }
 }
