@@ -13,7 +13,7 @@ use crate::report::Report;
 
 /// The default state directory of this OS.
 pub fn default_state_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("HANDOVER_STATE_DIR") {
+    if let Some(d) = crate::clock::test_hook("HANDOVER_STATE_DIR") {
         return PathBuf::from(d);
     }
     if cfg!(windows) {
