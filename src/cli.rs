@@ -1101,7 +1101,7 @@ fn run_engine_as(
     let now = clock::now()?;
     let mut secrets = Secrets::default();
     for (k, v) in &setup.resolved.site.secrets {
-        secrets.add(k, v);
+        crate::redact::add_secret(&mut secrets, k, v);
     }
     let opts = RunOptions {
         mode,

@@ -331,11 +331,13 @@ impl Engine<'_> {
                 v(
                     status,
                     self.secrets.redact(&cl.reason),
-                    redact_value(&self.secrets, observed),
+                    crate::redact::value(&self.secrets, observed),
                 )
             }
             _ => {
-                let err = ProcessError::from_outcome(name, out);
+                // Redacted whole before ProcessError keeps the last 4000 bytes (F7).
+                let err =
+                    ProcessError::from_outcome(name, &crate::redact::outcome(&self.secrets, out));
                 let why = if out.timed_out {
                     String::new()
                 } else {
@@ -459,7 +461,10 @@ impl Engine<'_> {
                     self.verdict_of(&name, &own.stdout, &own, started)
                 }
                 None => {
-                    let err = ProcessError::from_outcome(&script.name, &out);
+                    let err = ProcessError::from_outcome(
+                        &script.name,
+                        &crate::redact::outcome(&self.secrets, &out),
+                    );
                     Verdict {
                         status: Status::Error,
                         reason: self.secrets.redact(&format!(
@@ -931,7 +936,7 @@ impl Engine<'_> {
                 match exported {
                     Some(pw) => {
                         env.push((Secrets::env_name("admin.password"), pw.clone()));
-                        secrets.add("admin.password", pw);
+                        crate::redact::add_secret(&mut secrets, "admin.password", pw);
                         password_exported = true;
                     }
                     None if needs_new => {
@@ -1024,7 +1029,10 @@ impl Engine<'_> {
                         cr.status = Status::Error;
                         cr.reason = secrets.redact(&format!(
                             "the change failed: {}",
-                            ProcessError::from_outcome(&script.name, &out)
+                            ProcessError::from_outcome(
+                                &script.name,
+                                &crate::redact::outcome(&secrets, &out)
+                            )
                         ));
                     } else {
                         if password_exported {
@@ -1128,16 +1136,6 @@ impl Engine<'_> {
 fn in_network(addr: std::net::IpAddr, net: std::net::IpAddr, len: u8) -> bool {
     use crate::site::network_of;
     addr.is_ipv4() == net.is_ipv4() && network_of(addr, len) == network_of(net, len)
-}
-
-fn redact_value(secrets: &Secrets, v: Value) -> Value {
-    let text = v.to_string();
-    let red = secrets.redact(&text);
-    if red == text {
-        v
-    } else {
-        serde_json::from_str(&red).unwrap_or(Value::Null)
-    }
 }
 
 fn progress_bar(enabled: bool, len: u64, what: &str) -> indicatif::ProgressBar {
@@ -1353,7 +1351,7 @@ mod engine_tests {
     ) -> Engine<'a> {
         let mut secrets = Secrets::default();
         for (k, v) in &r.site.secrets {
-            secrets.add(k, v);
+            crate::redact::add_secret(&mut secrets, k, v);
         }
         Engine {
             resolved: r,

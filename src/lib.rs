@@ -22,6 +22,7 @@ pub mod perms;
 pub mod plan;
 pub mod profile;
 pub mod record;
+pub mod redact;
 pub mod render;
 pub mod report;
 pub mod runner;
