@@ -468,6 +468,68 @@ impl Reason {
 
 /// Parse, run, print the error chain, return the exit code.
 pub fn main() -> ExitCode {
+    // A closed stdout (`handover … | head -1`) ends the command quietly with exit 0, as ripgrep does.
+    // SIGPIPE stays ignored (Rust's default) rather than reset to SIG_DFL: that signal would kill an
+    // apply half-way through a change. A write to the closed pipe fails with EPIPE instead, and
+    // `println!` panics on it; that panic is recognised here, silenced, and unwound (so locks and
+    // temporary directories are dropped). An apply prints its report only after its record is written.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_closed_stdout_panic(info.payload()) {
+            default_hook(info);
+        }
+    }));
+    match std::panic::catch_unwind(main_inner) {
+        Ok(code) => code,
+        Err(payload) if is_closed_stdout_panic(payload.as_ref()) => ExitCode::SUCCESS,
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
+}
+
+/// Whether a panic is `println!`'s on a stdout whose reader has gone (EPIPE on Unix; ERROR_NO_DATA or
+/// ERROR_BROKEN_PIPE on Windows).
+fn is_closed_stdout_panic(payload: &(dyn std::any::Any + Send)) -> bool {
+    let msg = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("");
+    msg.starts_with("failed printing to stdout")
+        && (msg.contains("Broken pipe")
+            || msg.contains("os error 32)")
+            || msg.contains("os error 232)")
+            || msg.contains("os error 109)"))
+}
+
+/// Whether an error is a write to a stdout whose reader has gone: a broken pipe in the chain, and
+/// stdout itself broken (a broken pipe to a server or a child must stay an error).
+fn is_closed_stdout_error(e: &anyhow::Error) -> bool {
+    let broken_pipe = e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    });
+    broken_pipe && stdout_reader_gone()
+}
+
+#[cfg(unix)]
+fn stdout_reader_gone() -> bool {
+    // poll(2) reports POLLERR on the write end of a pipe whose read end is closed.
+    let mut fd = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, a zero timeout.
+    let n = unsafe { libc::poll(&mut fd, 1, 0) };
+    n == 1 && fd.revents & libc::POLLERR != 0
+}
+
+#[cfg(not(unix))]
+fn stdout_reader_gone() -> bool {
+    false
+}
+
+fn main_inner() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -481,6 +543,7 @@ pub fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(exit) => ExitCode::from(exit.code()),
+        Err(e) if is_closed_stdout_error(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("handover: error: {e:#}");
             ExitCode::from(Exit::Error.code())

@@ -167,3 +167,29 @@ fn f7_a_base64_secret_in_observed_is_redacted() {
     }
     assert!(!all.contains(&std.encode(key)[..12]), "{all}");
 }
+
+/// Issue 14 item 6: `handover profiles show debian-12 | head -1` panicked with "failed printing to
+/// stdout: Broken pipe" (exit 101). The pipe's read end is closed before the binary starts, so every
+/// write to stdout fails.
+#[test]
+fn epipe_a_closed_stdout_ends_quietly() {
+    for args in [
+        &["profiles", "show", "debian-12"][..],
+        &["profiles", "list"][..],
+        &["facts"][..],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let state = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_handover"))
+            .args(args)
+            .env("HANDOVER_STATE_DIR", state.path())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}
