@@ -12,6 +12,10 @@
 //! - Transient failures (connection lost, a stalled server: no byte for `read_timeout`, HTTP 5xx, 408,
 //!   429) are retried with exponential backoff; a 404 or a wrong hash is not. One failure never stops
 //!   the other downloads.
+//! - The cache is root-only and checked before use, and a partial file is opened without following a
+//!   link and must be a regular file of the user running handover (F10): root never writes through a
+//!   link someone planted. A download stops at `max_bytes` (F11), an https download never follows a
+//!   redirect to plain http, and every download has a total `deadline` across its attempts.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -55,7 +59,16 @@ pub struct Options {
     pub read_timeout: Duration,
     pub connect_timeout: Duration,
     pub progress: bool,
+    /// The most bytes one file may have: a server sending more is cut off at once (F11). The site
+    /// pins a sha256, not a size, so this is a generous bound rather than the exact size.
+    pub max_bytes: u64,
+    /// The longest one file's download may take, over all its attempts (F11): a server that sends a
+    /// byte just often enough to escape `read_timeout` is stopped here.
+    pub deadline: Duration,
 }
+
+/// The default [`Options::max_bytes`]: 8 GiB, above any installer or Office source file.
+pub const MAX_BYTES: u64 = 8 << 30;
 
 impl Default for Options {
     fn default() -> Self {
@@ -66,6 +79,9 @@ impl Default for Options {
             read_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(15),
             progress: false,
+            max_bytes: MAX_BYTES,
+            // 8 GiB at 1 MB/s takes 2.3 hours.
+            deadline: Duration::from_secs(6 * 3600),
         }
     }
 }
@@ -185,6 +201,9 @@ struct Bars<'a> {
 
 fn fetch_one(agent: &ureq::Agent, job: &Job, cache: &Path, opts: &Options, bars: &Bars) -> Outcome {
     let sha = job.sha256.to_ascii_lowercase();
+    if let Err(e) = prepare_dirs(cache) {
+        return Outcome::Failed(format!("cannot use the cache {}: {e:#}", cache.display()));
+    }
     let dest = cache_path(cache, &sha);
     if dest.exists() {
         match crate::artifacts::sha256_file(&dest) {
@@ -194,9 +213,6 @@ fn fetch_one(agent: &ureq::Agent, job: &Job, cache: &Path, opts: &Options, bars:
                 let _ = std::fs::remove_file(&dest);
             }
         }
-    }
-    if let Err(e) = prepare_dirs(cache) {
-        return Outcome::Failed(format!("cannot prepare the cache {}: {e}", cache.display()));
     }
     if !(job.url.starts_with("https://") || job.url.starts_with("http://")) {
         return Outcome::Failed(format!(
@@ -215,12 +231,17 @@ fn fetch_one(agent: &ureq::Agent, job: &Job, cache: &Path, opts: &Options, bars:
     );
     bar.set_message(job.label());
     let started = Instant::now();
-    let resumed_from = std::fs::metadata(&part).map_or(0, |m| m.len());
+    let resumed_from = std::fs::symlink_metadata(&part).map_or(0, |m| m.len());
+    let deadline = started + opts.deadline;
     let mut attempt = 0;
     let result = loop {
-        match attempt_once(agent, job, &sha, &part, &bar, bars.total) {
+        match attempt_once(agent, job, &sha, &part, &bar, bars.total, opts, deadline) {
             Ok(bytes) => break Ok(bytes),
-            Err(e) if e.retry && attempt < opts.retries => {
+            Err(e)
+                if e.retry
+                    && attempt < opts.retries
+                    && Instant::now() + opts.backoff * 2u32.saturating_pow(attempt) < deadline =>
+            {
                 let wait = opts.backoff * 2u32.saturating_pow(attempt);
                 let msg = format!(
                     "{}: {}; retrying in {:.1} s",
@@ -262,24 +283,104 @@ fn fetch_one(agent: &ureq::Agent, job: &Job, cache: &Path, opts: &Options, bars:
     }
 }
 
-fn prepare_dirs(cache: &Path) -> std::io::Result<()> {
+/// Make the cache root-only and check it (F10): a cache that others could write is refused before it
+/// is made private (they may have planted links in it), and neither `sha256/` nor `partial/` may be a
+/// link.
+pub fn prepare_dirs(cache: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if std::fs::symlink_metadata(cache).is_ok() {
+        crate::perms::require_trusted(cache, "download cache")?;
+    }
+    crate::perms::ensure_private_dir(cache)?;
+    crate::perms::require_trusted(cache, "download cache")?;
     for d in ["sha256", "partial"] {
-        std::fs::create_dir_all(cache.join(d))?;
+        let p = cache.join(d);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if !m.is_dir() => {
+                return Err(crate::error::InputError::refused(format!(
+                    "refusing the download cache: {} is not a directory (a link or a file)",
+                    p.display()
+                )))
+            }
+            Ok(_) => crate::perms::require_trusted(&p, "download cache")?,
+            Err(_) => {}
+        }
+        crate::perms::ensure_private_dir(&p).with_context(|| format!("{}", p.display()))?;
     }
     Ok(())
 }
 
+/// The user whose files the cache may hold: root when handover runs as root.
+#[cfg(unix)]
+fn me() -> u32 {
+    // SAFETY: geteuid(2) has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Open a partial download, never through a link and never blocking on a FIFO, and refuse what is not
+/// a regular file of this user with one name (F10): root must not read, truncate or write the target of
+/// a link or a hard link someone planted. `write` opens it for appending, creating it (0600) if absent.
+fn open_part(part: &Path, write: bool) -> std::io::Result<File> {
+    let mut o = OpenOptions::new();
+    if write {
+        o.append(true).create(true);
+    } else {
+        o.read(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        o.mode(0o600);
+    }
+    let f = o.open(part).map_err(|e| {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            return std::io::Error::other(
+                "it is a symbolic link: refused, and its target left alone",
+            );
+        }
+        e
+    })?;
+    let m = f.metadata()?;
+    if !m.is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file (a directory, a device or a FIFO): refused",
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if m.uid() != me() {
+            return Err(std::io::Error::other(format!(
+                "owned by uid {}, not by uid {} which runs handover: refused",
+                m.uid(),
+                me()
+            )));
+        }
+        if m.nlink() != 1 {
+            return Err(std::io::Error::other(format!(
+                "it has {} names (a hard link): refused, and its other names left alone",
+                m.nlink()
+            )));
+        }
+    }
+    Ok(f)
+}
+
 /// Hash what an earlier attempt left, so the hash continues where the download does.
 fn hash_existing(part: &Path, h: &mut Hasher) -> std::io::Result<u64> {
-    match File::open(part) {
-        Ok(mut f) => std::io::copy(&mut f, h),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
-        Err(e) => Err(e),
+    match std::fs::symlink_metadata(part) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        _ => {}
     }
+    let mut f = open_part(part, false)?;
+    std::io::copy(&mut f, h)
 }
 
 /// One request: resume `part` if it has bytes, stream the body into it while hashing, and check the
 /// hash. Returns the file's full size once its sha256 matches.
+#[allow(clippy::too_many_arguments)]
 fn attempt_once(
     agent: &ureq::Agent,
     job: &Job,
@@ -287,17 +388,46 @@ fn attempt_once(
     part: &Path,
     bar: &ProgressBar,
     total: &ProgressBar,
+    opts: &Options,
+    deadline: Instant,
 ) -> Result<u64, AttemptError> {
     let io = |what: &str, e: std::io::Error| permanent(format!("{what} {}: {e}", part.display()));
     let mut hasher = Hasher::new();
     let mut have = hash_existing(part, &mut hasher).map_err(|e| io("reading", e))?;
-    let mut req = agent.get(&job.url);
+    if have > opts.max_bytes {
+        let _ = std::fs::remove_file(part);
+        return Err(transient(format!(
+            "{}: the partial download is larger than {} bytes; starting over",
+            job.url, opts.max_bytes
+        )));
+    }
+    let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+        return Err(permanent(format!(
+            "{}: not finished within {} s; the partial download is kept to resume",
+            job.url,
+            opts.deadline.as_secs()
+        )));
+    };
+    // An https download stays https through every redirect (F11); the deadline bounds the whole
+    // exchange, body included, however slowly the server sends.
+    let mut req = agent
+        .get(&job.url)
+        .config()
+        .https_only(job.url.starts_with("https://"))
+        .timeout_global(Some(left))
+        .build();
     if have > 0 {
         req = req.header("Range", &format!("bytes={have}-"));
     }
-    let resp = req
-        .call()
-        .map_err(|e| transient(format!("{}: {}", job.url, describe(&e))))?;
+    let resp = req.call().map_err(|e| {
+        let message = format!("{}: {}", job.url, describe(&e));
+        // A redirect away from https is the server's answer, not a passing failure.
+        if matches!(e, ureq::Error::RequireHttpsOnly(_)) {
+            permanent(message)
+        } else {
+            transient(message)
+        }
+    })?;
     let status = resp.status().as_u16();
     let restart = |hasher: &mut Hasher, have: &mut u64| {
         *hasher = Hasher::new();
@@ -343,13 +473,22 @@ fn attempt_once(
         }
     }
     let length = resp.body().content_length();
-    let mut file = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .append(have > 0)
-        .truncate(have == 0)
-        .open(part)
-        .map_err(|e| io("opening", e))?;
+    if let Some(len) = length {
+        if have.saturating_add(len) > opts.max_bytes {
+            let _ = std::fs::remove_file(part);
+            return Err(permanent(format!(
+                "{}: the server announces {} bytes, more than the {} bytes a download may have; nothing was cached",
+                job.url,
+                have.saturating_add(len),
+                opts.max_bytes
+            )));
+        }
+    }
+    // Checked before anything is truncated or written (F10).
+    let mut file = open_part(part, true).map_err(|e| io("opening", e))?;
+    if have == 0 {
+        file.set_len(0).map_err(|e| io("truncating", e))?;
+    }
     bar.set_length(have + length.unwrap_or(0));
     bar.set_position(have);
     total.inc_length(have + length.unwrap_or(0));
@@ -364,6 +503,13 @@ fn attempt_once(
             Err(e) => {
                 let _ = file.sync_all();
                 let at = have + got;
+                if Instant::now() >= deadline {
+                    return Err(permanent(format!(
+                        "{}: not finished within {} s (at byte {at}); the partial download is kept to resume",
+                        job.url,
+                        opts.deadline.as_secs()
+                    )));
+                }
                 let why = if matches!(
                     e.kind(),
                     std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
@@ -381,6 +527,14 @@ fn attempt_once(
                 )));
             }
         };
+        if (have + got).saturating_add(k as u64) > opts.max_bytes {
+            drop(file);
+            let _ = std::fs::remove_file(part);
+            return Err(permanent(format!(
+                "{}: the body is larger than the {} bytes a download may have: cut off there; nothing was cached",
+                job.url, opts.max_bytes
+            )));
+        }
         hasher.update(&buf[..k]);
         file.write_all(&buf[..k]).map_err(|e| io("writing", e))?;
         got += k as u64;
@@ -416,6 +570,9 @@ fn attempt_once(
 fn describe(e: &ureq::Error) -> String {
     match e {
         ureq::Error::Timeout(t) => format!("timed out ({t})"),
+        ureq::Error::RequireHttpsOnly(to) => {
+            format!("redirected to {to}, which is not https: refused")
+        }
         ureq::Error::Io(io) => io.to_string(),
         other => other.to_string(),
     }

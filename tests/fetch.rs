@@ -47,6 +47,10 @@ enum Route {
     CutOnce(Vec<u8>, Arc<AtomicUsize>),
     /// Headers and a first chunk, then nothing for longer than the client's read timeout.
     Stall(Vec<u8>),
+    /// No length, and bytes without end until the client hangs up.
+    Endless,
+    /// The whole body announced, then one byte every 200 ms: never slow enough for a read timeout.
+    Drip(Vec<u8>),
 }
 
 struct Server {
@@ -166,6 +170,26 @@ fn handle(
                 conn.write_all(&b[..1000])?;
                 conn.flush()?;
                 std::thread::sleep(Duration::from_secs(4));
+                return Ok(());
+            }
+            Route::Endless => {
+                write!(conn, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")?;
+                let chunk = body(12, 64 * 1024);
+                loop {
+                    conn.write_all(&chunk)?;
+                }
+            }
+            Route::Drip(b) => {
+                write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+                    b.len()
+                )?;
+                for byte in b {
+                    conn.write_all(&[*byte])?;
+                    conn.flush()?;
+                    std::thread::sleep(Duration::from_millis(200));
+                }
                 return Ok(());
             }
         }
@@ -639,4 +663,332 @@ fn https_is_verified_against_the_trust_store_openssl_uses() {
     let trusted = run_with(&d.join("cache2"), Some(&d.join("cert.pem")));
     trusted.expect_code(0);
     assert_eq!(cached(&d.join("cache2")), vec![sha(&data)]);
+}
+
+/// F10 (../shared/reviews/security-2026-12.md): a `partial/<sha>.part` planted as a link to a
+/// root-only file made root read it (its size went out in `Range`), truncate it and write the server's
+/// bytes into it. Now the link is refused, its target is neither read nor written, and the server is
+/// never asked.
+#[cfg(unix)]
+#[test]
+fn f10_a_symlinked_partial_download_is_refused_and_its_target_untouched() {
+    let data = body(13, 5_000);
+    let server = Server::start(BTreeMap::from([(
+        "/agent.run",
+        Route::NoRange(data.clone()),
+    )]));
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_with(
+        dir.path(),
+        &[("agent", server.url("/agent.run"), sha(&data))],
+    );
+    let cache = dir.path().join("cache");
+    std::fs::create_dir_all(cache.join("partial")).unwrap();
+    let victim = dir.path().join("victim-root.txt");
+    std::fs::write(&victim, b"root-only configuration\n").unwrap();
+    let part = cache.join("partial").join(format!("{}.part", sha(&data)));
+    std::os::unix::fs::symlink(&victim, &part).unwrap();
+    let run = fetch(&site, &cache, &["--retries", "0"]);
+    run.expect_code(1);
+    let out = run.stdout();
+    let l = line(&out, "agent");
+    assert!(
+        l.starts_with("FAILED") && l.contains("symbolic link"),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(
+        std::fs::read(&victim).unwrap(),
+        b"root-only configuration\n"
+    );
+    assert!(server.log().is_empty(), "{:?}", server.log());
+    assert!(cached(&cache).is_empty());
+    // A FIFO, or a hard link to someone's file, is refused the same way, and nothing hangs.
+    std::fs::remove_file(&part).unwrap();
+    std::fs::hard_link(&victim, &part).unwrap();
+    let run = fetch(&site, &cache, &["--retries", "0"]);
+    assert!(
+        line(&run.stdout(), "agent").contains("hard link"),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(
+        std::fs::read(&victim).unwrap(),
+        b"root-only configuration\n"
+    );
+    std::fs::remove_file(&part).unwrap();
+    let ok = std::process::Command::new("mkfifo").arg(&part).status();
+    if ok.is_ok_and(|s| s.success()) {
+        let run = fetch(&site, &cache, &["--retries", "0"]);
+        assert!(
+            line(&run.stdout(), "agent").contains("not a regular file"),
+            "{}",
+            run.stdout()
+        );
+        std::fs::remove_file(&part).unwrap();
+    }
+    // Once the planted file is gone, the download goes through, into a cache only its owner can open.
+    let run = fetch(&site, &cache, &["--retries", "0"]);
+    run.expect_code(0);
+    assert_eq!(cached(&cache), vec![sha(&data)]);
+    use std::os::unix::fs::PermissionsExt;
+    for d in [&cache, &cache.join("partial"), &cache.join("sha256")] {
+        let mode = std::fs::metadata(d).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", d.display());
+    }
+}
+
+/// F10: a cache others can write (where they could plant such links) is refused before it is used,
+/// and so is a `partial/` that is a link.
+#[cfg(unix)]
+#[test]
+fn f10_a_download_cache_others_can_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = body(14, 1_000);
+    let server = Server::start(BTreeMap::from([("/a.bin", Route::File(data.clone()))]));
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_with(dir.path(), &[("a", server.url("/a.bin"), sha(&data))]);
+    let cache = dir.path().join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let run = fetch(&site, &cache, &["--retries", "0"]);
+    run.expect_code(1);
+    assert!(
+        line(&run.stdout(), "a").contains("writable by group or others"),
+        "{}",
+        run.stdout()
+    );
+    assert!(server.log().is_empty());
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, cache.join("partial")).unwrap();
+    let run = fetch(&site, &cache, &["--retries", "0"]);
+    run.expect_code(1);
+    assert!(
+        line(&run.stdout(), "a").contains("not a directory"),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
+fn lib_options() -> handover::fetch::Options {
+    handover::fetch::Options {
+        jobs: 2,
+        retries: 0,
+        backoff: Duration::from_millis(10),
+        read_timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(5),
+        progress: false,
+        ..Default::default()
+    }
+}
+
+fn job(name: &str, url: String, sha256: String) -> handover::fetch::Job {
+    handover::fetch::Job {
+        artifact: name.into(),
+        part: String::new(),
+        url,
+        sha256,
+    }
+}
+
+/// F11: 200 MiB were written for an artifact pinned to 5 bytes, and an endless body filled the disk.
+/// Now a download stops writing at its cap, whether the server announces a length or not.
+#[test]
+fn f11_a_body_larger_than_the_cap_is_cut_off() {
+    let big = body(15, 300_000);
+    let server = Server::start(BTreeMap::from([
+        ("/endless", Route::Endless),
+        ("/big.bin", Route::File(big.clone())),
+    ]));
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let cap = 1 << 20;
+    let opts = handover::fetch::Options {
+        max_bytes: cap,
+        ..lib_options()
+    };
+    let started = std::time::Instant::now();
+    let out = handover::fetch::fetch_all(
+        &[
+            job("endless", server.url("/endless"), sha(b"five!")),
+            job("big", server.url("/big.bin"), sha(&big)),
+        ],
+        &cache,
+        &handover::fetch::Options {
+            max_bytes: 200_000,
+            ..opts.clone()
+        },
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+    match &out[0] {
+        handover::fetch::Outcome::Failed(e) => {
+            assert!(e.contains("larger than") && e.contains("cut off"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // An announced length over the cap is refused before a byte of the body is written.
+    match &out[1] {
+        handover::fetch::Outcome::Failed(e) => assert!(e.contains("announces 300000 bytes"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    // Nothing over the cap was kept, under a hash name or as a partial download.
+    assert!(cached(&cache).is_empty());
+    assert_eq!(std::fs::read_dir(cache.join("partial")).unwrap().count(), 0);
+    // Under the cap, the same file is fetched.
+    let out = handover::fetch::fetch_all(
+        &[job("big", server.url("/big.bin"), sha(&big))],
+        &cache,
+        &opts,
+    );
+    assert!(
+        matches!(
+            out[0],
+            handover::fetch::Outcome::Fetched { bytes: 300_000, .. }
+        ),
+        "{:?}",
+        out[0]
+    );
+}
+
+/// F11: a server sending one byte just before every read timeout never ended. Now a download has a
+/// total deadline over all its attempts.
+#[test]
+fn f11_a_download_is_stopped_at_its_deadline() {
+    let slow = body(16, 1_000);
+    let server = Server::start(BTreeMap::from([("/slow", Route::Drip(slow.clone()))]));
+    let dir = tempfile::tempdir().unwrap();
+    let opts = handover::fetch::Options {
+        deadline: Duration::from_secs(2),
+        retries: 3,
+        ..lib_options()
+    };
+    let started = std::time::Instant::now();
+    let out = handover::fetch::fetch_all(
+        &[job("slow", server.url("/slow"), sha(&slow))],
+        &dir.path().join("cache"),
+        &opts,
+    );
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    match &out[0] {
+        handover::fetch::Outcome::Failed(e) => {
+            assert!(
+                e.contains("not finished within 2 s") || e.contains("timed out"),
+                "{e}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// F11: an https download followed a redirect to plain http. Now it is refused, and the http server is
+/// never asked.
+#[test]
+fn f11_an_https_download_never_follows_a_redirect_to_http() {
+    if !crate::support::have("openssl") {
+        return;
+    }
+    let data = body(17, 2_000);
+    let plain = Server::start(BTreeMap::from([("/agent.bin", Route::File(data.clone()))]));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ok = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    // `s_server -HTTP` sends a file as the whole response: here, a redirect to the plain server.
+    std::fs::create_dir_all(d.join("www")).unwrap();
+    std::fs::write(
+        d.join("www/go"),
+        format!(
+            "HTTP/1.0 302 Found\r\nLocation: {}\r\nContent-Length: 0\r\n\r\n",
+            plain.url("/agent.bin")
+        ),
+    )
+    .unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _server = Killed(
+        std::process::Command::new("openssl")
+            .args(["s_server", "-quiet", "-HTTP", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-cert", "../cert.pem", "-key", "../key.pem"])
+            .current_dir(d.join("www"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "s_server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let site = site_with(
+        d,
+        &[("agent", format!("https://127.0.0.1:{port}/go"), sha(&data))],
+    );
+    let cache = d.join("cache");
+    let mut h = Handover::new(&[
+        "artifacts",
+        "fetch",
+        "--site",
+        s(&site),
+        "--cache",
+        s(&cache),
+        "--retries",
+        "0",
+    ]);
+    for v in [
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "SSL_CERT_DIR",
+    ] {
+        h = h.env_remove(v);
+    }
+    let run = h.env("SSL_CERT_FILE", s(&d.join("cert.pem"))).run();
+    run.expect_code(1);
+    let out = run.stdout();
+    let l = line(&out, "agent");
+    assert!(l.contains("not https: refused"), "{}", run.stdout());
+    assert!(plain.log().is_empty(), "{:?}", plain.log());
+    assert!(cached(&cache).is_empty());
 }
