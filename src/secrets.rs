@@ -5,6 +5,10 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
+/// The shortest secret a site may hold (F8): redaction replaces every occurrence of a secret, so a
+/// two-letter key would be revealed by the holes it cuts in unrelated output.
+pub const MIN_SECRET_LEN: usize = 8;
+
 /// The secrets of one run, with the names they are shown under when redacted.
 #[derive(Debug, Default, Clone)]
 pub struct Secrets {

@@ -256,22 +256,45 @@ impl Site {
     /// Load the site at `path`. A missing file is not an error when `required` is false (the default path):
     /// controls that need its keys then fail naming them (SPEC §3).
     pub fn load(path: &Path, required: bool, known_controls: &[&str]) -> Result<Site, InputError> {
-        let src = match std::fs::read_to_string(path) {
-            Ok(s) => s,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
-                let mut site = Site::from_file(None, "", SiteFile::default(), known_controls)?;
-                site.looked_for = path.to_path_buf();
-                return Ok(site);
+        if !required {
+            if let Err(e) = std::fs::symlink_metadata(path) {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    let mut site = Site::from_file(None, "", SiteFile::default(), known_controls)?;
+                    site.looked_for = path.to_path_buf();
+                    return Ok(site);
+                }
             }
+        }
+        let as_input = |e: anyhow::Error| match e.downcast::<InputError>() {
+            Ok(e) => e,
             Err(e) => {
-                return Err(InputError::Refused(format!(
-                    "{}: cannot read site file: {e}",
-                    path.display()
-                )))
+                InputError::Refused(format!("{}: cannot read site file: {e:#}", path.display()))
             }
         };
+        // Opened once, checked as opened (owner, mode, no link swapped in) and read from that file,
+        // never again by name (F12).
+        let mut f = crate::perms::open_trusted(path, "site file").map_err(as_input)?;
+        let bytes = crate::perms::read_bounded(&mut f, "site file", path).map_err(as_input)?;
+        let src = String::from_utf8(bytes).map_err(|_| {
+            InputError::Refused(format!(
+                "{}: cannot read site file: it is not UTF-8 text",
+                path.display()
+            ))
+        })?;
         let file: SiteFile = parse_toml(path, &src)?;
-        Site::from_file(Some(path.to_path_buf()), &src, file, known_controls)
+        let site = Site::from_file(Some(path.to_path_buf()), &src, file, known_controls)?;
+        if !site.secrets.is_empty()
+            && crate::perms::readable_by_others(&f, path).map_err(as_input)?
+        {
+            let keys: Vec<&str> = site.secrets.keys().map(String::as_str).collect();
+            return Err(InputError::Refused(format!(
+                "refusing site file {}: it holds a secret ({}) and others can read it; make it readable by root only (chmod 600 {}, or on Windows keep it in %ProgramData%\\handover)",
+                path.display(),
+                keys.join(", "),
+                path.display()
+            )));
+        }
+        Ok(site)
     }
 
     /// Parse a site from text (tests, `profiles validate`).
@@ -634,6 +657,14 @@ fn validate(
         }
         if let Some(n) = &v.name {
             check_text(&["vpn", "name"], n, err)?;
+            // It names a registry key on Windows (HKLM:\...\Tunnels\NAME) and a file elsewhere: one
+            // name, never a path (F19).
+            if n.trim().is_empty() || n.len() > 100 || n.contains(['\\', '/']) || n.contains("..") {
+                return Err(err(
+                    &["vpn", "name"],
+                    format!("{n:?} must be a connection name such as \"Uni VPN\": 1 to 100 characters, no \\ or /, no .."),
+                ));
+            }
         }
         if let Some(c) = &v.trusted_cert {
             check_text(&["vpn", "trusted_cert"], c, err)?;
@@ -651,6 +682,15 @@ fn validate(
         }
         if let Some(k) = &l.agent_key {
             check_text(&["lansweeper", "agent_key"], k, err)?;
+            if k.chars().count() < crate::secrets::MIN_SECRET_LEN {
+                return Err(err(
+                    &["lansweeper", "agent_key"],
+                    format!(
+                        "is shorter than {} characters: redacting so short a secret would reveal it wherever those characters appear; give the full relay key",
+                        crate::secrets::MIN_SECRET_LEN
+                    ),
+                ));
+            }
         }
     }
     for (k, v) in [
@@ -757,6 +797,13 @@ fn validate(
                         "must be a path (relative to the site file); keep the manifest beside the site".into(),
                     ));
                 }
+                // Inside the site's directory, so that a kit carries it and nothing else is read (F16).
+                check_relpath(m).map_err(|e| {
+                    err(
+                        &["artifacts", name, "manifest"],
+                        format!("{e}: the manifest is a file beside the site, named relative to it"),
+                    )
+                })?;
             }
             (None, None, Some(files)) => {
                 if files.is_empty() {
@@ -863,14 +910,15 @@ fn directory_artifacts(
         let base = site_path.and_then(Path::parent);
         let mpath = PathBuf::from(resolve_url(manifest, base));
         let key = ["artifacts", name.as_str(), "manifest"];
-        let bytes = std::fs::read(&mpath)
+        let bytes = read_manifest_file(base.unwrap_or(Path::new(".")), manifest)
             .map_err(|e| err(&key, format!("cannot read {}: {e}", mpath.display())))?;
         let got = crate::artifacts::sha256_bytes(&bytes);
         if !got.eq_ignore_ascii_case(pinned) {
+            // Not the sha256 it has: that would tell anyone who can edit a site the hash of a file.
             return Err(err(
                 &key,
                 format!(
-                    "{} has sha256 {got}, but the site pins {}; refusing a manifest that changed",
+                    "{} does not have the sha256 the site pins ({}); refusing a manifest that changed",
                     mpath.display(),
                     pinned.to_ascii_lowercase()
                 ),
@@ -887,6 +935,56 @@ fn directory_artifacts(
         trees.insert(name.clone(), files);
     }
     Ok(trees)
+}
+
+/// The largest manifest file a site may name.
+pub const MAX_MANIFEST: u64 = 16 << 20;
+
+/// Read the manifest `rel` (a checked relative path) below `base`: no component may be a symbolic
+/// link, and it must be a regular file of at most [`MAX_MANIFEST`] bytes (F16).
+fn read_manifest_file(base: &Path, rel: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    check_relpath(rel)?;
+    let mut p = base.to_path_buf();
+    let parts: Vec<&str> = rel.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        p.push(part);
+        let md = std::fs::symlink_metadata(&p).map_err(|e| e.to_string())?;
+        if md.file_type().is_symlink() {
+            return Err(format!("{} is a symbolic link", p.display()));
+        }
+        if i + 1 < parts.len() && !md.is_dir() {
+            return Err(format!("{} is not a directory", p.display()));
+        }
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt;
+        options.custom_flags(0x0020_0000); // FILE_FLAG_OPEN_REPARSE_POINT
+    }
+    let f = options.open(&p).map_err(|e| e.to_string())?;
+    let md = f.metadata().map_err(|e| e.to_string())?;
+    if !md.is_file() || md.file_type().is_symlink() {
+        return Err("not a regular file".into());
+    }
+    if md.len() > MAX_MANIFEST {
+        return Err(format!("larger than {} MiB", MAX_MANIFEST >> 20));
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_MANIFEST + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_MANIFEST {
+        return Err(format!("larger than {} MiB", MAX_MANIFEST >> 20));
+    }
+    Ok(bytes)
 }
 
 /// The template context of a site. Absent keys with no default stay absent (null), so that
@@ -1186,7 +1284,7 @@ mod tests {
     #[test]
     fn defaults_and_secret_placeholders() {
         let s =
-            parse("[lansweeper]\nserver = \"ls.example.ac.uk\"\nagent_key = \"k3y\"\n").unwrap();
+            parse("[lansweeper]\nserver = \"ls.example.ac.uk\"\nagent_key = \"k3y-relay-0001\"\n").unwrap();
         assert_eq!(s.get("accounts.password_min_length"), Some(&json!(12)));
         assert_eq!(s.get("accounts.admin_suffix"), Some(&json!("-admin")));
         assert_eq!(s.get("lansweeper.port"), Some(&json!(9524)));
@@ -1194,9 +1292,9 @@ mod tests {
             s.get("lansweeper.agent_key"),
             Some(&json!("<secret:lansweeper.agent_key>"))
         );
-        assert_eq!(s.secrets["lansweeper.agent_key"], "k3y");
+        assert_eq!(s.secrets["lansweeper.agent_key"], "k3y-relay-0001");
         assert_eq!(s.get("vpn.gateway"), None);
-        assert!(!s.context.to_string().contains("k3y"));
+        assert!(!s.context.to_string().contains("k3y-relay-0001"));
     }
 
     #[test]

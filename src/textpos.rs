@@ -65,6 +65,35 @@ impl<'a> Node<'a> {
     }
 }
 
+/// A serde message with the offending value left out: `invalid type: integer `98765432109`, expected
+/// a string` becomes `invalid type: integer (value not shown), expected a string`. The value may be a
+/// secret typed unquoted or into the wrong key, and these errors reach logs and the journal (F8).
+/// File, line, column and key still say where it is.
+fn without_values(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(at) = message.find(prefix) {
+            let rest = &message[at + prefix.len()..];
+            let (what, tail) = match rest.find(", expected") {
+                Some(i) => (&rest[..i], &rest[i..]),
+                None => (rest, ""),
+            };
+            let kind = what
+                .split(['`', '"', '\''])
+                .next()
+                .unwrap_or_default()
+                .trim();
+            let shown = if kind == what.trim() {
+                // Nothing quoted: a kind only (`map`, `sequence`, `unit value`).
+                kind.to_string()
+            } else {
+                format!("{kind} (value not shown)")
+            };
+            return format!("{}{prefix}{shown}{tail}", &message[..at]);
+        }
+    }
+    message.to_string()
+}
+
 /// Parse `src` (the text of `file`) into `T`, turning any error into an [`InputError::Toml`] naming the
 /// file, line, column and the dotted key where serde stopped.
 pub fn parse_toml<T: serde::de::DeserializeOwned>(file: &Path, src: &str) -> Result<T, InputError> {
@@ -86,7 +115,7 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(file: &Path, src: &str) -> Res
             // Some syntax errors come with no message at all (found by fuzzing: `2=`, a lone CR).
             message: match inner.message().trim() {
                 "" => "invalid TOML syntax".to_string(),
-                m => m.to_string(),
+                m => without_values(m),
             },
         }
     })
@@ -105,6 +134,63 @@ mod tests {
         assert_eq!(line_of(src, &["waiver", "1", "control"]), 13);
         assert_eq!(line_of(src, &["waiver", "0"]), 9);
         assert_eq!(line_of(src, &["nope"]), 1);
+    }
+
+    #[test]
+    fn f8_secret_values_are_never_echoed_in_type_errors() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct L {
+            agent_key: Option<String>,
+            port: Option<u16>,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct S {
+            lansweeper: L,
+        }
+        for (src, line, key) in [
+            (
+                "[lansweeper]\nagent_key = 98765432109\n",
+                2,
+                "lansweeper.agent_key",
+            ),
+            (
+                "[lansweeper]\n\nport = \"S3CRETKEY\"\n",
+                3,
+                "lansweeper.port",
+            ),
+            (
+                "[lansweeper]\nagent_key = 1.98765432109\n",
+                2,
+                "lansweeper.agent_key",
+            ),
+            ("[lansweeper]\nport = 98765432109\n", 2, "lansweeper.port"),
+        ] {
+            let e = parse_toml::<S>(Path::new("/etc/handover/site.toml"), src).unwrap_err();
+            let text = e.to_string();
+            assert!(
+                !text.contains("98765432109") && !text.contains("S3CRETKEY"),
+                "{text}"
+            );
+            assert!(
+                text.contains("/etc/handover/site.toml") && text.contains(key),
+                "{text}"
+            );
+            assert!(text.contains("value not shown"), "{text}");
+            let InputError::Toml { line: got, .. } = e else {
+                panic!("{e:?}")
+            };
+            assert_eq!(got, line, "{text}");
+        }
+        assert_eq!(
+            without_values("invalid type: integer `5`, expected a string"),
+            "invalid type: integer (value not shown), expected a string"
+        );
+        assert_eq!(
+            without_values("invalid type: map, expected a string"),
+            "invalid type: map, expected a string"
+        );
     }
 
     #[test]

@@ -70,11 +70,17 @@ impl Handover {
     }
 }
 
-/// A site file in a private temporary directory.
+/// A site file in a private temporary directory, mode 600 (a site holding a secret that others can
+/// read is refused, F8).
 pub fn site(text: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("site.toml");
     std::fs::write(&path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     (dir, path)
 }
 
