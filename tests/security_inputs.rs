@@ -315,3 +315,136 @@ fn f19_a_vpn_name_that_is_a_path_is_refused() {
         );
     }
 }
+
+#[test]
+fn f19_the_vpn_tunnel_is_one_literal_registry_key_and_installers_get_quoted_arguments() {
+    let (_dir, files) = render_files("windows-11", crate::powershell::WINDOWS_SITE, &["ps1"]);
+    let get = |suffix: &str| {
+        files
+            .iter()
+            .find(|(n, _)| n.ends_with(suffix))
+            .map(|(_, t)| t.clone())
+            .unwrap_or_else(|| panic!("no {suffix} rendered"))
+    };
+    for script in [
+        get("apps.fortinet-vpn.apply.ps1"),
+        get("apps.fortinet-vpn.check.ps1"),
+    ] {
+        // Every line that names the tunnel's key is literal, and the script refuses a path as a name.
+        let own = &script[script.find("\n$name = ").expect("the script sets $name")..];
+        for line in own.lines().filter(|l| {
+            l.split(|c: char| !(c.is_alphanumeric() || c == '$'))
+                .any(|w| w == "$key")
+                || l.contains("Tunnels\\$name")
+        }) {
+            let literal = line.contains("-LiteralPath")
+                || line.trim_start().starts_with("$key =")
+                || line.contains("-Name $name");
+            assert!(literal, "not literal: {line}");
+            assert!(!line.contains("-Path $key"), "{line}");
+        }
+        assert!(script.contains("$name -match '[\\\\/]'"), "{script}");
+    }
+    // Installers are started through Join-CommandLine only: Start-Process never sees a bare array.
+    for (name, text) in &files {
+        for line in text
+            .lines()
+            .filter(|l| l.contains("Start-Process") && !l.trim_start().starts_with('#'))
+        {
+            assert_eq!(line.trim(), "$p = Start-Process @start", "{name}: {line}");
+        }
+    }
+    let lib = get("apps.lansweeper.apply.ps1");
+    assert!(lib.contains("$line = Join-CommandLine $Arguments"), "{lib}");
+    assert!(
+        lib.contains(r#"'"' + (($a -replace '(\\*)"', '$1$1\"') -replace '(\\+)$', '$1$1') + '"'"#),
+        "the quoting of Join-CommandLine changed: re-check it against CommandLineToArgvW"
+    );
+    // That quoting, as the two -replace steps do it, read back by CommandLineToArgvW's rules: every
+    // argument comes back whole, so an agent key with spaces or quotes cannot add LsAgent options.
+    let hostile = [
+        "key with --server evil.example",
+        "k\"ey --mode x",
+        r"trailing\",
+        r#"a\"b"#,
+        r"C:\Program Files\x\",
+        "",
+        "plain",
+        "tab\there",
+    ];
+    let line: Vec<String> = hostile.iter().map(|a| join_command_line_arg(a)).collect();
+    assert_eq!(command_line_to_argv(&line.join(" ")), hostile);
+}
+
+/// Join-CommandLine's quoting of one argument (templates/windows/_lib.ps1), step by step.
+fn join_command_line_arg(a: &str) -> String {
+    if a.is_empty() {
+        return "\"\"".into();
+    }
+    if !a.chars().any(|c| c.is_whitespace() || c == '"') {
+        return a.into();
+    }
+    // -replace '(\\*)"', '$1$1\"'
+    let mut out = String::new();
+    let mut slashes = 0;
+    for c in a.chars() {
+        match c {
+            '\\' => slashes += 1,
+            '"' => {
+                out.push_str(&"\\".repeat(slashes * 2));
+                out.push_str("\\\"");
+                slashes = 0;
+            }
+            c => {
+                out.push_str(&"\\".repeat(slashes));
+                out.push(c);
+                slashes = 0;
+            }
+        }
+    }
+    // -replace '(\\+)$', '$1$1'
+    out.push_str(&"\\".repeat(slashes * 2));
+    format!("\"{out}\"")
+}
+
+/// CommandLineToArgvW's rules for the arguments after the program name
+/// (learn.microsoft.com/en-us/cpp/c-language/parsing-c-command-line-arguments).
+fn command_line_to_argv(line: &str) -> Vec<String> {
+    let chars: Vec<char> = line.chars().collect();
+    let (mut args, mut i) = (Vec::new(), 0);
+    loop {
+        while i < chars.len() && (chars[i] == ' ' || chars[i] == '\t') {
+            i += 1;
+        }
+        if i >= chars.len() {
+            return args;
+        }
+        let (mut arg, mut quoted) = (String::new(), false);
+        while i < chars.len() && (quoted || (chars[i] != ' ' && chars[i] != '\t')) {
+            let mut slashes = 0;
+            while i < chars.len() && chars[i] == '\\' {
+                slashes += 1;
+                i += 1;
+            }
+            if i < chars.len() && chars[i] == '"' {
+                arg.push_str(&"\\".repeat(slashes / 2));
+                if slashes % 2 == 1 {
+                    arg.push('"');
+                } else if quoted && i + 1 < chars.len() && chars[i + 1] == '"' {
+                    arg.push('"');
+                    i += 1;
+                } else {
+                    quoted = !quoted;
+                }
+                i += 1;
+            } else {
+                arg.push_str(&"\\".repeat(slashes));
+                if i < chars.len() && (quoted || (chars[i] != ' ' && chars[i] != '\t')) {
+                    arg.push(chars[i]);
+                    i += 1;
+                }
+            }
+        }
+        args.push(arg);
+    }
+}
