@@ -1904,7 +1904,7 @@ fn record_action(action: RecordAction) -> Result<Exit> {
                         ),
                         None => println!("trusted key: none"),
                     }
-                    print!("{}", v.text());
+                    print!("{}", crate::textsafe::terminal_safe(&v.text()));
                 }
             }
             let ok = if allow_unsigned {
@@ -1923,7 +1923,10 @@ fn record_action(action: RecordAction) -> Result<Exit> {
                     "{}",
                     serde_json::to_string_pretty(&crate::signing::diff_json(&a, &b)?)?
                 ),
-                Format::Text => print!("{}", crate::signing::diff(&a, &b)?),
+                Format::Text => print!(
+                    "{}",
+                    crate::textsafe::terminal_safe(&crate::signing::diff(&a, &b)?)
+                ),
             }
             Ok(Exit::Ok)
         }

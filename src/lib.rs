@@ -32,3 +32,4 @@ pub mod sheet;
 pub mod signing;
 pub mod site;
 pub mod textpos;
+pub mod textsafe;

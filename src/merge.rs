@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::report::{Report, Status};
 use crate::sheet::html_escape;
@@ -25,14 +26,13 @@ pub struct Row {
 pub fn load(files: &[PathBuf]) -> Result<Vec<Row>> {
     let mut by_device: BTreeMap<String, Row> = BTreeMap::new();
     for f in files {
-        let text =
-            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
-        let v: serde_json::Value =
+        let text = read_bounded(f)?;
+        let mut v: serde_json::Value =
             serde_json::from_str(&text).with_context(|| format!("{}: not JSON", f.display()))?;
-        let inner = if v.get("report").is_some() {
-            v["report"].clone()
-        } else {
-            v
+        drop(text);
+        let inner = match v.get_mut("report") {
+            Some(r) => r.take(),
+            None => v,
         };
         let report: Report = serde_json::from_value(inner)
             .with_context(|| format!("{}: not a handover report or record", f.display()))?;
@@ -68,6 +68,57 @@ pub fn load(files: &[PathBuf]) -> Result<Vec<Row>> {
         }
     }
     Ok(by_device.into_values().collect())
+}
+
+/// The largest report or record `report merge` reads. A record is tens of kilobytes (each change's
+/// output is cut to 8000 bytes); parsing costs about 30 times the file's size in memory, so 16 MiB
+/// keeps one file under about half a gigabyte.
+pub const MAX_REPORT_BYTES: u64 = 16 << 20;
+
+/// The text of a report file collected from a device, read only if it is a regular file (not a
+/// symbolic link, FIFO or device: a FIFO would hang the merge, `/dev/zero` would exhaust memory) of at
+/// most [`MAX_REPORT_BYTES`]. On Unix it is opened with `O_NOFOLLOW | O_NONBLOCK` and checked again
+/// through the opened file, so a file swapped after the first look is caught too.
+fn read_bounded(f: &Path) -> Result<String> {
+    let refuse = |why: &str| -> Result<String> { bail!("{}: refused: {why}", f.display()) };
+    let meta = std::fs::symlink_metadata(f).with_context(|| format!("reading {}", f.display()))?;
+    if meta.file_type().is_symlink() {
+        return refuse("a symbolic link (give the file it points to)");
+    }
+    if !meta.is_file() {
+        return refuse("not a regular file");
+    }
+    if meta.len() > MAX_REPORT_BYTES {
+        return refuse(&format!(
+            "{} bytes, more than the {} a report can be",
+            meta.len(),
+            MAX_REPORT_BYTES
+        ));
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = opts
+        .open(f)
+        .with_context(|| format!("reading {}", f.display()))?;
+    let meta = file
+        .metadata()
+        .with_context(|| format!("reading {}", f.display()))?;
+    if !meta.is_file() || meta.len() > MAX_REPORT_BYTES {
+        return refuse("not a regular file of a report's size");
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_REPORT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", f.display()))?;
+    if bytes.len() as u64 > MAX_REPORT_BYTES {
+        return refuse("it grew past the size a report can be while it was read");
+    }
+    String::from_utf8(bytes).with_context(|| format!("{}: not UTF-8 text", f.display()))
 }
 
 const COLUMNS: [&str; 18] = [
@@ -127,23 +178,15 @@ fn cells(row: &Row) -> Vec<String> {
     ]
 }
 
-/// RFC 4180 quoting; a cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) is
-/// prefixed with `'` (OWASP's advice on CSV injection): device names come from the devices.
+/// Every cell quoted (RFC 4180), without control characters, and never a formula (OWASP's advice on
+/// CSV injection, with leading spaces, `;` locales and fullwidth `＝` covered): device names come
+/// from the devices. See [`crate::textsafe::csv_cell`].
 fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
+    crate::textsafe::csv_cell(s)
 }
 
 pub fn csv(rows: &[Row]) -> String {
-    let mut o = COLUMNS.join(",") + "\r\n";
+    let mut o = COLUMNS.map(csv_cell).join(",") + "\r\n";
     for row in rows {
         let line: Vec<String> = cells(row).iter().map(|c| csv_cell(c)).collect();
         o += &line.join(",");
@@ -274,10 +317,16 @@ mod tests {
         assert_eq!(lab.report.finished_at, "2026-11-20T10:00:00Z");
         assert_eq!(lab.older, 2);
         let out = csv(&rows);
-        assert!(out.starts_with("hostname,serial,"));
-        assert!(out.contains("\r\n'=cmd|' /C calc'!A0,SN2,"), "{out}");
+        assert!(out.starts_with("\"hostname\",\"serial\","));
+        assert!(
+            out.contains("\r\n\"'=cmd|' /C calc'!A0\",\"SN2\","),
+            "{out}"
+        );
         assert_eq!(csv_cell("a,\"b\""), "\"a,\"\"b\"\"\"");
-        assert!(out.contains(",no,0,0,1,0,0,0,firewall.enabled,"), "{out}");
+        assert!(
+            out.contains(",\"no\",\"0\",\"0\",\"1\",\"0\",\"0\",\"0\",\"firewall.enabled\","),
+            "{out}"
+        );
         let page = html(&rows);
         assert!(page.contains("2 devices, 1 compliant") && !page.contains("<script"));
         let e = load(&[w("bad.json", "{\"x\":1}".into())])
@@ -287,5 +336,34 @@ mod tests {
             e.contains("bad.json: not a handover report or record"),
             "{e}"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn f17_merge_reads_only_regular_files_of_bounded_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.json");
+        std::fs::write(
+            &good,
+            report("lab-01", "SN1", "2026-11-01T10:00:00Z", true, "full"),
+        )
+        .unwrap();
+        let refused = |p: &Path| load(&[p.to_path_buf()]).unwrap_err().to_string();
+        // A FIFO would block the merge forever.
+        let fifo = dir.path().join("fifo.json");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(refused(&fifo).contains("not a regular file"));
+        // A symbolic link to /dev/zero would exhaust memory; any link is refused.
+        let zero = dir.path().join("zero.json");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        assert!(refused(&zero).contains("symbolic link"));
+        assert!(refused(Path::new("/dev/null")).contains("not a regular file"));
+        // A file larger than any report is refused before it is read.
+        let big = dir.path().join("big.json");
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(MAX_REPORT_BYTES + 1).unwrap();
+        assert!(refused(&big).contains("more than the"), "{}", refused(&big));
+        assert_eq!(load(&[good]).unwrap().len(), 1);
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::facts::Device;
+use crate::textsafe::one_line;
 
 /// A control's result (SPEC §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,15 +166,18 @@ pub fn text(r: &Report) -> String {
     text_with(r, color_enabled())
 }
 
+/// Every string shown goes through [`one_line`]: hostnames, OS names, reasons and warnings can come
+/// from the device (a script's output, `/etc/os-release`), and their control characters must not drive
+/// the technician's terminal (F18). Only the colours added here are escape sequences.
 pub fn text_with(r: &Report, color: bool) -> String {
     let mut out = String::new();
     let partial = r.scope == "partial";
     out.push_str(&format!(
         "handover {} · profile {} · {} ({}){}\n",
-        r.mode,
-        r.profile.name,
-        r.device.hostname,
-        r.device.os.name,
+        one_line(&r.mode),
+        one_line(&r.profile.name),
+        one_line(&r.device.hostname),
+        one_line(&r.device.os.name),
         if partial { " · PARTIAL" } else { "" }
     ));
     let width = r.controls.iter().map(|c| c.id.len()).max().unwrap_or(0);
@@ -183,10 +187,18 @@ pub fn text_with(r: &Report, color: bool) -> String {
             s => s.as_str().to_string(),
         };
         let label = paint(c.status, &format!("{label:<14}"), color);
-        let reason = c.reason.lines().next().unwrap_or("");
-        out.push_str(&format!("  {label} {:<width$}  {reason}\n", c.id));
+        let reason = one_line(c.reason.lines().next().unwrap_or(""));
+        out.push_str(&format!(
+            "  {label} {:<width$}  {reason}\n",
+            one_line(&c.id)
+        ));
         if let Some(p) = &c.plan {
-            out.push_str(&format!("  {:<14} {:<width$}  would: {p}\n", "", ""));
+            out.push_str(&format!(
+                "  {:<14} {:<width$}  would: {}\n",
+                "",
+                "",
+                one_line(p)
+            ));
         }
     }
     let s = &r.summary;
@@ -212,7 +224,7 @@ pub fn text_with(r: &Report, color: bool) -> String {
         } else {
             "WARNING:"
         };
-        out.push_str(&format!("{label} {w}\n"));
+        out.push_str(&format!("{label} {}\n", one_line(w)));
     }
     out
 }
@@ -273,6 +285,22 @@ mod tests {
         old.as_object_mut().unwrap().remove("warnings");
         let back: Report = serde_json::from_value(old).unwrap();
         assert!(back.warnings.is_empty());
+    }
+
+    #[test]
+    fn f18_text_report_strips_control_characters_from_device_strings() {
+        let mut r = report(vec!["w\x1b]52;c;Y2xpcA==\x07 next\nline".into()]);
+        r.device.hostname = "h\x1b]0;PWNED-TITLE\x07\x1b[2Jcleared".into();
+        r.device.os.name = "Debian\u{9b}8m".into();
+        let t = text_with(&r, false);
+        assert!(
+            !t.contains('\x1b') && !t.contains('\x07') && !t.contains('\u{9b}'),
+            "{t:?}"
+        );
+        assert!(t.contains("h]0;PWNED-TITLE[2Jcleared (Debian8m)"), "{t}");
+        assert!(t.contains("WARNING: w]52;c;Y2xpcA== next line\n"), "{t}");
+        // The colours handover adds are its only escape sequences.
+        assert!(text_with(&r, true).contains("\x1b[33;1mWARNING:\x1b[0m w]52"));
     }
 
     #[test]

