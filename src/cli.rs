@@ -545,7 +545,9 @@ fn main_inner() -> ExitCode {
         Ok(exit) => ExitCode::from(exit.code()),
         Err(e) if is_closed_stdout_error(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("handover: error: {e:#}");
+            // An error can quote a device's output (a script's stderr): no control characters (F18).
+            let e = format!("{e:#}");
+            eprintln!("handover: error: {}", crate::textsafe::terminal_safe(&e));
             ExitCode::from(Exit::Error.code())
         }
     }
@@ -903,6 +905,7 @@ fn setup(common: &Common, mode: Option<Mode>) -> Result<Setup> {
     };
     if let Some(kit) = &common.kit {
         // Every byte, every time: a kit that changed since it was built is refused before anything runs.
+        perms::require_trusted(kit, "kit")?;
         let v = crate::kit::verify(kit)?;
         if !v.problems.is_empty() {
             let list: Vec<String> = v.problems.iter().map(ToString::to_string).collect();
@@ -1300,7 +1303,9 @@ fn run_engine_as(
                         let c = &mut report.controls[i];
                         eprint!(
                             "{} ({}): {}\nConfirm, as {by}, that this is in place? [y/N] ",
-                            c.id, c.title, c.reason
+                            c.id,
+                            c.title,
+                            crate::textsafe::one_line(&c.reason)
                         );
                         let mut answer = String::new();
                         std::io::stdin().read_line(&mut answer)?;
@@ -2065,7 +2070,7 @@ fn days_between(a: &str, b: &str) -> i64 {
 
 fn kit_verify(dir: &Path) -> Result<Exit> {
     use crate::kit::Problem;
-    let v = crate::kit::verify(dir)?;
+    let v = crate::kit::verify_on_device(dir, &record::default_state_dir())?;
     let names = Site::load(&dir.join(crate::kit::SITE), false, &profile::control_ids())
         .map(|s| crate::kit::artifact_names(&s))
         .unwrap_or_default();
@@ -2085,6 +2090,7 @@ fn kit_verify(dir: &Path) -> Result<Exit> {
                 named(path)
             ),
             Problem::Extra(path) => println!("EXTRA     {path}: not in MANIFEST.sha256"),
+            other => println!("{:<9} {other}", other.tag()),
         }
     }
     if v.problems.is_empty() {

@@ -430,6 +430,27 @@ pub enum Problem {
     },
     /// A file the manifest does not list: the kit is no longer what was built.
     Extra(String),
+    /// Listed (or under `keys/` or `records/`), but a symbolic link, a directory, a device or a FIFO:
+    /// never read, so a link to a root-only file reveals nothing and a FIFO hangs nothing (F15).
+    NotRegular(String),
+    /// Something under `keys/` or `records/` that handover never puts there (F15).
+    Unexpected(String),
+    /// `keys/records.pub` is not the key this device already trusts (`kit verify` on a device, F15).
+    DeviceKey(String),
+}
+
+impl Problem {
+    /// The word `kit verify` starts its line with.
+    pub fn tag(&self) -> &'static str {
+        match self {
+            Problem::Missing(_) => "MISSING",
+            Problem::Mismatch { .. } => "MISMATCH",
+            Problem::Extra(_) => "EXTRA",
+            Problem::NotRegular(_) => "REFUSED",
+            Problem::Unexpected(_) => "PLANTED",
+            Problem::DeviceKey(_) => "KEY",
+        }
+    }
 }
 
 impl std::fmt::Display for Problem {
@@ -442,6 +463,17 @@ impl std::fmt::Display for Problem {
                 got,
             } => write!(f, "{path} has sha256 {got}, the manifest says {expected}"),
             Problem::Extra(p) => write!(f, "{p} is not in {MANIFEST}"),
+            Problem::NotRegular(p) => write!(
+                f,
+                "{p} is not a regular file (a symbolic link, a device or a FIFO): not read"
+            ),
+            Problem::Unexpected(p) => write!(
+                f,
+                "{p} is not a file handover puts there (keys/: {}; records/: DEVICE/NNNNNN-….json, its .sig, {})",
+                KEY_FILES.join(", "),
+                crate::signing::PENDING
+            ),
+            Problem::DeviceKey(m) => write!(f, "keys/records.pub: {m}"),
         }
     }
 }
@@ -454,11 +486,167 @@ pub struct Verified {
     pub problems: Vec<Problem>,
 }
 
-/// Re-hash every file the kit's manifest lists, and look for files it does not list.
+/// The largest `MANIFEST.sha256` read (F15): about 170,000 lines; a kit carries a few thousand files.
+pub const MAX_MANIFEST: u64 = 16 * 1024 * 1024;
+
+/// The files handover puts under `KIT/keys/` (`kit keygen`).
+const KEY_FILES: &[&str] = &["records.key", "records.pub"];
+
+/// Open `root/rel` (`rel` `/`-separated) for reading, following no symbolic link below `root`, never
+/// opening anything but a regular file (so a FIFO or a device is neither waited on nor read), and
+/// checking the opened file itself. The error of a link, a directory, a device or a FIFO is
+/// [`not_regular`].
+pub fn open_regular(root: &Path, rel: &str) -> std::io::Result<std::fs::File> {
+    #[cfg(unix)]
+    {
+        use std::ffi::CString;
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+        let cname = |name: &str| {
+            CString::new(name).map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "a NUL byte in a name")
+            })
+        };
+        let parts: Vec<&str> = rel.split('/').collect();
+        let (last, dirs) = parts.split_last().expect("split yields one part");
+        let mut dir: OwnedFd = std::fs::File::open(root)?.into();
+        for d in dirs {
+            let c = cname(d)?;
+            // SAFETY: `dir` is an open descriptor and `c` a NUL-terminated name; the result is checked.
+            let fd = unsafe {
+                libc::openat(
+                    dir.as_raw_fd(),
+                    c.as_ptr(),
+                    libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                )
+            };
+            if fd < 0 {
+                let e = std::io::Error::last_os_error();
+                return Err(match e.raw_os_error() {
+                    Some(libc::ELOOP) | Some(libc::ENOTDIR) => not_regular_error(),
+                    _ => e,
+                });
+            }
+            // SAFETY: `fd` was just opened and is owned by nothing else.
+            dir = unsafe { OwnedFd::from_raw_fd(fd) };
+        }
+        let c = cname(last)?;
+        // Look before opening: a device or a FIFO is never opened at all.
+        // SAFETY: a zeroed `stat` is a valid out-parameter; the name is NUL-terminated.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        let r = unsafe {
+            libc::fstatat(
+                dir.as_raw_fd(),
+                c.as_ptr(),
+                &mut st,
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        };
+        if r != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return Err(not_regular_error());
+        }
+        // SAFETY: as above; O_NONBLOCK so that a FIFO swapped in since the look cannot block the open.
+        let fd = unsafe {
+            libc::openat(
+                dir.as_raw_fd(),
+                c.as_ptr(),
+                libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(match e.raw_os_error() {
+                Some(libc::ELOOP) => not_regular_error(),
+                _ => e,
+            });
+        }
+        // SAFETY: `fd` was just opened and is owned by nothing else.
+        let f = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+        if !f.metadata()?.is_file() {
+            return Err(not_regular_error());
+        }
+        Ok(f)
+    }
+    #[cfg(not(unix))]
+    {
+        let mut p = root.to_path_buf();
+        for part in rel.split('/') {
+            p.push(part);
+            if std::fs::symlink_metadata(&p)?.file_type().is_symlink() {
+                return Err(not_regular_error());
+            }
+        }
+        if !std::fs::symlink_metadata(&p)?.is_file() {
+            return Err(not_regular_error());
+        }
+        let f = std::fs::File::open(&p)?;
+        if !f.metadata()?.is_file() {
+            return Err(not_regular_error());
+        }
+        Ok(f)
+    }
+}
+
+const NOT_REGULAR: &str = "not a regular file";
+
+fn not_regular_error() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, NOT_REGULAR)
+}
+
+/// Whether an error of [`open_regular`] says the path is no regular file (a link, a device, a FIFO).
+pub fn not_regular(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::InvalidData && e.to_string() == NOT_REGULAR
+}
+
+/// The kit's manifest: a regular file of at most [`MAX_MANIFEST`] bytes, refused before more is read.
+fn read_manifest(dir: &Path) -> Result<String> {
+    use std::io::Read;
+    let mpath = dir.join(MANIFEST);
+    let f = open_regular(dir, MANIFEST).map_err(|e| {
+        if not_regular(&e) {
+            crate::error::InputError::refused(format!(
+                "{}: not a regular file (a symbolic link, a device or a FIFO): not read",
+                mpath.display()
+            ))
+        } else {
+            anyhow::Error::from(e)
+                .context(format!("{}: not a kit (cannot read it)", mpath.display()))
+        }
+    })?;
+    let len = f.metadata()?.len();
+    if len > MAX_MANIFEST {
+        return Err(crate::error::InputError::refused(format!(
+            "{}: {len} bytes, more than a kit's manifest ever holds ({MAX_MANIFEST}): not read",
+            mpath.display()
+        )));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    f.take(MAX_MANIFEST + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_MANIFEST {
+        return Err(crate::error::InputError::refused(format!(
+            "{}: grew past {MAX_MANIFEST} bytes while being read: not read",
+            mpath.display()
+        )));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| crate::error::InputError::refused(format!("{}: not text", mpath.display())))
+}
+
+/// Manifests that [`verify`] found every file of its kit to match, by the kit's canonical path: what
+/// [`package_env`] copies is checked against these, never against a manifest read later (F4).
+fn verified_manifests() -> &'static std::sync::Mutex<BTreeMap<PathBuf, BTreeMap<String, String>>> {
+    static V: std::sync::OnceLock<std::sync::Mutex<BTreeMap<PathBuf, BTreeMap<String, String>>>> =
+        std::sync::OnceLock::new();
+    V.get_or_init(Default::default)
+}
+
+/// Re-hash every file the kit's manifest lists (regular files only, never following a link), look for
+/// files it does not list, and for anything under `keys/` and `records/` that handover never puts there.
 pub fn verify(dir: &Path) -> Result<Verified> {
     let mpath = dir.join(MANIFEST);
-    let text = std::fs::read_to_string(&mpath)
-        .with_context(|| format!("{}: not a kit (cannot read it)", mpath.display()))?;
+    let text = read_manifest(dir)?;
     let listed = crate::site::parse_manifest(&text).map_err(|(line, e)| {
         crate::error::InputError::Value {
             file: mpath.clone(),
@@ -469,28 +657,42 @@ pub fn verify(dir: &Path) -> Result<Verified> {
     })?;
     let entries: Vec<(&String, &String)> = listed.iter().collect();
     let results = par_map(&entries, jobs(), |(rel, want)| {
-        let p = dir.join(rel);
-        match std::fs::metadata(&p) {
-            Err(_) => (Some(Problem::Missing((*rel).clone())), 0),
-            Ok(m) => match crate::artifacts::sha256_file(&p) {
-                Ok(got) if got == **want => (None, m.len()),
-                Ok(got) => (
-                    Some(Problem::Mismatch {
-                        path: (*rel).clone(),
-                        expected: (*want).clone(),
-                        got,
-                    }),
-                    m.len(),
-                ),
-                Err(e) => (
+        let f = match open_regular(dir, rel) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return (Some(Problem::Missing((*rel).clone())), 0)
+            }
+            Err(e) if not_regular(&e) => return (Some(Problem::NotRegular((*rel).clone())), 0),
+            Err(e) => {
+                return (
                     Some(Problem::Mismatch {
                         path: (*rel).clone(),
                         expected: (*want).clone(),
                         got: format!("unreadable: {e}"),
                     }),
                     0,
-                ),
-            },
+                )
+            }
+        };
+        let len = f.metadata().map_or(0, |m| m.len());
+        match crate::artifacts::sha256_reader(f) {
+            Ok(got) if got == **want => (None, len),
+            Ok(got) => (
+                Some(Problem::Mismatch {
+                    path: (*rel).clone(),
+                    expected: (*want).clone(),
+                    got,
+                }),
+                len,
+            ),
+            Err(e) => (
+                Some(Problem::Mismatch {
+                    path: (*rel).clone(),
+                    expected: (*want).clone(),
+                    got: format!("unreadable: {e}"),
+                }),
+                0,
+            ),
         }
     });
     let mut problems: Vec<Problem> = Vec::new();
@@ -504,11 +706,121 @@ pub fn verify(dir: &Path) -> Result<Verified> {
             problems.push(Problem::Extra(rel));
         }
     }
+    problems.extend(watch_keys_and_records(dir)?);
+    if let Ok(canon) = dir.canonicalize() {
+        let mut v = verified_manifests()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if problems.is_empty() {
+            v.insert(canon, listed.clone());
+        } else {
+            v.remove(&canon);
+        }
+    }
     Ok(Verified {
         files: listed.len(),
         bytes,
         problems,
     })
+}
+
+/// `keys/` and `records/` change after a kit is built, so the manifest does not cover them; what may be
+/// there is known, though: the key pair, and per device its records, their signatures and the
+/// pending-signature marker. Anything else, and any link, is reported (F15).
+fn watch_keys_and_records(dir: &Path) -> Result<Vec<Problem>> {
+    let mut out = Vec::new();
+    let kind = |p: &Path| std::fs::symlink_metadata(p).map(|m| m.file_type());
+    let entries = |d: &Path| -> Result<Vec<(String, std::fs::FileType)>> {
+        let mut v = Vec::new();
+        for e in std::fs::read_dir(d).with_context(|| format!("reading {}", d.display()))? {
+            let e = e?;
+            v.push((e.file_name().to_string_lossy().into_owned(), e.file_type()?));
+        }
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(v)
+    };
+    match kind(&dir.join("keys")) {
+        Err(_) => {}
+        Ok(t) if !t.is_dir() => out.push(Problem::NotRegular("keys".into())),
+        Ok(_) => {
+            for (name, t) in entries(&dir.join("keys"))? {
+                let rel = format!("keys/{name}");
+                if !KEY_FILES.contains(&name.as_str()) {
+                    out.push(Problem::Unexpected(rel));
+                } else if !t.is_file() {
+                    out.push(Problem::NotRegular(rel));
+                }
+            }
+        }
+    }
+    match kind(&dir.join("records")) {
+        Err(_) => {}
+        Ok(t) if !t.is_dir() => out.push(Problem::NotRegular("records".into())),
+        Ok(_) => {
+            for (device, t) in entries(&dir.join("records"))? {
+                let rel = format!("records/{device}");
+                if t.is_symlink() {
+                    out.push(Problem::NotRegular(rel));
+                    continue;
+                }
+                if !t.is_dir() {
+                    out.push(Problem::Unexpected(rel));
+                    continue;
+                }
+                for (name, t) in entries(&dir.join("records").join(&device))? {
+                    let rel = format!("records/{device}/{name}");
+                    let known = crate::signing::record_seq(&name).is_some()
+                        || name
+                            .strip_suffix(".sig")
+                            .is_some_and(|r| crate::signing::record_seq(r).is_some())
+                        || name == crate::signing::PENDING;
+                    if !known {
+                        out.push(Problem::Unexpected(rel));
+                    } else if !t.is_file() {
+                        out.push(Problem::NotRegular(rel));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// [`verify`], and on a device that already trusts a records key (`STATE/records.pub`), whether the
+/// kit's `keys/records.pub` is that key: a kit whose key was replaced is reported (`kit verify`).
+pub fn verify_on_device(dir: &Path, state_dir: &Path) -> Result<Verified> {
+    let mut v = verify(dir)?;
+    v.problems.extend(device_key_problem(dir, state_dir));
+    Ok(v)
+}
+
+/// The difference between the kit's public key and the one the device holds, if both exist.
+pub fn device_key_problem(dir: &Path, state_dir: &Path) -> Option<Problem> {
+    let device = crate::signing::device_pubkey_path(state_dir);
+    let kit = crate::signing::kit_pubkey_path(dir);
+    // Regular files only: a link or a FIFO planted as `keys/records.pub` is reported as such by
+    // [`verify`], and never read here.
+    let regular = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file());
+    if !regular(&device) || !regular(&kit) {
+        return None;
+    }
+    let have = match crate::signing::read_pubkeys(&device) {
+        Ok(k) => k,
+        Err(e) => {
+            return Some(Problem::DeviceKey(format!(
+            "the device's key {} is unreadable ({e:#}), so the kit's cannot be compared with it",
+            device.display()
+        )))
+        }
+    };
+    match crate::signing::read_pubkeys(&kit) {
+        Ok(keys) if keys.iter().all(|k| have.contains(k)) => None,
+        Ok(_) => Some(Problem::DeviceKey(format!(
+            "differs from the key this device trusts ({}): this kit's key was replaced, or it is another technician's kit; records it signs will not verify on this device",
+            device.display()
+        ))),
+        Err(e) => Some(Problem::DeviceKey(format!("unreadable: {e:#}"))),
+    }
 }
 
 /// Which artifact a kit path holds (`artifacts/sha256/<hex>` → `lsagent-linux`), from the kit's site.
@@ -529,39 +841,55 @@ pub fn artifact_names(site: &Site) -> BTreeMap<String, String> {
     out
 }
 
-/// The package source a kit gives a profile's scripts, if the kit has a repository for it: for apt a
-/// private `APT_CONFIG` whose only source is the kit (its lists in `work`, never the device's), made
-/// current with `apt-get update` from the kit; for dnf `HANDOVER_KIT_REPO`, which the templates'
-/// `pkg_install` passes to dnf as the only repository.
+/// The package source a kit gives a profile's scripts, if the kit has a repository for it.
+///
+/// The repository is first copied into `work` (private, root-only), file by file as the manifest that
+/// [`verify`] checked lists it, and each copy is hashed against that manifest; only the copy is used
+/// (F1, F4). So nothing apt or dnf reads can differ from what was verified, whatever happens to the kit
+/// afterwards, and the path written into apt's one-line source is one handover chose, not the kit's.
+///
+/// For apt a private `APT_CONFIG` whose only source is the copy (its lists in `work`, never the
+/// device's), made current with `apt-get update`; for dnf `HANDOVER_KIT_REPO`, the copy, which the
+/// templates' `pkg_install` passes to dnf as the only repository.
 pub fn package_env(kit: &Path, profile: &Profile, work: &Path) -> Result<Vec<(String, String)>> {
-    let repo = kit.join("repo").join(&profile.name);
-    if !repo.is_dir() {
+    let pkg = profile.vars["pkg"].as_str();
+    if !matches!(pkg, Some("apt" | "dnf")) {
         return Ok(vec![]);
     }
-    let repo = repo
-        .canonicalize()
-        .with_context(|| format!("{}", repo.display()))?;
-    match profile.vars["pkg"].as_str() {
+    let prefix = format!("repo/{}/", profile.name);
+    let manifest = verified_manifest(kit)?;
+    let files: Vec<(String, String)> = manifest
+        .range(prefix.clone()..)
+        .take_while(|(rel, _)| rel.starts_with(&prefix))
+        .map(|(rel, sha)| (rel.clone(), sha.clone()))
+        .collect();
+    if files.is_empty() {
+        return Ok(vec![]);
+    }
+    // F4: a kit a standard user can change is refused, as its site and installers are.
+    crate::perms::require_trusted(kit, "kit")?;
+    crate::perms::ensure_private_dir(work)?;
+    let copy = std::path::absolute(work.join("repo"))?;
+    copy_repo(kit, &files, &prefix, &copy)?;
+    let copy_text = source_path(&copy)?;
+    match pkg {
         Some("apt") => {
-            crate::perms::ensure_private_dir(work)?;
             let lists = work.join("lists");
             std::fs::create_dir_all(lists.join("partial"))?;
             std::fs::create_dir_all(work.join("sources.list.d"))?;
             let list = work.join("kit.list");
-            // The kit's Packages index is covered by MANIFEST.sha256, which `--kit` verifies first;
-            // the repository itself carries no signature, hence trusted=yes.
-            std::fs::write(
-                &list,
-                format!("deb [trusted=yes] file:{} ./\n", repo.display()),
-            )?;
+            // The copy's Packages index was hashed against the verified MANIFEST.sha256 above; the
+            // repository itself carries no signature, hence trusted=yes.
+            std::fs::write(&list, apt_source_line(&copy_text))?;
             let conf = work.join("apt.conf");
+            let quoted = |p: &Path| source_path(p).map(|t| format!("\"{t}\""));
             std::fs::write(
                 &conf,
                 format!(
-                    "Dir::Etc::SourceList \"{}\";\nDir::Etc::SourceParts \"{}\";\nDir::State::Lists \"{}\";\nDir::Cache::pkgcache \"\";\nDir::Cache::srcpkgcache \"\";\n",
-                    list.display(),
-                    work.join("sources.list.d").display(),
-                    lists.display()
+                    "Dir::Etc::SourceList {};\nDir::Etc::SourceParts {};\nDir::State::Lists {};\nDir::Cache::pkgcache \"\";\nDir::Cache::srcpkgcache \"\";\n",
+                    quoted(&list)?,
+                    quoted(&work.join("sources.list.d"))?,
+                    quoted(&lists)?
                 ),
             )?;
             let out = duct::cmd!("apt-get", "-q", "update")
@@ -572,19 +900,121 @@ pub fn package_env(kit: &Path, profile: &Profile, work: &Path) -> Result<Vec<(St
                 .run()?;
             if !out.status.success() {
                 bail!(
-                    "apt-get update from the kit's repository {} failed: {}",
-                    repo.display(),
+                    "apt-get update from the kit's repository (copied from {} to {}) failed: {}",
+                    kit.join("repo").join(&profile.name).display(),
+                    copy.display(),
                     String::from_utf8_lossy(&out.stdout).trim()
                 );
             }
             Ok(vec![("APT_CONFIG".into(), conf.display().to_string())])
         }
-        Some("dnf") => Ok(vec![(
-            "HANDOVER_KIT_REPO".into(),
-            repo.display().to_string(),
-        )]),
-        _ => Ok(vec![]),
+        _ => Ok(vec![("HANDOVER_KIT_REPO".into(), copy_text)]),
     }
+}
+
+/// apt's one-line source for a flat repository at `path` (already checked by [`source_path`]).
+fn apt_source_line(path: &str) -> String {
+    format!("deb [trusted=yes] file:{path} ./\n")
+}
+
+/// `p` as text fit for apt's one-line source, apt.conf and dnf's `--repofrompath=NAME,PATH`: a
+/// space, `#`, `[` or `]` would make apt read another place (F1), a quote or `;` ends an apt.conf value
+/// and a comma ends dnf's. The copy lives where handover chose, so this refuses only a strange TMPDIR.
+fn source_path(p: &Path) -> Result<String> {
+    let text = p
+        .to_str()
+        .with_context(|| format!("{}: not UTF-8, so not a path apt can be given", p.display()))?;
+    if let Some(c) = text
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || "#[]\"';,\\{}".contains(*c))
+    {
+        return Err(crate::error::InputError::refused(format!(
+            "{text:?} holds {c:?}, which apt's source line or dnf's --repofrompath would read as syntax; set TMPDIR to a plain path"
+        )));
+    }
+    Ok(text.to_string())
+}
+
+/// The manifest [`verify`] found this kit to match in this run; the kit is verified now if it was not.
+fn verified_manifest(kit: &Path) -> Result<BTreeMap<String, String>> {
+    let canon = kit
+        .canonicalize()
+        .with_context(|| format!("{}", kit.display()))?;
+    let known = |c: &Path| {
+        verified_manifests()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(c)
+            .cloned()
+    };
+    if let Some(m) = known(&canon) {
+        return Ok(m);
+    }
+    let v = verify(kit)?;
+    if !v.problems.is_empty() {
+        let list: Vec<String> = v.problems.iter().map(ToString::to_string).collect();
+        return Err(crate::error::InputError::refused(format!(
+            "the kit {} does not match its {MANIFEST} ({}); nothing is installed from it",
+            kit.display(),
+            list.join("; ")
+        )));
+    }
+    known(&canon).context("the kit's manifest was verified but not kept")
+}
+
+/// Copy each of `files` (kit-relative paths under `prefix`, with their verified sha256) to the same
+/// place under `dest`, never following a link or opening anything but a regular file, and hash each
+/// copy: a file that changed since it was verified refuses the whole repository (F4).
+fn copy_repo(kit: &Path, files: &[(String, String)], prefix: &str, dest: &Path) -> Result<()> {
+    use std::io::Read;
+    std::fs::create_dir(dest).with_context(|| format!("creating {}", dest.display()))?;
+    crate::perms::ensure_private_dir(dest)?;
+    let copied = par_map(files, jobs(), |(rel, sha)| -> Result<()> {
+        let to = dest.join(&rel[prefix.len()..]);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let src = open_regular(kit, rel).map_err(|e| {
+            if not_regular(&e) {
+                crate::error::InputError::refused(format!(
+                    "the kit's {rel} is no longer a regular file (it was verified as one): nothing is installed from the kit; run `handover kit verify {}`",
+                    kit.display()
+                ))
+            } else {
+                anyhow::Error::from(e).context(format!("reading the kit's {rel}"))
+            }
+        })?;
+        // Never more than the file held when opened (and one byte to see it grew): a file growing
+        // without end cannot fill the disk, and the hash below refuses it.
+        let len = src.metadata()?.len();
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(0o600);
+        }
+        let mut out = o
+            .open(&to)
+            .with_context(|| format!("creating {}", to.display()))?;
+        std::io::copy(&mut src.take(len.saturating_add(1)), &mut out)
+            .with_context(|| format!("copying the kit's {rel}"))?;
+        drop(out);
+        // The copy, not the kit, is what apt and dnf read: its hash is the one that counts.
+        let got = crate::artifacts::sha256_file(&to)?;
+        if got != *sha {
+            return Err(crate::error::InputError::refused(format!(
+                "the kit's {rel} changed after the kit was verified (its copy does not match {MANIFEST}): nothing is installed from the kit; run `handover kit verify {}`",
+                kit.display()
+            )));
+        }
+        Ok(())
+    });
+    for r in copied {
+        r?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -648,5 +1078,258 @@ mod tests {
             .problems
             .iter()
             .any(|p| matches!(p, Problem::Mismatch { path, .. } if path == "artifacts/sha256/ab")));
+    }
+
+    fn profile(name: &str) -> Profile {
+        crate::profile::Sources::default().load(name).unwrap()
+    }
+
+    /// A kit with only a package repository for `profile`: `files` (path under `repo/<profile>/`,
+    /// bytes), and its manifest.
+    fn repo_kit(kit: &Path, profile: &str, files: &[(&str, &[u8])]) {
+        for (rel, bytes) in files {
+            let p = kit.join("repo").join(profile).join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, bytes).unwrap();
+        }
+        write_manifest(kit).unwrap();
+    }
+
+    fn stanza(version: &str) -> String {
+        format!(
+            "Package: handover-f1-probe\nVersion: {version}\nArchitecture: all\nMaintainer: t <t@example.org>\nFilename: ./handover-f1-probe_all.deb\nSize: 4\nSHA256: {}\nDescription: probe\n\n",
+            crate::artifacts::sha256_bytes(b"deb!")
+        )
+    }
+
+    /// F1 (../shared/reviews/security-2026-12.md): with a space in the kit's path, the one-line apt
+    /// source `deb [trusted=yes] file:DIR/kit sp/repo/debian-12 ./` read its index from `DIR/kit/dists/
+    /// sp/…`, outside the verified kit, where a standard user planted a `99:0.0-evil` package. Now apt
+    /// is given a private copy of the verified repository, at a path handover chose.
+    #[test]
+    fn f1_kit_path_with_space_reads_only_the_verified_repo() {
+        let dir = tempfile::tempdir().unwrap();
+        let kit = dir.path().join("kit sp");
+        let good = stanza("1.0");
+        repo_kit(&kit, "debian-12", &[("Packages", good.as_bytes())]);
+        // The attacker's index, where the old source line made apt look (every architecture).
+        for arch in ["amd64", "arm64", "i386", "armhf", "all"] {
+            let d = dir
+                .path()
+                .join("kit/dists/sp/repo/debian-12/binary-".to_string() + arch);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("Packages"), stanza("99:0.0-evil")).unwrap();
+        }
+        assert!(verify(&kit).unwrap().problems.is_empty());
+        // The generated source line names the private copy only; a path apt would split is refused.
+        assert!(source_path(Path::new("/tmp/kit sp/repo")).is_err());
+        for bad in [
+            "/tmp/a#b",
+            "/tmp/a[b",
+            "/tmp/a]b",
+            "/tmp/a\tb",
+            "/tmp/a\"b",
+            "/tmp/a,b",
+        ] {
+            assert!(source_path(Path::new(bad)).is_err(), "{bad}");
+        }
+        if which::which("apt-get").is_err() {
+            eprintln!("SKIPPED: apt-get is not installed (the copy is tested in f4_…)");
+            return;
+        }
+        let work = dir.path().join("work");
+        let env = package_env(&kit, &profile("debian-12"), &work).unwrap();
+        assert_eq!(env[0].0, "APT_CONFIG");
+        let copy = std::path::absolute(work.join("repo")).unwrap();
+        let list = std::fs::read_to_string(work.join("kit.list")).unwrap();
+        assert_eq!(
+            list,
+            format!("deb [trusted=yes] file:{} ./\n", copy.display())
+        );
+        assert!(!list.contains("kit sp"), "{list}");
+        assert_eq!(
+            std::fs::read_to_string(copy.join("Packages")).unwrap(),
+            good
+        );
+        // What apt itself makes of it: the verified version, from the copy; never the planted one.
+        let out = duct::cmd!("apt-cache", "policy", "handover-f1-probe")
+            .env("APT_CONFIG", &env[0].1)
+            .stderr_to_stdout()
+            .read()
+            .unwrap();
+        assert!(out.contains("Candidate: 1.0"), "{out}");
+        assert!(!out.contains("evil") && !out.contains("kit sp"), "{out}");
+        assert!(out.contains(&copy.display().to_string()), "{out}");
+    }
+
+    /// F4: the kit's repository was read again by apt (and by dnf at install time) after `kit verify`,
+    /// so a file swapped in between was used. Now the copy is what was verified, or nothing is used.
+    #[test]
+    fn f4_a_kit_file_swapped_after_verification_is_not_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let kit = dir.path().join("kit");
+        let rpm = b"verified rpm".as_slice();
+        let repomd = b"<repomd/>".as_slice();
+        repo_kit(
+            &kit,
+            "rhel-9",
+            &[("a.rpm", rpm), ("repodata/repomd.xml", repomd)],
+        );
+        assert!(verify(&kit).unwrap().problems.is_empty());
+        let rhel = profile("rhel-9");
+        let target = kit.join("repo/rhel-9/a.rpm");
+
+        // Swapped after verification: refused, whatever the kit's manifest says now.
+        std::fs::write(&target, b"evil rpm").unwrap();
+        let e = package_env(&kit, &rhel, &dir.path().join("w1"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("a.rpm changed after the kit was verified"),
+            "{e}"
+        );
+        write_manifest(&kit).unwrap();
+        let e = package_env(&kit, &rhel, &dir.path().join("w2"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("a.rpm changed after the kit was verified"),
+            "{e}"
+        );
+        // A link to a file with the verified bytes is no regular file of the kit: refused too.
+        let elsewhere = dir.path().join("elsewhere.rpm");
+        std::fs::write(&elsewhere, rpm).unwrap();
+        std::fs::remove_file(&target).unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(&elsewhere, &target).unwrap();
+            let e = package_env(&kit, &rhel, &dir.path().join("w3"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("no longer a regular file"), "{e}");
+            std::fs::remove_file(&target).unwrap();
+        }
+
+        // Put back: the copy is used, it holds the verified bytes, and a later swap cannot reach it.
+        std::fs::write(&target, rpm).unwrap();
+        let work = dir.path().join("w4");
+        let env = package_env(&kit, &rhel, &work).unwrap();
+        let copy = std::path::absolute(work.join("repo")).unwrap();
+        assert_eq!(
+            env,
+            vec![("HANDOVER_KIT_REPO".to_string(), copy.display().to_string())]
+        );
+        std::fs::write(&target, b"evil rpm").unwrap();
+        assert_eq!(std::fs::read(copy.join("a.rpm")).unwrap(), rpm);
+        assert_eq!(
+            std::fs::read(copy.join("repodata/repomd.xml")).unwrap(),
+            repomd
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&work).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700);
+        }
+        // Only files the manifest lists are copied: one added later is not there.
+        assert!(!copy.join("planted.rpm").exists());
+    }
+
+    /// F15: `kit verify` reads regular files only: a link to a root-only file does not reveal its
+    /// hash, and a FIFO does not hang it.
+    #[cfg(unix)]
+    #[test]
+    fn f15_verify_reads_regular_files_only_and_never_hangs() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = dir.path().join("kit");
+        std::fs::create_dir_all(k.join("sub")).unwrap();
+        std::fs::write(k.join("README.txt"), b"readme").unwrap();
+        std::fs::write(k.join("sub/a"), b"a").unwrap();
+        std::fs::write(k.join("fifo"), b"f").unwrap();
+        write_manifest(&k).unwrap();
+        let secret = dir.path().join("shadow");
+        std::fs::write(&secret, b"root:$y$secret").unwrap();
+        std::fs::remove_file(k.join("README.txt")).unwrap();
+        std::os::unix::fs::symlink(&secret, k.join("README.txt")).unwrap();
+        std::fs::remove_file(k.join("fifo")).unwrap();
+        let c = std::ffi::CString::new(k.join("fifo").to_str().unwrap()).unwrap();
+        // SAFETY: a valid path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // A directory swapped for a link to another directory holding the same names.
+        let other = dir.path().join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::write(other.join("a"), b"a").unwrap();
+        std::fs::remove_dir_all(k.join("sub")).unwrap();
+        std::os::unix::fs::symlink(&other, k.join("sub")).unwrap();
+        let v = verify(&k).unwrap();
+        let text: Vec<String> = v.problems.iter().map(ToString::to_string).collect();
+        let secret_sha = crate::artifacts::sha256_bytes(b"root:$y$secret");
+        assert!(!text.iter().any(|t| t.contains(&secret_sha)), "{text:?}");
+        for p in ["README.txt", "fifo", "sub/a"] {
+            assert!(
+                v.problems.contains(&Problem::NotRegular(p.into())),
+                "{p}: {text:?}"
+            );
+        }
+        // The manifest itself must be a regular file.
+        std::fs::rename(k.join(MANIFEST), dir.path().join("m")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("m"), k.join(MANIFEST)).unwrap();
+        let e = format!("{:#}", verify(&k).unwrap_err());
+        assert!(e.contains("not a regular file"), "{e}");
+    }
+
+    /// F15: a 1 GiB manifest took 3 GB of memory before its first line was refused. Now anything past
+    /// [`MAX_MANIFEST`] is refused before it is read.
+    #[test]
+    fn f15_an_oversized_manifest_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = std::fs::File::create(dir.path().join(MANIFEST)).unwrap();
+        f.set_len(1 << 30).unwrap();
+        let started = std::time::Instant::now();
+        let e = format!("{:#}", verify(dir.path()).unwrap_err());
+        assert!(e.contains("more than a kit's manifest ever holds"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    /// F15: `keys/` and `records/` are not in the manifest, but what may be there is known: anything
+    /// else (a planted script, a link) is reported.
+    #[test]
+    fn f15_a_file_planted_under_keys_or_records_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = dir.path();
+        std::fs::write(k.join("site.toml"), b"# site\n").unwrap();
+        write_manifest(k).unwrap();
+        std::fs::create_dir_all(k.join("keys")).unwrap();
+        std::fs::create_dir_all(k.join("records/serial-SN1")).unwrap();
+        std::fs::write(k.join("keys/records.pub"), b"pub").unwrap();
+        std::fs::write(k.join("keys/records.key"), b"key").unwrap();
+        let rec = "000001-20261125T100000Z-check-full.json";
+        std::fs::write(k.join("records/serial-SN1").join(rec), b"{}").unwrap();
+        std::fs::write(
+            k.join("records/serial-SN1").join(format!("{rec}.sig")),
+            b"sig",
+        )
+        .unwrap();
+        std::fs::write(
+            k.join("records/serial-SN1").join(crate::signing::PENDING),
+            b"x",
+        )
+        .unwrap();
+        assert!(verify(k).unwrap().problems.is_empty());
+        std::fs::write(k.join("keys/evil.pub"), b"x").unwrap();
+        std::fs::write(k.join("records/serial-SN1/anything.sh"), b"x").unwrap();
+        std::fs::write(k.join("records/loose.json"), b"x").unwrap();
+        let v = verify(k).unwrap();
+        assert_eq!(
+            v.problems,
+            vec![
+                Problem::Unexpected("keys/evil.pub".into()),
+                Problem::Unexpected("records/loose.json".into()),
+                Problem::Unexpected("records/serial-SN1/anything.sh".into()),
+            ]
+        );
+        assert!(v.problems[0]
+            .to_string()
+            .contains("records.key, records.pub"));
     }
 }

@@ -16,7 +16,7 @@ fn sha(b: &[u8]) -> String {
 }
 
 /// A site with a local installer, a downloaded one (already in `cache`) and a directory artifact.
-fn prepare(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+pub(crate) fn prepare(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let installers = dir.join("installers");
     std::fs::create_dir_all(installers.join("office/Office/Data")).unwrap();
     std::fs::write(
