@@ -246,7 +246,8 @@ pub fn html(report: &Report, sources: &Sources) -> Result<String> {
     let mut h = Handlebars::new();
     h.set_strict_mode(true);
     h.set_prevent_indent(true);
-    h.register_escape_fn(handlebars::html_escape);
+    // Control characters go too (F18): a page printed to a terminal must not drive it.
+    h.register_escape_fn(|s| handlebars::html_escape(&crate::textsafe::terminal_safe(s)));
     h.register_template_string(HTML_TEMPLATE, template)
         .with_context(|| format!("template {HTML_TEMPLATE}"))?;
     let page = h

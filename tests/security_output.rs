@@ -377,3 +377,22 @@ fn f17_merge_refuses_fifos_links_and_huge_files() {
         assert!(started.elapsed() < std::time::Duration::from_secs(20));
     }
 }
+
+#[test]
+fn f18_html_report_and_error_messages_hold_no_control_characters() {
+    let rec: serde_json::Value =
+        serde_json::from_str(&hostile_record(1, "fail", HOSTILE_HOST, HOSTILE_REASON)).unwrap();
+    let report: handover::report::Report = serde_json::from_value(rec["report"].clone()).unwrap();
+    let page = handover::export::html(&report, &handover::profile::Sources::default()).unwrap();
+    assert_no_controls("check --format html", &page);
+    assert!(page.contains("h]0;PWNED-TITLE[2Jcleared31m"), "{page}");
+
+    // An error naming a file of the device's choosing.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("x\u{1b}]0;PWNED\u{7}.json");
+    std::fs::write(&f, "not json").unwrap();
+    let r = Handover::new(&["report", "merge", s(&f), "--format", "csv"]).run();
+    r.expect_code(2);
+    assert!(r.stderr().contains("]0;PWNED.json"), "{}", r.stderr());
+    assert_no_controls("an error", &r.stderr());
+}
