@@ -255,6 +255,25 @@ pub fn par_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R +
 /// artifact every file, into the same relative place.
 pub fn stage(spec: &Spec, cache: &Path, work_dir: &Path) -> Result<Staged> {
     let name = &spec.name;
+    // F19: every name the copy is made under stays one plain name inside the private directory, on
+    // every OS (a `\` is a separator on Windows, `C:x` names another drive, `CON` a device).
+    let staged_name = if spec.files.is_some() {
+        name
+    } else {
+        &spec.file_name
+    };
+    if !crate::site::is_plain_file_name(staged_name) {
+        return Err(crate::error::InputError::refused(format!(
+            "artifact {name}: {staged_name:?} is not a plain file name to stage the installer under (letters, digits, . _ + -; no path, no leading dot, no device name)"
+        )));
+    }
+    for (rel, _) in spec.parts().iter().filter(|_| spec.files.is_some()) {
+        if let Some(bad) = rel.split('/').find(|c| !plain_path_part(c)) {
+            return Err(crate::error::InputError::refused(format!(
+                "artifact {name}: {rel:?} has {bad:?}, which could leave the private directory it is staged in; refusing it"
+            )));
+        }
+    }
     perms::ensure_private_dir(work_dir)?;
     let dir = tempfile::Builder::new()
         .prefix("artifact-")
@@ -310,6 +329,32 @@ pub fn stage(spec: &Spec, cache: &Path, work_dir: &Path) -> Result<Staged> {
         sha256: spec.sha256.clone(),
         _dir: dir,
     })
+}
+
+/// One `/`-separated part of a directory artifact's file path, safe to create on every OS: not empty,
+/// not `.` or `..`, no leading dot, no trailing dot or space (Windows drops them), no `\ / : * ? " < > |`
+/// or control character, and no DOS device name (`CON`, `NUL`, `COM1`, `LPT1`, with any extension).
+fn plain_path_part(part: &str) -> bool {
+    let stem = part
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .trim_end()
+        .to_ascii_uppercase();
+    let device = ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"].contains(&stem.as_str())
+        || (stem.len() == 4
+            && (stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.as_bytes()[3].is_ascii_digit())
+        || ((stem.starts_with("COM") || stem.starts_with("LPT"))
+            && ["¹", "²", "³"].iter().any(|d| stem.ends_with(d)));
+    !part.is_empty()
+        && part.len() <= 255
+        && !part.starts_with('.')
+        && !part.ends_with(['.', ' '])
+        && !part
+            .chars()
+            .any(|c| c.is_control() || "\\/:*?\"<>|".contains(c))
+        && !device
 }
 
 #[cfg(test)]
@@ -488,5 +533,76 @@ mod tests {
             sha256_bytes(b""),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
+    }
+
+    /// F19 (../shared/reviews/security-2026-12.md): the staged name came from the URL's last `/` part,
+    /// so `a\..\..\Windows\System32\x.dll` left the private directory when SYSTEM copied it on Windows.
+    /// Now a name that is not one plain file name is refused before anything is created or copied.
+    #[test]
+    fn f19_a_staged_file_name_cannot_leave_the_private_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("agent.bin");
+        std::fs::write(&f, b"agent").unwrap();
+        let work = dir.path().join("work");
+        for bad in [
+            r"a\..\..\Windows\System32\x.dll",
+            "../x.dll",
+            "..",
+            ".hidden.exe",
+            "C:x.exe",
+            "CON",
+            "nul.txt",
+            "COM1.exe",
+            "a\u{1b}]0;x.exe",
+            "x.exe.",
+            "",
+        ] {
+            let spec = Spec {
+                file_name: bad.into(),
+                ..file_spec(f.to_str().unwrap(), &sha256_bytes(b"agent"))
+            };
+            let e = stage(&spec, &dir.path().join("c"), &work)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("not a plain file name"), "{bad:?}: {e}");
+        }
+        // Nothing was made: not even the private directory.
+        assert!(!work.exists());
+        // A directory artifact's file paths are held to the same rule, part by part.
+        for bad in [
+            r"Office\..\..\x.dll",
+            "Office/../x",
+            "Office/C:x",
+            "Office/.x",
+            "AUX/x",
+        ] {
+            let spec = Spec {
+                name: "office-source".into(),
+                files: Some(BTreeMap::from([(bad.to_string(), sha256_bytes(b"x"))])),
+                ..file_spec(dir.path().to_str().unwrap(), &"f".repeat(64))
+            };
+            let e = stage(&spec, &dir.path().join("c"), &work)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("could leave the private directory"),
+                "{bad:?}: {e}"
+            );
+        }
+        // The name a site gives through its URL is the last part after any `/` or `\`.
+        let spec = file_spec(
+            r"https://files.example.ac.uk/a\..\..\Windows\System32\x.dll",
+            &sha256_bytes(b"agent"),
+        );
+        assert_eq!(spec.file_name, "x.dll");
+        // Plain names still stage.
+        assert!(plain_path_part("16.0.1") && plain_path_part("s641033.cab"));
+        let s = stage(
+            &file_spec(f.to_str().unwrap(), &sha256_bytes(b"agent")),
+            &dir.path().join("c"),
+            &work,
+        )
+        .unwrap();
+        assert!(s.path.starts_with(&work));
     }
 }
