@@ -57,7 +57,9 @@ impl Outcome {
     }
 }
 
-/// A failed command, with everything an operator needs to see why.
+/// A failed command, with everything an operator needs to see why. Its text keeps the last 4000 bytes
+/// of each stream, so a caller that holds secrets builds it from an already redacted outcome
+/// ([`crate::redact::outcome`]): redacting the text afterwards would miss a secret cut in two (F7).
 #[derive(Debug, thiserror::Error)]
 #[error(
     "{name} {status}{}{}",
