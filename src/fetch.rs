@@ -333,15 +333,12 @@ fn open_part(part: &Path, write: bool) -> std::io::Result<File> {
         o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
         o.mode(0o600);
     }
-    let f = o.open(part).map_err(|e| {
-        #[cfg(unix)]
-        if e.raw_os_error() == Some(libc::ELOOP) {
-            return std::io::Error::other(
-                "it is a symbolic link: refused, and its target left alone",
-            );
-        }
-        e
-    })?;
+    // Windows has no O_NOFOLLOW: look first (the cache is SYSTEM/Administrators-only, checked above).
+    #[cfg(not(unix))]
+    if std::fs::symlink_metadata(part).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(link_refused());
+    }
+    let f = o.open(part).map_err(refuse_link)?;
     let m = f.metadata()?;
     if !m.is_file() {
         return Err(std::io::Error::other(
@@ -366,6 +363,19 @@ fn open_part(part: &Path, write: bool) -> std::io::Result<File> {
         }
     }
     Ok(f)
+}
+
+fn link_refused() -> std::io::Error {
+    std::io::Error::other("it is a symbolic link: refused, and its target left alone")
+}
+
+/// O_NOFOLLOW's error on a link (ELOOP), in words.
+fn refuse_link(e: std::io::Error) -> std::io::Error {
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return link_refused();
+    }
+    e
 }
 
 /// Hash what an earlier attempt left, so the hash continues where the download does.
