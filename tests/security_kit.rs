@@ -197,3 +197,64 @@ fn sha256_hex(b: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// Rewrite `kit/MANIFEST.sha256` over every file of the kit, as `kit build` does.
+fn rewrite_manifest(kit: &Path) {
+    fn walk(root: &Path, d: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_str().unwrap().to_string());
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(kit, kit, &mut files);
+    files.retain(|f| f != "MANIFEST.sha256");
+    files.sort();
+    let text: String = files
+        .iter()
+        .map(|f| {
+            format!(
+                "{}  {f}\n",
+                sha256_hex(&std::fs::read(kit.join(f)).unwrap())
+            )
+        })
+        .collect();
+    std::fs::write(kit.join("MANIFEST.sha256"), text).unwrap();
+}
+
+/// F1 through the binary: with a space in the kit's path, `plan --kit` failed ("apt-get update … failed",
+/// apt looked outside the kit) until a standard user planted an index there, which apt then used. Now
+/// the run takes its packages from a private copy of the verified repository, wherever the kit is.
+/// (What apt reads from the copy, and never from the planted place, is shown with apt itself in
+/// `kit::tests::f1_kit_path_with_space_reads_only_the_verified_repo`.)
+#[test]
+fn f1_plan_with_a_kit_under_a_path_with_a_space_uses_its_repository() {
+    if !on_debian_12("F1: plan --kit on a Debian 12 host, with apt") || !have("apt-get") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (built, _) = built_kit(dir.path());
+    let kit = dir.path().join("kit sp");
+    std::fs::rename(&built, &kit).unwrap();
+    std::fs::create_dir_all(kit.join("repo/debian-12")).unwrap();
+    let stanza = |v: &str| {
+        format!("Package: handover-f1-probe\nVersion: {v}\nArchitecture: all\nMaintainer: t <t@example.org>\nFilename: ./p.deb\nSize: 4\nSHA256: {}\nDescription: probe\n\n", sha256_hex(b"deb!"))
+    };
+    std::fs::write(kit.join("repo/debian-12/Packages"), stanza("1.0")).unwrap();
+    rewrite_manifest(&kit);
+    let plan = || Handover::new(&["plan", "--kit", s(&kit), "--profile", "debian-12"]).run();
+    // Before anything is planted (this was exit 2: apt found no index where the split line sent it).
+    let run = plan();
+    assert_ne!(run.code(), 2, "{}\n{}", run.stdout(), run.stderr());
+    // The planted index where the old source line sent apt.
+    let planted = dir.path().join("kit/dists/sp/repo/debian-12/binary-all");
+    std::fs::create_dir_all(&planted).unwrap();
+    std::fs::write(planted.join("Packages"), stanza("99:0.0-evil")).unwrap();
+    let run = plan();
+    assert_ne!(run.code(), 2, "{}\n{}", run.stdout(), run.stderr());
+    assert!(!run.stderr().contains("apt-get update"), "{}", run.stderr());
+}
