@@ -559,10 +559,20 @@ fn run(cli: Cli) -> Result<Exit> {
             let d = facts::detect();
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&d)?),
-                Format::Text => println!(
-                    "hostname: {}\nserial:   {}\nmodel:    {}\nos:       {} ({} {}, family {})",
-                    d.hostname, d.serial, d.model, d.os.name, d.os.id, d.os.version, d.os.family
-                ),
+                // The device's own word (/etc/os-release, DMI): one line each, no control characters (F18).
+                Format::Text => {
+                    let l = crate::textsafe::one_line;
+                    println!(
+                        "hostname: {}\nserial:   {}\nmodel:    {}\nos:       {} ({} {}, family {})",
+                        l(&d.hostname),
+                        l(&d.serial),
+                        l(&d.model),
+                        l(&d.os.name),
+                        l(&d.os.id),
+                        l(&d.os.version),
+                        l(&d.os.family)
+                    )
+                }
             }
             Ok(Exit::Ok)
         }
