@@ -46,10 +46,25 @@ pub fn one_line(s: &str) -> Cow<'_, str> {
 /// make emphasis, code, links, images, tables and headings are backslash-escaped (CommonMark escapes
 /// any ASCII punctuation), so that `[x](javascript:…)`, `![](http://…)` and `<img onerror=…>` show as
 /// the text they are.
+///
+/// GitHub's Markdown also makes links of bare `http://…` and `www.…`: the `:` of `://` and the `.`
+/// after `www` are escaped too, which shows the same text and links nothing. (An e-mail address still
+/// becomes a `mailto:` link showing that very address.)
 pub fn md_escape(s: &str) -> String {
     let s = one_line(s);
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
+    for (i, c) in s.char_indices() {
+        let rest = &s[i + c.len_utf8()..];
+        let autolink = match c {
+            ':' => rest.starts_with("//"),
+            '.' => s[..i].to_ascii_lowercase().ends_with("www"),
+            _ => false,
+        };
+        if autolink {
+            out.push('\\');
+            out.push(c);
+            continue;
+        }
         match c {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -121,7 +136,11 @@ mod tests {
         );
         assert_eq!(
             md_escape("![](http://x/a.png)"),
-            "\\!\\[\\]\\(http://x/a.png\\)"
+            "\\!\\[\\]\\(http\\://x/a.png\\)"
+        );
+        assert_eq!(
+            md_escape("see https://evil.example, WWW.evil.example or a@evil.example at 10:00"),
+            "see https\\://evil.example, WWW\\.evil.example or a@evil.example at 10:00"
         );
         assert_eq!(
             md_escape("a|b\\c\nd `e` *f* _g_ # h"),
