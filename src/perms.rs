@@ -151,7 +151,7 @@ fn sddl_rights_mask(rights: &str) -> Option<u32> {
     if let Some(n) = number {
         return n.ok();
     }
-    if rights.len() % 2 != 0 {
+    if !rights.len().is_multiple_of(2) {
         return None;
     }
     let mut mask = 0u32;
@@ -964,10 +964,10 @@ mod f9_tests {
             assert_eq!(found.map(|(p, _)| p), Some("level4"), "{bad}");
         }
         // The object's own directory may not even let Users add a file.
-        let mut c = chain(&[drive.clone()]);
+        let mut c = chain(std::slice::from_ref(&drive));
         c[1].1 = program_data.clone();
         assert_eq!(
-            sddl_chain_untrusted(&c).map(|(p, w)| (p, w)),
+            sddl_chain_untrusted(&c),
             Some(("handover", vec!["BU".to_string()]))
         );
     }
