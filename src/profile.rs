@@ -325,10 +325,23 @@ impl Sources {
     ) -> Option<(String, String)> {
         match dir {
             Some(d) => {
+                // The tree was checked file by file when the directory was accepted
+                // (perms::require_trusted_tree); a link that appeared since is not followed (F6).
                 let p = d.join(name);
-                std::fs::read_to_string(&p)
-                    .ok()
-                    .map(|s| (p.display().to_string(), s))
+                let mut options = std::fs::OpenOptions::new();
+                options.read(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+                }
+                let mut f = options.open(&p).ok()?;
+                if !f.metadata().ok()?.is_file() {
+                    return None;
+                }
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut f, &mut text).ok()?;
+                Some((p.display().to_string(), text))
             }
             None => embedded
                 .iter()

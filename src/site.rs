@@ -288,7 +288,7 @@ impl Site {
         {
             let keys: Vec<&str> = site.secrets.keys().map(String::as_str).collect();
             return Err(InputError::Refused(format!(
-                "refusing site file {}: it holds a secret ({}) and others can read it; make it readable by root only (chmod 600 {}, or on Windows keep it in %ProgramData%\\handover)",
+                "refusing site file {}: it holds a secret ({}) and others can read it; make it readable by root only (chmod 600 {}; on Windows keep it in %ProgramData%\\handover; a kit on FAT or exFAT is mounted with fmask=077)",
                 path.display(),
                 keys.join(", "),
                 path.display()
@@ -1284,7 +1284,8 @@ mod tests {
     #[test]
     fn defaults_and_secret_placeholders() {
         let s =
-            parse("[lansweeper]\nserver = \"ls.example.ac.uk\"\nagent_key = \"k3y-relay-0001\"\n").unwrap();
+            parse("[lansweeper]\nserver = \"ls.example.ac.uk\"\nagent_key = \"k3y-relay-0001\"\n")
+                .unwrap();
         assert_eq!(s.get("accounts.password_min_length"), Some(&json!(12)));
         assert_eq!(s.get("accounts.admin_suffix"), Some(&json!("-admin")));
         assert_eq!(s.get("lansweeper.port"), Some(&json!(9524)));
