@@ -13,7 +13,7 @@
 //! KIT/MANIFEST.sha256                sha256 of every other file, `sha256sum -c` compatible
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -797,30 +797,49 @@ pub fn verify_on_device(dir: &Path, state_dir: &Path) -> Result<Verified> {
 /// The difference between the kit's public key and the one the device holds, if both exist.
 pub fn device_key_problem(dir: &Path, state_dir: &Path) -> Option<Problem> {
     let device = crate::signing::device_pubkey_path(state_dir);
-    let kit = crate::signing::kit_pubkey_path(dir);
-    // Regular files only: a link or a FIFO planted as `keys/records.pub` is reported as such by
-    // [`verify`], and never read here.
-    let regular = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file());
-    if !regular(&device) || !regular(&kit) {
-        return None;
-    }
-    let have = match crate::signing::read_pubkeys(&device) {
+    // Both read as regular files only, bounded: a link or a FIFO planted as `keys/records.pub` is
+    // reported by [`verify`] and never read here, even if it is swapped in after that look.
+    let read = |root: &Path, rel: &str| -> Option<std::io::Result<BTreeSet<String>>> {
+        let f = match open_regular(root, rel) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound || not_regular(&e) => return None,
+            Err(e) => return Some(Err(e)),
+            Ok(f) => f,
+        };
+        let mut text = String::new();
+        Some(
+            std::io::Read::read_to_string(&mut std::io::Read::take(f, 64 * 1024), &mut text)
+                .map(|_| key_words(&text)),
+        )
+    };
+    let have = match read(state_dir, "records.pub")? {
         Ok(k) => k,
         Err(e) => {
             return Some(Problem::DeviceKey(format!(
-            "the device's key {} is unreadable ({e:#}), so the kit's cannot be compared with it",
-            device.display()
-        )))
+                "the device's key {} is unreadable ({e}), so the kit's cannot be compared with it",
+                device.display()
+            )))
         }
     };
-    match crate::signing::read_pubkeys(&kit) {
-        Ok(keys) if keys.iter().all(|k| have.contains(k)) => None,
+    match read(dir, "keys/records.pub")? {
+        Ok(keys) if keys.is_empty() => Some(Problem::DeviceKey("holds no key".into())),
+        Ok(keys) if keys.is_subset(&have) => None,
         Ok(_) => Some(Problem::DeviceKey(format!(
             "differs from the key this device trusts ({}): this kit's key was replaced, or it is another technician's kit; records it signs will not verify on this device",
             device.display()
         ))),
-        Err(e) => Some(Problem::DeviceKey(format!("unreadable: {e:#}"))),
+        Err(e) => Some(Problem::DeviceKey(format!("unreadable: {e}"))),
     }
+}
+
+/// The keys of a public key file as written by `kit keygen`: the first word of each line that is not
+/// empty or a `#` comment, in lower case (compared as text; `record verify` checks they are keys).
+fn key_words(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_ascii_lowercase)
+        .collect()
 }
 
 /// Which artifact a kit path holds (`artifacts/sha256/<hex>` → `lsagent-linux`), from the kit's site.

@@ -148,6 +148,26 @@ fn f15_kit_verify_reports_a_kit_key_that_differs_from_the_devices() {
         "{}",
         run.stdout()
     );
+    // A FIFO planted as the kit's key is reported, never opened (nothing waits on it).
+    #[cfg(unix)]
+    {
+        std::fs::remove_file(kit.join("keys/records.pub")).unwrap();
+        assert!(std::process::Command::new("mkfifo")
+            .arg(kit.join("keys/records.pub"))
+            .status()
+            .unwrap()
+            .success());
+        let (code, out) = run_within(
+            &["kit", "verify", s(&kit)],
+            state.path(),
+            Duration::from_secs(60),
+        );
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains("REFUSED   keys/records.pub is not a regular file"),
+            "{out}"
+        );
+    }
 }
 
 /// F4: with `--kit` and a separate `--site`, a kit a standard user could change was accepted (and its
