@@ -213,7 +213,10 @@ fn sddl_untrusted(sddl: &str, mask: u32) -> Vec<String> {
         Some(aces) => {
             for (rights, sid) in aces {
                 let grants = sddl_rights_mask(rights).is_none_or(|m| m & mask != 0);
-                if grants && !WINDOWS_TRUSTED.contains(&sid) && !out.iter().any(|s| s == sid) {
+                let listed = out
+                    .iter()
+                    .any(|s| s == sid || s.strip_prefix(sid).is_some_and(|r| r.starts_with(' ')));
+                if grants && !WINDOWS_TRUSTED.contains(&sid) && !listed {
                     out.push(sid.to_string());
                 }
             }
@@ -486,7 +489,7 @@ pub fn require_trusted(path: &Path, what: &str) -> Result<()> {
             return Err(InputError::refused(format!(
                 "refusing {what} {}: {} can be changed by {} (not only SYSTEM and Administrators); a standard user could change what handover runs as SYSTEM",
                 path.display(),
-                p.display(),
+                p.display().to_string().trim_start_matches(r"\\?\"),
                 who.join(", ")
             )));
         }
@@ -855,6 +858,9 @@ mod f9_tests {
         let who = sddl_untrusted_writers(&sddl);
         assert_eq!(who.len(), 1, "{who:?}");
         assert!(who[0].starts_with(USER), "{who:?}");
+        // Named once when it also has an ACE.
+        let sddl = format!("O:{USER}D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;{USER})");
+        assert_eq!(sddl_untrusted_writers(&sddl).len(), 1);
         // Owned by Administrators, SYSTEM or TrustedInstaller: fine.
         for owner in [
             "BA",
