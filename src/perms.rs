@@ -750,7 +750,13 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
             }
             Ok(())
         };
-        icacls(&["/reset", "/q"])?;
+        // Only when needed: a directory already protected stays so, without a moment of inherited
+        // access.
+        let open = !sddl_untrusted_writers(&before).is_empty()
+            || !sddl_untrusted_readers(&before).is_empty();
+        if open {
+            icacls(&["/reset", "/q"])?;
+        }
         icacls(&[
             "/inheritance:r",
             "/grant:r",
