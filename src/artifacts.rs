@@ -44,9 +44,10 @@ pub struct Staged {
     _dir: tempfile::TempDir,
 }
 
-/// The download cache of this OS (SPEC §6); `HANDOVER_CACHE_DIR` overrides it.
+/// The download cache of this OS (SPEC §6); `HANDOVER_CACHE_DIR` overrides it where test hooks are
+/// honoured ([`crate::clock::test_hook`], F13).
 pub fn default_cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("HANDOVER_CACHE_DIR") {
+    if let Some(d) = crate::clock::test_hook("HANDOVER_CACHE_DIR") {
         return PathBuf::from(d);
     }
     if cfg!(windows) {

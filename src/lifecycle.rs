@@ -117,9 +117,9 @@ pub fn load(sources: &Sources) -> Result<serde_json::Value, InputError> {
 
 /// Where `handover lifecycle import` writes the table by default, and where `check` looks for it before
 /// the embedded one: `/etc/handover/lifecycle.toml`, `%ProgramData%\handover\lifecycle.toml`,
-/// `/Library/Application Support/handover/lifecycle.toml`. `HANDOVER_LIFECYCLE` overrides it (tests).
+/// `/Library/Application Support/handover/lifecycle.toml`. `HANDOVER_LIFECYCLE` overrides it where test hooks are honoured ([`crate::clock::test_hook`], F13).
 pub fn default_override_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("HANDOVER_LIFECYCLE") {
+    if let Some(p) = crate::clock::test_hook("HANDOVER_LIFECYCLE") {
         return PathBuf::from(p);
     }
     if cfg!(windows) {
@@ -147,10 +147,12 @@ pub fn override_text(path: &Path) -> Result<Option<(String, String)>, InputError
             )))
         }
     }
-    crate::perms::require_trusted(path, "lifecycle table")
+    // Checked and read through one open file, never through a link swapped in between (F12).
+    let bytes = crate::perms::read_trusted(path, "lifecycle table")
         .map_err(|e| InputError::Refused(format!("{e:#}")))?;
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| InputError::Refused(format!("lifecycle table {}: {e}", path.display())))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        InputError::Refused(format!("lifecycle table {}: not UTF-8", path.display()))
+    })?;
     Ok(Some((path.display().to_string(), text)))
 }
 

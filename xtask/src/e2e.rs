@@ -577,6 +577,16 @@ pub fn boot_with(
 /// [`GUEST_LSAGENT`].
 pub fn install_handover(c: &Container, bin: &Path) -> Result<()> {
     c.copy_in(bin, GUEST_BIN)?;
+    // The release binary honours HANDOVER_NOW (the scenarios pin the clock) only where root made this
+    // marker: a device's own environment cannot switch the test hooks on (F13).
+    let marker = c.exec(
+        "mkdir -p /etc/handover && install -o root -m 0644 /dev/null /etc/handover/test-hooks",
+    )?;
+    ensure!(
+        marker.success(),
+        "creating the test-hooks marker: {}",
+        marker.stderr
+    );
     c.copy_in(
         &crate::workspace_root().join("e2e/lsagent-standin.sh"),
         GUEST_LSAGENT,
