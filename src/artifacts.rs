@@ -35,6 +35,17 @@ pub fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// The bytes of lowercase or uppercase hex, `None` when it is not hex.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// An installer ready to run: a private copy whose hash was checked after copying.
 #[derive(Debug)]
 pub struct Staged {

@@ -19,7 +19,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use ed25519_dalek::SigningKey;
 
-use crate::artifacts::hex;
+use crate::artifacts::{hex, unhex};
 
 const MAGIC: &str = "handover-key-v2";
 /// Argon2id cost: memory in KiB, passes, lanes.
@@ -120,16 +120,6 @@ pub fn seal(key: &SigningKey, pass: &str) -> Result<String> {
         hex(&sealed),
         hex(public.as_bytes())
     ))
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// A sealed key file's public key (no passphrase needed), if `text` holds a sealed key.

@@ -27,7 +27,7 @@ use ed25519_dalek::{Signature, Signer, VerifyingKey};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::artifacts::{hex, sha256_bytes};
+use crate::artifacts::{hex, sha256_bytes, unhex};
 pub use crate::kitkey::Passphrase;
 use crate::perms;
 
@@ -94,16 +94,6 @@ pub fn asset_of(report: &crate::report::Report) -> String {
 
 // ---------------------------------------------------------------------------------------------
 // Keys
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
 
 /// The hex values of a key file: every line that is neither blank nor a `#` comment.
 fn key_lines(path: &Path, len: usize) -> Result<Vec<Vec<u8>>> {

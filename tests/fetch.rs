@@ -559,34 +559,7 @@ fn https_is_verified_against_the_trust_store_openssl_uses() {
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let ok = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "key.pem",
-            "-out",
-            "cert.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ])
-        .current_dir(d)
-        .output()
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    self_signed_cert(d);
     let data = body(11, 70_000);
     std::fs::create_dir_all(d.join("www")).unwrap();
     std::fs::write(d.join("www/agent.bin"), &data).unwrap();
@@ -889,40 +862,14 @@ fn f11_a_download_is_stopped_at_its_deadline() {
 #[test]
 fn f11_an_https_download_never_follows_a_redirect_to_http() {
     if !crate::support::have("openssl") {
+        eprintln!("SKIPPED: openssl is not installed");
         return;
     }
     let data = body(17, 2_000);
     let plain = Server::start(BTreeMap::from([("/agent.bin", Route::File(data.clone()))]));
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let ok = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "key.pem",
-            "-out",
-            "cert.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ])
-        .current_dir(d)
-        .output()
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    self_signed_cert(d);
     // `s_server -HTTP` sends a file as the whole response: here, a redirect to the plain server.
     std::fs::create_dir_all(d.join("www")).unwrap();
     std::fs::write(
@@ -991,4 +938,36 @@ fn f11_an_https_download_never_follows_a_redirect_to_http() {
     assert!(l.contains("not https: refused"), "{}", run.stdout());
     assert!(plain.log().is_empty(), "{:?}", plain.log());
     assert!(cached(&cache).is_empty());
+}
+
+/// `key.pem` and `cert.pem` in `d`: a certificate for 127.0.0.1 that no trust store holds.
+fn self_signed_cert(d: &std::path::Path) {
+    let ok = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
 }

@@ -45,23 +45,36 @@ pub(crate) fn prepare(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (site, cache)
 }
 
+/// `kit build --out OUT --site SITE --cache CACHE --no-packages`.
+pub fn kit_build(out: &Path, site: &Path, cache: &Path) -> crate::support::Run {
+    Handover::new(&[
+        "kit",
+        "build",
+        "--out",
+        s(out),
+        "--site",
+        s(site),
+        "--cache",
+        s(cache),
+        "--no-packages",
+    ])
+    .run()
+}
+
+/// A kit built from [`prepare`] in `dir`: its directory and its site.
+pub fn built_kit(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (site, cache) = prepare(dir);
+    let kit = dir.join("kit");
+    kit_build(&kit, &site, &cache).expect_code(0);
+    (kit, site)
+}
+
 #[test]
 fn a_kit_is_built_verified_and_refused_after_one_byte_changed() {
     let dir = tempfile::tempdir().unwrap();
     let (site, cache) = prepare(dir.path());
     let kit = dir.path().join("kit");
-    let run = Handover::new(&[
-        "kit",
-        "build",
-        "--out",
-        s(&kit),
-        "--site",
-        s(&site),
-        "--cache",
-        s(&cache),
-        "--no-packages",
-    ])
-    .run();
+    let run = kit_build(&kit, &site, &cache);
     run.expect_code(0);
     for f in ["handover", "site.toml", "README.txt", "MANIFEST.sha256"] {
         assert!(kit.join(f).is_file(), "{f} missing\n{}", run.stdout());
@@ -133,18 +146,7 @@ fn a_kit_needs_every_installer_and_an_empty_directory() {
     let (site, cache) = prepare(dir.path());
     std::fs::remove_file(cache.join("sha256").join(sha(b"msi bytes"))).unwrap();
     let kit = dir.path().join("kit");
-    let run = Handover::new(&[
-        "kit",
-        "build",
-        "--out",
-        s(&kit),
-        "--site",
-        s(&site),
-        "--cache",
-        s(&cache),
-        "--no-packages",
-    ])
-    .run();
+    let run = kit_build(&kit, &site, &cache);
     run.expect_code(2);
     assert!(
         run.stderr().contains("artifact forticlient-vpn-msi")
@@ -152,18 +154,7 @@ fn a_kit_needs_every_installer_and_an_empty_directory() {
         "{}",
         run.stderr()
     );
-    let run = Handover::new(&[
-        "kit",
-        "build",
-        "--out",
-        s(dir.path()),
-        "--site",
-        s(&site),
-        "--cache",
-        s(&cache),
-        "--no-packages",
-    ])
-    .run();
+    let run = kit_build(dir.path(), &site, &cache);
     run.expect_code(2);
     assert!(run.stderr().contains("is not empty"), "{}", run.stderr());
 }
@@ -171,21 +162,7 @@ fn a_kit_needs_every_installer_and_an_empty_directory() {
 #[test]
 fn plan_with_an_intact_kit_uses_its_site() {
     let dir = tempfile::tempdir().unwrap();
-    let (site, cache) = prepare(dir.path());
-    let kit = dir.path().join("kit");
-    Handover::new(&[
-        "kit",
-        "build",
-        "--out",
-        s(&kit),
-        "--site",
-        s(&site),
-        "--cache",
-        s(&cache),
-        "--no-packages",
-    ])
-    .run()
-    .expect_code(0);
+    let (kit, _site) = built_kit(dir.path());
     let run = Handover::new(&[
         "plan",
         "--kit",

@@ -3,28 +3,8 @@
 #[allow(unused_imports)]
 use crate::support::*;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// A kit built by `kit build --no-packages` in `dir/kit`, from the site of `crate::kit::prepare`.
-fn built_kit(dir: &Path) -> (PathBuf, PathBuf) {
-    let (site, cache) = crate::kit::prepare(dir);
-    let kit = dir.join("kit");
-    Handover::new(&[
-        "kit",
-        "build",
-        "--out",
-        s(&kit),
-        "--site",
-        s(&site),
-        "--cache",
-        s(&cache),
-        "--no-packages",
-    ])
-    .run()
-    .expect_code(0);
-    (kit, site)
-}
 
 /// Run the binary, killing it after `limit` (a hang is the failure these tests look for).
 fn run_within(args: &[&str], state: &Path, limit: Duration) -> (i32, String) {
@@ -59,7 +39,7 @@ fn run_within(args: &[&str], state: &Path, limit: Duration) -> (i32, String) {
 #[test]
 fn f15_kit_verify_neither_reveals_a_linked_file_nor_hangs() {
     let dir = tempfile::tempdir().unwrap();
-    let (kit, _) = built_kit(dir.path());
+    let (kit, _) = crate::kit::built_kit(dir.path());
     let secret = dir.path().join("shadow");
     std::fs::write(&secret, b"root:$y$j9T$not-for-anyone\n").unwrap();
     let secret_sha = sha256_hex(b"root:$y$j9T$not-for-anyone\n");
@@ -102,7 +82,7 @@ fn f15_kit_verify_neither_reveals_a_linked_file_nor_hangs() {
 #[test]
 fn f15_kit_verify_reports_files_planted_under_keys_and_records() {
     let dir = tempfile::tempdir().unwrap();
-    let (kit, _) = built_kit(dir.path());
+    let (kit, _) = crate::kit::built_kit(dir.path());
     std::fs::create_dir_all(kit.join("keys")).unwrap();
     std::fs::create_dir_all(kit.join("records/x")).unwrap();
     std::fs::write(kit.join("keys/attacker.pub"), "x").unwrap();
@@ -127,7 +107,7 @@ fn pubkey_file(path: &Path, seed: u8) {
 #[test]
 fn f15_kit_verify_reports_a_kit_key_that_differs_from_the_devices() {
     let dir = tempfile::tempdir().unwrap();
-    let (kit, _) = built_kit(dir.path());
+    let (kit, _) = crate::kit::built_kit(dir.path());
     pubkey_file(&kit.join("keys/records.pub"), 7);
     let state = tempfile::tempdir().unwrap();
     let verify = || {
@@ -177,7 +157,7 @@ fn f15_kit_verify_reports_a_kit_key_that_differs_from_the_devices() {
 fn f4_a_kit_others_can_change_is_refused_with_a_separate_site() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let (kit, site) = built_kit(dir.path());
+    let (kit, site) = crate::kit::built_kit(dir.path());
     std::fs::set_permissions(&kit, std::fs::Permissions::from_mode(0o777)).unwrap();
     let run = Handover::new(&[
         "plan",
@@ -257,7 +237,7 @@ fn f1_plan_with_a_kit_under_a_path_with_a_space_uses_its_repository() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (built, _) = built_kit(dir.path());
+    let (built, _) = crate::kit::built_kit(dir.path());
     let kit = dir.path().join("kit sp");
     std::fs::rename(&built, &kit).unwrap();
     std::fs::create_dir_all(kit.join("repo/debian-12")).unwrap();
