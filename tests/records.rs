@@ -919,3 +919,20 @@ fn f14_record_import_and_export_follow_no_symbolic_link() {
     assert!(e.to_string().contains("symbolic link"), "{e}");
     assert_eq!(std::fs::read_dir(other.path()).unwrap().count(), 0);
 }
+
+/// F14: import verifies the kit's copy against the kit's key first: a record edited on the kit is not
+/// brought onto a reinstalled device.
+#[test]
+fn f14_record_import_verifies_the_kit_copy_first() {
+    let f = Fixture::new();
+    let kit_copy = f.export();
+    let edited = kit_copy.join(&f.names()[1]);
+    let mut b = std::fs::read(&edited).unwrap();
+    b.push(b' ');
+    std::fs::write(&edited, &b).unwrap();
+    let new_state = tempfile::tempdir().unwrap();
+    let new_records = new_state.path().join("records");
+    let e = signing::import(&kit_copy, &new_records, Some(&f.pubkey)).unwrap_err();
+    assert!(e.to_string().contains("does not verify"), "{e}");
+    assert!(!new_records.exists() || std::fs::read_dir(&new_records).unwrap().count() == 0);
+}
