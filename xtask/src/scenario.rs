@@ -863,7 +863,7 @@ fn evidence(c: &Container, release: &Release) -> Result<()> {
     ensure!(
         csv.lines().count() == 2
             && csv.contains("e2e-device")
-            && csv.contains(&format!(",{},check,full,", release.profile)),
+            && csv.contains(&format!("\"{}\",\"check\",\"full\",", release.profile)),
         "the fleet summary: {csv}"
     );
     println!("ok: contrib/ansible collected this device's report; report merge made its row");
