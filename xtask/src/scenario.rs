@@ -959,7 +959,26 @@ fn signed_records(c: &Container) -> Result<()> {
         deleted.stdout
     );
     sh(c, &format!("{GUEST_BIN} record verify --kit {GUEST_KIT}"))?;
-    println!("ok: the kit's sealed key signs the present run only; record verify catches an edited byte and the newest deleted, and trusts no device-held key");
+    // Since the records are signed, the attestation given earlier without the kit is no longer
+    // honoured; given again with the kit present, it is in a signed record, and a later run without
+    // the kit honours it (F2).
+    let unsigned_attestation = handover(c, "check --only firmware.password")?;
+    ensure!(
+        unsigned_attestation.control("firmware.password")["status"] == "manual",
+        "an attestation no signed record carries: {}",
+        unsigned_attestation.control("firmware.password")
+    );
+    sh(
+        c,
+        &format!("HANDOVER_NOW={NOW} {GUEST_BIN} apply --yes --kit {GUEST_KIT} --site /etc/handover/site.toml --key-passphrase-file {PASSPHRASE_FILE} --attest firmware.password --technician 'A. Tech' --only firmware.password >/dev/null || true"),
+    )?;
+    let signed_attestation = handover(c, "check --only firmware.password")?;
+    ensure!(
+        signed_attestation.control("firmware.password")["status"] == "pass",
+        "an attestation carried by a signed record: {}",
+        signed_attestation.control("firmware.password")
+    );
+    println!("ok: the kit's sealed key signs the present run only; record verify catches an edited byte and the newest deleted, and trusts no device-held key; attestations count from signed records only");
     Ok(())
 }
 

@@ -17,8 +17,9 @@ use crate::e2e::{Release, GUEST_BIN};
 use crate::scenario::{fingerprint, handover, sh, with_statuses, Run, CONVERGED, NOW};
 
 /// The converged device of the scenario's end as a release the lifecycle table does not know:
-/// `os.supported` cannot be judged (error, not fail); `firmware.password` passes on the scenario's
-/// attestation (same machine-id: the relabelling is no reinstall).
+/// `os.supported` cannot be judged (error, not fail); `firmware.password` passes on the attestation
+/// the scenario gave with the kit present, carried by a signed record (same machine-id: the
+/// relabelling is no reinstall).
 fn relabelled() -> Vec<(&'static str, &'static str)> {
     with_statuses(
         CONVERGED,
