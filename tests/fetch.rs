@@ -563,31 +563,7 @@ fn https_is_verified_against_the_trust_store_openssl_uses() {
     let data = body(11, 70_000);
     std::fs::create_dir_all(d.join("www")).unwrap();
     std::fs::write(d.join("www/agent.bin"), &data).unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _server = Killed(
-        std::process::Command::new("openssl")
-            .args(["s_server", "-quiet", "-WWW", "-accept"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-cert", "../cert.pem", "-key", "../key.pem"])
-            .current_dir(d.join("www"))
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "s_server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (_server, port) = s_server(d, "-WWW");
     let site = site_with(
         d,
         &[(
@@ -880,31 +856,7 @@ fn f11_an_https_download_never_follows_a_redirect_to_http() {
         ),
     )
     .unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _server = Killed(
-        std::process::Command::new("openssl")
-            .args(["s_server", "-quiet", "-HTTP", "-accept"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-cert", "../cert.pem", "-key", "../key.pem"])
-            .current_dir(d.join("www"))
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "s_server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (_server, port) = s_server(d, "-HTTP");
     let site = site_with(
         d,
         &[("agent", format!("https://127.0.0.1:{port}/go"), sha(&data))],
@@ -970,4 +922,35 @@ fn self_signed_cert(d: &std::path::Path) {
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
+}
+
+/// `openssl s_server MODE` (`-WWW` or `-HTTP`) serving `d/www` over TLS with [`self_signed_cert`]'s
+/// certificate, on a free port, once it accepts connections.
+fn s_server(d: &std::path::Path, mode: &str) -> (Killed, u16) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Killed(
+        std::process::Command::new("openssl")
+            .args(["s_server", "-quiet", mode, "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-cert", "../cert.pem", "-key", "../key.pem"])
+            .current_dir(d.join("www"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "s_server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (server, port)
 }
