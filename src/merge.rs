@@ -4,10 +4,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use crate::report::{Report, Status};
 use crate::sheet::html_escape;
@@ -75,49 +74,11 @@ pub fn load(files: &[PathBuf]) -> Result<Vec<Row>> {
 /// keeps one file under about half a gigabyte.
 pub const MAX_REPORT_BYTES: u64 = 16 << 20;
 
-/// The text of a report file collected from a device, read only if it is a regular file (not a
-/// symbolic link, FIFO or device: a FIFO would hang the merge, `/dev/zero` would exhaust memory) of at
-/// most [`MAX_REPORT_BYTES`]. On Unix it is opened with `O_NOFOLLOW | O_NONBLOCK` and checked again
-/// through the opened file, so a file swapped after the first look is caught too.
+/// The text of a report file collected from a device: a regular file (not a symbolic link, FIFO or
+/// device: a FIFO would hang the merge, `/dev/zero` would exhaust memory) of at most
+/// [`MAX_REPORT_BYTES`], read as [`crate::perms::read_regular`] reads.
 fn read_bounded(f: &Path) -> Result<String> {
-    let refuse = |why: &str| -> Result<String> { bail!("{}: refused: {why}", f.display()) };
-    let meta = std::fs::symlink_metadata(f).with_context(|| format!("reading {}", f.display()))?;
-    if meta.file_type().is_symlink() {
-        return refuse("a symbolic link (give the file it points to)");
-    }
-    if !meta.is_file() {
-        return refuse("not a regular file");
-    }
-    if meta.len() > MAX_REPORT_BYTES {
-        return refuse(&format!(
-            "{} bytes, more than the {} a report can be",
-            meta.len(),
-            MAX_REPORT_BYTES
-        ));
-    }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    let file = opts
-        .open(f)
-        .with_context(|| format!("reading {}", f.display()))?;
-    let meta = file
-        .metadata()
-        .with_context(|| format!("reading {}", f.display()))?;
-    if !meta.is_file() || meta.len() > MAX_REPORT_BYTES {
-        return refuse("not a regular file of a report's size");
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_REPORT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("reading {}", f.display()))?;
-    if bytes.len() as u64 > MAX_REPORT_BYTES {
-        return refuse("it grew past the size a report can be while it was read");
-    }
+    let bytes = crate::perms::read_regular(f, MAX_REPORT_BYTES)?;
     String::from_utf8(bytes).with_context(|| format!("{}: not UTF-8 text", f.display()))
 }
 

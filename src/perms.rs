@@ -557,6 +557,57 @@ pub fn open_trusted(path: &Path, what: &str) -> Result<std::fs::File> {
     }
 }
 
+/// Read a file that need not be trusted but must be a regular file of at most `max` bytes (a record,
+/// a signature, a kit key, a collected report): never through a symbolic link at its last component,
+/// never blocking on a FIFO, never reading a device, and checked again through the opened file, so a
+/// file swapped after the first look is caught too (F14, F15, F17).
+pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let refuse = |why: String| anyhow::anyhow!("{}: refused: {why}", path.display());
+    let meta =
+        std::fs::symlink_metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if meta.file_type().is_symlink() {
+        return Err(refuse(
+            "a symbolic link (give the file it points to)".into(),
+        ));
+    }
+    if !meta.is_file() {
+        return Err(refuse("not a regular file".into()));
+    }
+    if meta.len() > max {
+        return Err(refuse(format!(
+            "{} bytes, more than the {max} allowed",
+            meta.len()
+        )));
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let f = o
+        .open(path)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let meta = f
+        .metadata()
+        .with_context(|| format!("reading {}", path.display()))?;
+    if !meta.is_file() || meta.len() > max {
+        return Err(refuse(format!("not a regular file of at most {max} bytes")));
+    }
+    let mut out = Vec::with_capacity(meta.len() as usize);
+    f.take(max + 1)
+        .read_to_end(&mut out)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if out.len() as u64 > max {
+        return Err(refuse(format!(
+            "it grew past {max} bytes while it was read"
+        )));
+    }
+    Ok(out)
+}
+
 /// Read at most [`MAX_TRUSTED_READ`] bytes of an open file; more is an input error.
 pub fn read_bounded(file: &mut std::fs::File, what: &str, path: &Path) -> Result<Vec<u8>> {
     use std::io::Read;

@@ -142,41 +142,8 @@ fn read_key_text(path: &Path) -> Result<String> {
     String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{}: not text", path.display()))
 }
 
-/// Read a regular file of at most `max` bytes, never following a symbolic link at its last component
-/// and never blocking on a FIFO (F14, F15).
-pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let meta = std::fs::symlink_metadata(path).with_context(|| format!("{}", path.display()))?;
-    if !meta.file_type().is_file() {
-        bail!(
-            "{}: not a regular file (a link, a directory or a device): refused",
-            path.display()
-        );
-    }
-    let mut o = std::fs::OpenOptions::new();
-    o.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    let f = o
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    let meta = f.metadata()?;
-    if !meta.is_file() || meta.len() > max {
-        bail!(
-            "{}: not a regular file of at most {max} bytes: refused",
-            path.display()
-        );
-    }
-    let mut out = Vec::with_capacity(meta.len() as usize);
-    f.take(max + 1).read_to_end(&mut out)?;
-    if out.len() as u64 > max {
-        bail!("{}: larger than {max} bytes: refused", path.display());
-    }
-    Ok(out)
-}
+/// [`perms::read_regular`]: records, signatures and keys come from a device or a kit (F14, F15).
+pub use crate::perms::read_regular;
 
 /// Read a public key file (one or more keys, one a line).
 pub fn read_pubkeys(path: &Path) -> Result<Vec<VerifyingKey>> {
