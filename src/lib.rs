@@ -1,35 +1,17 @@
 //! handover brings a self-managed device to the ITP07 security baseline and proves that it is there.
 //!
-//! The flow, one module per step: [`profile`] + [`site`] → [`plan`] (resolved controls) → [`engine`]
-//! (checks, changes, re-checks through a [`runner::Host`]) → [`report`] and [`record`].
+//! The flow, one folder per step (ARCHITECTURE.md draws it): [`inputs`] (profile, site, lifecycle) →
+//! [`plan`] (resolved controls, rendered scripts) → [`engine`] (checks, changes, re-checks) through the
+//! device seam [`host`] → [`evidence`] (report, exports, handover sheet, records and their signatures).
+//! Beside the flow: [`artifacts`] (installers, their lock and the offline kit), [`schedule`] (the job
+//! handover installs), [`cli`] (the command line) and [`support`] (no domain knowledge).
 
 pub mod artifacts;
 pub mod cli;
-pub mod clock;
 pub mod engine;
-pub mod error;
-pub mod export;
-pub mod facts;
-pub mod fetch;
-pub mod hashing;
-pub mod journal;
-pub mod kit;
-pub mod kitkey;
-pub mod lifecycle;
-pub mod lock;
-pub mod merge;
-pub mod perms;
+pub mod evidence;
+pub mod host;
+pub mod inputs;
 pub mod plan;
-pub mod profile;
-pub mod record;
-pub mod redact;
-pub mod render;
-pub mod report;
-pub mod runner;
 pub mod schedule;
-pub mod secrets;
-pub mod sheet;
-pub mod signing;
-pub mod site;
-pub mod textpos;
-pub mod textsafe;
+pub mod support;

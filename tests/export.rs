@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use handover::export;
-use handover::profile::Sources;
-use handover::report::{Report, Status};
+use handover::evidence::export;
+use handover::evidence::report::{Report, Status};
+use handover::inputs::profile::Sources;
 use serde_json::json;
 
 use crate::support::{s, site, Handover, SITE};
@@ -531,7 +531,7 @@ fn check_writes_junit_and_html_with_out() {
         assert!(r.stderr().contains("pass,"), "{format}: {}", r.stderr());
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(!text.contains(SECRET) && !r.stderr().contains(SECRET));
-        let ids = handover::profile::control_ids();
+        let ids = handover::inputs::profile::control_ids();
         match format {
             "junit" => {
                 let doc = roxmltree::Document::parse(&text).unwrap();
@@ -688,7 +688,7 @@ fn the_handover_sheet_renders_in_headless_chromium() {
     }
     let dir = tempfile::tempdir().unwrap();
     let r = every_status_report();
-    let rec: handover::record::Record = serde_json::from_value(serde_json::json!({
+    let rec: handover::evidence::record::Record = serde_json::from_value(serde_json::json!({
         "record_version": 1,
         "report": r,
         "profile_digest": r.profile.digest,
@@ -696,13 +696,17 @@ fn the_handover_sheet_renders_in_headless_chromium() {
         "previous": null,
     }))
     .unwrap();
-    let ctx = handover::sheet::Context {
+    let ctx = handover::evidence::sheet::Context {
         organisation: Some("Example University".into()),
         service_desk: Some("servicedesk@example.ac.uk".into()),
         record_name: "000001-x-apply-full.json".into(),
         record_sha256: "ab".into(),
     };
-    let dom = chromium_dom_of(dir.path(), "sheet", &handover::sheet::html(&rec, &ctx));
+    let dom = chromium_dom_of(
+        dir.path(),
+        "sheet",
+        &handover::evidence::sheet::html(&rec, &ctx),
+    );
     assert!(
         dom.contains(&format!(
             "<title>handover sheet: {}</title>",
@@ -718,7 +722,7 @@ fn the_handover_sheet_renders_in_headless_chromium() {
         );
     }
     assert!(
-        dom.contains(handover::sheet::ACCEPTANCE[0]),
+        dom.contains(handover::evidence::sheet::ACCEPTANCE[0]),
         "Appendix B not in the DOM"
     );
 }

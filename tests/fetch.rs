@@ -722,8 +722,8 @@ fn f10_a_download_cache_others_can_write_is_refused() {
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
 }
 
-fn lib_options() -> handover::fetch::Options {
-    handover::fetch::Options {
+fn lib_options() -> handover::artifacts::fetch::Options {
+    handover::artifacts::fetch::Options {
         jobs: 2,
         retries: 0,
         backoff: Duration::from_millis(10),
@@ -734,8 +734,8 @@ fn lib_options() -> handover::fetch::Options {
     }
 }
 
-fn job(name: &str, url: String, sha256: String) -> handover::fetch::Job {
-    handover::fetch::Job {
+fn job(name: &str, url: String, sha256: String) -> handover::artifacts::fetch::Job {
+    handover::artifacts::fetch::Job {
         artifact: name.into(),
         part: String::new(),
         url,
@@ -755,39 +755,41 @@ fn f11_a_body_larger_than_the_cap_is_cut_off() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
     let cap = 1 << 20;
-    let opts = handover::fetch::Options {
+    let opts = handover::artifacts::fetch::Options {
         max_bytes: cap,
         ..lib_options()
     };
     let started = std::time::Instant::now();
-    let out = handover::fetch::fetch_all(
+    let out = handover::artifacts::fetch::fetch_all(
         &[
             job("endless", server.url("/endless"), sha(b"five!")),
             job("big", server.url("/big.bin"), sha(&big)),
         ],
         &cache,
-        &handover::fetch::Options {
+        &handover::artifacts::fetch::Options {
             max_bytes: 200_000,
             ..opts.clone()
         },
     );
     assert!(started.elapsed() < Duration::from_secs(30));
     match &out[0] {
-        handover::fetch::Outcome::Failed(e) => {
+        handover::artifacts::fetch::Outcome::Failed(e) => {
             assert!(e.contains("larger than") && e.contains("cut off"), "{e}")
         }
         other => panic!("{other:?}"),
     }
     // An announced length over the cap is refused before a byte of the body is written.
     match &out[1] {
-        handover::fetch::Outcome::Failed(e) => assert!(e.contains("announces 300000 bytes"), "{e}"),
+        handover::artifacts::fetch::Outcome::Failed(e) => {
+            assert!(e.contains("announces 300000 bytes"), "{e}")
+        }
         other => panic!("{other:?}"),
     }
     // Nothing over the cap was kept, under a hash name or as a partial download.
     assert!(cached(&cache).is_empty());
     assert_eq!(std::fs::read_dir(cache.join("partial")).unwrap().count(), 0);
     // Under the cap, the same file is fetched.
-    let out = handover::fetch::fetch_all(
+    let out = handover::artifacts::fetch::fetch_all(
         &[job("big", server.url("/big.bin"), sha(&big))],
         &cache,
         &opts,
@@ -795,7 +797,7 @@ fn f11_a_body_larger_than_the_cap_is_cut_off() {
     assert!(
         matches!(
             out[0],
-            handover::fetch::Outcome::Fetched { bytes: 300_000, .. }
+            handover::artifacts::fetch::Outcome::Fetched { bytes: 300_000, .. }
         ),
         "{:?}",
         out[0]
@@ -809,13 +811,13 @@ fn f11_a_download_is_stopped_at_its_deadline() {
     let slow = body(16, 1_000);
     let server = Server::start(BTreeMap::from([("/slow", Route::Drip(slow.clone()))]));
     let dir = tempfile::tempdir().unwrap();
-    let opts = handover::fetch::Options {
+    let opts = handover::artifacts::fetch::Options {
         deadline: Duration::from_secs(2),
         retries: 3,
         ..lib_options()
     };
     let started = std::time::Instant::now();
-    let out = handover::fetch::fetch_all(
+    let out = handover::artifacts::fetch::fetch_all(
         &[job("slow", server.url("/slow"), sha(&slow))],
         &dir.path().join("cache"),
         &opts,
@@ -823,7 +825,7 @@ fn f11_a_download_is_stopped_at_its_deadline() {
     let took = started.elapsed();
     assert!(took < Duration::from_secs(10), "{took:?}");
     match &out[0] {
-        handover::fetch::Outcome::Failed(e) => {
+        handover::artifacts::fetch::Outcome::Failed(e) => {
             assert!(
                 e.contains("not finished within 2 s") || e.contains("timed out"),
                 "{e}"

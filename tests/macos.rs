@@ -9,9 +9,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use handover::inputs::profile::Sources;
+use handover::inputs::site::Site;
 use handover::plan::Resolved;
-use handover::profile::Sources;
-use handover::site::Site;
 
 use crate::support::have;
 
@@ -264,7 +264,7 @@ fn hostile_values_evaluate_in_sh_to_exactly_the_site_bytes() {
         let mut site = Site::parse(
             Path::new("/t/site.toml"),
             MACOS_SITE,
-            &handover::profile::control_ids(),
+            &handover::inputs::profile::control_ids(),
         )
         .unwrap();
         site.context["vpn"]["name"] = serde_json::json!(h);
@@ -276,8 +276,8 @@ fn hostile_values_evaluate_in_sh_to_exactly_the_site_bytes() {
         for p in &resolved.controls {
             for text in p.check.iter().chain(p.apply.iter()) {
                 let lines = shell_lines(text);
-                let quoted = handover::render::sh_quote(h);
-                let first = handover::render::sh_quote(HOSTILE[0]);
+                let quoted = handover::plan::render::sh_quote(h);
+                let first = handover::plan::render::sh_quote(HOSTILE[0]);
                 for line in &lines {
                     if !line.contains(&quoted) && !line.contains(&first) {
                         continue;

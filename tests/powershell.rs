@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
+use handover::inputs::profile::Sources;
+use handover::inputs::site::Site;
 use handover::plan::Resolved;
-use handover::profile::Sources;
-use handover::site::Site;
 
 pub const WINDOWS_SITE: &str = r#"
 [accounts]
@@ -160,7 +160,7 @@ fn hostile_values_stay_inside_one_verbatim_string() {
     let mut site = Site::parse(
         Path::new("/t/site.toml"),
         WINDOWS_SITE,
-        &handover::profile::control_ids(),
+        &handover::inputs::profile::control_ids(),
     )
     .unwrap();
     let mut examined = 0;
@@ -175,7 +175,7 @@ fn hostile_values_stay_inside_one_verbatim_string() {
                 ..Site::parse(
                     Path::new("/t/site.toml"),
                     WINDOWS_SITE,
-                    &handover::profile::control_ids(),
+                    &handover::inputs::profile::control_ids(),
                 )
                 .unwrap()
             },
@@ -543,7 +543,7 @@ fn the_batch_says_constrained_language_mode_before_it_needs_full_language() {
     let site = Site::parse(
         Path::new("/t/site.toml"),
         WINDOWS_SITE,
-        &handover::profile::control_ids(),
+        &handover::inputs::profile::control_ids(),
     )
     .unwrap();
     let resolved = Resolved::new(&sources, profile, site).unwrap();

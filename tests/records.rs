@@ -1,14 +1,14 @@
-//! Signed records (issue 6, SPEC §7): `handover::signing` against records written by
-//! `handover::record::write`, and every way a device's administrator could tamper with them: one byte
+//! Signed records (issue 6, SPEC §7): `handover::evidence::signing` against records written by
+//! `handover::evidence::record::write`, and every way a device's administrator could tamper with them: one byte
 //! edited, a record removed, two swapped, the newest deleted, a signature removed, and the whole chain
 //! recomputed and re-signed with another key.
 
 use std::path::{Path, PathBuf};
 
-use handover::facts::{Device, Os};
-use handover::record::{self, State};
-use handover::report::{ControlReport, ProfileRef, Report, Status, Tool};
-use handover::signing::{self, Level, PubkeyInstall};
+use handover::evidence::record::{self, State};
+use handover::evidence::report::{ControlReport, ProfileRef, Report, Status, Tool};
+use handover::evidence::signing::{self, Level, PubkeyInstall};
+use handover::host::facts::{Device, Os};
 
 fn os(version: &str, codename: &str) -> Os {
     Os {

@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::process::Command;
 
+use handover::inputs::profile::Sources;
+use handover::inputs::site::Site;
 use handover::plan::Resolved;
-use handover::profile::Sources;
-use handover::site::Site;
 
 use crate::support::{have, SITE};
 
@@ -199,7 +199,7 @@ fn hostile_values_arrive_literally_through_a_shipped_template() {
     let mut site = Site::parse(
         Path::new("/t/site.toml"),
         "",
-        &handover::profile::control_ids(),
+        &handover::inputs::profile::control_ids(),
     )
     .unwrap();
     // Site validation would refuse these names; the point here is the escaping behind it.

@@ -382,8 +382,11 @@ fn f17_merge_refuses_fifos_links_and_huge_files() {
 fn f18_html_report_and_error_messages_hold_no_control_characters() {
     let rec: serde_json::Value =
         serde_json::from_str(&hostile_record(1, "fail", HOSTILE_HOST, HOSTILE_REASON)).unwrap();
-    let report: handover::report::Report = serde_json::from_value(rec["report"].clone()).unwrap();
-    let page = handover::export::html(&report, &handover::profile::Sources::default()).unwrap();
+    let report: handover::evidence::report::Report =
+        serde_json::from_value(rec["report"].clone()).unwrap();
+    let page =
+        handover::evidence::export::html(&report, &handover::inputs::profile::Sources::default())
+            .unwrap();
     assert_no_controls("check --format html", &page);
     assert!(page.contains("h]0;PWNED-TITLE[2Jcleared31m"), "{page}");
 

@@ -174,7 +174,9 @@ pub fn render_files(
 /// (`ID.check.EXT`, `ID.apply.EXT`): a template that fails to render makes `render` exit 2 and leaves its
 /// control out.
 pub fn assert_every_script_rendered(profile: &str, files: &[(String, String)], ext: &str) {
-    let p = handover::profile::Sources::default().load(profile).unwrap();
+    let p = handover::inputs::profile::Sources::default()
+        .load(profile)
+        .unwrap();
     for c in &p.controls {
         for (what, t) in [("check", &c.check), ("apply", &c.apply)] {
             if t.is_some() {

@@ -8,11 +8,13 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use handover::error::InputError;
-use handover::profile::{Kind, Profile, Sources, CONTROLS};
-use handover::render::{ps_quote, sh_quote, xml_escape, Lang, Renderer};
-use handover::site::{canonical_manifest, check_relpath, parse_manifest, Site, SECRET_KEYS};
-use handover::textpos::{line_col, line_of, parse_toml};
+use handover::inputs::profile::{Kind, Profile, Sources, CONTROLS};
+use handover::inputs::site::{
+    canonical_manifest, check_relpath, parse_manifest, Site, SECRET_KEYS,
+};
+use handover::inputs::textpos::{line_col, line_of, parse_toml};
+use handover::plan::render::{ps_quote, sh_quote, xml_escape, Lang, Renderer};
+use handover::support::error::InputError;
 use serde_json::{json, Value};
 
 // Gaps the fuzzers found in handover, reported and not fixed yet. Each is tolerated here so that
@@ -223,7 +225,7 @@ fn strings<'a>(v: &'a Value, path: &mut Vec<String>, out: &mut Vec<(Vec<String>,
 pub fn site(data: &[u8]) {
     let src = text(data);
     let path = Path::new(SITE_PATH);
-    let controls = handover::profile::control_ids();
+    let controls = handover::inputs::profile::control_ids();
     let site = match Site::parse(path, &src, &controls) {
         Ok(site) => site,
         Err(e) => return assert_input_error(&e, path, &src),
@@ -259,7 +261,7 @@ pub fn site(data: &[u8]) {
         assert_ne!(allow["port"], json!(0), "{allow}");
         let from = allow["from"].as_str().expect("from");
         assert!(
-            from == "any" || handover::site::parse_source(from).is_some(),
+            from == "any" || handover::inputs::site::parse_source(from).is_some(),
             "{from:?}"
         );
     }
@@ -334,7 +336,7 @@ pub fn profile(fx: &Fixture, data: &[u8]) {
 
     // lifecycle.toml is a link to fuzz.toml: errors name it.
     let lifecycle = fx.profiles.join("lifecycle.toml");
-    match handover::lifecycle::load(&dir) {
+    match handover::inputs::lifecycle::load(&dir) {
         Ok(table) => {
             assert!(table["source"].is_string(), "{table}");
             for r in table["releases"].as_array().expect("releases") {

@@ -8,12 +8,12 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts::sha256_bytes;
-use crate::perms;
-use crate::report::Report;
+use crate::evidence::report::Report;
+use crate::support::perms;
 
 /// The default state directory of this OS.
 pub fn default_state_dir() -> PathBuf {
-    if let Some(d) = crate::clock::test_hook("HANDOVER_STATE_DIR") {
+    if let Some(d) = crate::support::clock::test_hook("HANDOVER_STATE_DIR") {
         return PathBuf::from(d);
     }
     if cfg!(windows) {
@@ -53,7 +53,7 @@ pub struct Attestation {
     /// RFC 3339.
     pub at: String,
     pub text: String,
-    /// [`crate::facts::install_id`] when it was given: a reinstall changes it.
+    /// [`crate::host::facts::install_id`] when it was given: a reinstall changes it.
     pub install_id: String,
 }
 

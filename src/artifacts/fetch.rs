@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::artifacts::{cache_path, par_map};
-use crate::hashing::Hasher;
+use crate::support::hashing::Hasher;
 
 /// One file to download: a file artifact, or one file of a directory artifact.
 #[derive(Debug, Clone)]
@@ -289,23 +289,24 @@ fn fetch_one(agent: &ureq::Agent, job: &Job, cache: &Path, opts: &Options, bars:
 pub fn prepare_dirs(cache: &Path) -> anyhow::Result<()> {
     use anyhow::Context;
     if std::fs::symlink_metadata(cache).is_ok() {
-        crate::perms::require_trusted(cache, "download cache")?;
+        crate::support::perms::require_trusted(cache, "download cache")?;
     }
-    crate::perms::ensure_private_dir(cache)?;
-    crate::perms::require_trusted(cache, "download cache")?;
+    crate::support::perms::ensure_private_dir(cache)?;
+    crate::support::perms::require_trusted(cache, "download cache")?;
     for d in ["sha256", "partial"] {
         let p = cache.join(d);
         match std::fs::symlink_metadata(&p) {
             Ok(m) if !m.is_dir() => {
-                return Err(crate::error::InputError::refused(format!(
+                return Err(crate::support::error::InputError::refused(format!(
                     "refusing the download cache: {} is not a directory (a link or a file)",
                     p.display()
                 )))
             }
-            Ok(_) => crate::perms::require_trusted(&p, "download cache")?,
+            Ok(_) => crate::support::perms::require_trusted(&p, "download cache")?,
             Err(_) => {}
         }
-        crate::perms::ensure_private_dir(&p).with_context(|| format!("{}", p.display()))?;
+        crate::support::perms::ensure_private_dir(&p)
+            .with_context(|| format!("{}", p.display()))?;
     }
     Ok(())
 }

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::report::{Report, Status};
-use crate::sheet::html_escape;
+use crate::evidence::report::{Report, Status};
+use crate::evidence::sheet::html_escape;
 
 /// One device's newest report, and the file it came from.
 #[derive(Debug)]
@@ -76,9 +76,9 @@ pub const MAX_REPORT_BYTES: u64 = 16 << 20;
 
 /// The text of a report file collected from a device: a regular file (not a symbolic link, FIFO or
 /// device: a FIFO would hang the merge, `/dev/zero` would exhaust memory) of at most
-/// [`MAX_REPORT_BYTES`], read as [`crate::perms::read_regular`] reads.
+/// [`MAX_REPORT_BYTES`], read as [`crate::support::perms::read_regular`] reads.
 fn read_bounded(f: &Path) -> Result<String> {
-    let bytes = crate::perms::read_regular(f, MAX_REPORT_BYTES)?;
+    let bytes = crate::support::perms::read_regular(f, MAX_REPORT_BYTES)?;
     String::from_utf8(bytes).with_context(|| format!("{}: not UTF-8 text", f.display()))
 }
 
@@ -141,9 +141,9 @@ fn cells(row: &Row) -> Vec<String> {
 
 /// Every cell quoted (RFC 4180), without control characters, and never a formula (OWASP's advice on
 /// CSV injection, with leading spaces, `;` locales and fullwidth `＝` covered): device names come
-/// from the devices. See [`crate::textsafe::csv_cell`].
+/// from the devices. See [`crate::support::textsafe::csv_cell`].
 fn csv_cell(s: &str) -> String {
-    crate::textsafe::csv_cell(s)
+    crate::support::textsafe::csv_cell(s)
 }
 
 pub fn csv(rows: &[Row]) -> String {

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::error::InputError;
+use crate::support::error::InputError;
 
 /// 1-based line and column of a byte offset.
 pub fn line_col(src: &str, offset: usize) -> (usize, usize) {

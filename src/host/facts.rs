@@ -52,7 +52,7 @@ pub fn detect() -> Device {
         // (Win32_ComputerSystem) come from CIM, in one PowerShell of about half a second. Without the
         // serial, records carry none and a waiver scoped to a serial never matches.
         let (serial, model) = parse_windows_hardware(&stdout_of(
-            &crate::runner::program("powershell"),
+            &crate::host::program("powershell"),
             &[
                 "-NoProfile",
                 "-NonInteractive",
@@ -209,7 +209,7 @@ fn detect_os() -> Os {
     if cfg!(windows) {
         // `reg query` rather than a registry crate: one short process, and the parsing is testable anywhere.
         return parse_windows_version(&stdout_of(
-            &crate::runner::program("reg"),
+            &crate::host::program("reg"),
             &[
                 "query",
                 r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion",
@@ -294,7 +294,7 @@ pub fn parse_os_release(text: &str) -> Os {
 pub fn install_id() -> String {
     let id = if cfg!(windows) {
         duct::cmd!(
-            crate::runner::program("reg"),
+            crate::host::program("reg"),
             "query",
             r"HKLM\SOFTWARE\Microsoft\Cryptography",
             "/v",
@@ -312,7 +312,7 @@ pub fn install_id() -> String {
         std::fs::metadata("/var/db/.AppleSetupDone")
             .and_then(|m| m.modified())
             .ok()
-            .map(|t| crate::clock::epoch(t).to_string())
+            .map(|t| crate::support::clock::epoch(t).to_string())
     } else {
         std::fs::read_to_string("/etc/machine-id")
             .ok()

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::InputError;
-use crate::facts::Os;
-use crate::textpos::parse_toml;
+use crate::host::facts::Os;
+use crate::inputs::textpos::parse_toml;
+use crate::support::error::InputError;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
@@ -546,14 +546,14 @@ impl Sources {
     }
 
     /// The lifecycle table, with the path to show in errors: `--profiles-dir`'s when that is given, else the
-    /// table `handover lifecycle import` wrote ([`crate::lifecycle::default_override_path`]) when it exists,
+    /// table `handover lifecycle import` wrote ([`crate::inputs::lifecycle::default_override_path`]) when it exists,
     /// else the one shipped with the profiles. An imported table that a non-admin could write is refused
     /// (SPEC §7): it decides whether a device passes `os.supported`.
     pub fn lifecycle_text(&self) -> Result<Option<(String, String)>, InputError> {
         if self.profiles_dir.is_none() {
-            if let Some(found) =
-                crate::lifecycle::override_text(&crate::lifecycle::default_override_path())?
-            {
+            if let Some(found) = crate::inputs::lifecycle::override_text(
+                &crate::inputs::lifecycle::default_override_path(),
+            )? {
                 return Ok(Some(found));
             }
         }
@@ -669,7 +669,7 @@ fn resolve(name: &str, files: Vec<(String, ProfileFile)>) -> Result<Profile, Inp
         });
     }
     for secret in controls.iter().flat_map(|c| &c.secrets) {
-        if !crate::site::SECRET_KEYS.contains(&secret.as_str()) {
+        if !crate::inputs::site::SECRET_KEYS.contains(&secret.as_str()) {
             return Err(InputError::Refused(format!(
                 "{leaf_path}: {secret} is not a secret site key"
             )));

@@ -21,10 +21,10 @@ pub const TEST_HOOKS_MARKER: &str = if cfg!(windows) {
 };
 
 /// Whether a release build may honour the test hooks here: the marker exists and passes
-/// [`crate::perms::require_trusted`] (owned by root, writable by no one else, nor its directories).
+/// [`crate::support::perms::require_trusted`] (owned by root, writable by no one else, nor its directories).
 fn release_hooks_allowed(marker: &Path) -> bool {
     std::fs::symlink_metadata(marker).is_ok()
-        && crate::perms::require_trusted(marker, "test-hooks marker").is_ok()
+        && crate::support::perms::require_trusted(marker, "test-hooks marker").is_ok()
 }
 
 /// The value of a test-only environment hook (`HANDOVER_NOW`, `HANDOVER_STATE_DIR`,
@@ -116,7 +116,7 @@ mod tests {
         std::fs::set_permissions(&marker, std::fs::Permissions::from_mode(0o666)).unwrap();
         assert!(!release_hooks_allowed(&marker));
         std::fs::set_permissions(&marker, std::fs::Permissions::from_mode(0o644)).unwrap();
-        if crate::perms::is_root() {
+        if crate::support::perms::is_root() {
             std::os::unix::fs::chown(&marker, Some(65534), None).unwrap();
             assert!(!release_hooks_allowed(&marker));
         }

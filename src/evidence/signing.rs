@@ -1,5 +1,5 @@
 //! Signed records (SPEC §7, issue 6): a device's user is its administrator and can rewrite any file on
-//! it, so the hash chain of [`crate::record`] alone proves nothing against them. Each record is also
+//! it, so the hash chain of [`crate::evidence::record`] alone proves nothing against them. Each record is also
 //! signed with an ed25519 key that lives on the technician's kit, never on the device, and copied to
 //! the kit; the device keeps only the public key.
 //!
@@ -27,9 +27,9 @@ use ed25519_dalek::{Signature, Signer, VerifyingKey};
 use serde::Serialize;
 use serde_json::{json, Value};
 
+pub use crate::artifacts::kitkey::Passphrase;
 use crate::artifacts::{hex, sha256_bytes, unhex};
-pub use crate::kitkey::Passphrase;
-use crate::perms;
+use crate::support::perms;
 
 /// The kit's private key.
 pub fn kit_key_path(kit: &Path) -> PathBuf {
@@ -78,7 +78,7 @@ pub fn kit_records_dir(kit: &Path, asset: &str) -> Result<PathBuf> {
 }
 
 /// What names a device's directory on the kit: the asset tag, else the serial, else the hostname.
-pub fn asset_of(report: &crate::report::Report) -> String {
+pub fn asset_of(report: &crate::evidence::report::Report) -> String {
     [
         report.asset.as_deref(),
         Some(report.device.serial.as_str()),
@@ -125,15 +125,15 @@ fn key_lines(path: &Path, len: usize) -> Result<Vec<Vec<u8>>> {
 /// holding a bare seed (made before keys were sealed) is refused: anyone who copied the kit could sign.
 pub fn read_signing_key(path: &Path, pass: &Passphrase) -> Result<SigningKey> {
     let text = read_key_text(path)?;
-    if !crate::kitkey::is_sealed(&text) {
+    if !crate::artifacts::kitkey::is_sealed(&text) {
         bail!(
             "{}: the records key is not encrypted (made before handover sealed its keys), so anyone who copied the kit can sign with it: seal it under a passphrase with `handover kit keygen --reseal {}`",
             path.display(),
             path.parent().and_then(Path::parent).unwrap_or(Path::new(".")).display()
         );
     }
-    let pass = crate::kitkey::read_passphrase(pass, &path.display().to_string(), false)?;
-    crate::kitkey::open(&text, &pass, path)
+    let pass = crate::artifacts::kitkey::read_passphrase(pass, &path.display().to_string(), false)?;
+    crate::artifacts::kitkey::open(&text, &pass, path)
 }
 
 /// A key file's text: a regular file (not a link, a FIFO or a device) of at most 64 KiB.
@@ -143,7 +143,7 @@ fn read_key_text(path: &Path) -> Result<String> {
 }
 
 /// [`perms::read_regular`]: records, signatures and keys come from a device or a kit (F14, F15).
-pub use crate::perms::read_regular;
+pub use crate::support::perms::read_regular;
 
 /// Read a public key file (one or more keys, one a line).
 pub fn read_pubkeys(path: &Path) -> Result<Vec<VerifyingKey>> {
@@ -178,7 +178,8 @@ pub fn keygen(kit: &Path, pass: &Passphrase) -> Result<PathBuf> {
             );
         }
     }
-    let pass = crate::kitkey::read_passphrase(pass, &key_path.display().to_string(), true)?;
+    let pass =
+        crate::artifacts::kitkey::read_passphrase(pass, &key_path.display().to_string(), true)?;
     let keys = key_path.parent().expect("has a parent");
     std::fs::create_dir_all(keys).with_context(|| format!("creating {}", keys.display()))?;
     #[cfg(unix)]
@@ -204,7 +205,7 @@ fn sealed_key_text(key: &SigningKey, pass: &str) -> Result<String> {
          # (Argon2id, XChaCha20-Poly1305): without the passphrase it signs nothing. Never copy it to a device.\n\
          # public key {}\n{}\n",
         hex(key.verifying_key().as_bytes()),
-        crate::kitkey::seal(key, pass)?
+        crate::artifacts::kitkey::seal(key, pass)?
     ))
 }
 
@@ -212,13 +213,14 @@ fn sealed_key_text(key: &SigningKey, pass: &str) -> Result<String> {
 pub fn reseal(kit: &Path, pass: &Passphrase) -> Result<PathBuf> {
     let key_path = kit_key_path(kit);
     let text = read_key_text(&key_path)?;
-    if crate::kitkey::is_sealed(&text) {
+    if crate::artifacts::kitkey::is_sealed(&text) {
         bail!("{}: already sealed", key_path.display());
     }
     let seed = key_lines(&key_path, 32)?;
     let seed: [u8; 32] = seed[0].as_slice().try_into().expect("32 bytes");
     let key = SigningKey::from_bytes(&seed);
-    let pass = crate::kitkey::read_passphrase(pass, &key_path.display().to_string(), true)?;
+    let pass =
+        crate::artifacts::kitkey::read_passphrase(pass, &key_path.display().to_string(), true)?;
     let sealed = sealed_key_text(&key, &pass)?;
     let tmp = key_path.with_extension("key.new");
     let _ = std::fs::remove_file(&tmp);
@@ -768,9 +770,9 @@ pub fn signed_attestations(
     records_dir: &Path,
     pubkey: &Path,
     install_id: &str,
-) -> Result<Vec<crate::record::Attestation>> {
+) -> Result<Vec<crate::evidence::record::Attestation>> {
     let keys = read_pubkeys(pubkey)?;
-    let mut out: BTreeMap<String, crate::record::Attestation> = BTreeMap::new();
+    let mut out: BTreeMap<String, crate::evidence::record::Attestation> = BTreeMap::new();
     if !records_dir.exists() {
         return Ok(vec![]);
     }
@@ -790,7 +792,7 @@ pub fn signed_attestations(
         };
         match doc.get("attestations") {
             Some(list) => {
-                let list: Vec<crate::record::Attestation> =
+                let list: Vec<crate::evidence::record::Attestation> =
                     serde_json::from_value(list.clone()).unwrap_or_default();
                 for a in list {
                     out.insert(a.control.clone(), a);
@@ -807,7 +809,7 @@ pub fn signed_attestations(
                     ) {
                         out.insert(
                             id.to_string(),
-                            crate::record::Attestation {
+                            crate::evidence::record::Attestation {
                                 control: id.into(),
                                 by: by.into(),
                                 at: at.into(),
@@ -1358,7 +1360,7 @@ pub fn verify(dir: &Path, pubkey: Option<&Path>, kit_copy: Option<&Path>) -> Res
     // The state file's idea of the newest record (the device's admin can edit it too: a hint only).
     if dir.file_name().is_some_and(|n| n == "records") {
         if let Some(state_dir) = dir.parent() {
-            if let Ok(state) = crate::record::State::load(state_dir) {
+            if let Ok(state) = crate::evidence::record::State::load(state_dir) {
                 if let Some(last) = state.last_record.as_deref() {
                     if hashes.last().map(String::as_str) != Some(last) {
                         match by_hash.get(last) {

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::error::InputError;
-use crate::textpos::{line_of, parse_toml};
+use crate::inputs::textpos::{line_of, parse_toml};
+use crate::support::error::InputError;
 
 /// Site keys that hold secrets. Their values never enter a template context, a report or a record.
 pub const SECRET_KEYS: &[&str] = &["lansweeper.agent_key"];
@@ -273,8 +273,9 @@ impl Site {
         };
         // Opened once, checked as opened (owner, mode, no link swapped in) and read from that file,
         // never again by name (F12).
-        let mut f = crate::perms::open_trusted(path, "site file").map_err(as_input)?;
-        let bytes = crate::perms::read_bounded(&mut f, "site file", path).map_err(as_input)?;
+        let mut f = crate::support::perms::open_trusted(path, "site file").map_err(as_input)?;
+        let bytes =
+            crate::support::perms::read_bounded(&mut f, "site file", path).map_err(as_input)?;
         let src = String::from_utf8(bytes).map_err(|_| {
             InputError::Refused(format!(
                 "{}: cannot read site file: it is not UTF-8 text",
@@ -284,7 +285,7 @@ impl Site {
         let file: SiteFile = parse_toml(path, &src)?;
         let site = Site::from_file(Some(path.to_path_buf()), &src, file, known_controls)?;
         if !site.secrets.is_empty()
-            && crate::perms::readable_by_others(&f, path).map_err(as_input)?
+            && crate::support::perms::readable_by_others(&f, path).map_err(as_input)?
         {
             let keys: Vec<&str> = site.secrets.keys().map(String::as_str).collect();
             return Err(InputError::Refused(format!(
@@ -682,12 +683,12 @@ fn validate(
         }
         if let Some(k) = &l.agent_key {
             check_text(&["lansweeper", "agent_key"], k, err)?;
-            if k.chars().count() < crate::secrets::MIN_SECRET_LEN {
+            if k.chars().count() < crate::support::secrets::MIN_SECRET_LEN {
                 return Err(err(
                     &["lansweeper", "agent_key"],
                     format!(
                         "is shorter than {} characters: redacting so short a secret would reveal it wherever those characters appear; give the full relay key",
-                        crate::secrets::MIN_SECRET_LEN
+                        crate::support::secrets::MIN_SECRET_LEN
                     ),
                 ));
             }

@@ -381,7 +381,7 @@ fn existing_artifacts(doc: &DocumentMut, site_path: &Path, text: &str) -> Result
         bail!(
             "{}:{}: `artifacts` must be a table of [artifacts.NAME] tables",
             site_path.display(),
-            crate::textpos::line_of(text, &["artifacts"])
+            crate::inputs::textpos::line_of(text, &["artifacts"])
         );
     };
     let mut out = Vec::new();
@@ -390,7 +390,7 @@ fn existing_artifacts(doc: &DocumentMut, site_path: &Path, text: &str) -> Result
             bail!(
                 "{}:{}: artifacts.{name} must be a table (url and sha256, or url and files)",
                 site_path.display(),
-                crate::textpos::line_of(text, &["artifacts", name])
+                crate::inputs::textpos::line_of(text, &["artifacts", name])
             );
         };
         out.push(Existing {
@@ -613,9 +613,10 @@ fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, String>) -> Result<
     Ok(())
 }
 
-/// Lower-case hex sha256 of a file ([`crate::hashing`]), with the file named in the error.
+/// Lower-case hex sha256 of a file ([`crate::support::hashing`]), with the file named in the error.
 fn sha256_file(path: &Path) -> Result<String> {
-    crate::hashing::sha256_file(path).with_context(|| format!("cannot read {}", path.display()))
+    crate::support::hashing::sha256_file(path)
+        .with_context(|| format!("cannot read {}", path.display()))
 }
 
 fn short(hex: &str) -> String {
@@ -836,7 +837,7 @@ fn set_files(art: &mut Item, files: &BTreeMap<String, String>) -> Option<(usize,
 fn toml_error(file: &Path, text: &str, e: &toml_edit::TomlError) -> anyhow::Error {
     let (line, col) = e
         .span()
-        .map_or((1, 1), |s| crate::textpos::line_col(text, s.start));
+        .map_or((1, 1), |s| crate::inputs::textpos::line_col(text, s.start));
     anyhow!(
         "{}:{line}:{col}: not valid TOML: {}",
         file.display(),

@@ -10,8 +10,8 @@
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::runner::Outcome;
-use crate::secrets::Secrets;
+use crate::host::Outcome;
+use crate::support::secrets::Secrets;
 
 /// The shortest run of base64 characters, taken from the middle of an encoding, that is redacted as a
 /// secret: shorter runs would match unrelated base64 text by chance.
@@ -103,7 +103,7 @@ pub fn value(secrets: &Secrets, v: Value) -> Value {
     }
 }
 
-/// A script's outcome with its whole stdout and stderr redacted: build a [`crate::runner::ProcessError`]
+/// A script's outcome with its whole stdout and stderr redacted: build a [`crate::host::ProcessError`]
 /// from this, so that its cut to the last 4000 bytes never halves a secret.
 pub fn outcome(secrets: &Secrets, o: &Outcome) -> Outcome {
     Outcome {
@@ -188,7 +188,7 @@ mod tests {
             timed_out: false,
             duration: std::time::Duration::ZERO,
         };
-        let e = crate::runner::ProcessError::from_outcome("c", &outcome(&s, &o)).to_string();
+        let e = crate::host::ProcessError::from_outcome("c", &outcome(&s, &o)).to_string();
         for w in key.as_bytes().windows(6) {
             assert!(!e.contains(std::str::from_utf8(w).unwrap()), "{e}");
         }

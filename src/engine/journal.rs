@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::error::InputError;
-use crate::perms;
+use crate::support::error::InputError;
+use crate::support::perms;
 
 pub const LOCK: &str = "run.lock";
 pub const JOURNAL: &str = "journal.json";
@@ -100,8 +100,8 @@ impl RunLock {
             file,
             "pid {} ({what}) since {}",
             std::process::id(),
-            crate::clock::now()
-                .map(crate::clock::rfc3339)
+            crate::support::clock::now()
+                .map(crate::support::clock::rfc3339)
                 .unwrap_or_default()
         );
         Ok(RunLock { _file: file })
@@ -195,7 +195,7 @@ pub fn reboot_pending() -> Option<String> {
             r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending",
             r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired",
         ] {
-            let found = duct::cmd!(crate::runner::program("reg"), "query", key)
+            let found = duct::cmd!(crate::host::program("reg"), "query", key)
                 .stdout_null()
                 .stderr_null()
                 .unchecked()
@@ -258,7 +258,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn f13_a_state_directory_owned_by_another_user_is_refused() {
-        if !crate::perms::is_root() {
+        if !crate::support::perms::is_root() {
             eprintln!("skipped: needs root to give the directory away");
             return;
         }
@@ -272,7 +272,9 @@ mod tests {
         // Its records are not written there either.
         let e = format!(
             "{:#}",
-            crate::record::State::default().save(&state).unwrap_err()
+            crate::evidence::record::State::default()
+                .save(&state)
+                .unwrap_err()
         );
         assert!(e.contains("owned by uid 65534"), "{e}");
     }

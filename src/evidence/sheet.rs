@@ -5,8 +5,8 @@
 
 use std::fmt::Write as _;
 
-use crate::record::Record;
-use crate::report::{ControlReport, Report};
+use crate::evidence::record::Record;
+use crate::evidence::report::{ControlReport, Report};
 
 /// What the sheet says beyond the record: from the site, when one is there.
 #[derive(Debug, Default, Clone)]
@@ -108,9 +108,9 @@ fn settled_by(c: &ControlReport) -> Option<String> {
 
 /// Markdown: every string of the record is the device's word, so it is made inert text on one line: a
 /// reason with `|` or a newline keeps the table a table, and raw HTML, links, images and control
-/// characters show as text or go (F18). See [`crate::textsafe::md_escape`].
+/// characters show as text or go (F18). See [`crate::support::textsafe::md_escape`].
 fn md_cell(s: &str) -> String {
-    crate::textsafe::md_escape(s)
+    crate::support::textsafe::md_escape(s)
 }
 
 pub fn markdown(rec: &Record, ctx: &Context) -> String {
@@ -169,7 +169,7 @@ pub fn markdown(rec: &Record, ctx: &Context) -> String {
 /// HTML text or attribute value; control characters (ESC, OSC, C1, bidi overrides) go too, newlines
 /// and tabs kept: a page printed to a terminal must not drive it, and XML cannot hold most of them.
 pub fn html_escape(s: &str) -> String {
-    let s = crate::textsafe::terminal_safe(s);
+    let s = crate::support::textsafe::terminal_safe(s);
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::artifacts::{cache_path, par_map, Spec};
-use crate::profile::Profile;
-use crate::site::Site;
+use crate::inputs::profile::Profile;
+use crate::inputs::site::Site;
 
 pub const MANIFEST: &str = "MANIFEST.sha256";
 pub const SITE: &str = "site.toml";
@@ -58,7 +58,7 @@ pub struct BuildOptions<'a> {
     /// Binaries to carry: the running one, and `handover.exe` if it was built.
     pub binaries: &'a [(String, PathBuf)],
     /// The OS the kit is built on: a package repository can be built only for a matching release.
-    pub host: &'a crate::facts::Os,
+    pub host: &'a crate::host::facts::Os,
     pub packages: bool,
 }
 
@@ -323,7 +323,7 @@ fn readme(o: &BuildOptions, built: &Built) -> String {
     let _ = writeln!(
         r,
         "Built {} by handover {} on {} {}.\n",
-        crate::clock::now()
+        crate::support::clock::now()
             .map(|t| humantime::format_rfc3339_seconds(t).to_string())
             .unwrap_or_default(),
         env!("CARGO_PKG_VERSION"),
@@ -471,7 +471,7 @@ impl std::fmt::Display for Problem {
                 f,
                 "{p} is not a file handover puts there (keys/: {}; records/: DEVICE/NNNNNN-….json, its .sig, {})",
                 KEY_FILES.join(", "),
-                crate::signing::PENDING
+                crate::evidence::signing::PENDING
             ),
             Problem::DeviceKey(m) => write!(f, "keys/records.pub: {m}"),
         }
@@ -606,7 +606,7 @@ fn read_manifest(dir: &Path) -> Result<String> {
     let mpath = dir.join(MANIFEST);
     let f = open_regular(dir, MANIFEST).map_err(|e| {
         if not_regular(&e) {
-            crate::error::InputError::refused(format!(
+            crate::support::error::InputError::refused(format!(
                 "{}: not a regular file (a symbolic link, a device or a FIFO): not read",
                 mpath.display()
             ))
@@ -617,7 +617,7 @@ fn read_manifest(dir: &Path) -> Result<String> {
     })?;
     let len = f.metadata()?.len();
     if len > MAX_MANIFEST {
-        return Err(crate::error::InputError::refused(format!(
+        return Err(crate::support::error::InputError::refused(format!(
             "{}: {len} bytes, more than a kit's manifest ever holds ({MAX_MANIFEST}): not read",
             mpath.display()
         )));
@@ -625,13 +625,14 @@ fn read_manifest(dir: &Path) -> Result<String> {
     let mut bytes = Vec::with_capacity(len as usize);
     f.take(MAX_MANIFEST + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_MANIFEST {
-        return Err(crate::error::InputError::refused(format!(
+        return Err(crate::support::error::InputError::refused(format!(
             "{}: grew past {MAX_MANIFEST} bytes while being read: not read",
             mpath.display()
         )));
     }
-    String::from_utf8(bytes)
-        .map_err(|_| crate::error::InputError::refused(format!("{}: not text", mpath.display())))
+    String::from_utf8(bytes).map_err(|_| {
+        crate::support::error::InputError::refused(format!("{}: not text", mpath.display()))
+    })
 }
 
 /// Manifests that [`verify`] found every file of its kit to match, by the kit's canonical path: what
@@ -647,8 +648,8 @@ fn verified_manifests() -> &'static std::sync::Mutex<BTreeMap<PathBuf, BTreeMap<
 pub fn verify(dir: &Path) -> Result<Verified> {
     let mpath = dir.join(MANIFEST);
     let text = read_manifest(dir)?;
-    let listed = crate::site::parse_manifest(&text).map_err(|(line, e)| {
-        crate::error::InputError::Value {
+    let listed = crate::inputs::site::parse_manifest(&text).map_err(|(line, e)| {
+        crate::support::error::InputError::Value {
             file: mpath.clone(),
             line,
             key: MANIFEST.into(),
@@ -769,11 +770,11 @@ fn watch_keys_and_records(dir: &Path) -> Result<Vec<Problem>> {
                 }
                 for (name, t) in entries(&dir.join("records").join(&device))? {
                     let rel = format!("records/{device}/{name}");
-                    let known = crate::signing::record_seq(&name).is_some()
+                    let known = crate::evidence::signing::record_seq(&name).is_some()
                         || name
                             .strip_suffix(".sig")
-                            .is_some_and(|r| crate::signing::record_seq(r).is_some())
-                        || name == crate::signing::PENDING;
+                            .is_some_and(|r| crate::evidence::signing::record_seq(r).is_some())
+                        || name == crate::evidence::signing::PENDING;
                     if !known {
                         out.push(Problem::Unexpected(rel));
                     } else if !t.is_file() {
@@ -796,7 +797,7 @@ pub fn verify_on_device(dir: &Path, state_dir: &Path) -> Result<Verified> {
 
 /// The difference between the kit's public key and the one the device holds, if both exist.
 pub fn device_key_problem(dir: &Path, state_dir: &Path) -> Option<Problem> {
-    let device = crate::signing::device_pubkey_path(state_dir);
+    let device = crate::evidence::signing::device_pubkey_path(state_dir);
     // Both read as regular files only, bounded: a link or a FIFO planted as `keys/records.pub` is
     // reported by [`verify`] and never read here, even if it is swapped in after that look.
     let read = |root: &Path, rel: &str| -> Option<std::io::Result<BTreeSet<String>>> {
@@ -886,8 +887,8 @@ pub fn package_env(kit: &Path, profile: &Profile, work: &Path) -> Result<Vec<(St
         return Ok(vec![]);
     }
     // F4: a kit a standard user can change is refused, as its site and installers are.
-    crate::perms::require_trusted(kit, "kit")?;
-    crate::perms::ensure_private_dir(work)?;
+    crate::support::perms::require_trusted(kit, "kit")?;
+    crate::support::perms::ensure_private_dir(work)?;
     let copy = std::path::absolute(work.join("repo"))?;
     copy_repo(kit, &files, &prefix, &copy)?;
     let copy_text = source_path(&copy)?;
@@ -947,7 +948,7 @@ fn source_path(p: &Path) -> Result<String> {
         .chars()
         .find(|c| c.is_whitespace() || c.is_control() || "#[]\"';,\\{}".contains(*c))
     {
-        return Err(crate::error::InputError::refused(format!(
+        return Err(crate::support::error::InputError::refused(format!(
             "{text:?} holds {c:?}, which apt's source line or dnf's --repofrompath would read as syntax; set TMPDIR to a plain path"
         )));
     }
@@ -972,7 +973,7 @@ fn verified_manifest(kit: &Path) -> Result<BTreeMap<String, String>> {
     let v = verify(kit)?;
     if !v.problems.is_empty() {
         let list: Vec<String> = v.problems.iter().map(ToString::to_string).collect();
-        return Err(crate::error::InputError::refused(format!(
+        return Err(crate::support::error::InputError::refused(format!(
             "the kit {} does not match its {MANIFEST} ({}); nothing is installed from it",
             kit.display(),
             list.join("; ")
@@ -987,7 +988,7 @@ fn verified_manifest(kit: &Path) -> Result<BTreeMap<String, String>> {
 fn copy_repo(kit: &Path, files: &[(String, String)], prefix: &str, dest: &Path) -> Result<()> {
     use std::io::Read;
     std::fs::create_dir(dest).with_context(|| format!("creating {}", dest.display()))?;
-    crate::perms::ensure_private_dir(dest)?;
+    crate::support::perms::ensure_private_dir(dest)?;
     let copied = par_map(files, jobs(), |(rel, sha)| -> Result<()> {
         let to = dest.join(&rel[prefix.len()..]);
         if let Some(parent) = to.parent() {
@@ -996,7 +997,7 @@ fn copy_repo(kit: &Path, files: &[(String, String)], prefix: &str, dest: &Path) 
         }
         let src = open_regular(kit, rel).map_err(|e| {
             if not_regular(&e) {
-                crate::error::InputError::refused(format!(
+                crate::support::error::InputError::refused(format!(
                     "the kit's {rel} is no longer a regular file (it was verified as one): nothing is installed from the kit; run `handover kit verify {}`",
                     kit.display()
                 ))
@@ -1023,7 +1024,7 @@ fn copy_repo(kit: &Path, files: &[(String, String)], prefix: &str, dest: &Path) 
         // The copy, not the kit, is what apt and dnf read: its hash is the one that counts.
         let got = crate::artifacts::sha256_file(&to)?;
         if got != *sha {
-            return Err(crate::error::InputError::refused(format!(
+            return Err(crate::support::error::InputError::refused(format!(
                 "the kit's {rel} changed after the kit was verified (its copy does not match {MANIFEST}): nothing is installed from the kit; run `handover kit verify {}`",
                 kit.display()
             )));
@@ -1044,7 +1045,7 @@ mod tests {
     fn every_package_a_linux_template_installs_is_in_its_kit() {
         // The literal package names templates install must be in the profile's kit list, or a kit
         // would leave a device asking the network for them.
-        let sources = crate::profile::Sources::default();
+        let sources = crate::inputs::profile::Sources::default();
         for name in sources.profile_names() {
             let p = sources.load(&name).unwrap();
             if p.os_match.family != "linux" {
@@ -1100,7 +1101,9 @@ mod tests {
     }
 
     fn profile(name: &str) -> Profile {
-        crate::profile::Sources::default().load(name).unwrap()
+        crate::inputs::profile::Sources::default()
+            .load(name)
+            .unwrap()
     }
 
     /// A kit with only a package repository for `profile`: `files` (path under `repo/<profile>/`,
@@ -1330,7 +1333,8 @@ mod tests {
         )
         .unwrap();
         std::fs::write(
-            k.join("records/serial-SN1").join(crate::signing::PENDING),
+            k.join("records/serial-SN1")
+                .join(crate::evidence::signing::PENDING),
             b"x",
         )
         .unwrap();

@@ -10,16 +10,16 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::{AdminPassword, Engine, Mode, RunOptions};
-use crate::error::{Exit, InputError};
-use crate::facts::{self, Device};
+use crate::evidence::record::{self, State};
+use crate::evidence::report::{self, Report};
+use crate::host::facts::{self, Device};
+use crate::host::LocalHost;
+use crate::inputs::profile::{self, Profile, Sources, UntestedRelease};
+use crate::inputs::site::Site;
 use crate::plan::Resolved;
-use crate::profile::{self, Profile, Sources, UntestedRelease};
-use crate::record::{self, State};
-use crate::report::{self, Report};
-use crate::runner::LocalHost;
-use crate::secrets::{self, Secrets};
-use crate::site::Site;
-use crate::{clock, perms};
+use crate::support::error::{Exit, InputError};
+use crate::support::secrets::{self, Secrets};
+use crate::support::{clock, perms};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -547,7 +547,10 @@ fn main_inner() -> ExitCode {
         Err(e) => {
             // An error can quote a device's output (a script's stderr): no control characters (F18).
             let e = format!("{e:#}");
-            eprintln!("handover: error: {}", crate::textsafe::terminal_safe(&e));
+            eprintln!(
+                "handover: error: {}",
+                crate::support::textsafe::terminal_safe(&e)
+            );
             ExitCode::from(Exit::Error.code())
         }
     }
@@ -561,7 +564,7 @@ fn run(cli: Cli) -> Result<Exit> {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&d)?),
                 // The device's own word (/etc/os-release, DMI): one line each, no control characters (F18).
                 Format::Text => {
-                    let l = crate::textsafe::one_line;
+                    let l = crate::support::textsafe::one_line;
                     println!(
                         "hostname: {}\nserial:   {}\nmodel:    {}\nos:       {} ({} {}, family {})",
                         l(&d.hostname),
@@ -590,10 +593,10 @@ fn run(cli: Cli) -> Result<Exit> {
             };
             if export == Some(CheckFormat::Html) {
                 let s = sources(common.profiles_dir.clone(), common.templates_dir.clone())?;
-                if s.template(crate::export::HTML_TEMPLATE).is_none() {
+                if s.template(crate::evidence::export::HTML_TEMPLATE).is_none() {
                     return Err(InputError::refused(format!(
                         "--format html: template {} not found (--templates-dir)",
-                        crate::export::HTML_TEMPLATE
+                        crate::evidence::export::HTML_TEMPLATE
                     )));
                 }
             }
@@ -602,7 +605,7 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Apply(mut args) => {
             if args.resume {
                 let state_dir = record::default_state_dir();
-                let Some(j) = crate::journal::Journal::load(&state_dir)? else {
+                let Some(j) = crate::engine::journal::Journal::load(&state_dir)? else {
                     println!(
                         "nothing to resume: no unfinished apply in {}",
                         state_dir.display()
@@ -650,7 +653,7 @@ fn run(cli: Cli) -> Result<Exit> {
                     timeout,
                 },
         } => {
-            let opts = crate::fetch::Options {
+            let opts = crate::artifacts::fetch::Options {
                 jobs: jobs.max(1),
                 retries,
                 read_timeout: std::time::Duration::from_secs(timeout.max(1)),
@@ -687,14 +690,14 @@ fn run(cli: Cli) -> Result<Exit> {
         } => {
             let pass = passphrase(key_passphrase_file);
             if reseal {
-                let key = crate::signing::reseal(&dir, &pass)?;
+                let key = crate::evidence::signing::reseal(&dir, &pass)?;
                 println!("sealed {} under your passphrase", key.display());
                 return Ok(Exit::Ok);
             }
-            let public = crate::signing::keygen(&dir, &pass)?;
+            let public = crate::evidence::signing::keygen(&dir, &pass)?;
             println!(
                 "made {} (sealed under your passphrase) and {}: the record of each run with --kit {} is now signed and copied to the kit",
-                crate::signing::kit_key_path(&dir).display(),
+                crate::evidence::signing::kit_key_path(&dir).display(),
                 public.display(),
                 dir.display()
             );
@@ -707,7 +710,8 @@ fn run(cli: Cli) -> Result<Exit> {
                     key_passphrase_file,
                 },
         } => {
-            let results = crate::signing::kit_sign(&dir, &passphrase(key_passphrase_file))?;
+            let results =
+                crate::evidence::signing::kit_sign(&dir, &passphrase(key_passphrase_file))?;
             if results.is_empty() {
                 println!(
                     "nothing to sign: no record of {} awaits a signature",
@@ -733,10 +737,10 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Report {
             action: ReportAction::Merge { files, format, out },
         } => {
-            let rows = crate::merge::load(&crate::merge::expand(&files)?)?;
+            let rows = crate::evidence::merge::load(&crate::evidence::merge::expand(&files)?)?;
             let text = match format {
-                MergeFormat::Csv => crate::merge::csv(&rows),
-                MergeFormat::Html => crate::merge::html(&rows),
+                MergeFormat::Csv => crate::evidence::merge::csv(&rows),
+                MergeFormat::Html => crate::evidence::merge::html(&rows),
             };
             write_out(out.as_deref(), &text)?;
             Ok(Exit::Ok)
@@ -773,8 +777,8 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Lifecycle {
             action: LifecycleAction::Import { file, product, out },
         } => {
-            let out = out.unwrap_or_else(crate::lifecycle::default_override_path);
-            let summary = crate::lifecycle::import(&file, product.as_deref(), &out)?;
+            let out = out.unwrap_or_else(crate::inputs::lifecycle::default_override_path);
+            let summary = crate::inputs::lifecycle::import(&file, product.as_deref(), &out)?;
             println!("{summary}");
             Ok(Exit::Ok)
         }
@@ -783,7 +787,7 @@ fn run(cli: Cli) -> Result<Exit> {
         } => {
             let site = site.unwrap_or_else(default_site);
             let known = known_artifact_names();
-            let code = crate::lock::run(&site, &from, yes, &known)?;
+            let code = crate::artifacts::lock::run(&site, &from, yes, &known)?;
             Ok(if code == 0 {
                 Exit::Ok
             } else {
@@ -910,13 +914,13 @@ fn setup(common: &Common, mode: Option<Mode>) -> Result<Setup> {
     }
     let site_path = match (&common.site, &common.kit) {
         (Some(s), _) => Some(s.clone()),
-        (None, Some(kit)) => Some(kit.join(crate::kit::SITE)),
+        (None, Some(kit)) => Some(kit.join(crate::artifacts::kit::SITE)),
         (None, None) => None,
     };
     if let Some(kit) = &common.kit {
         // Every byte, every time: a kit that changed since it was built is refused before anything runs.
         perms::require_trusted(kit, "kit")?;
-        let v = crate::kit::verify(kit)?;
+        let v = crate::artifacts::kit::verify(kit)?;
         if !v.problems.is_empty() {
             let list: Vec<String> = v.problems.iter().map(ToString::to_string).collect();
             return Err(InputError::refused(format!(
@@ -978,7 +982,7 @@ fn one_line(value: &Option<String>, flag: &str) -> Result<()> {
 }
 
 /// `apply --resume`: the interrupted run's options, where the command line does not give them.
-fn resume_from(args: &mut ApplyArgs, j: crate::journal::Journal) {
+fn resume_from(args: &mut ApplyArgs, j: crate::engine::journal::Journal) {
     let c = &mut args.common;
     c.profile = c.profile.take().or(Some(j.profile));
     c.site = c.site.take().or(j.site);
@@ -1063,13 +1067,17 @@ fn run_engine_as(
     let attest_now = clock::now()?;
     // Once records are signed (a kit key is known: the kit's, else the one the device was given), an
     // attestation counts only from a signed record: one added to state.json alone is not honoured (F2).
-    let record_key = crate::signing::default_pubkey(common.kit.as_deref())
-        .or_else(|| Some(crate::signing::device_pubkey_path(&state_dir)).filter(|p| p.is_file()));
+    let record_key =
+        crate::evidence::signing::default_pubkey(common.kit.as_deref()).or_else(|| {
+            Some(crate::evidence::signing::device_pubkey_path(&state_dir)).filter(|p| p.is_file())
+        });
     let remembered = match &record_key {
-        Some(key) => {
-            crate::signing::signed_attestations(&state_dir.join("records"), key, &install_id)
-                .unwrap_or_default()
-        }
+        Some(key) => crate::evidence::signing::signed_attestations(
+            &state_dir.join("records"),
+            key,
+            &install_id,
+        )
+        .unwrap_or_default(),
         None => state.attestations.clone(),
     };
     let mut attestations: Vec<record::Attestation> = remembered
@@ -1170,14 +1178,14 @@ fn run_engine_as(
     let kit_work = tempfile::Builder::new().prefix("handover-kit-").tempdir()?;
     let apply_env = match &common.kit {
         Some(kit) if setup.matches_device => {
-            crate::kit::package_env(kit, &setup.resolved.profile, kit_work.path())?
+            crate::artifacts::kit::package_env(kit, &setup.resolved.profile, kit_work.path())?
         }
         _ => vec![],
     };
     let now = clock::now()?;
     let mut secrets = Secrets::default();
     for (k, v) in &setup.resolved.site.secrets {
-        crate::redact::add_secret(&mut secrets, k, v);
+        crate::evidence::redact::add_secret(&mut secrets, k, v);
     }
     let opts = RunOptions {
         mode,
@@ -1225,9 +1233,11 @@ fn run_engine_as(
     let mut lock_warning = None;
     let _lock = match mode {
         Mode::Plan => None,
-        Mode::Apply => Some(crate::journal::RunLock::acquire(&state_dir, "apply")?),
+        Mode::Apply => Some(crate::engine::journal::RunLock::acquire(
+            &state_dir, "apply",
+        )?),
         // A check by a user who cannot write the state directory still checks (no record then).
-        Mode::Check => match crate::journal::RunLock::acquire(&state_dir, "check") {
+        Mode::Check => match crate::engine::journal::RunLock::acquire(&state_dir, "check") {
             Ok(l) => Some(l),
             Err(e) if e.downcast_ref::<InputError>().is_some() => return Err(e),
             Err(e) => {
@@ -1239,7 +1249,7 @@ fn run_engine_as(
     let mut early_warnings = Vec::new();
     let mut reboot_before = None;
     if mode == Mode::Apply {
-        let previous = crate::journal::Journal::load(&state_dir)?;
+        let previous = crate::engine::journal::Journal::load(&state_dir)?;
         let resume_registered = previous.as_ref().is_some_and(|j| j.resume_registered);
         if let Some(j) = previous {
             if !apply.is_some_and(|a| a.resume) {
@@ -1251,11 +1261,11 @@ fn run_engine_as(
             }
         }
         if setup.matches_device {
-            reboot_before = crate::journal::reboot_pending();
+            reboot_before = crate::engine::journal::reboot_pending();
         }
         // The pre-flight write: a read-only or full state directory stops here, before any change.
         let only: Vec<String> = common.only.clone();
-        let journal = crate::journal::Journal {
+        let journal = crate::engine::journal::Journal {
             started_at: clock::rfc3339(now),
             profile: setup.resolved.profile.name.clone(),
             site: setup.resolved.site.path.clone(),
@@ -1315,7 +1325,7 @@ fn run_engine_as(
                             "{} ({}): {}\nConfirm, as {by}, that this is in place? [y/N] ",
                             c.id,
                             c.title,
-                            crate::textsafe::one_line(&c.reason)
+                            crate::support::textsafe::one_line(&c.reason)
                         );
                         let mut answer = String::new();
                         std::io::stdin().read_line(&mut answer)?;
@@ -1360,7 +1370,9 @@ fn run_engine_as(
         ));
     }
     if mode == Mode::Apply {
-        let journal = crate::journal::Journal::load(&state_dir).ok().flatten();
+        let journal = crate::engine::journal::Journal::load(&state_dir)
+            .ok()
+            .flatten();
         let restarting = journal.as_ref().is_some_and(|j| j.state == "restarting");
         let wants_resume = apply.is_some_and(|a| a.resume_after_reboot) && report.reboot_required;
         if restarting || wants_resume {
@@ -1390,7 +1402,7 @@ fn run_engine_as(
                         .push(format!("the one-shot resume could not be removed: {e:#}"));
                 }
             }
-            if let Err(e) = crate::journal::Journal::remove(&state_dir) {
+            if let Err(e) = crate::engine::journal::Journal::remove(&state_dir) {
                 report
                     .warnings
                     .push(format!("the journal could not be removed: {e:#}"));
@@ -1448,13 +1460,16 @@ fn run_engine_as(
                 .kit
                 .as_deref()
                 .and_then(|k| {
-                    crate::signing::read_pubkeys(&crate::signing::kit_pubkey_path(k)).ok()
+                    crate::evidence::signing::read_pubkeys(
+                        &crate::evidence::signing::kit_pubkey_path(k),
+                    )
+                    .ok()
                 })
                 .filter(|_| {
                     common
                         .kit
                         .as_deref()
-                        .is_some_and(|k| crate::signing::kit_key_path(k).exists())
+                        .is_some_and(|k| crate::evidence::signing::kit_key_path(k).exists())
                 })
                 .and_then(|keys| keys.first().map(|k| crate::artifacts::hex(k.as_bytes()))),
             attestations: attestations.clone(),
@@ -1465,7 +1480,7 @@ fn run_engine_as(
             Ok(present) => {
                 if let Some(kit) = &common.kit {
                     let pass = passphrase(common.key_passphrase_file.clone());
-                    match crate::signing::after_record(
+                    match crate::evidence::signing::after_record(
                         &state_dir,
                         kit,
                         &present,
@@ -1473,7 +1488,7 @@ fn run_engine_as(
                         &pass,
                     ) {
                         Ok(Some(f)) => {
-                            if f.pubkey == crate::signing::PubkeyInstall::Differs {
+                            if f.pubkey == crate::evidence::signing::PubkeyInstall::Differs {
                                 report.warnings.push(format!(
                                     "this device trusts another record key than {}'s: its records do not verify against the kit",
                                     kit.display()
@@ -1512,8 +1527,8 @@ fn run_engine_as(
     }
 
     let rendered = match (export, format) {
-        (Some(CheckFormat::Junit), _) => crate::export::junit(&report),
-        (Some(CheckFormat::Html), _) => crate::export::html(
+        (Some(CheckFormat::Junit), _) => crate::evidence::export::junit(&report),
+        (Some(CheckFormat::Html), _) => crate::evidence::export::html(
             &report,
             &sources(common.profiles_dir.clone(), common.templates_dir.clone())?,
         )?,
@@ -1680,10 +1695,10 @@ fn fetch_artifacts(
     site: Option<&Path>,
     profile: Option<&str>,
     cache: Option<PathBuf>,
-    opts: &crate::fetch::Options,
+    opts: &crate::artifacts::fetch::Options,
 ) -> Result<Exit> {
+    use crate::artifacts::fetch::Outcome;
     use crate::artifacts::Spec;
-    use crate::fetch::Outcome;
     let site = load_site(site)?;
     let cache = cache.unwrap_or_else(crate::artifacts::default_cache_dir);
     let mut exit = Exit::Ok;
@@ -1697,7 +1712,7 @@ fn fetch_artifacts(
             }
         }
     }
-    let (jobs, local) = crate::fetch::jobs_of(&specs);
+    let (jobs, local) = crate::artifacts::fetch::jobs_of(&specs);
     for name in local {
         println!("local     {name:<22} a path: nothing to download (`artifacts verify` hashes it)");
     }
@@ -1708,7 +1723,7 @@ fn fetch_artifacts(
             j.url
         );
     }
-    let outcomes = crate::fetch::fetch_all(&jobs, &cache, opts);
+    let outcomes = crate::artifacts::fetch::fetch_all(&jobs, &cache, opts);
     for (job, outcome) in jobs.iter().zip(outcomes) {
         let label = job.label();
         match outcome {
@@ -1826,7 +1841,7 @@ fn kit_build(
     }
     let host = facts::detect().os;
     let cache = cache.unwrap_or_else(crate::artifacts::default_cache_dir);
-    let built = crate::kit::build(&crate::kit::BuildOptions {
+    let built = crate::artifacts::kit::build(&crate::artifacts::kit::BuildOptions {
         out,
         site: &site,
         profiles: &loaded,
@@ -1862,16 +1877,16 @@ fn kit_build(
 fn kit_device_dir(kit: &Path, given: Option<String>, records: &Path) -> Result<PathBuf> {
     let name = match given {
         Some(a) => a,
-        None => crate::signing::device_dir_name(&facts::detect().serial, records)?,
+        None => crate::evidence::signing::device_dir_name(&facts::detect().serial, records)?,
     };
-    crate::signing::kit_dir_named(kit, &name)
+    crate::evidence::signing::kit_dir_named(kit, &name)
 }
 
 /// Where the kit key's passphrase comes from.
-fn passphrase(file: Option<PathBuf>) -> crate::signing::Passphrase {
+fn passphrase(file: Option<PathBuf>) -> crate::evidence::signing::Passphrase {
     file.map_or(
-        crate::signing::Passphrase::Prompt,
-        crate::signing::Passphrase::File,
+        crate::evidence::signing::Passphrase::Prompt,
+        crate::evidence::signing::Passphrase::File,
     )
 }
 
@@ -1889,22 +1904,23 @@ fn record_action(action: RecordAction) -> Result<Exit> {
             format,
         } => {
             let dir = dir.unwrap_or_else(|| state_dir.join("records"));
-            let key = pubkey.or_else(|| crate::signing::default_pubkey(kit.as_deref()));
+            let key = pubkey.or_else(|| crate::evidence::signing::default_pubkey(kit.as_deref()));
             let kit_copy = match &kit {
                 Some(k) => Some(kit_device_dir(
                     k,
                     asset,
-                    &crate::signing::records_dir_of(&dir),
+                    &crate::evidence::signing::records_dir_of(&dir),
                 )?),
                 None => None,
             };
-            let mut v = crate::signing::verify(&dir, key.as_deref(), kit_copy.as_deref())?;
-            if key.is_none() && crate::signing::device_pubkey_path(&state_dir).is_file() {
+            let mut v =
+                crate::evidence::signing::verify(&dir, key.as_deref(), kit_copy.as_deref())?;
+            if key.is_none() && crate::evidence::signing::device_pubkey_path(&state_dir).is_file() {
                 // F5: the device's own key proves nothing against the device's administrator.
                 v.device_key_only = true;
                 for f in &mut v.findings {
-                    if f.message == crate::signing::UNSIGNED {
-                        f.message = crate::signing::DEVICE_KEY.into();
+                    if f.message == crate::evidence::signing::UNSIGNED {
+                        f.message = crate::evidence::signing::DEVICE_KEY.into();
                     }
                 }
             }
@@ -1915,11 +1931,11 @@ fn record_action(action: RecordAction) -> Result<Exit> {
                         Some(k) => println!("trusted key: {}", k.display()),
                         None if v.device_key_only => println!(
                             "trusted key: none (the device's own {} is not trusted)",
-                            crate::signing::device_pubkey_path(&state_dir).display()
+                            crate::evidence::signing::device_pubkey_path(&state_dir).display()
                         ),
                         None => println!("trusted key: none"),
                     }
-                    print!("{}", crate::textsafe::terminal_safe(&v.text()));
+                    print!("{}", crate::support::textsafe::terminal_safe(&v.text()));
                 }
             }
             let ok = if allow_unsigned {
@@ -1931,16 +1947,18 @@ fn record_action(action: RecordAction) -> Result<Exit> {
         }
         RecordAction::Diff { a, b, format } => {
             let records = state_dir.join("records");
-            let a = crate::signing::resolve_record(&records, &a)?;
-            let b = crate::signing::resolve_record(&records, &b)?;
+            let a = crate::evidence::signing::resolve_record(&records, &a)?;
+            let b = crate::evidence::signing::resolve_record(&records, &b)?;
             match format {
                 Format::Json => println!(
                     "{}",
-                    serde_json::to_string_pretty(&crate::signing::diff_json(&a, &b)?)?
+                    serde_json::to_string_pretty(&crate::evidence::signing::diff_json(&a, &b)?)?
                 ),
                 Format::Text => print!(
                     "{}",
-                    crate::textsafe::terminal_safe(&crate::signing::diff(&a, &b)?)
+                    crate::support::textsafe::terminal_safe(&crate::evidence::signing::diff(
+                        &a, &b
+                    )?)
                 ),
             }
             Ok(Exit::Ok)
@@ -1948,7 +1966,7 @@ fn record_action(action: RecordAction) -> Result<Exit> {
         RecordAction::Export { kit, asset } => {
             let records = state_dir.join("records");
             let dst = kit_device_dir(&kit, asset, &records)?;
-            let n = crate::signing::export(&records, &dst)?;
+            let n = crate::evidence::signing::export(&records, &dst)?;
             println!(
                 "copied {n} file(s) to {}, signing nothing: only the record of a run with the kit present (`check --kit`, `apply --kit`) is signed",
                 dst.display()
@@ -1960,14 +1978,14 @@ fn record_action(action: RecordAction) -> Result<Exit> {
             perms::ensure_private_dir(&state_dir)?;
             perms::ensure_private_dir(&records)?;
             let src = kit_device_dir(&kit, asset, &records)?;
-            let n = crate::signing::import(
+            let n = crate::evidence::signing::import(
                 &src,
                 &records,
-                crate::signing::default_pubkey(Some(&kit)).as_deref(),
+                crate::evidence::signing::default_pubkey(Some(&kit)).as_deref(),
             )?;
             let mut state = state;
             if state.last_record.is_none() {
-                state.last_record = crate::signing::chain_head(&records)?;
+                state.last_record = crate::evidence::signing::chain_head(&records)?;
                 state.save(&state_dir)?;
             }
             println!(
@@ -2013,7 +2031,7 @@ fn record_show(file: Option<PathBuf>, format: SheetFormat, out: Option<&Path>) -
     let rec: record::Record = serde_json::from_slice(&bytes)
         .with_context(|| format!("{}: not a handover record", path.display()))?;
     let site = Site::load(&default_site(), false, &profile::control_ids()).ok();
-    let ctx = crate::sheet::Context {
+    let ctx = crate::evidence::sheet::Context {
         organisation: site.as_ref().and_then(|s| s.file.organisation.name.clone()),
         service_desk: site
             .as_ref()
@@ -2025,8 +2043,8 @@ fn record_show(file: Option<PathBuf>, format: SheetFormat, out: Option<&Path>) -
         record_sha256: crate::artifacts::sha256_bytes(&bytes),
     };
     let text = match format {
-        SheetFormat::Md => crate::sheet::markdown(&rec, &ctx),
-        SheetFormat::Html => crate::sheet::html(&rec, &ctx),
+        SheetFormat::Md => crate::evidence::sheet::markdown(&rec, &ctx),
+        SheetFormat::Html => crate::evidence::sheet::html(&rec, &ctx),
         SheetFormat::Json => serde_json::to_string_pretty(&rec)? + "\n",
     };
     write_out(out, &text)?;
@@ -2079,11 +2097,15 @@ fn days_between(a: &str, b: &str) -> i64 {
 }
 
 fn kit_verify(dir: &Path) -> Result<Exit> {
-    use crate::kit::Problem;
-    let v = crate::kit::verify_on_device(dir, &record::default_state_dir())?;
-    let names = Site::load(&dir.join(crate::kit::SITE), false, &profile::control_ids())
-        .map(|s| crate::kit::artifact_names(&s))
-        .unwrap_or_default();
+    use crate::artifacts::kit::Problem;
+    let v = crate::artifacts::kit::verify_on_device(dir, &record::default_state_dir())?;
+    let names = Site::load(
+        &dir.join(crate::artifacts::kit::SITE),
+        false,
+        &profile::control_ids(),
+    )
+    .map(|s| crate::artifacts::kit::artifact_names(&s))
+    .unwrap_or_default();
     let named = |p: &str| match names.get(p) {
         Some(n) => format!("{p} (artifact {n})"),
         None => p.to_string(),
@@ -2230,7 +2252,7 @@ fn profiles(sources: &Sources, action: ProfilesAction) -> Result<Exit> {
         }
         ProfilesAction::Validate { file } => {
             let p = sources.load_file(&file)?;
-            let renderer = crate::render::Renderer::new(sources)?;
+            let renderer = crate::plan::render::Renderer::new(sources)?;
             let _ = renderer;
             for c in &p.controls {
                 for t in c.check.iter().chain(c.apply.iter()) {

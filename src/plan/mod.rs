@@ -2,15 +2,17 @@
 //! values, escaped for their language), or the reason none will (a missing site key, not applicable,
 //! manual). Nothing here touches the device.
 
+pub mod render;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
 use serde_json::{json, Value};
 
 use crate::artifacts::sha256_bytes;
-use crate::profile::{Control, Kind, Profile, Sources};
-use crate::render::Renderer;
-use crate::site::{parse_source, Site};
+use crate::inputs::profile::{Control, Kind, Profile, Sources};
+use crate::inputs::site::{parse_source, Site};
+use crate::plan::render::Renderer;
 
 /// A control, ready to run.
 #[derive(Debug, Clone)]
@@ -63,7 +65,7 @@ pub fn refused_firewall_entries(site: &Site, cleartext_ports: &[u64]) -> Vec<Str
 impl Resolved {
     pub fn new(sources: &Sources, profile: Profile, site: Site) -> Result<Resolved> {
         let renderer = Renderer::new(sources)?;
-        let lifecycle = crate::lifecycle::load(sources)?;
+        let lifecycle = crate::inputs::lifecycle::load(sources)?;
         let cleartext: Vec<u64> = profile
             .vars
             .get("cleartext_ports")

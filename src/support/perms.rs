@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 #[cfg(any(unix, windows))]
-use crate::error::InputError;
+use crate::support::error::InputError;
 
 #[cfg(unix)]
 fn euid() -> u32 {
@@ -25,7 +25,7 @@ pub fn is_root() -> bool {
     #[cfg(windows)]
     {
         // Elevated (High) or SYSTEM integrity: the mandatory-label SIDs are the same in every language.
-        std::process::Command::new(crate::runner::program("whoami"))
+        std::process::Command::new(crate::host::program("whoami"))
             .args(["/groups", "/fo", "csv"])
             .output()
             .map(|o| {
@@ -354,7 +354,7 @@ mod unix_trust {
 
     use anyhow::{Context, Result};
 
-    use crate::error::InputError;
+    use crate::support::error::InputError;
 
     /// What is wrong with a file or directory someone other than root (or the user running handover)
     /// could change, if anything. A sticky directory above the object (such as /tmp) is fine: others
@@ -788,7 +788,7 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
         // names). `/reset` first removes any other explicit ACE (`/grant:r` replaces only the grants
         // of the SIDs it names).
         let icacls = |args: &[&str]| -> Result<()> {
-            let status = std::process::Command::new(crate::runner::program("icacls"))
+            let status = std::process::Command::new(crate::host::program("icacls"))
                 .arg(dir)
                 .args(args)
                 .status()?;

@@ -11,8 +11,8 @@ use anyhow::{bail, Context as _, Result};
 use handlebars::Handlebars;
 use serde_json::{json, Value};
 
-use crate::profile::Sources;
-use crate::report::{ControlReport, Report, Status};
+use crate::evidence::report::{ControlReport, Report, Status};
+use crate::inputs::profile::Sources;
 
 /// The HTML report's template, under `templates/` (so `--templates-dir` overrides it like any other).
 pub const HTML_TEMPLATE: &str = "report/report.html.hbs";
@@ -200,10 +200,10 @@ fn junit_timestamp(t: &str) -> String {
     }
 }
 
-/// An XML attribute value (inside `"…"`): [`crate::render::xml_escape`], which writes tabs and line
+/// An XML attribute value (inside `"…"`): [`crate::plan::render::xml_escape`], which writes tabs and line
 /// breaks as references (a parser would turn them into spaces) and replaces what XML cannot carry.
 pub fn xml_attr(s: &str) -> String {
-    crate::render::xml_escape(s)
+    crate::plan::render::xml_escape(s)
 }
 
 /// XML character data. A carriage return is a reference, or a parser would turn it into a newline.
@@ -215,7 +215,7 @@ pub fn xml_text(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '\r' => out.push_str("&#13;"),
-            c if !crate::render::xml_char_ok(c) => out.push('\u{FFFD}'),
+            c if !crate::plan::render::xml_char_ok(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -247,7 +247,7 @@ pub fn html(report: &Report, sources: &Sources) -> Result<String> {
     h.set_strict_mode(true);
     h.set_prevent_indent(true);
     // Control characters go too (F18): a page printed to a terminal must not drive it.
-    h.register_escape_fn(|s| handlebars::html_escape(&crate::textsafe::terminal_safe(s)));
+    h.register_escape_fn(|s| handlebars::html_escape(&crate::support::textsafe::terminal_safe(s)));
     h.register_template_string(HTML_TEMPLATE, template)
         .with_context(|| format!("template {HTML_TEMPLATE}"))?;
     let page = h

@@ -1,7 +1,9 @@
 //! The engine: for each control, query first, then decide, then change, then re-check (SPEC §5, STYLE).
 //! Checks are independent and run concurrently; changes run one at a time in the fixed order of
-//! [`crate::profile::CONTROLS`], which puts the separate admin account before anything that removes admin
+//! [`crate::inputs::profile::CONTROLS`], which puts the separate admin account before anything that removes admin
 //! rights (SPEC §7). `plan` and `check` never change the device.
+
+pub mod journal;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -14,13 +16,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::artifacts;
-use crate::clock;
-use crate::facts::Device;
+use crate::evidence::report::{ControlReport, ProfileRef, Report, Status, Tool};
+use crate::host::facts::Device;
+use crate::host::{Host, ProcessError, Script, Shell};
+use crate::inputs::profile::Kind;
 use crate::plan::{Planned, Resolved};
-use crate::profile::Kind;
-use crate::report::{ControlReport, ProfileRef, Report, Status, Tool};
-use crate::runner::{Host, ProcessError, Script, Shell};
-use crate::secrets::Secrets;
+use crate::support::clock;
+use crate::support::secrets::Secrets;
 
 /// The exit status by which an apply script says "done, but a reboot is needed to finish".
 pub const REBOOT_EXIT: i32 = 194;
@@ -34,7 +36,7 @@ pub const MANUAL_EXIT: i32 = 196;
 
 /// Whether a profile's `accounts.separate-admin` apply sets the account's password (`sets_password =
 /// false` in its params says it never does: on macOS a person creates that account).
-fn sets_password(c: &crate::profile::Control) -> bool {
+fn sets_password(c: &crate::inputs::profile::Control) -> bool {
     c.params.get("sets_password").and_then(Value::as_bool) != Some(false)
 }
 
@@ -86,7 +88,7 @@ pub struct RunOptions {
     /// Extra environment for every apply script (`apply --kit`: the kit's package repository).
     pub apply_env: Vec<(String, String)>,
     /// Attestations still honoured on this installation (the caller filters by age and install).
-    pub attestations: Vec<crate::record::Attestation>,
+    pub attestations: Vec<crate::evidence::record::Attestation>,
     /// The state directory whose journal records each control's outcome as the apply goes.
     pub journal_dir: Option<PathBuf>,
     /// Ask the OS after each change whether a reboot became pending (off in unit tests).
@@ -300,7 +302,7 @@ impl Engine<'_> {
         &self,
         name: &str,
         stdout: &str,
-        out: &crate::runner::Outcome,
+        out: &crate::host::Outcome,
         started: Instant,
     ) -> Verdict {
         let v = |status, reason: String, observed| Verdict {
@@ -331,13 +333,15 @@ impl Engine<'_> {
                 v(
                     status,
                     self.secrets.redact(&cl.reason),
-                    crate::redact::value(&self.secrets, observed),
+                    crate::evidence::redact::value(&self.secrets, observed),
                 )
             }
             _ => {
                 // Redacted whole before ProcessError keeps the last 4000 bytes (F7).
-                let err =
-                    ProcessError::from_outcome(name, &crate::redact::outcome(&self.secrets, out));
+                let err = ProcessError::from_outcome(
+                    name,
+                    &crate::evidence::redact::outcome(&self.secrets, out),
+                );
                 let why = if out.timed_out {
                     String::new()
                 } else {
@@ -443,7 +447,7 @@ impl Engine<'_> {
             let name = format!("{} check", p.control.id);
             verdicts[i] = Some(match lines.get(&p.control.id) {
                 Some(j) => {
-                    let own = crate::runner::Outcome {
+                    let own = crate::host::Outcome {
                         code: Some(0),
                         stdout: j["result"].as_str().unwrap_or("").to_string(),
                         stderr: j["errors"]
@@ -463,7 +467,7 @@ impl Engine<'_> {
                 None => {
                     let err = ProcessError::from_outcome(
                         &script.name,
-                        &crate::redact::outcome(&self.secrets, &out),
+                        &crate::evidence::redact::outcome(&self.secrets, &out),
                     );
                     Verdict {
                         status: Status::Error,
@@ -529,7 +533,7 @@ impl Engine<'_> {
         let warnings = controls
             .iter()
             .filter(|c| c.id == "os.supported")
-            .filter_map(|c| crate::lifecycle::support_warning(&c.observed, self.opts.now))
+            .filter_map(|c| crate::inputs::lifecycle::support_warning(&c.observed, self.opts.now))
             .collect();
         Report {
             tool: Tool {
@@ -763,15 +767,15 @@ impl Engine<'_> {
             return Ok(None);
         }
         let work = self.opts.state_dir.join("work");
-        crate::perms::ensure_private_dir(&work)?;
+        crate::support::perms::ensure_private_dir(&work)?;
         let dir = tempfile::Builder::new()
             .prefix("files-")
             .tempdir_in(&work)?;
-        crate::perms::ensure_private_dir(dir.path())?;
+        crate::support::perms::ensure_private_dir(dir.path())?;
         for (name, text) in &p.files {
             let base = name.rsplit('/').next().unwrap_or(name);
             let path = dir.path().join(base);
-            crate::perms::write_private(&path, text.as_bytes())?;
+            crate::support::perms::write_private(&path, text.as_bytes())?;
             let var = base.replace(['-', '.'], "_").to_ascii_uppercase();
             env.push((format!("HANDOVER_FILE_{var}"), path.display().to_string()));
         }
@@ -786,8 +790,8 @@ impl Engine<'_> {
         let port: u16 = parts.nth(2)?.parse().ok()?;
         let covered = self.resolved.site.file.firewall.allow.iter().any(|e| {
             e.port == port
-                && e.proto == crate::site::Proto::Tcp
-                && crate::site::parse_source(&e.from)
+                && e.proto == crate::inputs::site::Proto::Tcp
+                && crate::inputs::site::parse_source(&e.from)
                     .is_some_and(|(net, len)| in_network(client, net, len))
         });
         (!covered).then(|| {
@@ -936,7 +940,7 @@ impl Engine<'_> {
                 match exported {
                     Some(pw) => {
                         env.push((Secrets::env_name("admin.password"), pw.clone()));
-                        crate::redact::add_secret(&mut secrets, "admin.password", pw);
+                        crate::evidence::redact::add_secret(&mut secrets, "admin.password", pw);
                         password_exported = true;
                     }
                     None if needs_new => {
@@ -1000,7 +1004,7 @@ impl Engine<'_> {
                 }
                 Ok(out) => {
                     let log = secrets.redact(&format!("{}{}", out.stdout, out.stderr));
-                    cr.output = Some(crate::runner::tail(&log, 8000).to_string());
+                    cr.output = Some(crate::host::tail(&log, 8000).to_string());
                     cr.changed = true;
                     if out.code == Some(REBOOT_EXIT) && !out.timed_out {
                         cr.status = Status::Fail;
@@ -1031,7 +1035,7 @@ impl Engine<'_> {
                             "the change failed: {}",
                             ProcessError::from_outcome(
                                 &script.name,
-                                &crate::redact::outcome(&secrets, &out)
+                                &crate::evidence::redact::outcome(&secrets, &out)
                             )
                         ));
                     } else {
@@ -1065,14 +1069,14 @@ impl Engine<'_> {
             }
             cr.duration_ms += apply_started.elapsed().as_millis() as u64;
             if self.opts.detect_reboot && !reboot {
-                if let Some(why) = crate::journal::reboot_pending() {
+                if let Some(why) = crate::engine::journal::reboot_pending() {
                     reboot = true;
                     cr.reason = format!("{}; a reboot is now pending ({why})", cr.reason);
                 }
             }
             if let Some(dir) = &self.opts.journal_dir {
                 if let Err(e) =
-                    crate::journal::Journal::mark(dir, &p.control.id, cr.status.as_str())
+                    crate::engine::journal::Journal::mark(dir, &p.control.id, cr.status.as_str())
                 {
                     journal_error = Some(format!("{e:#}"));
                 }
@@ -1081,7 +1085,7 @@ impl Engine<'_> {
             if restarting {
                 // Windows 1641: the machine is going down; nothing else may start.
                 if let Some(dir) = &self.opts.journal_dir {
-                    let _ = crate::journal::Journal::set_state(dir, "restarting");
+                    let _ = crate::engine::journal::Journal::set_state(dir, "restarting");
                 }
                 break;
             }
@@ -1134,7 +1138,7 @@ impl Engine<'_> {
 }
 
 fn in_network(addr: std::net::IpAddr, net: std::net::IpAddr, len: u8) -> bool {
-    use crate::site::network_of;
+    use crate::inputs::site::network_of;
     addr.is_ipv4() == net.is_ipv4() && network_of(addr, len) == network_of(net, len)
 }
 
@@ -1175,8 +1179,8 @@ fn password_unknown(admin: &str) -> String {
 
 fn generate_and_show(account: &str) -> Option<String> {
     use std::io::Write;
-    let pw = crate::secrets::generate_password().ok()?;
-    let mut tty = crate::secrets::open_console().ok()?;
+    let pw = crate::support::secrets::generate_password().ok()?;
+    let mut tty = crate::support::secrets::open_console().ok()?;
     writeln!(
         tty,
         "\nPassword for {account}: {pw}\nWrite it down now and give it to the user in person; it is not stored or shown again.\nIt must be changed at first login.\n"
@@ -1196,7 +1200,7 @@ mod tests {
         t.extend([120, 120]);
         assert_eq!(batch_timeout(&t), 156 + 120 + 30);
         assert_eq!(batch_timeout(&[30]), 6 + 30 + 30);
-        let batch = include_str!("../templates/windows/_batch.ps1");
+        let batch = include_str!("../../templates/windows/_batch.ps1");
         assert!(
             batch.contains(&format!("$slots = {BATCH_SLOTS}")),
             "BATCH_SLOTS differs from _batch.ps1's $slots"
@@ -1217,9 +1221,9 @@ mod tests {
 mod engine_tests {
     //! The engine's decisions against a scripted host: no device is touched.
     use super::*;
-    use crate::profile::{Sources, CONTROLS};
-    use crate::runner::Outcome as RunOutcome;
-    use crate::site::Site;
+    use crate::host::Outcome as RunOutcome;
+    use crate::inputs::profile::{Sources, CONTROLS};
+    use crate::inputs::site::Site;
     use std::path::Path;
 
     /// Answers each script by its name (`ID check` / `ID apply`); checks answer from a queue so that the
@@ -1336,7 +1340,7 @@ mod engine_tests {
         let site = Site::parse(
             Path::new("/t/site.toml"),
             site,
-            &crate::profile::control_ids(),
+            &crate::inputs::profile::control_ids(),
         )
         .unwrap();
         let r = Resolved::new(&sources, profile, site).unwrap();
@@ -1351,7 +1355,7 @@ mod engine_tests {
     ) -> Engine<'a> {
         let mut secrets = Secrets::default();
         for (k, v) in &r.site.secrets {
-            crate::redact::add_secret(&mut secrets, k, v);
+            crate::evidence::redact::add_secret(&mut secrets, k, v);
         }
         Engine {
             resolved: r,
@@ -1467,13 +1471,15 @@ mod engine_tests {
             let d = device();
             let mut e = engine(&r, &d, &host, &[]);
             if attest {
-                e.opts.attestations.push(crate::record::Attestation {
-                    control: "apps.fortinet-vpn".into(),
-                    by: "A. Tech".into(),
-                    at: "2026-11-25T10:00:00Z".into(),
-                    text: "connection made".into(),
-                    install_id: "i".into(),
-                });
+                e.opts
+                    .attestations
+                    .push(crate::evidence::record::Attestation {
+                        control: "apps.fortinet-vpn".into(),
+                        by: "A. Tech".into(),
+                        at: "2026-11-25T10:00:00Z".into(),
+                        text: "connection made".into(),
+                        install_id: "i".into(),
+                    });
             }
             let rep = e.apply().report.unwrap();
             status(&rep, "apps.fortinet-vpn")
@@ -1485,13 +1491,15 @@ mod engine_tests {
     }
 
     fn attest_separate_admin(e: &mut Engine) {
-        e.opts.attestations.push(crate::record::Attestation {
-            control: "accounts.separate-admin".into(),
-            by: "A. Tech".into(),
-            at: "2026-11-25T10:00:00Z".into(),
-            text: "jdoe-admin's password tried at the login window".into(),
-            install_id: "i".into(),
-        });
+        e.opts
+            .attestations
+            .push(crate::evidence::record::Attestation {
+                control: "accounts.separate-admin".into(),
+                by: "A. Tech".into(),
+                at: "2026-11-25T10:00:00Z".into(),
+                text: "jdoe-admin's password tried at the login window".into(),
+                install_id: "i".into(),
+            });
     }
 
     fn env_of(host: &ScriptedHost, script: &str) -> Option<Vec<(String, String)>> {
@@ -1813,7 +1821,7 @@ mod engine_tests {
         let site = Site::parse(
             Path::new("/t/site.toml"),
             "[accounts]\nadmin_name = \"uni-adm0\"\nguest_name = \"uni-gst0\"\n",
-            &crate::profile::control_ids(),
+            &crate::inputs::profile::control_ids(),
         )
         .unwrap();
         let r = Resolved::new(&sources, profile, site).unwrap();
@@ -1960,7 +1968,7 @@ mod engine_tests {
         ]);
         let d = device();
         let state = tempfile::tempdir().unwrap();
-        crate::journal::Journal {
+        crate::engine::journal::Journal {
             state: "running".into(),
             ..Default::default()
         }
@@ -1976,7 +1984,7 @@ mod engine_tests {
         // Nothing after it started; it is not reported fixed.
         assert!(!host.ran().iter().any(|n| n == "firewall.enabled apply"));
         assert_eq!(status(&rep, "firewall.enabled").0, Status::Fail);
-        let j = crate::journal::Journal::load(state.path())
+        let j = crate::engine::journal::Journal::load(state.path())
             .unwrap()
             .unwrap();
         assert_eq!(j.state, "restarting");
@@ -1990,7 +1998,7 @@ mod engine_tests {
         let d = device();
         let mut e = engine(&r, &d, &host, &[]);
         e.opts.mode = Mode::Check;
-        e.opts.attestations = vec![crate::record::Attestation {
+        e.opts.attestations = vec![crate::evidence::record::Attestation {
             control: "firmware.password".into(),
             by: "A. Tech".into(),
             at: "2026-11-20T09:00:00Z".into(),
@@ -2017,16 +2025,16 @@ mod engine_tests {
     #[test]
     fn exit_precedence() {
         assert_eq!(
-            crate::error::Exit::NotCompliant.worst(crate::error::Exit::Reboot),
-            crate::error::Exit::Reboot
+            crate::support::error::Exit::NotCompliant.worst(crate::support::error::Exit::Reboot),
+            crate::support::error::Exit::Reboot
         );
         assert_eq!(
-            crate::error::Exit::Reboot.worst(crate::error::Exit::Error),
-            crate::error::Exit::Error
+            crate::support::error::Exit::Reboot.worst(crate::support::error::Exit::Error),
+            crate::support::error::Exit::Error
         );
         assert_eq!(
-            crate::error::Exit::Error.worst(crate::error::Exit::Ok),
-            crate::error::Exit::Error
+            crate::support::error::Exit::Error.worst(crate::support::error::Exit::Ok),
+            crate::support::error::Exit::Error
         );
     }
 }

@@ -11,10 +11,10 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::clock;
-use crate::error::InputError;
-use crate::profile::Sources;
-use crate::textpos::parse_toml;
+use crate::inputs::profile::Sources;
+use crate::inputs::textpos::parse_toml;
+use crate::support::clock;
+use crate::support::error::InputError;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,7 +66,7 @@ pub fn load(sources: &Sources) -> Result<serde_json::Value, InputError> {
                     let idx = i.to_string();
                     return Err(InputError::Value {
                         file: path.clone().into(),
-                        line: crate::textpos::line_of(&src, &["release", &idx, key]),
+                        line: crate::inputs::textpos::line_of(&src, &["release", &idx, key]),
                         key: format!("release.{idx}.{key}"),
                         message: format!("{d} must be a date (YYYY-MM-DD), not a date-time"),
                     });
@@ -83,13 +83,13 @@ pub fn load(sources: &Sources) -> Result<serde_json::Value, InputError> {
             let (idx, first_idx) = (i.to_string(), first.to_string());
             return Err(InputError::Value {
                 file: path.clone().into(),
-                line: crate::textpos::line_of(&src, &["release", &idx, "version"]),
+                line: crate::inputs::textpos::line_of(&src, &["release", &idx, "version"]),
                 key: format!("release.{idx}.version"),
                 message: format!(
                     "{} {} is named twice (first at line {}): keep one row a release",
                     r.id,
                     r.version,
-                    crate::textpos::line_of(&src, &["release", &first_idx, "version"])
+                    crate::inputs::textpos::line_of(&src, &["release", &first_idx, "version"])
                 ),
             });
         }
@@ -117,9 +117,9 @@ pub fn load(sources: &Sources) -> Result<serde_json::Value, InputError> {
 
 /// Where `handover lifecycle import` writes the table by default, and where `check` looks for it before
 /// the embedded one: `/etc/handover/lifecycle.toml`, `%ProgramData%\handover\lifecycle.toml`,
-/// `/Library/Application Support/handover/lifecycle.toml`. `HANDOVER_LIFECYCLE` overrides it where test hooks are honoured ([`crate::clock::test_hook`], F13).
+/// `/Library/Application Support/handover/lifecycle.toml`. `HANDOVER_LIFECYCLE` overrides it where test hooks are honoured ([`crate::support::clock::test_hook`], F13).
 pub fn default_override_path() -> PathBuf {
-    if let Some(p) = crate::clock::test_hook("HANDOVER_LIFECYCLE") {
+    if let Some(p) = crate::support::clock::test_hook("HANDOVER_LIFECYCLE") {
         return PathBuf::from(p);
     }
     if cfg!(windows) {
@@ -148,7 +148,7 @@ pub fn override_text(path: &Path) -> Result<Option<(String, String)>, InputError
         }
     }
     // Checked and read through one open file, never through a link swapped in between (F12).
-    let bytes = crate::perms::read_trusted(path, "lifecycle table")
+    let bytes = crate::support::perms::read_trusted(path, "lifecycle table")
         .map_err(|e| InputError::Refused(format!("{e:#}")))?;
     let text = String::from_utf8(bytes).map_err(|_| {
         InputError::Refused(format!("lifecycle table {}: not UTF-8", path.display()))
@@ -558,10 +558,10 @@ fn import_at(
     parse_toml::<LifecycleFile>(out, &edited)?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.exists() {
-            crate::perms::ensure_private_dir(dir)?;
+            crate::support::perms::ensure_private_dir(dir)?;
         }
     }
-    crate::perms::write_private(out, edited.as_bytes())?;
+    crate::support::perms::write_private(out, edited.as_bytes())?;
     summary.written = true;
     Ok(summary)
 }
@@ -1012,7 +1012,8 @@ mod tests {
         let r10 = row(&embedded, "rocky", "10");
         let r10 = format!("[[release]]\n{r10}");
         assert!(embedded.contains(&r10));
-        crate::perms::write_private(&out, embedded.replacen(&r10, "", 1).as_bytes()).unwrap();
+        crate::support::perms::write_private(&out, embedded.replacen(&r10, "", 1).as_bytes())
+            .unwrap();
         let s = import_at(
             &fixture("rocky-linux-v0.json"),
             Some("rocky-linux"),

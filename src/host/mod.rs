@@ -3,6 +3,8 @@
 //! carries the command, exit status, stdout and stderr (a [`ProcessError`]), which is what an operator
 //! needs when an installer fails.
 
+pub mod facts;
+
 use std::time::Duration;
 #[cfg(any(unix, windows))]
 use std::time::Instant;
@@ -59,7 +61,7 @@ impl Outcome {
 
 /// A failed command, with everything an operator needs to see why. Its text keeps the last 4000 bytes
 /// of each stream, so a caller that holds secrets builds it from an already redacted outcome
-/// ([`crate::redact::outcome`]): redacting the text afterwards would miss a secret cut in two (F7).
+/// ([`crate::evidence::redact::outcome`]): redacting the text afterwards would miss a secret cut in two (F7).
 #[derive(Debug, thiserror::Error)]
 #[error(
     "{name} {status}{}{}",
@@ -244,8 +246,8 @@ impl Host for LocalHost {
         if script.shell != Shell::PowerShell {
             anyhow::bail!("{}: only PowerShell scripts run on Windows", script.name);
         }
-        let work = crate::record::default_state_dir().join("work");
-        crate::perms::ensure_private_dir(&work)?;
+        let work = crate::evidence::record::default_state_dir().join("work");
+        crate::support::perms::ensure_private_dir(&work)?;
         let file = tempfile::Builder::new()
             .prefix("script-")
             .suffix(".ps1")

@@ -5,8 +5,8 @@ use std::io::IsTerminal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::facts::Device;
-use crate::textsafe::one_line;
+use crate::host::facts::Device;
+use crate::support::textsafe::one_line;
 
 /// A control's result (SPEC §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,7 +116,7 @@ pub struct Report {
     /// This device's release is newer than every profile of its distribution, and the profile that
     /// ran instead (SPEC §3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub untested_release: Option<crate::profile::UntestedRelease>,
+    pub untested_release: Option<crate::inputs::profile::UntestedRelease>,
 }
 
 impl Report {
@@ -232,7 +232,7 @@ pub fn text_with(r: &Report, color: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::Os;
+    use crate::host::facts::Os;
 
     fn report(warnings: Vec<String>) -> Report {
         Report {

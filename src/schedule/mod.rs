@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::error::InputError;
-use crate::perms;
+use crate::support::error::InputError;
+use crate::support::perms;
 
 /// How often the job runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -404,12 +404,12 @@ fn launchd_plist(comment: &str, label: &str, args: &[&str], keys: &str) -> Strin
          <!-- {comment} -->\n\
          <plist version=\"1.0\">\n<dict>\n\
          \t<key>Label</key>\n\t<string>{}</string>\n\t<key>ProgramArguments</key>\n\t<array>\n",
-        crate::render::xml_escape(label)
+        crate::plan::render::xml_escape(label)
     );
     for a in args {
         p.push_str(&format!(
             "\t\t<string>{}</string>\n",
-            crate::render::xml_escape(a)
+            crate::plan::render::xml_escape(a)
         ));
     }
     p.push_str("\t</array>\n");
@@ -418,7 +418,7 @@ fn launchd_plist(comment: &str, label: &str, args: &[&str], keys: &str) -> Strin
         "\t<key>StandardOutPath</key>\n\t<string>{log}</string>\n\
          \t<key>StandardErrorPath</key>\n\t<string>{log}</string>\n\
          </dict>\n</plist>\n",
-        log = crate::render::xml_escape(MACOS_LOG)
+        log = crate::plan::render::xml_escape(MACOS_LOG)
     ));
     p
 }
@@ -506,19 +506,19 @@ fn trusted_inputs(opts: &InstallOptions) -> Result<(PathBuf, Option<PathBuf>, Ve
         perms::require_trusted(dir, "the directory of the handover binary").map_err(with_hint)?;
     }
     let mut notes = Vec::new();
-    let known = crate::profile::control_ids();
+    let known = crate::inputs::profile::control_ids();
     let site = match &opts.site {
         Some(s) => {
             let s = absolute_existing(s, "site file")?;
             perms::require_trusted(&s, "site file")?;
-            crate::site::Site::load(&s, true, &known)?;
+            crate::inputs::site::Site::load(&s, true, &known)?;
             Some(s)
         }
         None => {
             let d = default_site();
             if d.exists() {
                 perms::require_trusted(&d, "site file")?;
-                crate::site::Site::load(&d, true, &known)?;
+                crate::inputs::site::Site::load(&d, true, &known)?;
             } else {
                 notes.push(format!(
                     "note: there is no site file at {} yet; the scheduled apply needs one (its \
@@ -545,7 +545,7 @@ fn require_admin(what: &str) -> Result<()> {
 
 /// Run a command; its stdout, or an error with its stderr.
 fn run(program: &str, args: &[&str]) -> Result<String> {
-    let out = duct::cmd(crate::runner::program(program), args.iter().copied())
+    let out = duct::cmd(crate::host::program(program), args.iter().copied())
         .stdin_null()
         .stdout_capture()
         .stderr_capture()
@@ -571,7 +571,7 @@ fn run(program: &str, args: &[&str]) -> Result<String> {
 
 /// Run a command whose failure is an answer (not installed, not loaded): (success, stdout + stderr).
 fn probe(program: &str, args: &[&str]) -> (bool, String) {
-    match duct::cmd(crate::runner::program(program), args.iter().copied())
+    match duct::cmd(crate::host::program(program), args.iter().copied())
         .stdin_null()
         .stdout_capture()
         .stderr_capture()
@@ -684,7 +684,9 @@ pub fn status() -> Result<(bool, String)> {
     } else {
         linux_status()
     };
-    text.push_str(&latest_record_line(&crate::record::default_state_dir()));
+    text.push_str(&latest_record_line(
+        &crate::evidence::record::default_state_dir(),
+    ));
     Ok((installed, text))
 }
 
@@ -866,7 +868,7 @@ fn linux_status() -> (bool, String) {
 }
 
 fn windows_cmd_path() -> PathBuf {
-    crate::record::default_state_dir().join(CMD_FILE)
+    crate::evidence::record::default_state_dir().join(CMD_FILE)
 }
 
 fn windows_install(opts: &InstallOptions, exe: &Path, site: Option<&Path>) -> Result<String> {
@@ -1620,7 +1622,7 @@ pub fn schtasks_resume_args(cmd_path: &str) -> Result<Vec<String>> {
 pub fn register_resume(state_dir: &Path) -> Result<String> {
     require_admin("register a resume")?;
     let exe = std::env::current_exe().context("finding this binary")?;
-    crate::perms::require_trusted(&exe, "handover binary")?;
+    crate::support::perms::require_trusted(&exe, "handover binary")?;
     if cfg!(windows) {
         let cmd = state_dir.join("resume.cmd");
         let exe_s = utf8(&exe, "handover binary")?;
@@ -1635,13 +1637,13 @@ pub fn register_resume(state_dir: &Path) -> Result<String> {
         ))
     } else if cfg!(target_os = "macos") {
         // Loaded by launchd at the next boot, as every job in /Library/LaunchDaemons is.
-        let plist = render_resume_plist(&exe, &crate::journal::Journal::path(state_dir))?;
+        let plist = render_resume_plist(&exe, &crate::engine::journal::Journal::path(state_dir))?;
         write_atomic(Path::new(RESUME_PLIST), plist.as_bytes(), 0o644)?;
         Ok(format!(
             "registered {RESUME_PLIST}: apply --resume at the next boot\n"
         ))
     } else {
-        let unit = render_resume_service(&exe, &crate::journal::Journal::path(state_dir))?;
+        let unit = render_resume_service(&exe, &crate::engine::journal::Journal::path(state_dir))?;
         let path = Path::new(UNIT_DIR).join(RESUME_SERVICE);
         write_atomic(&path, unit.as_bytes(), 0o644)?;
         run("systemctl", &["daemon-reload"])?;
@@ -1709,7 +1711,7 @@ mod resume_tests {
         }
         // The script: nothing without the journal, else the resumed apply with the binary as given.
         let script = "[ -f \"$2\" ] || exit 0; exec \"$1\" apply --resume --yes";
-        assert!(p.contains(&crate::render::xml_escape(script)));
+        assert!(p.contains(&crate::plan::render::xml_escape(script)));
         let dir = tempfile::tempdir().unwrap();
         let fake = dir.path().join("hand over");
         std::fs::write(&fake, "#!/bin/sh\necho \"ran $*\"\n").unwrap();

@@ -52,22 +52,22 @@ impl Secrets {
 
 /// Read the admin password from a file that only root (or the owner, when not root) can read.
 pub fn read_password_file(path: &Path) -> Result<String> {
-    crate::perms::require_private_file(path)?;
+    crate::support::perms::require_private_file(path)?;
     // Read from the file that was checked, opened once without following a link (F12).
-    let mut file = crate::perms::open_trusted(path, "password file")?;
+    let mut file = crate::support::perms::open_trusted(path, "password file")?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
         let mode = file.metadata()?.mode();
         if mode & 0o077 != 0 {
-            return Err(crate::error::InputError::refused(format!(
+            return Err(crate::support::error::InputError::refused(format!(
                 "refusing {}: mode {:o}; a password file must be readable by root only (chmod 600)",
                 path.display(),
                 mode & 0o7777
             )));
         }
     }
-    let bytes = crate::perms::read_bounded(&mut file, "password file", path)?;
+    let bytes = crate::support::perms::read_bounded(&mut file, "password file", path)?;
     let text = String::from_utf8(bytes)
         .with_context(|| format!("{}: cannot read the admin password file", path.display()))?;
     let pw = text.lines().next().unwrap_or("").to_string();

@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use handlebars::Handlebars;
 use serde_json::Value;
 
-use crate::profile::Sources;
+use crate::inputs::profile::Sources;
 
 /// The language of a script, chosen by the template's file extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,6 +2,11 @@
 //! private directory, hashed there and run from there, so nothing can swap it between the check and the
 //! run. A mismatch refuses the install and changes nothing. (Downloading and the kit: installers issue.)
 
+pub mod fetch;
+pub mod kit;
+pub mod kitkey;
+pub mod lock;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -9,16 +14,16 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
-use crate::perms;
+use crate::support::perms;
 
-/// Hex sha256 of a reader (see [`crate::hashing`]: read and hash overlap on two threads).
+/// Hex sha256 of a reader (see [`crate::support::hashing`]: read and hash overlap on two threads).
 pub fn sha256_reader(r: impl Read) -> std::io::Result<String> {
-    crate::hashing::sha256_reader(r)
+    crate::support::hashing::sha256_reader(r)
 }
 
 /// Hex sha256 of a file, streaming.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    crate::hashing::sha256_file(path)
+    crate::support::hashing::sha256_file(path)
 }
 
 pub fn sha256_bytes(b: &[u8]) -> String {
@@ -56,9 +61,9 @@ pub struct Staged {
 }
 
 /// The download cache of this OS (SPEC §6); `HANDOVER_CACHE_DIR` overrides it where test hooks are
-/// honoured ([`crate::clock::test_hook`], F13).
+/// honoured ([`crate::support::clock::test_hook`], F13).
 pub fn default_cache_dir() -> PathBuf {
-    if let Some(d) = crate::clock::test_hook("HANDOVER_CACHE_DIR") {
+    if let Some(d) = crate::support::clock::test_hook("HANDOVER_CACHE_DIR") {
         return PathBuf::from(d);
     }
     if cfg!(windows) {
@@ -90,7 +95,7 @@ pub struct Spec {
 
 impl Spec {
     /// The artifact `name` from a site's template context (`artifacts.NAME`), if the site defines it.
-    pub fn from_site(site: &crate::site::Site, name: &str) -> Option<Spec> {
+    pub fn from_site(site: &crate::inputs::site::Site, name: &str) -> Option<Spec> {
         let a = site.get("artifacts")?.get(name)?;
         Some(Spec {
             name: name.to_string(),
@@ -103,7 +108,7 @@ impl Spec {
             }),
             file_name: a["file_name"]
                 .as_str()
-                .filter(|f| crate::site::is_plain_file_name(f))
+                .filter(|f| crate::inputs::site::is_plain_file_name(f))
                 .map_or_else(|| name.to_string(), str::to_string),
             args: a["args"]
                 .as_array()
@@ -274,14 +279,14 @@ pub fn stage(spec: &Spec, cache: &Path, work_dir: &Path) -> Result<Staged> {
     } else {
         &spec.file_name
     };
-    if !crate::site::is_plain_file_name(staged_name) {
-        return Err(crate::error::InputError::refused(format!(
+    if !crate::inputs::site::is_plain_file_name(staged_name) {
+        return Err(crate::support::error::InputError::refused(format!(
             "artifact {name}: {staged_name:?} is not a plain file name to stage the installer under (letters, digits, . _ + -; no path, no leading dot, no device name)"
         )));
     }
     for (rel, _) in spec.parts().iter().filter(|_| spec.files.is_some()) {
         if let Some(bad) = rel.split('/').find(|c| !plain_path_part(c)) {
-            return Err(crate::error::InputError::refused(format!(
+            return Err(crate::support::error::InputError::refused(format!(
                 "artifact {name}: {rel:?} has {bad:?}, which could leave the private directory it is staged in; refusing it"
             )));
         }
@@ -379,7 +384,8 @@ mod tests {
             url: url.into(),
             sha256: sha256.into(),
             files: None,
-            file_name: crate::site::url_file_name(url).unwrap_or_else(|| "lsagent-linux".into()),
+            file_name: crate::inputs::site::url_file_name(url)
+                .unwrap_or_else(|| "lsagent-linux".into()),
             args: vec![],
         }
     }
