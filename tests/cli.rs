@@ -443,7 +443,7 @@ fn artifacts_verify_names_missing_and_mismatching_installers() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("good.run"), b"good").unwrap();
     std::fs::write(dir.path().join("bad.run"), b"tampered").unwrap();
-    let good = handover::artifacts::sha256_bytes(b"good");
+    let good = handover::support::hashing::sha256_bytes(b"good");
     let site_text = format!(
         "[artifacts.good]\nurl = \"good.run\"\nsha256 = \"{good}\"\n[artifacts.bad]\nurl = \"bad.run\"\nsha256 = \"{good}\"\n\
          [artifacts.gone]\nurl = \"https://example.ac.uk/gone.run\"\nsha256 = \"{good}\"\n"
@@ -471,7 +471,7 @@ fn artifacts_verify_names_missing_and_mismatching_installers() {
         out.lines().any(|l| l.starts_with("MISMATCH")
             && l.contains(&format!(
                 "the site expects {good}, the file has {}",
-                handover::artifacts::sha256_bytes(b"tampered")
+                handover::support::hashing::sha256_bytes(b"tampered")
             ))),
         "{out}"
     );

@@ -112,7 +112,9 @@ impl Fixture {
         let pubkey = signing::keygen(&kit, &pass).unwrap();
         let key = signing::read_signing_key(&signing::kit_key_path(&kit), &pass).unwrap();
         let provenance = record::Provenance {
-            kit_key: Some(handover::artifacts::hex(key.verifying_key().as_bytes())),
+            kit_key: Some(handover::support::hashing::hex(
+                key.verifying_key().as_bytes(),
+            )),
             attestations: vec![],
         };
         let mut st = State::default();
@@ -207,7 +209,7 @@ fn keygen_writes_a_private_key_and_a_public_key_and_never_replaces_them() {
     let seed = secret.lines().find(|l| !l.starts_with('#')).unwrap();
     assert!(!text.contains(seed));
     let opened = signing::read_signing_key(&key, &pass).unwrap();
-    assert!(!secret.contains(&handover::artifacts::hex(&opened.to_bytes())));
+    assert!(!secret.contains(&handover::support::hashing::hex(&opened.to_bytes())));
 
     let again = signing::keygen(tmp.path(), &pass).unwrap_err().to_string();
     assert!(again.contains("records.key"), "{again}");
@@ -353,7 +355,7 @@ fn a_chain_recomputed_and_re_signed_without_the_kit_key_fails() {
         std::fs::write(p, &bytes).unwrap();
         previous = Some(format!(
             "sha256:{}",
-            handover::artifacts::sha256_bytes(&bytes)
+            handover::support::hashing::sha256_bytes(&bytes)
         ));
         std::fs::remove_file(signing::sig_path(p)).unwrap();
         signing::sign_record(p, &forged_key).unwrap();
@@ -554,7 +556,10 @@ fn rewrite(p: &Path, previous: Option<String>, edit: impl Fn(&mut serde_json::Va
     doc["previous"] = previous.into();
     let bytes = serde_json::to_vec_pretty(&doc).unwrap();
     std::fs::write(p, &bytes).unwrap();
-    format!("sha256:{}", handover::artifacts::sha256_bytes(&bytes))
+    format!(
+        "sha256:{}",
+        handover::support::hashing::sha256_bytes(&bytes)
+    )
 }
 
 /// The technician's run on the device: its record, written after whatever the device holds.
@@ -585,7 +590,7 @@ fn technicians_run(state: &Path, kit_key: &str) -> PathBuf {
 }
 
 fn kit_key_hex(f: &Fixture) -> String {
-    handover::artifacts::hex(f.key.verifying_key().as_bytes())
+    handover::support::hashing::hex(f.key.verifying_key().as_bytes())
 }
 
 /// B2: a fabricated "compliant" record appended with its chain fixed is never signed at the next
@@ -600,7 +605,7 @@ fn f2_a_fabricated_record_appended_before_a_visit_is_reported_never_signed() {
     std::fs::copy(&f.records[2], &fabricated).unwrap();
     let head = format!(
         "sha256:{}",
-        handover::artifacts::sha256_bytes(&std::fs::read(&f.records[2]).unwrap())
+        handover::support::hashing::sha256_bytes(&std::fs::read(&f.records[2]).unwrap())
     );
     rewrite(&fabricated, Some(head), |d| {
         d["report"]["mode"] = "apply".into();
@@ -747,7 +752,7 @@ fn f3_the_kit_key_copied_from_the_stick_signs_nothing_without_the_passphrase() {
     let f = Fixture::new();
     let key_file = signing::kit_key_path(&f.kit);
     let text = std::fs::read_to_string(&key_file).unwrap();
-    assert!(!text.contains(&handover::artifacts::hex(&f.key.to_bytes())));
+    assert!(!text.contains(&handover::support::hashing::hex(&f.key.to_bytes())));
     let tmp = tempfile::tempdir().unwrap();
     let wrong = tmp.path().join("wrong");
     std::fs::write(&wrong, "correct horse battery stapler\n").unwrap();
@@ -760,7 +765,10 @@ fn f3_the_kit_key_copied_from_the_stick_signs_nothing_without_the_passphrase() {
     std::fs::create_dir_all(old.path().join("keys")).unwrap();
     std::fs::write(
         signing::kit_key_path(old.path()),
-        format!("# old\n{}\n", handover::artifacts::hex(&f.key.to_bytes())),
+        format!(
+            "# old\n{}\n",
+            handover::support::hashing::hex(&f.key.to_bytes())
+        ),
     )
     .unwrap();
     let e = signing::read_signing_key(&signing::kit_key_path(old.path()), &f.pass)

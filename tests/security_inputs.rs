@@ -255,7 +255,7 @@ fn f16_a_site_manifest_outside_the_site_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let secret = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(secret.path(), "root-only bytes\n").unwrap();
-    let secret_sha = handover::artifacts::sha256_bytes(b"root-only bytes\n");
+    let secret_sha = handover::support::hashing::sha256_bytes(b"root-only bytes\n");
     let zeros = "0".repeat(64);
     // Absolute, `..` and device paths are input errors naming the key.
     for m in [

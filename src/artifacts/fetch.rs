@@ -24,8 +24,9 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::artifacts::{cache_path, par_map};
+use crate::artifacts::cache_path;
 use crate::support::hashing::Hasher;
+use crate::support::par::par_map;
 
 /// One file to download: a file artifact, or one file of a directory artifact.
 #[derive(Debug, Clone)]

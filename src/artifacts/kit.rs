@@ -19,9 +19,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::artifacts::{cache_path, par_map, Spec};
+use crate::artifacts::{cache_path, Spec};
 use crate::inputs::profile::Profile;
 use crate::inputs::site::Site;
+use crate::support::par::par_map;
 
 pub const MANIFEST: &str = "MANIFEST.sha256";
 pub const SITE: &str = "site.toml";
@@ -132,19 +133,23 @@ pub fn build(o: &BuildOptions) -> Result<Built> {
         .collect();
     let dest_cache = out.join("artifacts");
     std::fs::create_dir_all(dest_cache.join("sha256"))?;
-    let copied = par_map(&parts, jobs(), |(label, sha, src)| -> Result<()> {
-        let dest = cache_path(&dest_cache, sha);
-        if dest.exists() {
-            return Ok(());
-        }
-        if !src.exists() {
-            bail!(
-                "artifact {label}: {} does not exist; run `handover artifacts fetch` first",
-                src.display()
-            );
-        }
-        copy_verified(src, &dest, sha).with_context(|| format!("artifact {label}"))
-    });
+    let copied = par_map(
+        &parts,
+        crate::support::par::cores(),
+        |(label, sha, src)| -> Result<()> {
+            let dest = cache_path(&dest_cache, sha);
+            if dest.exists() {
+                return Ok(());
+            }
+            if !src.exists() {
+                bail!(
+                    "artifact {label}: {} does not exist; run `handover artifacts fetch` first",
+                    src.display()
+                );
+            }
+            copy_verified(src, &dest, sha).with_context(|| format!("artifact {label}"))
+        },
+    );
     for r in copied {
         r?;
     }
@@ -181,10 +186,6 @@ pub fn build(o: &BuildOptions) -> Result<Built> {
     built.files = files;
     built.bytes = bytes;
     Ok(built)
-}
-
-fn jobs() -> usize {
-    crate::artifacts::cores()
 }
 
 #[cfg(unix)]
@@ -402,7 +403,7 @@ fn files_under(dir: &Path) -> Result<Vec<String>> {
 
 fn write_manifest(dir: &Path) -> Result<(usize, u64)> {
     let files = files_under(dir)?;
-    let hashes = par_map(&files, jobs(), |rel| {
+    let hashes = par_map(&files, crate::support::par::cores(), |rel| {
         crate::artifacts::sha256_file(&dir.join(rel)).map(|h| {
             let len = std::fs::metadata(dir.join(rel)).map_or(0, |m| m.len());
             (h, len)
@@ -657,7 +658,7 @@ pub fn verify(dir: &Path) -> Result<Verified> {
         }
     })?;
     let entries: Vec<(&String, &String)> = listed.iter().collect();
-    let results = par_map(&entries, jobs(), |(rel, want)| {
+    let results = par_map(&entries, crate::support::par::cores(), |(rel, want)| {
         let f = match open_regular(dir, rel) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -989,13 +990,16 @@ fn copy_repo(kit: &Path, files: &[(String, String)], prefix: &str, dest: &Path) 
     use std::io::Read;
     std::fs::create_dir(dest).with_context(|| format!("creating {}", dest.display()))?;
     crate::support::perms::ensure_private_dir(dest)?;
-    let copied = par_map(files, jobs(), |(rel, sha)| -> Result<()> {
-        let to = dest.join(&rel[prefix.len()..]);
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
-        }
-        let src = open_regular(kit, rel).map_err(|e| {
+    let copied = par_map(
+        files,
+        crate::support::par::cores(),
+        |(rel, sha)| -> Result<()> {
+            let to = dest.join(&rel[prefix.len()..]);
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
+            }
+            let src = open_regular(kit, rel).map_err(|e| {
             if not_regular(&e) {
                 crate::support::error::InputError::refused(format!(
                     "the kit's {rel} is no longer a regular file (it was verified as one): nothing is installed from the kit; run `handover kit verify {}`",
@@ -1005,32 +1009,33 @@ fn copy_repo(kit: &Path, files: &[(String, String)], prefix: &str, dest: &Path) 
                 anyhow::Error::from(e).context(format!("reading the kit's {rel}"))
             }
         })?;
-        // Never more than the file held when opened (and one byte to see it grew): a file growing
-        // without end cannot fill the disk, and the hash below refuses it.
-        let len = src.metadata()?.len();
-        let mut o = std::fs::OpenOptions::new();
-        o.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(0o600);
-        }
-        let mut out = o
-            .open(&to)
-            .with_context(|| format!("creating {}", to.display()))?;
-        std::io::copy(&mut src.take(len.saturating_add(1)), &mut out)
-            .with_context(|| format!("copying the kit's {rel}"))?;
-        drop(out);
-        // The copy, not the kit, is what apt and dnf read: its hash is the one that counts.
-        let got = crate::artifacts::sha256_file(&to)?;
-        if got != *sha {
-            return Err(crate::support::error::InputError::refused(format!(
+            // Never more than the file held when opened (and one byte to see it grew): a file growing
+            // without end cannot fill the disk, and the hash below refuses it.
+            let len = src.metadata()?.len();
+            let mut o = std::fs::OpenOptions::new();
+            o.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                o.mode(0o600);
+            }
+            let mut out = o
+                .open(&to)
+                .with_context(|| format!("creating {}", to.display()))?;
+            std::io::copy(&mut src.take(len.saturating_add(1)), &mut out)
+                .with_context(|| format!("copying the kit's {rel}"))?;
+            drop(out);
+            // The copy, not the kit, is what apt and dnf read: its hash is the one that counts.
+            let got = crate::artifacts::sha256_file(&to)?;
+            if got != *sha {
+                return Err(crate::support::error::InputError::refused(format!(
                 "the kit's {rel} changed after the kit was verified (its copy does not match {MANIFEST}): nothing is installed from the kit; run `handover kit verify {}`",
                 kit.display()
             )));
-        }
-        Ok(())
-    });
+            }
+            Ok(())
+        },
+    );
     for r in copied {
         r?;
     }
@@ -1120,7 +1125,7 @@ mod tests {
     fn stanza(version: &str) -> String {
         format!(
             "Package: handover-f1-probe\nVersion: {version}\nArchitecture: all\nMaintainer: t <t@example.org>\nFilename: ./handover-f1-probe_all.deb\nSize: 4\nSHA256: {}\nDescription: probe\n\n",
-            crate::artifacts::sha256_bytes(b"deb!")
+            crate::support::hashing::sha256_bytes(b"deb!")
         )
     }
 
@@ -1285,7 +1290,7 @@ mod tests {
         std::os::unix::fs::symlink(&other, k.join("sub")).unwrap();
         let v = verify(&k).unwrap();
         let text: Vec<String> = v.problems.iter().map(ToString::to_string).collect();
-        let secret_sha = crate::artifacts::sha256_bytes(b"root:$y$secret");
+        let secret_sha = crate::support::hashing::sha256_bytes(b"root:$y$secret");
         assert!(!text.iter().any(|t| t.contains(&secret_sha)), "{text:?}");
         for p in ["README.txt", "fifo", "sub/a"] {
             assert!(

@@ -19,7 +19,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use ed25519_dalek::SigningKey;
 
-use crate::artifacts::{hex, unhex};
+use crate::support::hashing::{hex, unhex};
 
 const MAGIC: &str = "handover-key-v2";
 /// Argon2id cost: memory in KiB, passes, lanes.

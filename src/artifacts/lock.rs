@@ -320,45 +320,11 @@ fn read_site(site_path: &Path) -> Result<String> {
 /// followed, so the link stays a link.
 fn write_atomic(path: &Path, text: &str) -> Result<()> {
     let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let meta = fs::metadata(&target).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".handover-lock-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    let ctx = || format!("cannot write {}", tmp_name(&dir));
-    tmp.write_all(text.as_bytes()).with_context(ctx)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let file = tmp.as_file();
-        let now = file.metadata().with_context(ctx)?;
-        if now.uid() != meta.uid() || now.gid() != meta.gid() {
-            // Best effort: only root may give a file away; the mode below is kept regardless.
-            let _ = std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid()));
-        }
-        file.set_permissions(fs::Permissions::from_mode(meta.mode() & 0o7777))
-            .with_context(ctx)?;
-    }
-    #[cfg(not(unix))]
-    let _ = &meta;
-    tmp.as_file().sync_all().with_context(ctx)?;
-    tmp.persist(&target)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot replace {}", target.display()))?;
-    #[cfg(unix)]
-    if let Ok(d) = fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-fn tmp_name(dir: &Path) -> String {
-    format!("a temporary file in {}", dir.display())
+    crate::support::fsutil::write_atomic(
+        &target,
+        text.as_bytes(),
+        crate::support::fsutil::Perm::LikeExisting,
+    )
 }
 
 /// An artifact table already in the site.
@@ -850,7 +816,7 @@ mod tests {
     use super::*;
 
     fn sha(b: &[u8]) -> String {
-        crate::artifacts::sha256_bytes(b)
+        crate::support::hashing::sha256_bytes(b)
     }
 
     fn known() -> Vec<String> {

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::support::par::par_map;
 use anyhow::{bail, Context, Result};
-use sha2::{Digest, Sha256};
 
 use crate::support::perms;
 
@@ -26,31 +26,6 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     crate::support::hashing::sha256_file(path)
 }
 
-pub fn sha256_bytes(b: &[u8]) -> String {
-    hex(&Sha256::digest(b))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
-
-/// The bytes of lowercase or uppercase hex, `None` when it is not hex.
-pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
 /// An installer ready to run: a private copy whose hash was checked after copying.
 #[derive(Debug)]
 pub struct Staged {
@@ -60,20 +35,8 @@ pub struct Staged {
     _dir: tempfile::TempDir,
 }
 
-/// The download cache of this OS (SPEC §6); `HANDOVER_CACHE_DIR` overrides it where test hooks are
-/// honoured ([`crate::support::clock::test_hook`], F13).
 pub fn default_cache_dir() -> PathBuf {
-    if let Some(d) = crate::support::clock::test_hook("HANDOVER_CACHE_DIR") {
-        return PathBuf::from(d);
-    }
-    if cfg!(windows) {
-        PathBuf::from(std::env::var("ProgramData").unwrap_or_else(|_| r"C:\ProgramData".into()))
-            .join(r"handover\cache")
-    } else if cfg!(target_os = "macos") {
-        PathBuf::from("/Library/Caches/handover")
-    } else {
-        PathBuf::from("/var/cache/handover")
-    }
+    crate::support::dirs::cache_dir()
 }
 
 /// An artifact as the site defines it (SPEC §6): one file, or a directory whose every file is pinned.
@@ -234,39 +197,6 @@ pub fn verify(spec: &Spec, cache: &Path, jobs: usize) -> Verified {
     }
 }
 
-/// How many hashing threads to run: one per core.
-pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
-}
-
-/// `f` over `items` on at most `jobs` threads, results in the order of `items`.
-pub fn par_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let jobs = jobs.clamp(1, items.len().max(1));
-    if jobs == 1 {
-        return items.iter().map(&f).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let out: Vec<std::sync::Mutex<Option<R>>> =
-        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|s| {
-        for _ in 0..jobs {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(item) = items.get(i) else { break };
-                let r = f(item);
-                *out[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-            });
-        }
-    });
-    out.into_iter()
-        .map(|m| {
-            m.into_inner()
-                .unwrap_or_else(|e| e.into_inner())
-                .expect("every item mapped")
-        })
-        .collect()
-}
-
 /// Copy the artifact (a path, a `file://` URL, or a download already in `cache`) into a new private
 /// directory under `work_dir`, hash the copy and compare with the site's sha256; for a directory
 /// artifact every file, into the same relative place.
@@ -377,6 +307,7 @@ fn plain_path_part(part: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::support::hashing::sha256_bytes;
 
     fn file_spec(url: &str, sha256: &str) -> Spec {
         Spec {
@@ -533,16 +464,6 @@ mod tests {
         );
         assert_eq!(file_spec("https://x/a", "0").part_url(""), "https://x/a");
         assert_eq!(percent_encode("a b+c"), "a%20b%2Bc");
-    }
-
-    #[test]
-    fn par_map_keeps_order() {
-        let v: Vec<u32> = (0..50).collect();
-        assert_eq!(
-            par_map(&v, 4, |x| x * 2),
-            (0..50).map(|x| x * 2).collect::<Vec<_>>()
-        );
-        assert!(par_map(&Vec::<u32>::new(), 4, |x| *x).is_empty());
     }
 
     #[test]

@@ -785,7 +785,7 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Artifacts {
             action: ArtifactsAction::Lock { from, site, yes },
         } => {
-            let site = site.unwrap_or_else(default_site);
+            let site = site.unwrap_or_else(crate::support::dirs::site_file);
             let known = known_artifact_names();
             let code = crate::artifacts::lock::run(&site, &from, yes, &known)?;
             Ok(if code == 0 {
@@ -834,22 +834,10 @@ fn sources(profiles_dir: Option<PathBuf>, templates_dir: Option<PathBuf>) -> Res
     })
 }
 
-/// The default site file of this OS.
-fn default_site() -> PathBuf {
-    if cfg!(windows) {
-        PathBuf::from(std::env::var("ProgramData").unwrap_or_else(|_| r"C:\ProgramData".into()))
-            .join(r"handover\site.toml")
-    } else if cfg!(target_os = "macos") {
-        PathBuf::from("/Library/Application Support/handover/site.toml")
-    } else {
-        PathBuf::from("/etc/handover/site.toml")
-    }
-}
-
 fn load_site(path: Option<&Path>) -> Result<Site> {
     let (path, required) = match path {
         Some(p) => (p.to_path_buf(), true),
-        None => (default_site(), false),
+        None => (crate::support::dirs::site_file(), false),
     };
     if path.exists() {
         perms::require_trusted(&path, "site file")?;
@@ -1412,7 +1400,7 @@ fn run_engine_as(
     if setup.resolved.site.path.is_none() {
         report.warnings.push(format!(
             "no site file at {}: controls that need site values fail naming them",
-            default_site().display()
+            crate::support::dirs::site_file().display()
         ));
     }
 
@@ -1471,7 +1459,10 @@ fn run_engine_as(
                         .as_deref()
                         .is_some_and(|k| crate::evidence::signing::kit_key_path(k).exists())
                 })
-                .and_then(|keys| keys.first().map(|k| crate::artifacts::hex(k.as_bytes()))),
+                .and_then(|keys| {
+                    keys.first()
+                        .map(|k| crate::support::hashing::hex(k.as_bytes()))
+                }),
             attestations: attestations.clone(),
         };
         match record::write_with(&state_dir, &mut state, &report, artifacts, provenance)
@@ -2030,7 +2021,12 @@ fn record_show(file: Option<PathBuf>, format: SheetFormat, out: Option<&Path>) -
     let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
     let rec: record::Record = serde_json::from_slice(&bytes)
         .with_context(|| format!("{}: not a handover record", path.display()))?;
-    let site = Site::load(&default_site(), false, &profile::control_ids()).ok();
+    let site = Site::load(
+        &crate::support::dirs::site_file(),
+        false,
+        &profile::control_ids(),
+    )
+    .ok();
     let ctx = crate::evidence::sheet::Context {
         organisation: site.as_ref().and_then(|s| s.file.organisation.name.clone()),
         service_desk: site
@@ -2040,7 +2036,7 @@ fn record_show(file: Option<PathBuf>, format: SheetFormat, out: Option<&Path>) -
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        record_sha256: crate::artifacts::sha256_bytes(&bytes),
+        record_sha256: crate::support::hashing::sha256_bytes(&bytes),
     };
     let text = match format {
         SheetFormat::Md => crate::evidence::sheet::markdown(&rec, &ctx),
@@ -2142,10 +2138,6 @@ fn kit_verify(dir: &Path) -> Result<Exit> {
     }
 }
 
-fn jobs() -> usize {
-    crate::artifacts::cores()
-}
-
 fn verify_artifacts(
     site: Option<&Path>,
     profile: Option<&str>,
@@ -2166,10 +2158,11 @@ fn verify_artifacts(
             (n, s)
         })
         .collect();
-    let results = crate::artifacts::par_map(&specs, jobs(), |(_, spec)| {
-        spec.as_ref()
-            .map(|s| crate::artifacts::verify(s, &cache, jobs()))
-    });
+    let results =
+        crate::support::par::par_map(&specs, crate::support::par::cores(), |(_, spec)| {
+            spec.as_ref()
+                .map(|s| crate::artifacts::verify(s, &cache, crate::support::par::cores()))
+        });
     let mut exit = Exit::Ok;
     for ((name, spec), result) in specs.iter().zip(results) {
         let (Some(spec), Some(result)) = (spec, result) else {

@@ -1875,7 +1875,7 @@ mod engine_tests {
         let site = format!(
             "[artifacts.office-odt]\nurl = \"{}\"\nsha256 = \"{}\"\nfile_name = \"setup.exe\"\nargs = [\"/quiet\", \"C:\\\\Program Files\\\\a \\\"b\\\".xml\"]\n",
             dir.path().join("download").display(),
-            crate::artifacts::sha256_bytes(b"odt")
+            crate::support::hashing::sha256_bytes(b"odt")
         );
         let (_d, r) = resolved(&["apps.office365"], &site);
         let host = ScriptedHost::new(&[
@@ -1913,12 +1913,12 @@ mod engine_tests {
         let odt = format!(
             "[artifacts.office-odt]\nurl = \"{}\"\nsha256 = \"{}\"\n",
             dir.path().join("setup.exe").display(),
-            crate::artifacts::sha256_bytes(b"odt")
+            crate::support::hashing::sha256_bytes(b"odt")
         );
         let source = format!(
             "[artifacts.office-source]\nurl = \"{}\"\n[artifacts.office-source.files]\n\"Office/Data/v64.cab\" = \"{}\"\n",
             dir.path().join("src").display(),
-            crate::artifacts::sha256_bytes(b"cab")
+            crate::support::hashing::sha256_bytes(b"cab")
         );
         for (site, with_source) in [(odt.clone(), false), (format!("{odt}{source}"), true)] {
             let (_d, r) = resolved(&["apps.office365"], &site);

@@ -7,23 +7,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::artifacts::sha256_bytes;
 use crate::evidence::report::Report;
+use crate::support::hashing::sha256_bytes;
 use crate::support::perms;
 
-/// The default state directory of this OS.
 pub fn default_state_dir() -> PathBuf {
-    if let Some(d) = crate::support::clock::test_hook("HANDOVER_STATE_DIR") {
-        return PathBuf::from(d);
-    }
-    if cfg!(windows) {
-        PathBuf::from(std::env::var("ProgramData").unwrap_or_else(|_| r"C:\ProgramData".into()))
-            .join("handover")
-    } else if cfg!(target_os = "macos") {
-        PathBuf::from("/Library/Application Support/handover")
-    } else {
-        PathBuf::from("/var/lib/handover")
-    }
+    crate::support::dirs::state_dir()
 }
 
 /// What handover remembers between runs.

@@ -28,7 +28,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 pub use crate::artifacts::kitkey::Passphrase;
-use crate::artifacts::{hex, sha256_bytes, unhex};
+use crate::support::hashing::{hex, sha256_bytes, unhex};
 use crate::support::perms;
 
 /// The kit's private key.
@@ -579,7 +579,7 @@ fn plan_copy(src: &Path, dst: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
     Ok(plan)
 }
 
-fn copy_planned(plan: &[(PathBuf, PathBuf)], private: bool) -> Result<usize> {
+fn copy_planned(plan: &[(PathBuf, PathBuf)]) -> Result<usize> {
     for (from, to) in plan {
         let max = if from.extension().is_some_and(|x| x == "sig") {
             MAX_SIG
@@ -588,19 +588,10 @@ fn copy_planned(plan: &[(PathBuf, PathBuf)], private: bool) -> Result<usize> {
         };
         // A regular file only: a `.sig` linked to /etc/shadow is refused, not copied (F14).
         let bytes = read_regular(from, max)?;
-        if private {
-            perms::write_private(to, &bytes)?;
-        } else {
-            // Atomic, so that a stick pulled out mid-copy leaves no half file to conflict with later;
-            // the rename replaces a link planted at `to` rather than writing through it.
-            let dir = to.parent().expect("a file in a directory");
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)
-                .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-            std::io::Write::write_all(&mut tmp, &bytes)?;
-            tmp.as_file().sync_all()?;
-            tmp.persist(to)
-                .with_context(|| format!("writing {}", to.display()))?;
-        }
+        // Atomic, so that a stick pulled out mid-copy leaves no half file to conflict with later;
+        // the rename replaces a link planted at `to` rather than writing through it. Mode 0600 both
+        // ways, as the temporary file each copy was made from had before.
+        perms::write_private(to, &bytes)?;
     }
     Ok(plan.len())
 }
@@ -613,7 +604,7 @@ pub fn export(records_dir: &Path, dst: &Path) -> Result<usize> {
     if dst.is_symlink() {
         bail!("{} is a symbolic link: refused", dst.display());
     }
-    copy_planned(&plan, false)
+    copy_planned(&plan)
 }
 
 /// Copy the kit's records of one device into the device's records directory, by the same rule as
@@ -634,7 +625,7 @@ pub fn import(kit_dir: &Path, records_dir: &Path, pubkey: Option<&Path>) -> Resu
     }
     let plan = plan_copy(kit_dir, records_dir)?;
     perms::ensure_private_dir(records_dir)?;
-    copy_planned(&plan, true)
+    copy_planned(&plan)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 //! needs when an installer fails.
 
 pub mod facts;
+pub mod process;
 
 use std::time::Duration;
 #[cfg(any(unix, windows))]

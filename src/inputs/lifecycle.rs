@@ -115,21 +115,8 @@ pub fn load(sources: &Sources) -> Result<serde_json::Value, InputError> {
 // ---------------------------------------------------------------------------------------------------------
 // Where an imported table lives.
 
-/// Where `handover lifecycle import` writes the table by default, and where `check` looks for it before
-/// the embedded one: `/etc/handover/lifecycle.toml`, `%ProgramData%\handover\lifecycle.toml`,
-/// `/Library/Application Support/handover/lifecycle.toml`. `HANDOVER_LIFECYCLE` overrides it where test hooks are honoured ([`crate::support::clock::test_hook`], F13).
 pub fn default_override_path() -> PathBuf {
-    if let Some(p) = crate::support::clock::test_hook("HANDOVER_LIFECYCLE") {
-        return PathBuf::from(p);
-    }
-    if cfg!(windows) {
-        PathBuf::from(std::env::var("ProgramData").unwrap_or_else(|_| r"C:\ProgramData".into()))
-            .join(r"handover\lifecycle.toml")
-    } else if cfg!(target_os = "macos") {
-        PathBuf::from("/Library/Application Support/handover/lifecycle.toml")
-    } else {
-        PathBuf::from("/etc/handover/lifecycle.toml")
-    }
+    crate::support::dirs::lifecycle_file()
 }
 
 /// The text of an imported table at `path` with the path to show in errors, or `None` when there is none

@@ -913,7 +913,7 @@ fn directory_artifacts(
         let key = ["artifacts", name.as_str(), "manifest"];
         let bytes = read_manifest_file(base.unwrap_or(Path::new(".")), manifest)
             .map_err(|e| err(&key, format!("cannot read {}: {e}", mpath.display())))?;
-        let got = crate::artifacts::sha256_bytes(&bytes);
+        let got = crate::support::hashing::sha256_bytes(&bytes);
         if !got.eq_ignore_ascii_case(pinned) {
             // Not the sha256 it has: that would tell anyone who can edit a site the hash of a file.
             return Err(err(
@@ -1005,7 +1005,7 @@ fn context_of(
             let v = match trees.get(name) {
                 Some(files) => json!({
                     "url": url,
-                    "sha256": crate::artifacts::sha256_bytes(canonical_manifest(files).as_bytes()),
+                    "sha256": crate::support::hashing::sha256_bytes(canonical_manifest(files).as_bytes()),
                     "files": files,
                 }),
                 None => json!({
@@ -1174,7 +1174,7 @@ mod tests {
         assert_eq!(a["files"]["Office/Data/v64.cab"], h.as_str());
         assert_eq!(
             a["sha256"],
-            crate::artifacts::sha256_bytes(format!("{h}  Office/Data/v64.cab\n").as_bytes())
+            crate::support::hashing::sha256_bytes(format!("{h}  Office/Data/v64.cab\n").as_bytes())
         );
         let e = parse(&format!(
             "[artifacts.o]\nurl = \"d\"\n[artifacts.o.files]\n\"../etc/passwd\" = \"{h}\"\n"
@@ -1196,7 +1196,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let manifest = format!("# Office 2024\n{h}  Office/Data/v64.cab\n{h} *setup.exe\n");
         std::fs::write(dir.path().join("office.sha256"), &manifest).unwrap();
-        let pinned = crate::artifacts::sha256_bytes(manifest.as_bytes());
+        let pinned = crate::support::hashing::sha256_bytes(manifest.as_bytes());
         let src = format!(
             "[artifacts.o]\nurl = \"office\"\nmanifest = \"office.sha256\"\nsha256 = \"{pinned}\"\n"
         );
@@ -1210,7 +1210,7 @@ mod tests {
             .to_string();
         assert!(e.contains("refusing a manifest that changed"), "{e}");
         std::fs::write(dir.path().join("office.sha256"), "zz  x\n").unwrap();
-        let bad = crate::artifacts::sha256_bytes(b"zz  x\n");
+        let bad = crate::support::hashing::sha256_bytes(b"zz  x\n");
         let e = Site::parse(&site_path, &src.replace(&pinned, &bad), CONTROLS)
             .unwrap_err()
             .to_string();

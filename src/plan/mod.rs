@@ -9,10 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::Result;
 use serde_json::{json, Value};
 
-use crate::artifacts::sha256_bytes;
 use crate::inputs::profile::{Control, Kind, Profile, Sources};
 use crate::inputs::site::{parse_source, Site};
 use crate::plan::render::Renderer;
+use crate::support::hashing::sha256_bytes;
 
 /// A control, ready to run.
 #[derive(Debug, Clone)]

@@ -14,7 +14,6 @@
 //! the format has no safe escape. The renderers are pure functions, unit-tested on every OS; only
 //! [`install`], [`remove`] and [`status`] touch the system.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -464,18 +463,6 @@ fn utf8<'a>(p: &'a Path, what: &str) -> Result<&'a str> {
     })
 }
 
-/// The site file handover uses when `--site` is not given (as `cli.rs` defines it).
-fn default_site() -> PathBuf {
-    if cfg!(windows) {
-        PathBuf::from(std::env::var("ProgramData").unwrap_or_else(|_| r"C:\ProgramData".into()))
-            .join(r"handover\site.toml")
-    } else if cfg!(target_os = "macos") {
-        PathBuf::from("/Library/Application Support/handover/site.toml")
-    } else {
-        PathBuf::from("/etc/handover/site.toml")
-    }
-}
-
 /// An absolute path for a file that must exist: symlinks resolved on Unix; on Windows without the
 /// `\\?\` prefix that `canonicalize` adds (cmd.exe cannot run from it).
 fn absolute_existing(p: &Path, what: &str) -> Result<PathBuf> {
@@ -515,7 +502,7 @@ fn trusted_inputs(opts: &InstallOptions) -> Result<(PathBuf, Option<PathBuf>, Ve
             Some(s)
         }
         None => {
-            let d = default_site();
+            let d = crate::support::dirs::site_file();
             if d.exists() {
                 perms::require_trusted(&d, "site file")?;
                 crate::inputs::site::Site::load(&d, true, &known)?;
@@ -593,31 +580,7 @@ fn probe(program: &str, args: &[&str]) -> (bool, String) {
 /// Write `bytes` to `path` atomically (temporary file in the same directory, fsync, rename), mode `mode`
 /// on Unix (the directory's ACL on Windows).
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    let dir = path.parent().context("a file path has a parent")?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".handover-")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(mode))?;
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        // The rename itself, on disk.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
+    crate::support::fsutil::write_atomic(path, bytes, crate::support::fsutil::Perm::Mode(mode))
 }
 
 fn remove_if_present(path: &Path) -> Result<bool> {

@@ -2,7 +2,6 @@
 //! it refuses any of those that a standard user could have written: otherwise a user could plant an
 //! installer that the next apply runs as root. Its own state is private (0700 directories, 0600 files).
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -834,20 +833,7 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
 
 /// Write `bytes` to `path` atomically (temporary file, fsync, rename) with mode 0600.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().context("a file path has a parent")?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    crate::support::fsutil::write_private(path, bytes)
 }
 
 #[cfg(test)]
