@@ -559,7 +559,7 @@ fn main_inner() -> ExitCode {
 fn run(cli: Cli) -> Result<Exit> {
     match cli.command {
         Command::Facts { format } => {
-            let d = facts::detect();
+            let d = crate::host::Host::facts(&LocalHost);
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&d)?),
                 // The device's own word (/etc/os-release, DMI): one line each, no control characters (F18).
@@ -861,7 +861,7 @@ struct Setup {
 
 fn setup(common: &Common, mode: Option<Mode>) -> Result<Setup> {
     let sources = sources(common.profiles_dir.clone(), common.templates_dir.clone())?;
-    let device = facts::detect();
+    let device = crate::host::Host::facts(&LocalHost);
     let (profile, untested) = match &common.profile {
         Some(name) => {
             let profile = sources.load(name)?;
@@ -1249,7 +1249,7 @@ fn run_engine_as(
             }
         }
         if setup.matches_device {
-            reboot_before = crate::engine::journal::reboot_pending();
+            reboot_before = crate::host::Host::reboot_pending(&LocalHost);
         }
         // The pre-flight write: a read-only or full state directory stops here, before any change.
         let only: Vec<String> = common.only.clone();
@@ -1830,7 +1830,7 @@ fn kit_build(
         }
         binaries.push((name, e));
     }
-    let host = facts::detect().os;
+    let host = crate::host::Host::facts(&LocalHost).os;
     let cache = cache.unwrap_or_else(crate::artifacts::default_cache_dir);
     let built = crate::artifacts::kit::build(&crate::artifacts::kit::BuildOptions {
         out,
@@ -1868,7 +1868,10 @@ fn kit_build(
 fn kit_device_dir(kit: &Path, given: Option<String>, records: &Path) -> Result<PathBuf> {
     let name = match given {
         Some(a) => a,
-        None => crate::evidence::signing::device_dir_name(&facts::detect().serial, records)?,
+        None => crate::evidence::signing::device_dir_name(
+            &crate::host::Host::facts(&LocalHost).serial,
+            records,
+        )?,
     };
     crate::evidence::signing::kit_dir_named(kit, &name)
 }
@@ -2050,7 +2053,7 @@ fn record_show(file: Option<PathBuf>, format: SheetFormat, out: Option<&Path>) -
 fn waivers_lint(site: Option<&Path>) -> Result<Exit> {
     let site = load_site(site)?;
     let today = clock::date(clock::now()?);
-    let device = facts::detect();
+    let device = crate::host::Host::facts(&LocalHost);
     if site.waivers.is_empty() {
         println!("no waivers in {}", site.describe());
         return Ok(Exit::Ok);

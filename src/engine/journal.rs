@@ -187,49 +187,6 @@ impl Journal {
     }
 }
 
-/// A reboot the OS says is pending, and why; checked before an apply and after each change.
-pub fn reboot_pending() -> Option<String> {
-    if cfg!(windows) {
-        // The keys Windows Update and CBS set while a restart is owed (not localised).
-        for key in [
-            r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending",
-            r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired",
-        ] {
-            let found = duct::cmd!(crate::host::program("reg"), "query", key)
-                .stdout_null()
-                .stderr_null()
-                .unchecked()
-                .run()
-                .is_ok_and(|o| o.status.success());
-            if found {
-                return Some(format!("{key} exists"));
-            }
-        }
-        return None;
-    }
-    if cfg!(target_os = "macos") {
-        return None;
-    }
-    for f in ["/var/run/reboot-required", "/run/reboot-required"] {
-        if Path::new(f).exists() {
-            return Some(format!("{f} exists"));
-        }
-    }
-    // dnf family: `needs-restarting -r` exits 1 when a reboot is needed (dnf-utils / dnf-plugins-core).
-    if Path::new("/usr/bin/dnf").exists() {
-        let needed = duct::cmd!("dnf", "-q", "needs-restarting", "-r")
-            .stdout_null()
-            .stderr_null()
-            .unchecked()
-            .run()
-            .is_ok_and(|o| o.status.code() == Some(1));
-        if needed {
-            return Some("dnf needs-restarting -r says so".into());
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

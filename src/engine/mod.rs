@@ -733,12 +733,14 @@ impl Engine<'_> {
                     "site has no [artifacts.{name}] with url and sha256"
                 ));
             };
-            let s = artifacts::stage(
-                &spec,
-                &self.opts.cache_dir,
-                &self.opts.state_dir.join("work"),
-            )
-            .map_err(|e| format!("{e:#}"))?;
+            let s = self
+                .host
+                .stage_artifact(
+                    &spec,
+                    &self.opts.cache_dir,
+                    &self.opts.state_dir.join("work"),
+                )
+                .map_err(|e| format!("{e:#}"))?;
             let var = format!(
                 "HANDOVER_ARTIFACT_{}",
                 env_name.replace('-', "_").to_ascii_uppercase()
@@ -766,16 +768,11 @@ impl Engine<'_> {
         if p.files.is_empty() {
             return Ok(None);
         }
-        let work = self.opts.state_dir.join("work");
-        crate::support::perms::ensure_private_dir(&work)?;
-        let dir = tempfile::Builder::new()
-            .prefix("files-")
-            .tempdir_in(&work)?;
-        crate::support::perms::ensure_private_dir(dir.path())?;
-        for (name, text) in &p.files {
+        let (dir, paths) = self
+            .host
+            .write_files(&self.opts.state_dir.join("work"), &p.files)?;
+        for ((name, _), path) in p.files.iter().zip(paths) {
             let base = name.rsplit('/').next().unwrap_or(name);
-            let path = dir.path().join(base);
-            crate::support::perms::write_private(&path, text.as_bytes())?;
             let var = base.replace(['-', '.'], "_").to_ascii_uppercase();
             env.push((format!("HANDOVER_FILE_{var}"), path.display().to_string()));
         }
@@ -907,8 +904,10 @@ impl Engine<'_> {
                         == Some(false);
                 if password.is_none() && (needs_new || set_password) {
                     if let AdminPassword::GenerateOnTty = self.opts.admin_password {
-                        password =
-                            generate_and_show(admin.as_deref().unwrap_or("the admin account"));
+                        password = generate_and_show(
+                            self.host,
+                            admin.as_deref().unwrap_or("the admin account"),
+                        );
                     }
                 }
                 // The password goes to the script only when it is to be set: a drift repair must not
@@ -1069,7 +1068,7 @@ impl Engine<'_> {
             }
             cr.duration_ms += apply_started.elapsed().as_millis() as u64;
             if self.opts.detect_reboot && !reboot {
-                if let Some(why) = crate::engine::journal::reboot_pending() {
+                if let Some(why) = self.host.reboot_pending() {
                     reboot = true;
                     cr.reason = format!("{}; a reboot is now pending ({why})", cr.reason);
                 }
@@ -1177,14 +1176,11 @@ fn password_unknown(admin: &str) -> String {
     )
 }
 
-fn generate_and_show(account: &str) -> Option<String> {
-    use std::io::Write;
+fn generate_and_show(host: &dyn Host, account: &str) -> Option<String> {
     let pw = crate::support::secrets::generate_password().ok()?;
-    let mut tty = crate::support::secrets::open_console().ok()?;
-    writeln!(
-        tty,
+    host.show_on_console(&format!(
         "\nPassword for {account}: {pw}\nWrite it down now and give it to the user in person; it is not stored or shown again.\nIt must be changed at first login.\n"
-    )
+    ))
     .ok()?;
     Some(pw)
 }
@@ -1280,6 +1276,36 @@ mod engine_tests {
                 timed_out: false,
                 duration: Duration::from_millis(1),
             })
+        }
+
+        fn facts(&self) -> Device {
+            device()
+        }
+
+        fn reboot_pending(&self) -> Option<String> {
+            None
+        }
+
+        // Staging and rendered files are real file work in a test's temporary directory.
+        fn stage_artifact(
+            &self,
+            spec: &crate::artifacts::Spec,
+            cache: &std::path::Path,
+            work_dir: &std::path::Path,
+        ) -> anyhow::Result<crate::artifacts::Staged> {
+            crate::artifacts::stage(spec, cache, work_dir)
+        }
+
+        fn write_files(
+            &self,
+            work_dir: &std::path::Path,
+            files: &[(String, String)],
+        ) -> anyhow::Result<(tempfile::TempDir, Vec<std::path::PathBuf>)> {
+            crate::host::write_private_files(work_dir, files)
+        }
+
+        fn show_on_console(&self, _text: &str) -> anyhow::Result<()> {
+            anyhow::bail!("no console in a test")
         }
     }
 

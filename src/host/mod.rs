@@ -5,7 +5,9 @@
 
 pub mod facts;
 pub mod process;
+pub mod reboot;
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 #[cfg(any(unix, windows))]
 use std::time::Instant;
@@ -141,14 +143,95 @@ impl ProcessError {
     }
 }
 
-/// Where scripts run.
+/// The device seam: everything handover does to or asks of the device goes through a `Host`, so a
+/// host that reaches another device (SSH, WinRM) acts on that device and not on this one.
 pub trait Host: Sync {
+    /// Run a control's script.
     fn run(&self, script: &Script) -> Result<Outcome>;
+    /// What the device is: OS family, release, model and serial.
+    fn facts(&self) -> facts::Device;
+    /// A reboot the device says is pending, and why.
+    fn reboot_pending(&self) -> Option<String>;
+    /// Copy an installer onto the device into a new private directory under `work_dir`, and verify the
+    /// copy against the site's sha256 (SPEC §6).
+    fn stage_artifact(
+        &self,
+        spec: &crate::artifacts::Spec,
+        cache: &Path,
+        work_dir: &Path,
+    ) -> Result<crate::artifacts::Staged>;
+    /// Write rendered files into a new private directory under `work_dir` on the device; the directory
+    /// is removed when the returned value is dropped. Returns each file's path, in order.
+    fn write_files(
+        &self,
+        work_dir: &Path,
+        files: &[(String, String)],
+    ) -> Result<(tempfile::TempDir, Vec<PathBuf>)>;
+    /// Show `text` (a generated password) to the person at the console only: never stdout, a log or
+    /// a record. An error when there is no console.
+    fn show_on_console(&self, text: &str) -> Result<()>;
 }
 
 /// This machine.
 #[derive(Debug, Default)]
 pub struct LocalHost;
+
+/// What does not depend on how this machine runs a script: the same on Unix and Windows.
+macro_rules! local_device_methods {
+    () => {
+        fn facts(&self) -> facts::Device {
+            facts::detect()
+        }
+
+        fn reboot_pending(&self) -> Option<String> {
+            reboot::pending()
+        }
+
+        fn stage_artifact(
+            &self,
+            spec: &crate::artifacts::Spec,
+            cache: &Path,
+            work_dir: &Path,
+        ) -> Result<crate::artifacts::Staged> {
+            crate::artifacts::stage(spec, cache, work_dir)
+        }
+
+        fn write_files(
+            &self,
+            work_dir: &Path,
+            files: &[(String, String)],
+        ) -> Result<(tempfile::TempDir, Vec<PathBuf>)> {
+            write_private_files(work_dir, files)
+        }
+
+        fn show_on_console(&self, text: &str) -> Result<()> {
+            use std::io::Write;
+            let mut tty = crate::support::secrets::open_console()?;
+            tty.write_all(text.as_bytes())?;
+            Ok(())
+        }
+    };
+}
+
+/// Rendered files in a new private directory under `work_dir`, each under its base name, mode 0600.
+pub fn write_private_files(
+    work_dir: &Path,
+    files: &[(String, String)],
+) -> Result<(tempfile::TempDir, Vec<PathBuf>)> {
+    crate::support::perms::ensure_private_dir(work_dir)?;
+    let dir = tempfile::Builder::new()
+        .prefix("files-")
+        .tempdir_in(work_dir)?;
+    crate::support::perms::ensure_private_dir(dir.path())?;
+    let mut paths = Vec::new();
+    for (name, text) in files {
+        let base = name.rsplit('/').next().unwrap_or(name);
+        let path = dir.path().join(base);
+        crate::support::perms::write_private(&path, text.as_bytes())?;
+        paths.push(path);
+    }
+    Ok((dir, paths))
+}
 
 /// The environment every script starts from: nothing inherited, so that output is parseable (C locale)
 /// and no variable of the caller's shell changes what a script does.
@@ -177,6 +260,8 @@ pub fn base_env() -> Vec<(String, String)> {
 
 #[cfg(unix)]
 impl Host for LocalHost {
+    local_device_methods!();
+
     fn run(&self, script: &Script) -> Result<Outcome> {
         use std::os::unix::process::CommandExt;
         if script.shell == Shell::PowerShell {
@@ -241,6 +326,8 @@ fn wait_for(
 /// environment is the process's own plus the script's: Windows programs need SystemRoot and friends.
 #[cfg(windows)]
 impl Host for LocalHost {
+    local_device_methods!();
+
     fn run(&self, script: &Script) -> Result<Outcome> {
         use anyhow::Context;
         let started = Instant::now();
@@ -298,6 +385,8 @@ impl Host for LocalHost {
 
 #[cfg(not(any(unix, windows)))]
 impl Host for LocalHost {
+    local_device_methods!();
+
     fn run(&self, script: &Script) -> Result<Outcome> {
         anyhow::bail!("{}: no script runner for this OS", script.name)
     }
