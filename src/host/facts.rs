@@ -5,6 +5,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::process::{program, Cmd};
+
 /// The operating system, as profiles match it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Os {
@@ -52,7 +54,7 @@ pub fn detect() -> Device {
         // (Win32_ComputerSystem) come from CIM, in one PowerShell of about half a second. Without the
         // serial, records carry none and a waiver scoped to a serial never matches.
         let (serial, model) = parse_windows_hardware(&stdout_of(
-            &crate::host::program("powershell"),
+            &program("powershell"),
             &[
                 "-NoProfile",
                 "-NonInteractive",
@@ -119,12 +121,13 @@ pub fn parse_windows_hardware(text: &str) -> (String, String) {
     (serial, model)
 }
 
-/// What a command prints on stdout; empty when it cannot run.
+/// What a command prints on stdout, whatever its exit status; empty when it cannot start. Facts are
+/// best-effort: a missing tool leaves a field `unknown`, it does not stop a run.
 fn stdout_of(prog: &str, args: &[&str]) -> String {
-    std::process::Command::new(prog)
+    Cmd::exact(prog)
         .args(args)
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .map(|o| o.stdout)
         .unwrap_or_default()
 }
 
@@ -209,7 +212,7 @@ fn detect_os() -> Os {
     if cfg!(windows) {
         // `reg query` rather than a registry crate: one short process, and the parsing is testable anywhere.
         return parse_windows_version(&stdout_of(
-            &crate::host::program("reg"),
+            &program("reg"),
             &[
                 "query",
                 r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion",
@@ -293,21 +296,20 @@ pub fn parse_os_release(text: &str) -> Os {
 /// setup), or when macOS's setup assistant finished. `unknown` when none can be read.
 pub fn install_id() -> String {
     let id = if cfg!(windows) {
-        duct::cmd!(
-            crate::host::program("reg"),
-            "query",
-            r"HKLM\SOFTWARE\Microsoft\Cryptography",
-            "/v",
-            "MachineGuid"
-        )
-        .stderr_null()
-        .read()
-        .ok()
-        .and_then(|out| {
-            out.lines()
-                .find(|l| l.contains("MachineGuid"))
-                .and_then(|l| l.split_whitespace().last().map(str::to_string))
-        })
+        Cmd::new("reg")
+            .args([
+                "query",
+                r"HKLM\SOFTWARE\Microsoft\Cryptography",
+                "/v",
+                "MachineGuid",
+            ])
+            .stdout()
+            .ok()
+            .and_then(|out| {
+                out.lines()
+                    .find(|l| l.contains("MachineGuid"))
+                    .and_then(|l| l.split_whitespace().last().map(str::to_string))
+            })
     } else if cfg!(target_os = "macos") {
         std::fs::metadata("/var/db/.AppleSetupDone")
             .and_then(|m| m.modified())

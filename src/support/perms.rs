@@ -24,13 +24,10 @@ pub fn is_root() -> bool {
     #[cfg(windows)]
     {
         // Elevated (High) or SYSTEM integrity: the mandatory-label SIDs are the same in every language.
-        std::process::Command::new(crate::host::program("whoami"))
+        crate::host::process::Cmd::new("whoami")
             .args(["/groups", "/fo", "csv"])
             .output()
-            .map(|o| {
-                let t = String::from_utf8_lossy(&o.stdout);
-                t.contains("S-1-16-12288") || t.contains("S-1-16-16384")
-            })
+            .map(|o| o.stdout.contains("S-1-16-12288") || o.stdout.contains("S-1-16-16384"))
             .unwrap_or(false)
     }
     #[cfg(not(any(unix, windows)))]
@@ -787,15 +784,27 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
         // names). `/reset` first removes any other explicit ACE (`/grant:r` replaces only the grants
         // of the SIDs it names).
         let icacls = |args: &[&str]| -> Result<()> {
-            let status = std::process::Command::new(crate::host::program("icacls"))
+            let out = crate::host::process::Cmd::new("icacls")
                 .arg(dir)
                 .args(args)
-                .status()?;
-            if !status.success() {
+                .output()?;
+            if !out.success() {
+                let status = match out.code {
+                    Some(c) => format!("exit code: {c}"),
+                    None => "killed".to_string(),
+                };
+                // icacls's own message went to the console when it inherited stderr: it travels
+                // in the error now.
+                let said = [out.stderr.trim(), out.stdout.trim()].join("\n");
                 anyhow::bail!(
-                    "icacls {} {} failed ({status}): cannot protect handover's directory",
+                    "icacls {} {} failed ({status}): cannot protect handover's directory{}",
                     dir.display(),
-                    args.join(" ")
+                    args.join(" "),
+                    if said.trim().is_empty() {
+                        String::new()
+                    } else {
+                        format!("\n{}", said.trim())
+                    }
                 );
             }
             Ok(())

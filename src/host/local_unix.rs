@@ -1,0 +1,94 @@
+//! The script runner on Unix: `/bin/sh` from an empty environment, in its own process group that a
+//! timeout kills whole.
+
+use std::time::Instant;
+
+use anyhow::Result;
+
+use super::process::{base_env, wait_for, Outcome, Script, Shell};
+
+/// Run `script` with `/bin/sh -c` from [`base_env`], in its own process group; on a timeout the whole
+/// group is killed (SIGKILL), so no child it started outlives it.
+pub(crate) fn run(script: &Script) -> Result<Outcome> {
+    use std::os::unix::process::CommandExt;
+    if script.shell == Shell::PowerShell {
+        anyhow::bail!("{}: PowerShell scripts run on Windows only", script.name);
+    }
+    let started = Instant::now();
+    let mut env = base_env();
+    env.extend(script.env.iter().cloned());
+    let expr = duct::cmd(
+        "/bin/sh",
+        ["-c", script.text.as_str(), script.name.as_str()],
+    )
+    .full_env(env)
+    .stdin_null()
+    .stdout_capture()
+    .stderr_capture()
+    .unchecked()
+    // Its own process group, so that a timeout kills the children it started too.
+    .before_spawn(|cmd| {
+        cmd.process_group(0);
+        Ok(())
+    });
+    wait_for(&expr.start()?, script.timeout, started, |handle| {
+        for pid in handle.pids() {
+            // SAFETY: kill(2) with a negative pid signals the process group we created above.
+            unsafe {
+                libc::kill(-(pid as i32), libc::SIGKILL);
+            }
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::host::{Host, LocalHost, ProcessError, Script, Shell};
+
+    fn script(text: &str, timeout_ms: u64) -> Script {
+        Script {
+            name: "t".into(),
+            shell: Shell::Sh,
+            text: text.into(),
+            env: vec![("X".into(), "a b".into())],
+            timeout: Duration::from_millis(timeout_ms),
+        }
+    }
+
+    #[test]
+    fn captures_output_status_and_env() {
+        let o = LocalHost
+            .run(&script("echo \"$X\"; echo err >&2; exit 3", 5000))
+            .unwrap();
+        assert_eq!(o.code, Some(3));
+        assert_eq!(o.stdout, "a b\n");
+        assert_eq!(o.stderr, "err\n");
+        let e = ProcessError::from_outcome("installer", &o).to_string();
+        assert_eq!(
+            e,
+            "installer exited with status 3\n--- stdout\na b\n--- stderr\nerr"
+        );
+    }
+
+    #[test]
+    fn timeout_kills_the_whole_group() {
+        let o = LocalHost
+            .run(&script("sleep 30 & sleep 30; echo never", 300))
+            .unwrap();
+        assert!(o.timed_out);
+        assert!(o.duration < Duration::from_secs(10), "{:?}", o.duration);
+        assert!(!o.stdout.contains("never"));
+    }
+
+    #[test]
+    fn environment_is_not_inherited() {
+        std::env::set_var("HANDOVER_TEST_LEAK", "1");
+        let o = LocalHost
+            .run(&script("echo \"${HANDOVER_TEST_LEAK:-unset}\"", 5000))
+            .unwrap();
+        assert_eq!(o.stdout, "unset\n");
+    }
+}
