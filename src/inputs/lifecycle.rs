@@ -175,6 +175,7 @@ fn day_number(s: &str) -> Option<i64> {
 /// ends later, has already ended (the control fails then), or the check said no date.
 pub fn support_warning(observed: &Value, now: SystemTime) -> Option<String> {
     let ends = observed.get("support_ends")?.as_str()?;
+    // TODO(issue 15): clock::days_between: this is the days from today's date to `ends`.
     let days = day_number(ends)? - day_number(&clock::date(now))?;
     if !(0..=WARN_DAYS).contains(&days) {
         return None;
