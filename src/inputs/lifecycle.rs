@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::inputs::profile::Sources;
+use crate::inputs::assets::Sources;
 use crate::inputs::textpos::parse_toml;
 use crate::support::clock;
 use crate::support::error::InputError;
@@ -175,6 +175,7 @@ fn day_number(s: &str) -> Option<i64> {
 /// ends later, has already ended (the control fails then), or the check said no date.
 pub fn support_warning(observed: &Value, now: SystemTime) -> Option<String> {
     let ends = observed.get("support_ends")?.as_str()?;
+    // TODO(issue 15): clock::days_between: this is the days from today's date to `ends`.
     let days = day_number(ends)? - day_number(&clock::date(now))?;
     if !(0..=WARN_DAYS).contains(&days) {
         return None;
@@ -757,6 +758,21 @@ fn set_date(row: &mut toml_edit::Table, key: &str, date: &str) -> Option<String>
             row.sort_values_by(|a, _, b, _| rank(a.get()).cmp(&rank(b.get())));
             Some("none".into())
         }
+    }
+}
+
+impl Sources {
+    /// The lifecycle table, with the path to show in errors: `--profiles-dir`'s when that is given, else the
+    /// table `handover lifecycle import` wrote ([`default_override_path`]) when it exists,
+    /// else the one shipped with the profiles. An imported table that a non-admin could write is refused
+    /// (SPEC §7): it decides whether a device passes `os.supported`.
+    pub fn lifecycle_text(&self) -> Result<Option<(String, String)>, InputError> {
+        if self.profiles_dir.is_none() {
+            if let Some(found) = override_text(&default_override_path())? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(self.profile_file("lifecycle.toml"))
     }
 }
 

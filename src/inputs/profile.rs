@@ -4,18 +4,15 @@
 //! Profiles and templates are embedded in the binary; `--profiles-dir` and `--templates-dir` replace them.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::host::facts::Os;
+pub use crate::inputs::assets::Sources;
 use crate::inputs::textpos::parse_toml;
 use crate::support::error::InputError;
-
-mod embedded {
-    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
-}
 
 /// One control of SPEC §2: its fixed id, a title and the ITP07 section it enforces.
 pub struct ControlInfo {
@@ -310,79 +307,10 @@ impl Profile {
     }
 }
 
-/// Where profiles and templates come from: the embedded copies, or override directories.
-#[derive(Debug, Clone, Default)]
-pub struct Sources {
-    pub profiles_dir: Option<PathBuf>,
-    pub templates_dir: Option<PathBuf>,
-}
-
 impl Sources {
-    fn read(
-        dir: &Option<PathBuf>,
-        embedded: &'static [(&'static str, &'static str)],
-        name: &str,
-    ) -> Option<(String, String)> {
-        match dir {
-            Some(d) => {
-                // The tree was checked file by file when the directory was accepted
-                // (perms::require_trusted_tree); a link that appeared since is not followed (F6).
-                let p = d.join(name);
-                let mut options = std::fs::OpenOptions::new();
-                options.read(true);
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::OpenOptionsExt;
-                    options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-                }
-                let mut f = options.open(&p).ok()?;
-                if !f.metadata().ok()?.is_file() {
-                    return None;
-                }
-                let mut text = String::new();
-                std::io::Read::read_to_string(&mut f, &mut text).ok()?;
-                Some((p.display().to_string(), text))
-            }
-            None => embedded
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(n, s)| (format!("<embedded>/{n}"), s.to_string())),
-        }
-    }
-
-    fn list(
-        dir: &Option<PathBuf>,
-        embedded: &'static [(&'static str, &'static str)],
-    ) -> Vec<String> {
-        match dir {
-            Some(d) => {
-                let mut out = Vec::new();
-                walk(d, d, &mut out);
-                out.sort();
-                out
-            }
-            None => embedded.iter().map(|(n, _)| n.to_string()).collect(),
-        }
-    }
-
-    /// Text of `profiles/NAME`, with the path to show in errors.
-    pub fn profile_file(&self, name: &str) -> Option<(String, String)> {
-        Self::read(&self.profiles_dir, embedded::PROFILES, name)
-    }
-
-    /// Text of `templates/NAME`.
-    pub fn template(&self, name: &str) -> Option<String> {
-        Self::read(&self.templates_dir, embedded::TEMPLATES, name).map(|(_, s)| s)
-    }
-
-    /// All template names (relative paths with `/`).
-    pub fn template_names(&self) -> Vec<String> {
-        Self::list(&self.templates_dir, embedded::TEMPLATES)
-    }
-
     /// Names of the profiles that can be selected (not abstract).
     pub fn profile_names(&self) -> Vec<String> {
-        Self::list(&self.profiles_dir, embedded::PROFILES)
+        self.profile_files()
             .into_iter()
             .filter_map(|f| f.strip_suffix(".toml").map(str::to_string))
             .filter(|n| !n.contains('/') && n != "lifecycle")
@@ -538,43 +466,13 @@ impl Sources {
     }
 
     fn profile_names_raw(&self) -> Vec<String> {
-        Self::list(&self.profiles_dir, embedded::PROFILES)
+        self.profile_files()
             .into_iter()
             .filter_map(|f| f.strip_suffix(".toml").map(str::to_string))
             .filter(|n| n != "lifecycle")
             .collect()
     }
-
-    /// The lifecycle table, with the path to show in errors: `--profiles-dir`'s when that is given, else the
-    /// table `handover lifecycle import` wrote ([`crate::inputs::lifecycle::default_override_path`]) when it exists,
-    /// else the one shipped with the profiles. An imported table that a non-admin could write is refused
-    /// (SPEC §7): it decides whether a device passes `os.supported`.
-    pub fn lifecycle_text(&self) -> Result<Option<(String, String)>, InputError> {
-        if self.profiles_dir.is_none() {
-            if let Some(found) = crate::inputs::lifecycle::override_text(
-                &crate::inputs::lifecycle::default_override_path(),
-            )? {
-                return Ok(Some(found));
-            }
-        }
-        Ok(self.profile_file("lifecycle.toml"))
-    }
 }
-
-fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(root, &p, out);
-        } else if let Ok(rel) = p.strip_prefix(root) {
-            out.push(rel.to_string_lossy().replace('\\', "/"));
-        }
-    }
-}
-
 fn toml_to_json(t: &toml::Table) -> Value {
     serde_json::to_value(t).unwrap_or(Value::Null)
 }
