@@ -403,179 +403,262 @@ fn attempt_once(
     opts: &Options,
     deadline: Instant,
 ) -> Result<u64, AttemptError> {
-    let io = |what: &str, e: std::io::Error| permanent(format!("{what} {}: {e}", part.display()));
-    let mut hasher = Hasher::new();
-    let mut have = hash_existing(part, &mut hasher).map_err(|e| io("reading", e))?;
-    if have > opts.max_bytes {
-        let _ = std::fs::remove_file(part);
-        return Err(transient(format!(
-            "{}: the partial download is larger than {} bytes; starting over",
-            job.url, opts.max_bytes
-        )));
-    }
-    let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-        return Err(permanent(format!(
-            "{}: not finished within {} s; the partial download is kept to resume",
-            job.url,
-            opts.deadline.as_secs()
-        )));
+    let a = Attempt {
+        job,
+        part,
+        opts,
+        deadline,
     };
-    // An https download stays https through every redirect (F11); the deadline bounds the whole
-    // exchange, body included, however slowly the server sends.
-    let mut req = agent
-        .get(&job.url)
-        .config()
-        .https_only(job.url.starts_with("https://"))
-        .timeout_global(Some(left))
-        .build();
-    if have > 0 {
-        req = req.header("Range", &format!("bytes={have}-"));
-    }
-    let resp = req.call().map_err(|e| {
-        let message = format!("{}: {}", job.url, describe(&e));
-        // A redirect away from https is the server's answer, not a passing failure.
-        if matches!(e, ureq::Error::RequireHttpsOnly(_)) {
-            permanent(message)
-        } else {
-            transient(message)
-        }
-    })?;
-    let status = resp.status().as_u16();
-    let restart = |hasher: &mut Hasher, have: &mut u64| {
-        *hasher = Hasher::new();
-        *have = 0;
-    };
-    match status {
-        206 if have > 0 => {
-            let start = resp
-                .headers()
-                .get("content-range")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("bytes "))
-                .and_then(|v| v.split('-').next())
-                .and_then(|v| v.parse::<u64>().ok());
-            if start != Some(have) {
-                let _ = std::fs::remove_file(part);
-                return Err(transient(format!(
-                    "{}: the server resumed at the wrong offset; starting over",
-                    job.url
-                )));
-            }
-        }
+    let (mut hasher, mut have) = a.resume_point()?;
+    let resp = a.request(agent, have)?;
+    if a.check_status(&resp, have)? {
         // The server ignored the range (or there was none): start over with its whole body.
-        200 => restart(&mut hasher, &mut have),
-        416 => {
-            let _ = std::fs::remove_file(part);
-            return Err(transient(format!(
-                "{}: the server refused to resume (HTTP 416); starting over",
-                job.url
-            )));
-        }
-        408 | 429 | 500..=599 => {
-            return Err(transient(format!("{}: HTTP {status}", job.url)));
-        }
-        _ => {
-            return Err(permanent(format!(
-                "{}: HTTP {status}{}",
-                job.url,
-                resp.status()
-                    .canonical_reason()
-                    .map_or(String::new(), |r| format!(" {r}"))
-            )))
-        }
+        hasher = Hasher::new();
+        have = 0;
     }
     let length = resp.body().content_length();
-    if let Some(len) = length {
-        if have.saturating_add(len) > opts.max_bytes {
-            let _ = std::fs::remove_file(part);
-            return Err(permanent(format!(
-                "{}: the server announces {} bytes, more than the {} bytes a download may have; nothing was cached",
-                job.url,
-                have.saturating_add(len),
-                opts.max_bytes
-            )));
-        }
-    }
+    a.check_length(have, length)?;
     // Checked before anything is truncated or written (F10).
-    let mut file = open_part(part, true).map_err(|e| io("opening", e))?;
+    let file = open_part(part, true).map_err(|e| a.io("opening", e))?;
     if have == 0 {
-        file.set_len(0).map_err(|e| io("truncating", e))?;
+        file.set_len(0).map_err(|e| a.io("truncating", e))?;
     }
     bar.set_length(have + length.unwrap_or(0));
     bar.set_position(have);
     total.inc_length(have + length.unwrap_or(0));
     total.inc(have);
-    let mut body = resp.into_body().into_reader();
-    let mut buf = vec![0u8; 1 << 18];
-    let mut got = 0u64;
-    loop {
-        let k = match body.read(&mut buf) {
-            Ok(0) => break,
-            Ok(k) => k,
-            Err(e) => {
-                let _ = file.sync_all();
-                let at = have + got;
-                if Instant::now() >= deadline {
-                    return Err(permanent(format!(
-                        "{}: not finished within {} s (at byte {at}); the partial download is kept to resume",
-                        job.url,
-                        opts.deadline.as_secs()
+    let got = a.stream(resp, file, &mut hasher, have, length, &[bar, total])?;
+    a.final_check(sha, hasher, have, got, length)?;
+    Ok(have + got)
+}
+
+/// One attempt's fixed inputs, so its steps read as a pipeline.
+struct Attempt<'a> {
+    job: &'a Job,
+    part: &'a Path,
+    opts: &'a Options,
+    deadline: Instant,
+}
+
+impl Attempt<'_> {
+    fn io(&self, what: &str, e: std::io::Error) -> AttemptError {
+        permanent(format!("{what} {}: {e}", self.part.display()))
+    }
+
+    /// Hash what an earlier attempt left: the hasher and the byte to resume at.
+    fn resume_point(&self) -> Result<(Hasher, u64), AttemptError> {
+        let mut hasher = Hasher::new();
+        let have = hash_existing(self.part, &mut hasher).map_err(|e| self.io("reading", e))?;
+        if have > self.opts.max_bytes {
+            let _ = std::fs::remove_file(self.part);
+            return Err(transient(format!(
+                "{}: the partial download is larger than {} bytes; starting over",
+                self.job.url, self.opts.max_bytes
+            )));
+        }
+        Ok((hasher, have))
+    }
+
+    /// The GET, with a `Range` from `have` when resuming.
+    fn request(
+        &self,
+        agent: &ureq::Agent,
+        have: u64,
+    ) -> Result<ureq::http::Response<ureq::Body>, AttemptError> {
+        let url = &self.job.url;
+        let Some(left) = self.deadline.checked_duration_since(Instant::now()) else {
+            return Err(permanent(format!(
+                "{url}: not finished within {} s; the partial download is kept to resume",
+                self.opts.deadline.as_secs()
+            )));
+        };
+        // An https download stays https through every redirect (F11); the deadline bounds the whole
+        // exchange, body included, however slowly the server sends.
+        let mut req = agent
+            .get(url)
+            .config()
+            .https_only(url.starts_with("https://"))
+            .timeout_global(Some(left))
+            .build();
+        if have > 0 {
+            req = req.header("Range", &format!("bytes={have}-"));
+        }
+        req.call().map_err(|e| {
+            let message = format!("{url}: {}", describe(&e));
+            // A redirect away from https is the server's answer, not a passing failure.
+            if matches!(e, ureq::Error::RequireHttpsOnly(_)) {
+                permanent(message)
+            } else {
+                transient(message)
+            }
+        })
+    }
+
+    /// The status: Ok(true) to start over with the whole body, Ok(false) to resume at `have`.
+    fn check_status(
+        &self,
+        resp: &ureq::http::Response<ureq::Body>,
+        have: u64,
+    ) -> Result<bool, AttemptError> {
+        let url = &self.job.url;
+        let status = resp.status().as_u16();
+        match status {
+            206 if have > 0 => {
+                let start = resp
+                    .headers()
+                    .get("content-range")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("bytes "))
+                    .and_then(|v| v.split('-').next())
+                    .and_then(|v| v.parse::<u64>().ok());
+                if start != Some(have) {
+                    let _ = std::fs::remove_file(self.part);
+                    return Err(transient(format!(
+                        "{url}: the server resumed at the wrong offset; starting over"
                     )));
                 }
-                let why = if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-                ) || e.to_string().contains("timeout")
-                {
-                    format!("the server stalled: no data within the read timeout, at byte {at}")
-                } else if let Some(len) = length {
-                    format!("the body was cut short: {got} of {len} bytes ({e})")
-                } else {
-                    format!("the connection failed at byte {at}: {e}")
-                };
-                return Err(transient(format!(
-                    "{}: {why}; the partial download is kept to resume",
-                    job.url
+                Ok(false)
+            }
+            200 => Ok(true),
+            416 => {
+                let _ = std::fs::remove_file(self.part);
+                Err(transient(format!(
+                    "{url}: the server refused to resume (HTTP 416); starting over"
+                )))
+            }
+            408 | 429 | 500..=599 => Err(transient(format!("{url}: HTTP {status}"))),
+            _ => Err(permanent(format!(
+                "{url}: HTTP {status}{}",
+                resp.status()
+                    .canonical_reason()
+                    .map_or(String::new(), |r| format!(" {r}"))
+            ))),
+        }
+    }
+
+    /// Refuse a body the server announces as larger than `max_bytes` (F11).
+    fn check_length(&self, have: u64, length: Option<u64>) -> Result<(), AttemptError> {
+        if let Some(len) = length {
+            if have.saturating_add(len) > self.opts.max_bytes {
+                let _ = std::fs::remove_file(self.part);
+                return Err(permanent(format!(
+                    "{}: the server announces {} bytes, more than the {} bytes a download may have; nothing was cached",
+                    self.job.url,
+                    have.saturating_add(len),
+                    self.opts.max_bytes
                 )));
             }
+        }
+        Ok(())
+    }
+
+    /// Stream the body into `file` while hashing, up to `max_bytes`; returns the bytes it got.
+    fn stream(
+        &self,
+        resp: ureq::http::Response<ureq::Body>,
+        mut file: File,
+        hasher: &mut Hasher,
+        have: u64,
+        length: Option<u64>,
+        bars: &[&ProgressBar],
+    ) -> Result<u64, AttemptError> {
+        let mut body = resp.into_body().into_reader();
+        let mut buf = vec![0u8; 1 << 18];
+        let mut got = 0u64;
+        loop {
+            let k = match body.read(&mut buf) {
+                Ok(0) => break,
+                Ok(k) => k,
+                Err(e) => {
+                    let _ = file.sync_all();
+                    return Err(self.read_failed(&e, have, got, length));
+                }
+            };
+            if (have + got).saturating_add(k as u64) > self.opts.max_bytes {
+                drop(file);
+                let _ = std::fs::remove_file(self.part);
+                return Err(permanent(format!(
+                    "{}: the body is larger than the {} bytes a download may have: cut off there; nothing was cached",
+                    self.job.url, self.opts.max_bytes
+                )));
+            }
+            hasher.update(&buf[..k]);
+            file.write_all(&buf[..k])
+                .map_err(|e| self.io("writing", e))?;
+            got += k as u64;
+            for b in bars {
+                b.inc(k as u64);
+            }
+        }
+        file.sync_all().map_err(|e| self.io("syncing", e))?;
+        Ok(got)
+    }
+
+    /// Why reading the body failed: the deadline, a stalled server, a short body or the connection.
+    fn read_failed(
+        &self,
+        e: &std::io::Error,
+        have: u64,
+        got: u64,
+        length: Option<u64>,
+    ) -> AttemptError {
+        let at = have + got;
+        if Instant::now() >= self.deadline {
+            return permanent(format!(
+                "{}: not finished within {} s (at byte {at}); the partial download is kept to resume",
+                self.job.url,
+                self.opts.deadline.as_secs()
+            ));
+        }
+        let why = if matches!(
+            e.kind(),
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+        ) || e.to_string().contains("timeout")
+        {
+            format!("the server stalled: no data within the read timeout, at byte {at}")
+        } else if let Some(len) = length {
+            format!("the body was cut short: {got} of {len} bytes ({e})")
+        } else {
+            format!("the connection failed at byte {at}: {e}")
         };
-        if (have + got).saturating_add(k as u64) > opts.max_bytes {
-            drop(file);
-            let _ = std::fs::remove_file(part);
-            return Err(permanent(format!(
-                "{}: the body is larger than the {} bytes a download may have: cut off there; nothing was cached",
-                job.url, opts.max_bytes
-            )));
+        transient(format!(
+            "{}: {why}; the partial download is kept to resume",
+            self.job.url
+        ))
+    }
+
+    /// The whole body arrived and its sha256 is the site's.
+    fn final_check(
+        &self,
+        sha: &str,
+        hasher: Hasher,
+        have: u64,
+        got: u64,
+        length: Option<u64>,
+    ) -> Result<(), AttemptError> {
+        if let Some(len) = length {
+            if got < len {
+                return Err(transient(format!(
+                    "{}: the body was cut short: {got} of {len} bytes; the partial download is kept to resume",
+                    self.job.url
+                )));
+            }
         }
-        hasher.update(&buf[..k]);
-        file.write_all(&buf[..k]).map_err(|e| io("writing", e))?;
-        got += k as u64;
-        bar.inc(k as u64);
-        total.inc(k as u64);
-    }
-    file.sync_all().map_err(|e| io("syncing", e))?;
-    if let Some(len) = length {
-        if got < len {
-            return Err(transient(format!(
-                "{}: the body was cut short: {got} of {len} bytes; the partial download is kept to resume",
-                job.url
-            )));
+        let hex = hasher.finish_hex();
+        if hex != sha {
+            let _ = std::fs::remove_file(self.part);
+            let size = have + got;
+            return Err(AttemptError {
+                message: format!(
+                    "{}: sha256 mismatch: the site expects {sha}, the download ({size} bytes) has {hex}; nothing was cached",
+                    self.job.url
+                ),
+                // A resumed download may have joined two different files: one fresh try.
+                retry: have > 0,
+            });
         }
+        Ok(())
     }
-    let hex = hasher.finish_hex();
-    if hex != sha {
-        let _ = std::fs::remove_file(part);
-        let size = have + got;
-        return Err(AttemptError {
-            message: format!(
-                "{}: sha256 mismatch: the site expects {sha}, the download ({size} bytes) has {hex}; nothing was cached",
-                job.url
-            ),
-            // A resumed download may have joined two different files: one fresh try.
-            retry: have > 0,
-        });
-    }
-    Ok(have + got)
 }
 
 /// The message of a transport error, without ureq's type names.
