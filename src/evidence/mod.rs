@@ -4,6 +4,7 @@
 pub(crate) mod diff;
 pub mod export;
 pub mod merge;
+pub(crate) mod page;
 pub mod record;
 pub mod redact;
 pub mod report;
