@@ -7,8 +7,7 @@
 
 use std::fmt::Write as _;
 
-use anyhow::{bail, Context as _, Result};
-use handlebars::Handlebars;
+use anyhow::{Context as _, Result};
 use serde_json::{json, Value};
 
 use crate::evidence::report::{ControlReport, Report, Status};
@@ -238,23 +237,13 @@ pub fn html(report: &Report, sources: &Sources) -> Result<String> {
                 .unwrap_or_default()
         )
     })?;
-    // As for scripts (render.rs): raw output would let a value bypass the escaping.
-    let bare = template.replace("{{~", "{{");
-    if bare.contains("{{{") || bare.contains("{{&") {
-        bail!("template {HTML_TEMPLATE}: raw output ({{{{{{…}}}}}} or {{{{&…}}}}) is not allowed: values must be HTML-escaped");
-    }
-    let mut h = Handlebars::new();
-    h.set_strict_mode(true);
-    h.set_prevent_indent(true);
     // Control characters go too (F18): a page printed to a terminal must not drive it.
-    h.register_escape_fn(|s| handlebars::html_escape(&crate::support::textsafe::terminal_safe(s)));
-    h.register_template_string(HTML_TEMPLATE, template)
-        .with_context(|| format!("template {HTML_TEMPLATE}"))?;
-    let page = h
-        .render(HTML_TEMPLATE, &html_context(report))
-        .with_context(|| format!("rendering template {HTML_TEMPLATE}"))?;
-    // The template starts with a comment about itself; the page starts at its doctype.
-    Ok(page.trim_start().to_string())
+    crate::evidence::page::render(HTML_TEMPLATE, &template, html_value, &html_context(report))
+}
+
+/// handlebars' HTML escaping of a value, its control characters removed first.
+fn html_value(s: &str) -> String {
+    handlebars::html_escape(&crate::support::textsafe::terminal_safe(s))
 }
 
 /// Everything the template shows, already in words: the template only lays it out. Optional values are

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::evidence::report::Report;
 use crate::support::hashing::sha256_bytes;
-use crate::support::perms;
 
 pub fn default_state_dir() -> PathBuf {
     crate::support::dirs::state_dir()
@@ -77,8 +76,11 @@ impl State {
     }
 
     pub fn save(&self, dir: &Path) -> Result<()> {
-        perms::ensure_private_dir(dir)?;
-        perms::write_private(&dir.join("state.json"), &serde_json::to_vec_pretty(self)?)
+        crate::support::perms::ensure_private_dir(dir)?;
+        crate::support::fsutil::write_private(
+            &dir.join("state.json"),
+            &serde_json::to_vec_pretty(self)?,
+        )
     }
 
     pub fn admin_password_set(&self, account: &str) -> bool {
@@ -134,8 +136,8 @@ pub fn write_with(
     provenance: Provenance,
 ) -> Result<PathBuf> {
     let records = dir.join("records");
-    perms::ensure_private_dir(dir)?;
-    perms::ensure_private_dir(&records)?;
+    crate::support::perms::ensure_private_dir(dir)?;
+    crate::support::perms::ensure_private_dir(&records)?;
     let record = Record {
         record_version: 1,
         report: report.clone(),
@@ -166,7 +168,7 @@ pub fn write_with(
         "{seq:06}-{stamp}-{}-{}.json",
         report.mode, report.scope
     ));
-    perms::write_private(&path, &bytes)?;
+    crate::support::fsutil::write_private(&path, &bytes)?;
     state.last_record = Some(format!("sha256:{}", sha256_bytes(&bytes)));
     Ok(path)
 }

@@ -70,7 +70,7 @@ pub fn encodings(value: &str) -> Vec<String> {
         .replace('\'', "\\u0027");
     out.push(json);
     out.push(ps);
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::support::hashing::hex(bytes);
     out.push(hex.to_ascii_uppercase());
     out.push(hex);
     let mut seen = std::collections::BTreeSet::new();

@@ -5,6 +5,8 @@
 
 use std::fmt::Write as _;
 
+use serde_json::{json, Value};
+
 use crate::evidence::record::Record;
 use crate::evidence::report::{ControlReport, Report};
 
@@ -184,67 +186,50 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
-const CSS: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#111}\
-table{border-collapse:collapse;width:100%}td,th{border:1px solid #999;padding:.3rem .5rem;text-align:left;vertical-align:top}\
-tr{break-inside:avoid}.st{font-weight:bold;white-space:nowrap}.pass,.fixed{color:#075e07}.fail,.error{color:#a00}\
-.waived,.manual,.not-applicable{color:#555}blockquote{border-left:4px solid #999;margin:1rem 0;padding:.2rem 1rem;font-style:italic}\
-@media print{body{margin:0;max-width:none}}";
+/// The sheet's page: `templates/report/sheet.html.hbs`.
+pub const HTML_TEMPLATE: &str = "report/sheet.html.hbs";
 
 pub fn html(rec: &Record, ctx: &Context) -> String {
+    crate::evidence::page::render(
+        HTML_TEMPLATE,
+        &crate::evidence::page::embedded(HTML_TEMPLATE),
+        html_escape,
+        &html_context(rec, ctx),
+    )
+    .expect("the embedded sheet template renders every record")
+}
+
+/// Everything the sheet's page shows, already in words: the template only lays it out.
+fn html_context(rec: &Record, ctx: &Context) -> Value {
     let r = &rec.report;
-    let e = html_escape;
-    let mut o = String::new();
-    let org = ctx.organisation.as_deref().unwrap_or("Self-managed device");
-    let _ = write!(
-        o,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>handover sheet: {}</title><style>{CSS}</style></head><body>\n",
-        e(&r.device.hostname)
-    );
-    let _ = writeln!(o, "<h1>{}: handover sheet</h1>\n<table>", e(org));
-    for (k, v) in who(r) {
-        let _ = writeln!(o, "<tr><th>{}</th><td>{}</td></tr>", e(k), e(&v));
-    }
-    let _ = writeln!(o, "</table>\n<p><strong>{}</strong></p>", e(&verdict(r)));
-    for w in &r.warnings {
-        let _ = writeln!(o, "<p>Warning: {}</p>", e(w));
-    }
-    let _ = writeln!(o, "<h2>Controls (ITP07 §7.1)</h2>\n<table><tr><th>status</th><th>control</th><th>ITP07</th><th>reason</th></tr>");
-    for c in &r.controls {
-        let st = c.status.as_str();
-        let extra = settled_by(c)
-            .map(|s| format!("<br><em>{}</em>", e(&s)))
-            .unwrap_or_default();
-        let _ = writeln!(
-            o,
-            "<tr id=\"{}\"><td class=\"st {st}\">{st}</td><td>{} ({})</td><td>{}</td><td>{}{extra}</td></tr>",
-            e(&c.id),
-            e(&c.id),
-            e(&c.title),
-            e(&c.policy),
-            e(&c.reason)
-        );
-    }
-    let _ = writeln!(o, "</table>\n<h2>Your duties</h2>\n<ul>");
-    for (sec, text) in duties(ctx) {
-        let _ = writeln!(
-            o,
-            "<li><strong>ITP07 {}</strong>: {}</li>",
-            e(sec),
-            e(&text)
-        );
-    }
-    let _ = writeln!(o, "</ul>\n<h2>Acceptance (ITP07 Appendix B)</h2>\n<p>Send this text by email to accept the device and these responsibilities:</p>");
-    for p in ACCEPTANCE {
-        let _ = writeln!(o, "<blockquote>{}</blockquote>", e(p));
-    }
-    let _ = writeln!(
-        o,
-        "<hr><p><small>Made by handover {} from record <code>{}</code> (sha256 {}).</small></p>\n</body></html>",
-        e(&r.tool.version),
-        e(&ctx.record_name),
-        e(&ctx.record_sha256)
-    );
-    o
+    let pairs = |rows: Vec<(&str, String)>| -> Vec<Value> {
+        rows.into_iter()
+            .map(|(label, value)| json!({"label": label, "value": value}))
+            .collect()
+    };
+    let controls: Vec<Value> = r
+        .controls
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id, "status": c.status.as_str(), "title": c.title, "policy": c.policy,
+                "reason": c.reason, "settled_by": settled_by(c),
+            })
+        })
+        .collect();
+    json!({
+        "hostname": r.device.hostname,
+        "organisation": ctx.organisation.as_deref().unwrap_or("Self-managed device"),
+        "who": pairs(who(r)),
+        "verdict": verdict(r),
+        "warnings": r.warnings,
+        "controls": controls,
+        "duties": pairs(duties(ctx)),
+        "acceptance": ACCEPTANCE,
+        "version": r.tool.version,
+        "record_name": ctx.record_name,
+        "record_sha256": ctx.record_sha256,
+    })
 }
 
 #[cfg(test)]
