@@ -10,8 +10,7 @@ use serde_json::{json, Value};
 use super::{progress_bar, Engine};
 use crate::evidence::report::Status;
 use crate::host::{ProcessError, Script, Shell};
-use crate::inputs::profile::Kind;
-use crate::plan::Planned;
+use crate::plan::{PlanState, Planned};
 use crate::support::secrets::Secrets;
 
 /// What a check script prints as its last line (SPEC §5).
@@ -38,10 +37,10 @@ pub(crate) struct Verdict {
 
 impl Engine<'_> {
     /// The verdict of a control that needs no script run: not applicable, manual, missing site keys, a
-    /// template that did not render, or a profile for another OS. `None` when its check must run.
+    /// template that did not render, a profile for another OS, or no check script. `None` when its check
+    /// must run.
     pub(crate) fn settled(&self, p: &Planned) -> Option<Verdict> {
         let started = Instant::now();
-        let c = &p.control;
         let v = |status, reason: String, observed| {
             Some(Verdict {
                 status,
@@ -50,56 +49,40 @@ impl Engine<'_> {
                 duration: started.elapsed(),
             })
         };
-        match c.kind {
-            Kind::NotApplicable => {
-                return v(
-                    Status::NotApplicable,
-                    c.reason.clone().unwrap_or_default(),
-                    json!({}),
+        match p.state() {
+            PlanState::NotApplicable(why) => v(Status::NotApplicable, why.into(), json!({})),
+            PlanState::Manual(why) => v(Status::Manual, why.into(), json!({})),
+            PlanState::MissingKeys(missing) => {
+                let keys: Vec<String> = missing.iter().map(|k| format!("`{k}`")).collect();
+                v(
+                    Status::Fail,
+                    format!(
+                        "site key {} not set in {}",
+                        keys.join(", "),
+                        self.resolved.site.describe()
+                    ),
+                    json!({"missing_site_keys": missing}),
                 )
             }
-            Kind::Manual => {
-                return v(
+            PlanState::RenderFailed(e) => v(Status::Error, format!("template: {e}"), json!({})),
+            _ if !self.opts.profile_matches_device => {
+                let would = p
+                    .control
+                    .change
+                    .clone()
+                    .unwrap_or_else(|| "no change: check only".into());
+                v(
                     Status::Manual,
-                    c.reason.clone().unwrap_or_default(),
+                    format!(
+                        "not checked: profile {} is not for this device's OS; apply would: {would}",
+                        self.resolved.profile.name
+                    ),
                     json!({}),
                 )
             }
-            Kind::Implemented => {}
+            PlanState::NoCheck => v(Status::Error, "no check script".into(), json!({})),
+            PlanState::Ready { .. } => None,
         }
-        if !p.missing.is_empty() {
-            let keys: Vec<String> = p.missing.iter().map(|k| format!("`{k}`")).collect();
-            return v(
-                Status::Fail,
-                format!(
-                    "site key {} not set in {}",
-                    keys.join(", "),
-                    self.resolved.site.describe()
-                ),
-                json!({"missing_site_keys": p.missing}),
-            );
-        }
-        if let Some(e) = &p.render_error {
-            return v(Status::Error, format!("template: {e}"), json!({}));
-        }
-        if !self.opts.profile_matches_device {
-            let would = c
-                .change
-                .clone()
-                .unwrap_or_else(|| "no change: check only".into());
-            return v(
-                Status::Manual,
-                format!(
-                    "not checked: profile {} is not for this device's OS; apply would: {would}",
-                    self.resolved.profile.name
-                ),
-                json!({}),
-            );
-        }
-        if p.check.is_none() {
-            return v(Status::Error, "no check script".into(), json!({}));
-        }
-        None
     }
 
     pub(crate) fn run_check(&self, p: &Planned) -> Verdict {
@@ -107,6 +90,9 @@ impl Engine<'_> {
         if let Some(done) = self.settled(p) {
             return done;
         }
+        let PlanState::Ready { check: text, .. } = p.state() else {
+            unreachable!("settled() answers every state but Ready")
+        };
         let c = &p.control;
         let v = |status, reason: String, observed| Verdict {
             status,
@@ -114,13 +100,10 @@ impl Engine<'_> {
             observed,
             duration: started.elapsed(),
         };
-        let Some(text) = &p.check else {
-            return v(Status::Error, "no check script".into(), json!({}));
-        };
         let script = Script {
             name: format!("{} check", c.id),
             shell: Shell::of_template(c.check.as_deref().unwrap_or("")),
-            text: text.clone(),
+            text: text.to_string(),
             env: self.env(p, false),
             timeout: Duration::from_secs(c.timeout_secs),
         };
