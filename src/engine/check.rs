@@ -1,0 +1,364 @@
+//! Check: run each control's check script (or the Windows batch) and read its verdict (SPEC §5).
+//! Controls that need no script (not applicable, manual, missing site keys) are settled without one.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{progress_bar, Engine};
+use crate::evidence::report::Status;
+use crate::host::{ProcessError, Script, Shell};
+use crate::plan::{PlanState, Planned};
+use crate::support::secrets::Secrets;
+
+/// What a check script prints as its last line (SPEC §5).
+#[derive(Debug, Deserialize)]
+struct CheckLine {
+    compliant: bool,
+    #[serde(default)]
+    observed: Value,
+    #[serde(default)]
+    reason: String,
+    /// A check may find that the control does not apply here, or that only a person can confirm it.
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// A check's verdict.
+#[derive(Debug, Clone)]
+pub(crate) struct Verdict {
+    pub(crate) status: Status,
+    pub(crate) reason: String,
+    pub(crate) observed: Value,
+    pub(crate) duration: Duration,
+}
+
+impl Engine<'_> {
+    /// The verdict of a control that needs no script run: not applicable, manual, missing site keys, a
+    /// template that did not render, a profile for another OS, or no check script. `None` when its check
+    /// must run.
+    pub(crate) fn settled(&self, p: &Planned) -> Option<Verdict> {
+        let started = Instant::now();
+        let v = |status, reason: String, observed| {
+            Some(Verdict {
+                status,
+                reason,
+                observed,
+                duration: started.elapsed(),
+            })
+        };
+        match p.state() {
+            PlanState::NotApplicable(why) => v(Status::NotApplicable, why.into(), json!({})),
+            PlanState::Manual(why) => v(Status::Manual, why.into(), json!({})),
+            PlanState::MissingKeys(missing) => {
+                let keys: Vec<String> = missing.iter().map(|k| format!("`{k}`")).collect();
+                v(
+                    Status::Fail,
+                    format!(
+                        "site key {} not set in {}",
+                        keys.join(", "),
+                        self.resolved.site.describe()
+                    ),
+                    json!({"missing_site_keys": missing}),
+                )
+            }
+            PlanState::RenderFailed(e) => v(Status::Error, format!("template: {e}"), json!({})),
+            _ if !self.opts.profile_matches_device => {
+                let would = p
+                    .control
+                    .change
+                    .clone()
+                    .unwrap_or_else(|| "no change: check only".into());
+                v(
+                    Status::Manual,
+                    format!(
+                        "not checked: profile {} is not for this device's OS; apply would: {would}",
+                        self.resolved.profile.name
+                    ),
+                    json!({}),
+                )
+            }
+            PlanState::NoCheck => v(Status::Error, "no check script".into(), json!({})),
+            PlanState::Ready { .. } => None,
+        }
+    }
+
+    pub(crate) fn run_check(&self, p: &Planned) -> Verdict {
+        let started = Instant::now();
+        if let Some(done) = self.settled(p) {
+            return done;
+        }
+        let PlanState::Ready { check: text, .. } = p.state() else {
+            unreachable!("settled() answers every state but Ready")
+        };
+        let c = &p.control;
+        let v = |status, reason: String, observed| Verdict {
+            status,
+            reason,
+            observed,
+            duration: started.elapsed(),
+        };
+        let script = Script {
+            name: format!("{} check", c.id),
+            shell: Shell::of_template(c.check.as_deref().unwrap_or("")),
+            text: text.to_string(),
+            env: self.env(p, false),
+            timeout: Duration::from_secs(c.timeout_secs),
+        };
+        match self.host.run(&script) {
+            Ok(out) => self.verdict_of(&script.name, &out.stdout, &out, started),
+            Err(e) => v(
+                Status::Error,
+                format!("could not run the check: {e:#}"),
+                json!({}),
+            ),
+        }
+    }
+
+    /// A check's verdict from its output: the last JSON line of `stdout` (SPEC §5).
+    pub(crate) fn verdict_of(
+        &self,
+        name: &str,
+        stdout: &str,
+        out: &crate::host::Outcome,
+        started: Instant,
+    ) -> Verdict {
+        let v = |status, reason: String, observed| Verdict {
+            status,
+            reason,
+            observed,
+            duration: started.elapsed(),
+        };
+        let line = stdout
+            .lines()
+            .rev()
+            .find(|l| l.trim_start().starts_with('{'));
+        let parsed = line.and_then(|l| serde_json::from_str::<CheckLine>(l).ok());
+        match parsed {
+            Some(cl) if !out.timed_out => {
+                let status = match cl.status.as_deref() {
+                    Some("not-applicable") => Status::NotApplicable,
+                    Some("manual") => Status::Manual,
+                    Some("error") => Status::Error,
+                    _ if cl.compliant => Status::Pass,
+                    _ => Status::Fail,
+                };
+                let observed = if cl.observed.is_null() {
+                    json!({})
+                } else {
+                    cl.observed
+                };
+                v(
+                    status,
+                    self.secrets.redact(&cl.reason),
+                    crate::evidence::redact::value(&self.secrets, observed),
+                )
+            }
+            _ => {
+                // Redacted whole before ProcessError keeps the last 4000 bytes (F7).
+                let err = ProcessError::from_outcome(
+                    name,
+                    &crate::evidence::redact::outcome(&self.secrets, out),
+                );
+                let why = if out.timed_out {
+                    String::new()
+                } else {
+                    " printed no result line;".to_string()
+                };
+                v(
+                    Status::Error,
+                    self.secrets.redact(&format!("the check{why} {err}")),
+                    json!({}),
+                )
+            }
+        }
+    }
+
+    /// Every check of the selection in one process (the profile's `batch` template: on Windows, starting
+    /// PowerShell costs about a second, SPEC §5). Each check runs with its own timeout inside that process
+    /// and prints one line tagged with its control id: `{"id": …, "result": "<the check's JSON line>",
+    /// "errors": […], "timed_out": bool}`. A check whose line is missing is an `error`; the others keep theirs.
+    pub(crate) fn check_batch(&self, selected: &[&Planned], template: &str) -> Vec<Verdict> {
+        use base64::Engine as _;
+        let started = Instant::now();
+        let mut verdicts: Vec<Option<Verdict>> = selected.iter().map(|p| self.settled(p)).collect();
+        let to_run: Vec<usize> = (0..selected.len())
+            .filter(|&i| verdicts[i].is_none())
+            .collect();
+        if to_run.is_empty() {
+            return verdicts.into_iter().map(|v| v.expect("settled")).collect();
+        }
+        let checks: Vec<Value> = to_run
+            .iter()
+            .map(|&i| {
+                let p = selected[i];
+                json!({
+                    "id": p.control.id,
+                    "timeout": p.control.timeout_secs,
+                    "script": base64::engine::general_purpose::STANDARD.encode(p.check.as_deref().unwrap_or("")),
+                })
+            })
+            .collect();
+        let error_all = |verdicts: &mut Vec<Option<Verdict>>, why: String| {
+            for &i in &to_run {
+                verdicts[i] = Some(Verdict {
+                    status: Status::Error,
+                    reason: why.clone(),
+                    observed: json!({}),
+                    duration: started.elapsed(),
+                });
+            }
+        };
+        let text = match self
+            .resolved
+            .renderer
+            .render(template, &json!({"checks": checks}))
+        {
+            Ok(t) => t,
+            Err(e) => {
+                error_all(&mut verdicts, format!("template: {e:#}"));
+                return verdicts.into_iter().map(|v| v.expect("set")).collect();
+            }
+        };
+        // One environment for the process: the run's values and the secrets any of its checks declares.
+        let mut env = self.env(selected[to_run[0]], false);
+        env.retain(|(k, _)| k != "HANDOVER_CONTROL" && !k.starts_with("HANDOVER_SECRET_"));
+        for &i in &to_run {
+            for key in &selected[i].control.secrets {
+                if let Some(v) = self.secrets.get(key) {
+                    env.push((Secrets::env_name(key), v.to_string()));
+                }
+            }
+        }
+        let timeouts: Vec<u64> = to_run
+            .iter()
+            .map(|&i| selected[i].control.timeout_secs)
+            .collect();
+        let script = Script {
+            name: "checks (one process)".into(),
+            shell: Shell::of_template(template),
+            text,
+            env,
+            timeout: Duration::from_secs(batch_timeout(&timeouts)),
+        };
+        let out = match self.host.run(&script) {
+            Ok(o) => o,
+            Err(e) => {
+                error_all(&mut verdicts, format!("could not run the checks: {e:#}"));
+                return verdicts.into_iter().map(|v| v.expect("set")).collect();
+            }
+        };
+        let mut lines: BTreeMap<String, Value> = BTreeMap::new();
+        for l in out
+            .stdout
+            .lines()
+            .filter(|l| l.trim_start().starts_with('{'))
+        {
+            if let Ok(j) = serde_json::from_str::<Value>(l) {
+                if let Some(id) = j["id"].as_str() {
+                    lines.insert(id.to_string(), j);
+                }
+            }
+        }
+        for &i in &to_run {
+            let p = selected[i];
+            let name = format!("{} check", p.control.id);
+            verdicts[i] = Some(match lines.get(&p.control.id) {
+                Some(j) => {
+                    let own = crate::host::Outcome {
+                        code: Some(0),
+                        stdout: j["result"].as_str().unwrap_or("").to_string(),
+                        stderr: j["errors"]
+                            .as_array()
+                            .map(|e| {
+                                e.iter()
+                                    .filter_map(Value::as_str)
+                                    .collect::<Vec<_>>()
+                                    .join("\n")
+                            })
+                            .unwrap_or_default(),
+                        timed_out: j["timed_out"].as_bool().unwrap_or(false),
+                        duration: Duration::from_secs(p.control.timeout_secs),
+                    };
+                    self.verdict_of(&name, &own.stdout, &own, started)
+                }
+                None => {
+                    let err = ProcessError::from_outcome(
+                        &script.name,
+                        &crate::evidence::redact::outcome(&self.secrets, &out),
+                    );
+                    Verdict {
+                        status: Status::Error,
+                        reason: self.secrets.redact(&format!(
+                            "no result for {} from the batch of checks: {err}",
+                            p.control.id
+                        )),
+                        observed: json!({}),
+                        duration: started.elapsed(),
+                    }
+                }
+            });
+        }
+        verdicts
+            .into_iter()
+            .map(|v| v.expect("every check has a verdict"))
+            .collect()
+    }
+
+    /// Run every selected check, concurrently, in a stable result order.
+    pub(crate) fn check_all(&self, selected: &[&Planned]) -> Vec<Verdict> {
+        if let Some(template) = self
+            .resolved
+            .profile
+            .vars
+            .get("batch")
+            .and_then(Value::as_str)
+        {
+            if self.opts.profile_matches_device {
+                return self.check_batch(selected, template);
+            }
+        }
+        let bar = progress_bar(self.opts.progress, selected.len() as u64, "checking");
+        let verdicts = crate::support::par::par_map(selected, 8, |p| {
+            let verdict = self.run_check(p);
+            bar.inc(1);
+            verdict
+        });
+        bar.finish_and_clear();
+        verdicts
+    }
+}
+
+/// How many checks the Windows batch runs at once (`$slots` in templates/windows/_batch.ps1): a freshly
+/// imaged laptop busy with Windows Update cannot start all of them together.
+const BATCH_SLOTS: u64 = 5;
+
+/// How long the whole batch may take before it is killed: every check may wait for a slot, so the bound
+/// is what greedy scheduling on [`BATCH_SLOTS`] guarantees (the sum over the slots, plus the longest),
+/// plus 30 s to start PowerShell and print.
+fn batch_timeout(timeouts: &[u64]) -> u64 {
+    let longest = timeouts.iter().copied().max().unwrap_or(30);
+    let sum: u64 = timeouts.iter().sum();
+    sum.div_ceil(BATCH_SLOTS) + longest + 30
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_batch_waits_for_checks_queued_behind_the_five_slots() {
+        // 18 checks of 30 s and two of 120 s: with five at a time the last may start after 156 s.
+        let mut t = vec![30; 18];
+        t.extend([120, 120]);
+        assert_eq!(batch_timeout(&t), 156 + 120 + 30);
+        assert_eq!(batch_timeout(&[30]), 6 + 30 + 30);
+        let batch = include_str!("../../templates/windows/_batch.ps1");
+        assert!(
+            batch.contains(&format!("$slots = {BATCH_SLOTS}")),
+            "BATCH_SLOTS differs from _batch.ps1's $slots"
+        );
+    }
+}

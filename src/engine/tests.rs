@@ -1,0 +1,851 @@
+//! The engine's decisions against a scripted host: no device is touched.
+use super::*;
+use crate::host::Outcome as RunOutcome;
+use crate::inputs::profile::{Sources, CONTROLS};
+use crate::inputs::site::Site;
+use serde_json::json;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::host::Script;
+
+/// Answers each script by its name (`ID check` / `ID apply`); checks answer from a queue so that the
+/// re-check can differ from the first check. Records every script it was asked to run.
+/// A script's name and the environment it ran with.
+type Ran = (String, Vec<(String, String)>);
+
+struct ScriptedHost {
+    answers: Mutex<Vec<(String, i32, String, String)>>,
+    ran: Mutex<Vec<Ran>>,
+    texts: Mutex<Vec<String>>,
+}
+
+impl ScriptedHost {
+    fn new(answers: &[(&str, i32, &str, &str)]) -> Self {
+        ScriptedHost {
+            answers: Mutex::new(
+                answers
+                    .iter()
+                    .map(|(n, c, o, e)| (n.to_string(), *c, o.to_string(), e.to_string()))
+                    .collect(),
+            ),
+            ran: Mutex::new(Vec::new()),
+            texts: Mutex::new(Vec::new()),
+        }
+    }
+    fn ran(&self) -> Vec<String> {
+        self.ran
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+}
+
+impl Host for ScriptedHost {
+    fn run(&self, s: &Script) -> anyhow::Result<RunOutcome> {
+        self.ran
+            .lock()
+            .unwrap()
+            .push((s.name.clone(), s.env.clone()));
+        self.texts.lock().unwrap().push(s.text.clone());
+        let mut answers = self.answers.lock().unwrap();
+        let i = answers
+            .iter()
+            .position(|(n, ..)| *n == s.name)
+            .unwrap_or_else(|| panic!("unexpected script {}", s.name));
+        let (_, code, out, err) = answers.remove(i);
+        Ok(RunOutcome {
+            code: Some(code),
+            stdout: out,
+            stderr: err,
+            timed_out: false,
+            duration: Duration::from_millis(1),
+        })
+    }
+
+    fn facts(&self) -> Device {
+        device()
+    }
+
+    fn reboot_pending(&self) -> Option<String> {
+        None
+    }
+
+    // Staging and rendered files are real file work in a test's temporary directory.
+    fn stage_artifact(
+        &self,
+        spec: &crate::artifacts::Spec,
+        cache: &std::path::Path,
+        work_dir: &std::path::Path,
+    ) -> anyhow::Result<crate::artifacts::Staged> {
+        crate::artifacts::stage(spec, cache, work_dir)
+    }
+
+    fn write_files(
+        &self,
+        work_dir: &std::path::Path,
+        files: &[(String, String)],
+    ) -> anyhow::Result<(tempfile::TempDir, Vec<std::path::PathBuf>)> {
+        crate::host::write_private_files(work_dir, files)
+    }
+
+    fn show_on_console(&self, _text: &str) -> anyhow::Result<()> {
+        anyhow::bail!("no console in a test")
+    }
+}
+
+const PASS: &str = r#"{"compliant":true,"reason":"ok","observed":{}}"#;
+const FAIL: &str = r#"{"compliant":false,"reason":"bad","observed":{"admin_exists":true}}"#;
+
+/// A profile where the named controls are implemented and all others manual.
+fn resolved(implemented: &[&str], site: &str) -> (tempfile::TempDir, Resolved) {
+    resolved_with(implemented, site, "")
+}
+
+/// [`resolved`], with `admin_extra` added to accounts.separate-admin's table.
+fn resolved_with(
+    implemented: &[&str],
+    site: &str,
+    admin_extra: &str,
+) -> (tempfile::TempDir, Resolved) {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, t) = (dir.path().join("profiles"), dir.path().join("templates"));
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::create_dir_all(&t).unwrap();
+    std::fs::write(t.join("c.sh"), "check\n").unwrap();
+    std::fs::write(t.join("a.sh"), "apply\n").unwrap();
+    let mut text = String::from("[profile]\nname = \"t\"\n[match]\nfamily = \"linux\"\n");
+    for c in CONTROLS {
+        if implemented.contains(&c.id) {
+            let guard = if c.id == "accounts.admin-builtin" {
+                "removes_admin = true\n"
+            } else if c.id == "accounts.separate-admin" {
+                admin_extra
+            } else {
+                ""
+            };
+            let secrets = if c.id == "apps.lansweeper" {
+                "secrets = [\"lansweeper.agent_key\"]\n"
+            } else if c.id == "apps.office365" {
+                "artifacts = [\"office-odt\", \"office-source?\"]\n"
+            } else {
+                ""
+            };
+            text.push_str(&format!(
+                "[controls.\"{}\"]\ncheck = \"c.sh\"\napply = \"a.sh\"\n{guard}{secrets}",
+                c.id
+            ));
+        } else {
+            text.push_str(&format!(
+                "[controls.\"{}\"]\nstatus = \"manual\"\nreason = \"m\"\n",
+                c.id
+            ));
+        }
+    }
+    std::fs::write(p.join("t.toml"), text).unwrap();
+    let sources = Sources {
+        profiles_dir: Some(p),
+        templates_dir: Some(t),
+    };
+    let profile = sources.load("t").unwrap();
+    let site = Site::parse(
+        Path::new("/t/site.toml"),
+        site,
+        &crate::inputs::profile::control_ids(),
+    )
+    .unwrap();
+    let r = Resolved::new(&sources, profile, site).unwrap();
+    (dir, r)
+}
+
+fn engine<'a>(
+    r: &'a Resolved,
+    device: &'a Device,
+    host: &'a ScriptedHost,
+    only: &[&str],
+) -> Engine<'a> {
+    let mut secrets = Secrets::default();
+    for (k, v) in &r.site.secrets {
+        crate::evidence::redact::add_secret(&mut secrets, k, v);
+    }
+    Engine {
+        resolved: r,
+        device,
+        host,
+        secrets,
+        opts: RunOptions {
+            mode: Mode::Apply,
+            only: only.iter().map(|s| s.to_string()).collect(),
+            user: Some("jdoe".into()),
+            asset: None,
+            ticket: None,
+            technician: None,
+            reason: None,
+            force_remote: false,
+            admin_password: AdminPassword::None,
+            ssh_connection: None,
+            now: humantime::parse_rfc3339("2026-11-25T10:00:00Z").unwrap(),
+            state_dir: std::env::temp_dir(),
+            cache_dir: std::env::temp_dir().join("handover-test-cache"),
+            apply_env: vec![],
+            attestations: vec![],
+            journal_dir: None,
+            detect_reboot: false,
+            admin_passwords_set: vec!["jdoe-admin".into()],
+            profile_matches_device: true,
+            progress: false,
+        },
+    }
+}
+
+fn device() -> Device {
+    serde_json::from_value(json!({"hostname": "h", "serial": "s", "model": "m", "os": {"family": "linux", "id": "debian", "version": "12", "name": "Debian"}})).unwrap()
+}
+
+fn status(r: &Report, id: &str) -> (Status, String, bool) {
+    let c = r.controls.iter().find(|c| c.id == id).unwrap();
+    (c.status, c.reason.clone(), c.changed)
+}
+
+#[test]
+fn fixed_only_when_the_recheck_passes() {
+    let (_d, r) = resolved(&["accounts.guest", "accounts.password-policy"], "");
+    let host = ScriptedHost::new(&[
+        ("accounts.guest check", 0, FAIL, ""),
+        ("accounts.guest apply", 0, "locked guest\n", ""),
+        ("accounts.guest check", 0, PASS, ""),
+        ("accounts.password-policy check", 0, FAIL, ""),
+        ("accounts.password-policy apply", 0, "", ""),
+        ("accounts.password-policy check", 0, FAIL, ""),
+    ]);
+    let d = device();
+    let rep = engine(
+        &r,
+        &d,
+        &host,
+        &["accounts.guest", "accounts.password-policy"],
+    )
+    .apply()
+    .report
+    .unwrap();
+    assert_eq!(
+        status(&rep, "accounts.guest"),
+        (Status::Fixed, "ok".into(), true)
+    );
+    let (st, why, changed) = status(&rep, "accounts.password-policy");
+    assert_eq!((st, changed), (Status::Fail, true));
+    assert!(why.contains("re-check still fails: bad"), "{why}");
+}
+
+#[test]
+fn manual_exit_makes_the_control_manual_and_unchanged() {
+    let (_d, r) = resolved(&["updates.pending", "accounts.guest"], "");
+    let host = ScriptedHost::new(&[
+        ("updates.pending check", 0, FAIL, ""),
+        (
+            "updates.pending apply",
+            MANUAL_EXIT,
+            "",
+            "softwareupdate: 2 waiting\ninstalling needs a volume owner's password\n\n",
+        ),
+        ("accounts.guest check", 0, FAIL, ""),
+        ("accounts.guest apply", 0, "", ""),
+        ("accounts.guest check", 0, PASS, ""),
+    ]);
+    let d = device();
+    let rep = engine(&r, &d, &host, &["updates.pending", "accounts.guest"])
+        .apply()
+        .report
+        .unwrap();
+    let (st, why, changed) = status(&rep, "updates.pending");
+    assert_eq!((st, changed), (Status::Manual, false));
+    assert_eq!(
+        why,
+        "bad; needs a person: installing needs a volume owner's password"
+    );
+    // The others go on, and the device is not compliant.
+    assert_eq!(status(&rep, "accounts.guest").0, Status::Fixed);
+    assert_eq!(rep.summary.compliant, None);
+    assert_eq!(rep.summary.manual, 1);
+}
+
+#[test]
+fn a_recheck_that_needs_a_person_is_manual_and_can_be_attested() {
+    const MANUAL: &str = r#"{"compliant":false,"status":"manual","reason":"connection not verifiable","observed":{}}"#;
+    let (_d, r) = resolved(&["apps.fortinet-vpn"], "");
+    let run = |attest: bool| {
+        let host = ScriptedHost::new(&[
+            ("apps.fortinet-vpn check", 0, FAIL, ""),
+            ("apps.fortinet-vpn apply", 0, "", ""),
+            ("apps.fortinet-vpn check", 0, MANUAL, ""),
+        ]);
+        let d = device();
+        let mut e = engine(&r, &d, &host, &[]);
+        if attest {
+            e.opts
+                .attestations
+                .push(crate::evidence::record::Attestation {
+                    control: "apps.fortinet-vpn".into(),
+                    by: "A. Tech".into(),
+                    at: "2026-11-25T10:00:00Z".into(),
+                    text: "connection made".into(),
+                    install_id: "i".into(),
+                });
+        }
+        let rep = e.apply().report.unwrap();
+        status(&rep, "apps.fortinet-vpn")
+    };
+    let (st, why, changed) = run(false);
+    assert_eq!((st, changed), (Status::Manual, true));
+    assert_eq!(why, "changed; connection not verifiable");
+    assert_eq!(run(true).0, Status::Pass);
+}
+
+fn attest_separate_admin(e: &mut Engine) {
+    e.opts
+        .attestations
+        .push(crate::evidence::record::Attestation {
+            control: "accounts.separate-admin".into(),
+            by: "A. Tech".into(),
+            at: "2026-11-25T10:00:00Z".into(),
+            text: "jdoe-admin's password tried at the login window".into(),
+            install_id: "i".into(),
+        });
+}
+
+fn env_of(host: &ScriptedHost, script: &str) -> Option<Vec<(String, String)>> {
+    let ran = host.ran.lock().unwrap();
+    ran.iter()
+        .find(|(n, _)| n == script)
+        .map(|(_, e)| e.clone())
+}
+
+#[test]
+fn nobody_is_demoted_while_no_one_is_known_to_hold_the_admins_password() {
+    // Windows and Linux: jdoe-admin exists already (made by someone else, or by an older build),
+    // handover never set its password, and there is no password file and no terminal.
+    let (_d, r) = resolved(&["accounts.separate-admin", "accounts.admin-builtin"], "");
+    let d = device();
+    let host = ScriptedHost::new(&[
+        ("accounts.separate-admin check", 0, FAIL, ""),
+        ("accounts.admin-builtin check", 0, FAIL, ""),
+    ]);
+    let mut e = engine(&r, &d, &host, &[]);
+    e.opts.admin_passwords_set.clear();
+    e.opts.admin_password = AdminPassword::None;
+    let rep = e.apply().report.unwrap();
+    let (st, why, changed) = status(&rep, "accounts.separate-admin");
+    assert_eq!((st, changed), (Status::Error, false));
+    assert!(
+        why.contains("no one is known to hold the password of jdoe-admin")
+            && why.contains("--attest accounts.separate-admin"),
+        "{why}"
+    );
+    assert!(
+        env_of(&host, "accounts.separate-admin apply").is_none(),
+        "the script ran"
+    );
+    assert_eq!(status(&rep, "accounts.admin-builtin").0, Status::Error);
+    // Attested: the script runs, told that the password is known, and the guard of root lets go.
+    let host = ScriptedHost::new(&[
+        ("accounts.separate-admin check", 0, FAIL, ""),
+        ("accounts.admin-builtin check", 0, FAIL, ""),
+        ("accounts.separate-admin apply", 0, "", ""),
+        ("accounts.separate-admin check", 0, PASS, ""),
+        ("accounts.admin-builtin apply", 0, "", ""),
+        ("accounts.admin-builtin check", 0, PASS, ""),
+    ]);
+    let mut e = engine(&r, &d, &host, &[]);
+    e.opts.admin_passwords_set.clear();
+    e.opts.admin_password = AdminPassword::None;
+    attest_separate_admin(&mut e);
+    let rep = e.apply().report.unwrap();
+    assert_eq!(status(&rep, "accounts.separate-admin").0, Status::Fixed);
+    assert_eq!(status(&rep, "accounts.admin-builtin").0, Status::Fixed);
+    let env = env_of(&host, "accounts.separate-admin apply").unwrap();
+    assert!(env.contains(&("HANDOVER_ADMIN_PASSWORD_KNOWN".into(), "1".into())));
+    assert!(!env
+        .iter()
+        .any(|(k, _)| k == "HANDOVER_SECRET_ADMIN_PASSWORD"));
+}
+
+#[test]
+fn a_person_made_admin_is_demoted_to_only_once_its_password_is_attested() {
+    // macOS: the script decides, and it is told that the password is known only when attested.
+    let (_d, r) = resolved_with(
+        &["accounts.separate-admin"],
+        "",
+        "params = { sets_password = false }\n",
+    );
+    let d = device();
+    for attested in [false, true] {
+        let host = ScriptedHost::new(&[
+            ("accounts.separate-admin check", 0, FAIL, ""),
+            (
+                "accounts.separate-admin apply",
+                MANUAL_EXIT,
+                "",
+                "attest it\n",
+            ),
+        ]);
+        let mut e = engine(&r, &d, &host, &[]);
+        if attested {
+            attest_separate_admin(&mut e);
+        }
+        e.apply();
+        let env = env_of(&host, "accounts.separate-admin apply").unwrap();
+        assert_eq!(
+            env.iter()
+                .any(|(k, v)| k == "HANDOVER_ADMIN_PASSWORD_KNOWN" && v == "1"),
+            attested
+        );
+    }
+}
+
+#[test]
+fn a_separate_admin_made_by_a_person_needs_no_password_and_guards_root() {
+    // macOS: the check verifies the person-made, token-holding admin; handover sets no password, so
+    // neither a missing --admin-password-file nor an unrecorded password stops the demotion or root.
+    let (_d, r) = resolved_with(
+        &["accounts.separate-admin", "accounts.admin-builtin"],
+        "",
+        "params = { sets_password = false }\n",
+    );
+    let host = ScriptedHost::new(&[
+        ("accounts.separate-admin check", 0, FAIL, ""),
+        ("accounts.admin-builtin check", 0, FAIL, ""),
+        ("accounts.separate-admin apply", 0, "", ""),
+        ("accounts.separate-admin check", 0, PASS, ""),
+        ("accounts.admin-builtin apply", 0, "", ""),
+        ("accounts.admin-builtin check", 0, PASS, ""),
+    ]);
+    let d = device();
+    let mut e = engine(&r, &d, &host, &[]);
+    e.opts.admin_passwords_set.clear();
+    e.opts.admin_password = AdminPassword::Given("pw-never-used".into());
+    let out = e.apply();
+    let rep = out.report.unwrap();
+    assert!(
+        rep.warnings
+            .iter()
+            .any(|w| w.contains("--admin-password-file was not used")),
+        "{:?}",
+        rep.warnings
+    );
+    assert_eq!(status(&rep, "accounts.separate-admin").0, Status::Fixed);
+    assert_eq!(status(&rep, "accounts.admin-builtin").0, Status::Fixed);
+    assert!(out.admin_passwords_set.is_empty());
+    // The guard still holds while that admin is not verified.
+    let host = ScriptedHost::new(&[
+        ("accounts.separate-admin check", 0, FAIL, ""),
+        ("accounts.admin-builtin check", 0, FAIL, ""),
+        (
+            "accounts.separate-admin apply",
+            MANUAL_EXIT,
+            "",
+            "create jdoe-admin in System Settings\n",
+        ),
+    ]);
+    let mut e = engine(&r, &d, &host, &[]);
+    e.opts.admin_passwords_set.clear();
+    let rep = e.apply().report.unwrap();
+    assert_eq!(status(&rep, "accounts.separate-admin").0, Status::Manual);
+    let (st, why, _) = status(&rep, "accounts.admin-builtin");
+    assert_eq!(st, Status::Error);
+    assert!(why.contains("not verified"), "{why}");
+}
+
+#[test]
+fn reboot_exit_stays_fail_and_flags_the_report() {
+    let (_d, r) = resolved(&["updates.pending"], "");
+    let host = ScriptedHost::new(&[
+        ("updates.pending check", 0, FAIL, ""),
+        ("updates.pending apply", REBOOT_EXIT, "", ""),
+    ]);
+    let d = device();
+    let rep = engine(&r, &d, &host, &["updates.pending"])
+        .apply()
+        .report
+        .unwrap();
+    let (st, why, _) = status(&rep, "updates.pending");
+    assert_eq!(st, Status::Fail);
+    assert!(why.contains("reboot required"), "{why}");
+    assert!(rep.reboot_required);
+}
+
+#[test]
+fn root_is_not_locked_without_a_verified_separate_admin() {
+    let (_d, r) = resolved(&["accounts.separate-admin", "accounts.admin-builtin"], "");
+    // The separate admin cannot be fixed (its apply fails): root must keep its password.
+    let host = ScriptedHost::new(&[
+        ("accounts.separate-admin check", 0, FAIL, ""),
+        ("accounts.separate-admin apply", 1, "", "useradd: failure"),
+        ("accounts.admin-builtin check", 0, FAIL, ""),
+    ]);
+    let d = device();
+    let rep = engine(&r, &d, &host, &[]).apply().report.unwrap();
+    let (st, why, changed) = status(&rep, "accounts.admin-builtin");
+    assert_eq!((st, changed), (Status::Error, false));
+    assert!(
+        why.contains("separate admin account jdoe-admin is not verified"),
+        "{why}"
+    );
+    assert!(!host
+        .ran()
+        .contains(&"accounts.admin-builtin apply".to_string()));
+}
+
+#[test]
+fn the_guard_runs_the_separate_admin_check_in_partial_runs() {
+    let (_d, r) = resolved(&["accounts.separate-admin", "accounts.admin-builtin"], "");
+    let host = ScriptedHost::new(&[
+        ("accounts.admin-builtin check", 0, FAIL, ""),
+        ("accounts.separate-admin check", 0, PASS, ""),
+        ("accounts.admin-builtin apply", 0, "", ""),
+        ("accounts.admin-builtin check", 0, PASS, ""),
+    ]);
+    let d = device();
+    let rep = engine(&r, &d, &host, &["accounts.admin-builtin"])
+        .apply()
+        .report
+        .unwrap();
+    assert_eq!(rep.controls.len(), 1);
+    assert_eq!(status(&rep, "accounts.admin-builtin").0, Status::Fixed);
+    assert_eq!(rep.scope, "partial");
+    assert_eq!(rep.summary.compliant, None);
+}
+
+#[test]
+fn a_failed_change_is_an_error_with_its_output_and_no_secret() {
+    let site = "[lansweeper]\nserver = \"ls.example\"\nagent_key = \"TOPSECRET-KEY\"\n";
+    let (_d, r) = resolved(&["apps.lansweeper"], site);
+    let host = ScriptedHost::new(&[
+        ("apps.lansweeper check", 0, FAIL, ""),
+        (
+            "apps.lansweeper apply",
+            3,
+            "installer said TOPSECRET-KEY\n",
+            "E: bad key TOPSECRET-KEY",
+        ),
+    ]);
+    let d = device();
+    let rep = engine(&r, &d, &host, &["apps.lansweeper"])
+        .apply()
+        .report
+        .unwrap();
+    let (st, why, _) = status(&rep, "apps.lansweeper");
+    assert_eq!(st, Status::Error);
+    assert!(
+        why.contains("apps.lansweeper apply exited with status 3")
+            && why.contains("E: bad key <secret:lansweeper.agent_key>"),
+        "{why}"
+    );
+    let text = serde_json::to_string(&rep).unwrap();
+    assert!(!text.contains("TOPSECRET-KEY"), "{text}");
+    // The key reached the script through its environment.
+    let env = host
+        .ran
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(n, _)| n == "apps.lansweeper apply")
+        .unwrap()
+        .1
+        .clone();
+    assert!(env.contains(&(
+        "HANDOVER_SECRET_LANSWEEPER_AGENT_KEY".into(),
+        "TOPSECRET-KEY".into()
+    )));
+}
+
+#[test]
+fn a_check_without_a_result_line_is_an_error() {
+    let (_d, r) = resolved(&["accounts.guest"], "");
+    let host = ScriptedHost::new(&[("accounts.guest check", 2, "garbage\n", "awk: syntax error")]);
+    let d = device();
+    let e = engine(&r, &d, &host, &["accounts.guest"]);
+    let rep = e.check();
+    let (st, why, _) = status(&rep, "accounts.guest");
+    assert_eq!(st, Status::Error);
+    assert!(
+        why.contains("printed no result line") && why.contains("awk: syntax error"),
+        "{why}"
+    );
+}
+
+#[test]
+fn default_deny_is_refused_when_it_would_cut_the_ssh_session() {
+    let (_d, r) = resolved(
+        &["firewall.enabled"],
+        "[firewall]\nallow = [ { port = 22, proto = \"tcp\", from = \"10.0.0.0/8\" } ]\n",
+    );
+    let host = ScriptedHost::new(&[("firewall.enabled check", 0, FAIL, "")]);
+    let d = device();
+    let mut e = engine(&r, &d, &host, &["firewall.enabled"]);
+    e.opts.ssh_connection = Some("192.0.2.9 50000 192.0.2.1 22".into());
+    let rep = e.apply().report.unwrap();
+    let (st, why, _) = status(&rep, "firewall.enabled");
+    assert_eq!(st, Status::Error);
+    assert!(
+        why.contains("would cut this SSH session from 192.0.2.9") && why.contains("--force-remote"),
+        "{why}"
+    );
+    // From inside the allowed range it goes ahead, once the site's rules are in place.
+    let (_d2, r) = resolved(
+        &["firewall.enabled", "firewall.inbound"],
+        "[firewall]\nallow = [ { port = 22, proto = \"tcp\", from = \"10.0.0.0/8\" } ]\n",
+    );
+    let host = ScriptedHost::new(&[
+        ("firewall.inbound check", 0, PASS, ""),
+        ("firewall.enabled check", 0, FAIL, ""),
+        ("firewall.enabled apply", 0, "", ""),
+        ("firewall.enabled check", 0, PASS, ""),
+    ]);
+    let mut e = engine(&r, &d, &host, &[]);
+    e.opts.ssh_connection = Some("10.9.9.9 50000 10.0.0.1 22".into());
+    assert_eq!(
+        status(&e.apply().report.unwrap(), "firewall.enabled").0,
+        Status::Fixed
+    );
+}
+
+#[test]
+fn a_valid_waiver_skips_the_change() {
+    let site = "[[waiver]]\ncontrol = \"accounts.guest\"\nreason = \"kiosk\"\napproved_by = \"FDO\"\nticket = \"RITM1\"\nexpires = 2027-01-31\n";
+    let (_d, r) = resolved(&["accounts.guest"], site);
+    let host = ScriptedHost::new(&[("accounts.guest check", 0, FAIL, "")]);
+    let d = device();
+    let rep = engine(&r, &d, &host, &["accounts.guest"])
+        .apply()
+        .report
+        .unwrap();
+    assert_eq!(status(&rep, "accounts.guest").0, Status::Waived);
+    assert_eq!(host.ran(), vec!["accounts.guest check"]);
+}
+
+#[test]
+fn windows_checks_run_in_one_process() {
+    let sources = Sources::default();
+    let profile = sources.load("windows-11").unwrap();
+    let site = Site::parse(
+        Path::new("/t/site.toml"),
+        "[accounts]\nadmin_name = \"uni-adm0\"\nguest_name = \"uni-gst0\"\n",
+        &crate::inputs::profile::control_ids(),
+    )
+    .unwrap();
+    let r = Resolved::new(&sources, profile, site).unwrap();
+    let pass = serde_json::to_string(PASS).unwrap();
+    let fail = serde_json::to_string(FAIL).unwrap();
+    let lines = format!(
+        "{{\"id\":\"os.supported\",\"result\":{pass},\"errors\":[],\"timed_out\":false}}\n\
+         {{\"id\":\"firewall.enabled\",\"result\":{fail},\"errors\":[],\"timed_out\":false}}\n\
+         {{\"id\":\"updates.pending\",\"result\":null,\"errors\":[\"killed after its timeout of 600 s\"],\"timed_out\":true}}\n"
+    );
+    let host = ScriptedHost::new(&[("checks (one process)", 0, &lines, "")]);
+    let d: Device = serde_json::from_value(json!({"hostname": "w", "serial": "s", "model": "m", "os": {"family": "windows", "id": "windows", "version": "11", "name": "Windows 11"}})).unwrap();
+    let mut e = engine(&r, &d, &host, &[]);
+    e.opts.mode = Mode::Check;
+    let rep = e.check();
+    assert_eq!(
+        host.ran(),
+        vec!["checks (one process)"],
+        "one process for every check"
+    );
+    assert_eq!(status(&rep, "os.supported").0, Status::Pass);
+    assert_eq!(status(&rep, "firewall.enabled").0, Status::Fail);
+    let (st, why, _) = status(&rep, "updates.pending");
+    assert_eq!(st, Status::Error);
+    assert!(why.contains("timeout"), "{why}");
+    // A check the batch did not answer for is an error; the others keep their lines.
+    let (st, why, _) = status(&rep, "accounts.guest");
+    assert_eq!(st, Status::Error);
+    assert!(why.contains("no result for accounts.guest"), "{why}");
+    // Controls that need site keys never reach the batch.
+    assert_eq!(status(&rep, "apps.lansweeper").0, Status::Fail);
+    // The batch script itself is valid PowerShell.
+    let text = host.texts.lock().unwrap()[0].clone();
+    let mut parser = tree_sitter::Parser::new();
+    parser
+        .set_language(&tree_sitter_powershell::LANGUAGE.into())
+        .unwrap();
+    let tree = parser.parse(&text, None).unwrap();
+    assert!(
+        !tree.root_node().has_error(),
+        "the batch does not parse:\n{text}"
+    );
+    assert!(text.contains("FromBase64String"));
+}
+
+#[test]
+fn an_installer_gets_the_sites_file_name_and_its_arguments_as_data() {
+    let dir = tempfile::tempdir().unwrap();
+    // A download saved under a name with no extension, as a browser saves an fwlink.
+    std::fs::write(dir.path().join("download"), b"odt").unwrap();
+    let site = format!(
+        "[artifacts.office-odt]\nurl = \"{}\"\nsha256 = \"{}\"\nfile_name = \"setup.exe\"\nargs = [\"/quiet\", \"C:\\\\Program Files\\\\a \\\"b\\\".xml\"]\n",
+        dir.path().join("download").display(),
+        crate::support::hashing::sha256_bytes(b"odt")
+    );
+    let (_d, r) = resolved(&["apps.office365"], &site);
+    let host = ScriptedHost::new(&[
+        ("apps.office365 check", 0, FAIL, ""),
+        ("apps.office365 apply", 0, "", ""),
+        ("apps.office365 check", 0, PASS, ""),
+    ]);
+    let d = device();
+    engine(&r, &d, &host, &["apps.office365"]).apply();
+    let ran = host.ran.lock().unwrap();
+    let env = &ran
+        .iter()
+        .find(|(n, _)| n == "apps.office365 apply")
+        .unwrap()
+        .1;
+    let get = |k: &str| {
+        env.iter()
+            .find(|(name, _)| name == k)
+            .map(|(_, v)| v.clone())
+    };
+    assert!(get("HANDOVER_ARTIFACT_OFFICE_ODT")
+        .unwrap()
+        .ends_with("/setup.exe"));
+    let args: Vec<String> =
+        serde_json::from_str(&get("HANDOVER_ARTIFACT_ARGS_OFFICE_ODT").unwrap()).unwrap();
+    assert_eq!(args, ["/quiet", "C:\\Program Files\\a \"b\".xml"]);
+}
+
+#[test]
+fn an_optional_artifact_is_staged_only_when_the_site_defines_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("setup.exe"), b"odt").unwrap();
+    std::fs::create_dir_all(dir.path().join("src/Office/Data")).unwrap();
+    std::fs::write(dir.path().join("src/Office/Data/v64.cab"), b"cab").unwrap();
+    let odt = format!(
+        "[artifacts.office-odt]\nurl = \"{}\"\nsha256 = \"{}\"\n",
+        dir.path().join("setup.exe").display(),
+        crate::support::hashing::sha256_bytes(b"odt")
+    );
+    let source = format!(
+        "[artifacts.office-source]\nurl = \"{}\"\n[artifacts.office-source.files]\n\"Office/Data/v64.cab\" = \"{}\"\n",
+        dir.path().join("src").display(),
+        crate::support::hashing::sha256_bytes(b"cab")
+    );
+    for (site, with_source) in [(odt.clone(), false), (format!("{odt}{source}"), true)] {
+        let (_d, r) = resolved(&["apps.office365"], &site);
+        let host = ScriptedHost::new(&[
+            ("apps.office365 check", 0, FAIL, ""),
+            ("apps.office365 apply", 0, "", ""),
+            ("apps.office365 check", 0, PASS, ""),
+        ]);
+        let d = device();
+        let out = engine(&r, &d, &host, &["apps.office365"]).apply();
+        let rep = out.report.unwrap();
+        assert_eq!(status(&rep, "apps.office365").0, Status::Fixed);
+        let ran = host.ran.lock().unwrap();
+        let env = &ran
+            .iter()
+            .find(|(n, _)| n == "apps.office365 apply")
+            .unwrap()
+            .1;
+        let has = |k: &str| env.iter().any(|(name, _)| name == k);
+        assert!(has("HANDOVER_ARTIFACT_OFFICE_ODT"));
+        assert_eq!(has("HANDOVER_ARTIFACT_OFFICE_SOURCE"), with_source);
+    }
+    // Defined but tampered: the optional artifact is verified like any other, and refused.
+    std::fs::write(dir.path().join("src/Office/Data/v64.cab"), b"cab!").unwrap();
+    let (_d, r) = resolved(&["apps.office365"], &format!("{odt}{source}"));
+    let host = ScriptedHost::new(&[("apps.office365 check", 0, FAIL, "")]);
+    let d = device();
+    let rep = engine(&r, &d, &host, &["apps.office365"])
+        .apply()
+        .report
+        .unwrap();
+    let (st, why, _) = status(&rep, "apps.office365");
+    assert_eq!(st, Status::Error);
+    assert!(
+        why.contains("office-source: Office/Data/v64.cab: sha256 mismatch"),
+        "{why}"
+    );
+}
+
+#[test]
+fn an_installer_restarting_the_device_stops_the_apply_at_once() {
+    let (_d, r) = resolved(&["accounts.guest", "firewall.enabled"], "");
+    let host = ScriptedHost::new(&[
+        ("accounts.guest check", 0, FAIL, ""),
+        ("firewall.enabled check", 0, FAIL, ""),
+        ("accounts.guest apply", RESTARTING_EXIT, "", ""),
+    ]);
+    let d = device();
+    let state = tempfile::tempdir().unwrap();
+    crate::engine::journal::Journal {
+        state: "running".into(),
+        ..Default::default()
+    }
+    .save(state.path())
+    .unwrap();
+    let mut e = engine(&r, &d, &host, &["accounts.guest", "firewall.enabled"]);
+    e.opts.journal_dir = Some(state.path().to_path_buf());
+    let rep = e.apply().report.unwrap();
+    assert!(rep.reboot_required);
+    let (st, why, changed) = status(&rep, "accounts.guest");
+    assert_eq!((st, changed), (Status::Fail, true));
+    assert!(why.contains("apply --resume"), "{why}");
+    // Nothing after it started; it is not reported fixed.
+    assert!(!host.ran().iter().any(|n| n == "firewall.enabled apply"));
+    assert_eq!(status(&rep, "firewall.enabled").0, Status::Fail);
+    let j = crate::engine::journal::Journal::load(state.path())
+        .unwrap()
+        .unwrap();
+    assert_eq!(j.state, "restarting");
+    assert_eq!(j.controls["accounts.guest"], "fail");
+}
+
+#[test]
+fn an_attested_manual_control_passes_with_who_and_when() {
+    let (_d, r) = resolved(&[], "");
+    let host = ScriptedHost::new(&[]);
+    let d = device();
+    let mut e = engine(&r, &d, &host, &[]);
+    e.opts.mode = Mode::Check;
+    e.opts.attestations = vec![crate::evidence::record::Attestation {
+        control: "firmware.password".into(),
+        by: "A. Tech".into(),
+        at: "2026-11-20T09:00:00Z".into(),
+        text: "confirmed by the technician: firmware password".into(),
+        install_id: "x".into(),
+    }];
+    let rep = e.check();
+    let (st, why, _) = status(&rep, "firmware.password");
+    assert_eq!(st, Status::Pass);
+    assert!(
+        why.starts_with("attested by A. Tech on 2026-11-20T09:00:00Z"),
+        "{why}"
+    );
+    let c = rep
+        .controls
+        .iter()
+        .find(|c| c.id == "firmware.password")
+        .unwrap();
+    assert_eq!(c.attestation.as_ref().unwrap()["by"], "A. Tech");
+    // Only that one: other manual controls stay manual.
+    assert_eq!(status(&rep, "device.management").0, Status::Manual);
+}
+
+#[test]
+fn exit_precedence() {
+    assert_eq!(
+        crate::support::error::Exit::NotCompliant.worst(crate::support::error::Exit::Reboot),
+        crate::support::error::Exit::Reboot
+    );
+    assert_eq!(
+        crate::support::error::Exit::Reboot.worst(crate::support::error::Exit::Error),
+        crate::support::error::Exit::Error
+    );
+    assert_eq!(
+        crate::support::error::Exit::Error.worst(crate::support::error::Exit::Ok),
+        crate::support::error::Exit::Error
+    );
+}
