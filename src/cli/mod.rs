@@ -4,28 +4,15 @@
 
 pub(crate) mod args;
 pub(crate) mod invocation;
+pub(crate) mod prompt;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Parser;
 
-use crate::commands::artifacts::{fetch_artifacts, known_artifact_names, verify_artifacts};
-use crate::commands::kit::{kit_build, kit_verify};
-use crate::commands::profiles::profiles;
-use crate::commands::record::record_action;
-use crate::commands::render::render;
-use crate::commands::run::{run_engine, run_engine_as};
-use crate::commands::waivers::waivers_lint;
-use crate::commands::{passphrase, write_out};
-use crate::engine::Mode;
-use crate::evidence::record;
-use crate::host::LocalHost;
-use crate::support::error::{Exit, InputError};
+use crate::support::error::Exit;
 use args::*;
-use invocation::resume_from;
-use invocation::sources;
 
 /// Parse, run, print the error chain, return the exit code.
 pub fn main() -> ExitCode {
@@ -117,91 +104,26 @@ fn main_inner() -> ExitCode {
     }
 }
 
+/// The flat dispatch: one command function per subcommand.
 fn run(cli: Cli) -> Result<Exit> {
+    use crate::commands::{artifacts, facts, kit, lifecycle, profiles, record, render, report};
+    use crate::commands::{run, schedule, waivers};
     match cli.command {
-        Command::Facts { format } => {
-            let d = crate::host::Host::facts(&LocalHost);
-            match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&d)?),
-                // The device's own word (/etc/os-release, DMI): one line each, no control characters (F18).
-                Format::Text => {
-                    let l = crate::support::textsafe::one_line;
-                    println!(
-                        "hostname: {}\nserial:   {}\nmodel:    {}\nos:       {} ({} {}, family {})",
-                        l(&d.hostname),
-                        l(&d.serial),
-                        l(&d.model),
-                        l(&d.os.name),
-                        l(&d.os.id),
-                        l(&d.os.version),
-                        l(&d.os.family)
-                    )
-                }
-            }
-            Ok(Exit::Ok)
-        }
-        Command::Plan { common, format } => run_engine(Mode::Plan, &common, None, format, None),
+        Command::Facts { format } => facts::facts(format),
+        Command::Plan { common, format } => run::plan(&common, format),
         Command::Check {
             common,
             format,
             out,
-        } => {
-            let (base, export) = match format {
-                CheckFormat::Text => (Format::Text, None),
-                CheckFormat::Json => (Format::Json, None),
-                // Documents for machines and browsers: no progress bars, like JSON.
-                other => (Format::Json, Some(other)),
-            };
-            if export == Some(CheckFormat::Html) {
-                let s = sources(common.profiles_dir.clone(), common.templates_dir.clone())?;
-                if s.template(crate::evidence::export::HTML_TEMPLATE).is_none() {
-                    return Err(InputError::refused(format!(
-                        "--format html: template {} not found (--templates-dir)",
-                        crate::evidence::export::HTML_TEMPLATE
-                    )));
-                }
-            }
-            run_engine_as(Mode::Check, &common, None, base, export, out)
-        }
-        Command::Apply(mut args) => {
-            if args.resume {
-                let state_dir = record::default_state_dir();
-                let Some(j) = crate::engine::journal::Journal::load(&state_dir)? else {
-                    println!(
-                        "nothing to resume: no unfinished apply in {}",
-                        state_dir.display()
-                    );
-                    return Ok(Exit::Ok);
-                };
-                eprintln!(
-                    "resuming the apply started {} ({}); every control is checked again",
-                    j.started_at,
-                    j.progress()
-                );
-                resume_from(&mut args, j);
-            }
-            let format = args.format;
-            run_engine(Mode::Apply, &args.common.clone(), Some(&args), format, None)
-        }
+        } => run::check(&common, format, out),
+        Command::Apply(args) => run::apply(args),
         Command::Render {
             profile,
             site,
             out,
             profiles_dir,
             templates_dir,
-        } => {
-            let common = Common {
-                profile,
-                site,
-                only: vec![],
-                profiles_dir,
-                templates_dir,
-                user: None,
-                kit: None,
-                key_passphrase_file: None,
-            };
-            render(&common, &out)
-        }
+        } => render::render_command(profile, site, &out, profiles_dir, templates_dir),
         Command::Artifacts {
             action:
                 ArtifactsAction::Fetch {
@@ -213,16 +135,25 @@ fn run(cli: Cli) -> Result<Exit> {
                     retries,
                     timeout,
                 },
-        } => {
-            let opts = crate::artifacts::fetch::Options {
-                jobs: jobs.max(1),
-                retries,
-                read_timeout: std::time::Duration::from_secs(timeout.max(1)),
-                progress: std::io::stderr().is_terminal(),
-                ..Default::default()
-            };
-            fetch_artifacts(site.as_deref(), profile.as_deref(), cache, &opts)
-        }
+        } => artifacts::fetch(
+            site.as_deref(),
+            profile.as_deref(),
+            cache,
+            jobs,
+            retries,
+            timeout,
+        ),
+        Command::Artifacts {
+            action: ArtifactsAction::Lock { from, site, yes },
+        } => artifacts::lock(site, &from, yes),
+        Command::Artifacts {
+            action:
+                ArtifactsAction::Verify {
+                    site,
+                    profile,
+                    cache,
+                },
+        } => artifacts::verify_artifacts(site.as_deref(), profile.as_deref(), cache),
         Command::Kit {
             action:
                 KitAction::Build {
@@ -233,14 +164,10 @@ fn run(cli: Cli) -> Result<Exit> {
                     exe,
                     no_packages,
                 },
-        } => kit_build(&out, &profile, site.as_deref(), cache, &exe, !no_packages),
+        } => kit::kit_build(&out, &profile, site.as_deref(), cache, &exe, !no_packages),
         Command::Kit {
             action: KitAction::Verify { dir },
-        } => kit_verify(&dir),
-        Command::Waivers {
-            action: WaiversAction::Lint { site },
-        } => waivers_lint(site.as_deref()),
-        Command::Record { action } => record_action(action),
+        } => kit::kit_verify(&dir),
         Command::Kit {
             action:
                 KitAction::Keygen {
@@ -248,128 +175,29 @@ fn run(cli: Cli) -> Result<Exit> {
                     reseal,
                     key_passphrase_file,
                 },
-        } => {
-            let pass = passphrase(key_passphrase_file);
-            if reseal {
-                let key = crate::evidence::signing::reseal(&dir, &pass)?;
-                println!("sealed {} under your passphrase", key.display());
-                return Ok(Exit::Ok);
-            }
-            let public = crate::evidence::signing::keygen(&dir, &pass)?;
-            println!(
-                "made {} (sealed under your passphrase) and {}: the record of each run with --kit {} is now signed and copied to the kit",
-                crate::evidence::signing::kit_key_path(&dir).display(),
-                public.display(),
-                dir.display()
-            );
-            Ok(Exit::Ok)
-        }
+        } => kit::keygen(&dir, reseal, key_passphrase_file),
         Command::Kit {
             action:
                 KitAction::Sign {
                     dir,
                     key_passphrase_file,
                 },
-        } => {
-            let results =
-                crate::evidence::signing::kit_sign(&dir, &passphrase(key_passphrase_file))?;
-            if results.is_empty() {
-                println!(
-                    "nothing to sign: no record of {} awaits a signature",
-                    dir.display()
-                );
-            }
-            let mut refused = false;
-            for (device, r) in results {
-                match r {
-                    Ok(line) => println!("{device}: {line}"),
-                    Err(e) => {
-                        refused = true;
-                        println!("{device}: REFUSED: {e:#}");
-                    }
-                }
-            }
-            Ok(if refused {
-                Exit::NotCompliant
-            } else {
-                Exit::Ok
-            })
-        }
+        } => kit::sign(&dir, key_passphrase_file),
+        Command::Waivers {
+            action: WaiversAction::Lint { site },
+        } => waivers::waivers_lint(site.as_deref()),
+        Command::Record { action } => record::record_action(action),
         Command::Report {
             action: ReportAction::Merge { files, format, out },
-        } => {
-            let rows = crate::evidence::merge::load(&crate::evidence::merge::expand(&files)?)?;
-            let text = match format {
-                MergeFormat::Csv => crate::evidence::merge::csv(&rows),
-                MergeFormat::Html => crate::evidence::merge::html(&rows),
-            };
-            write_out(out.as_deref(), &text)?;
-            Ok(Exit::Ok)
-        }
-        Command::Schedule { action } => match action {
-            ScheduleAction::Install {
-                weekly, site, at, ..
-            } => {
-                let every = if weekly {
-                    crate::schedule::Every::Weekly
-                } else {
-                    crate::schedule::Every::Daily
-                };
-                print!(
-                    "{}",
-                    crate::schedule::install(&crate::schedule::InstallOptions { every, at, site })?
-                );
-                Ok(Exit::Ok)
-            }
-            ScheduleAction::Remove => {
-                print!("{}", crate::schedule::remove()?);
-                Ok(Exit::Ok)
-            }
-            ScheduleAction::Status => {
-                let (installed, text) = crate::schedule::status()?;
-                print!("{text}");
-                Ok(if installed {
-                    Exit::Ok
-                } else {
-                    Exit::NotCompliant
-                })
-            }
-        },
+        } => report::merge(&files, format, out.as_deref()),
+        Command::Schedule { action } => schedule::schedule(action),
         Command::Lifecycle {
             action: LifecycleAction::Import { file, product, out },
-        } => {
-            let out = out.unwrap_or_else(crate::inputs::lifecycle::default_override_path);
-            let summary = crate::inputs::lifecycle::import(&file, product.as_deref(), &out)?;
-            println!("{summary}");
-            Ok(Exit::Ok)
-        }
-        Command::Artifacts {
-            action: ArtifactsAction::Lock { from, site, yes },
-        } => {
-            let site = site.unwrap_or_else(crate::support::dirs::site_file);
-            let known = known_artifact_names();
-            let code = crate::artifacts::lock::run(&site, &from, yes, &known)?;
-            Ok(if code == 0 {
-                Exit::Ok
-            } else {
-                Exit::NotCompliant
-            })
-        }
-        Command::Artifacts {
-            action:
-                ArtifactsAction::Verify {
-                    site,
-                    profile,
-                    cache,
-                },
-        } => verify_artifacts(site.as_deref(), profile.as_deref(), cache),
+        } => lifecycle::import(&file, product.as_deref(), out),
         Command::Profiles {
             action,
             profiles_dir,
             templates_dir,
-        } => {
-            let sources = sources(profiles_dir, templates_dir)?;
-            profiles(&sources, action)
-        }
+        } => profiles::profiles_command(action, profiles_dir, templates_dir),
     }
 }

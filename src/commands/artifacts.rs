@@ -1,5 +1,6 @@
 //! `handover artifacts fetch | lock | verify`: the installers of SPEC §6 in the local cache.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -196,4 +197,35 @@ pub(crate) fn verify_artifacts(
         }
     }
     Ok(exit)
+}
+
+/// `artifacts fetch`: the options from the command line, then the downloads.
+pub(crate) fn fetch(
+    site: Option<&Path>,
+    profile: Option<&str>,
+    cache: Option<PathBuf>,
+    jobs: usize,
+    retries: u32,
+    timeout: u64,
+) -> Result<Exit> {
+    let opts = crate::artifacts::fetch::Options {
+        jobs: jobs.max(1),
+        retries,
+        read_timeout: std::time::Duration::from_secs(timeout.max(1)),
+        progress: std::io::stderr().is_terminal(),
+        ..Default::default()
+    };
+    fetch_artifacts(site, profile, cache, &opts)
+}
+
+/// `artifacts lock`: the site's `[artifacts.*]` entries from downloaded files.
+pub(crate) fn lock(site: Option<PathBuf>, from: &Path, yes: bool) -> Result<Exit> {
+    let site = site.unwrap_or_else(crate::support::dirs::site_file);
+    let known = known_artifact_names();
+    let code = crate::artifacts::lock::run(&site, from, yes, &known)?;
+    Ok(if code == 0 {
+        Exit::Ok
+    } else {
+        Exit::NotCompliant
+    })
 }

@@ -1,5 +1,6 @@
 //! `handover kit build | verify | keygen | sign`: the offline kit and its records key.
 
+use crate::commands::passphrase;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -186,4 +187,52 @@ pub(crate) fn kit_verify(dir: &Path) -> Result<Exit> {
         );
         Ok(Exit::NotCompliant)
     }
+}
+
+/// `kit keygen`: the kit's records key, or `--reseal` of an existing one under a new passphrase.
+pub(crate) fn keygen(
+    dir: &Path,
+    reseal: bool,
+    key_passphrase_file: Option<PathBuf>,
+) -> Result<Exit> {
+    let pass = passphrase(key_passphrase_file);
+    if reseal {
+        let key = crate::evidence::signing::reseal(dir, &pass)?;
+        println!("sealed {} under your passphrase", key.display());
+        return Ok(Exit::Ok);
+    }
+    let public = crate::evidence::signing::keygen(dir, &pass)?;
+    println!(
+        "made {} (sealed under your passphrase) and {}: the record of each run with --kit {} is now signed and copied to the kit",
+        crate::evidence::signing::kit_key_path(dir).display(),
+        public.display(),
+        dir.display()
+    );
+    Ok(Exit::Ok)
+}
+
+/// `kit sign`: every record on the kit that awaits a signature; one refused makes exit 1.
+pub(crate) fn sign(dir: &Path, key_passphrase_file: Option<PathBuf>) -> Result<Exit> {
+    let results = crate::evidence::signing::kit_sign(dir, &passphrase(key_passphrase_file))?;
+    if results.is_empty() {
+        println!(
+            "nothing to sign: no record of {} awaits a signature",
+            dir.display()
+        );
+    }
+    let mut refused = false;
+    for (device, r) in results {
+        match r {
+            Ok(line) => println!("{device}: {line}"),
+            Err(e) => {
+                refused = true;
+                println!("{device}: REFUSED: {e:#}");
+            }
+        }
+    }
+    Ok(if refused {
+        Exit::NotCompliant
+    } else {
+        Exit::Ok
+    })
 }

@@ -2,11 +2,15 @@
 //! returns SPEC §3's exit code.
 
 pub(crate) mod artifacts;
+pub(crate) mod facts;
 pub(crate) mod kit;
+pub(crate) mod lifecycle;
 pub(crate) mod profiles;
 pub(crate) mod record;
 pub(crate) mod render;
+pub(crate) mod report;
 pub(crate) mod run;
+pub(crate) mod schedule;
 pub(crate) mod waivers;
 
 use std::path::{Path, PathBuf};

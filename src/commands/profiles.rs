@@ -1,6 +1,8 @@
 //! `handover profiles list | show | validate`.
 
+use crate::cli::invocation::sources;
 use std::path::Path;
+use std::path::PathBuf;
 
 use anyhow::Result;
 
@@ -73,4 +75,14 @@ pub(crate) fn profiles(sources: &Sources, action: ProfilesAction) -> Result<Exit
             Ok(Exit::Ok)
         }
     }
+}
+
+/// `handover profiles …` with `--profiles-dir` / `--templates-dir` checked first.
+pub(crate) fn profiles_command(
+    action: ProfilesAction,
+    profiles_dir: Option<PathBuf>,
+    templates_dir: Option<PathBuf>,
+) -> Result<Exit> {
+    let sources = sources(profiles_dir, templates_dir)?;
+    profiles(&sources, action)
 }

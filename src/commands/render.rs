@@ -1,6 +1,7 @@
 //! `handover render`: every control's scripts written into a directory, with an index.
 
 use std::path::Path;
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
@@ -77,4 +78,25 @@ pub(crate) fn render(common: &Common, out: &Path) -> Result<Exit> {
         out.display()
     );
     Ok(Exit::Ok)
+}
+
+/// `handover render`: no user, kit or selection, every control of the profile.
+pub(crate) fn render_command(
+    profile: Option<String>,
+    site: Option<PathBuf>,
+    out: &Path,
+    profiles_dir: Option<PathBuf>,
+    templates_dir: Option<PathBuf>,
+) -> Result<Exit> {
+    let common = Common {
+        profile,
+        site,
+        only: vec![],
+        profiles_dir,
+        templates_dir,
+        user: None,
+        kit: None,
+        key_passphrase_file: None,
+    };
+    render(&common, out)
 }
