@@ -8,6 +8,7 @@
 
 pub mod artifacts;
 pub mod cli;
+mod commands;
 pub mod engine;
 pub mod evidence;
 pub mod host;

@@ -95,6 +95,18 @@ pub fn epoch(t: SystemTime) -> u64 {
         .as_secs()
 }
 
+/// Whole days from `a` to `b`, both `YYYY-MM-DD` (an unreadable date counts as 1970-01-01): the one
+/// date difference of the crate.
+pub(crate) fn days_between(a: &str, b: &str) -> i64 {
+    fn days(d: &str) -> i64 {
+        let t = humantime::parse_rfc3339(&format!("{d}T00:00:00Z"))
+            .map(|t| epoch(t) as i64)
+            .unwrap_or(0);
+        t.div_euclid(86_400)
+    }
+    days(b) - days(a)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +139,15 @@ mod tests {
         let t = humantime::parse_rfc3339_weak("2026-11-25T10:00:00Z").unwrap();
         assert_eq!(rfc3339(t), "2026-11-25T10:00:00Z");
         assert_eq!(date(t), "2026-11-25");
+    }
+
+    #[test]
+    fn days_between_counts_whole_days_across_months_years_and_backwards() {
+        assert_eq!(days_between("2026-12-06", "2026-12-06"), 0);
+        assert_eq!(days_between("2026-02-28", "2026-03-01"), 1);
+        assert_eq!(days_between("2024-02-28", "2024-03-01"), 2);
+        assert_eq!(days_between("2026-12-31", "2027-01-01"), 1);
+        assert_eq!(days_between("2027-01-01", "2026-12-31"), -1);
+        assert_eq!(days_between("1970-01-01", "not-a-date"), 0);
     }
 }
