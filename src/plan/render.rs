@@ -138,6 +138,7 @@ fn registry(lang: Lang) -> Handlebars<'static> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests run the rendered scripts
 mod tests {
     use super::*;
 

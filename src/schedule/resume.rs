@@ -21,6 +21,7 @@ pub fn unregister_resume(state_dir: &Path) -> Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests run the rendered scripts
 mod tests {
     use std::path::Path;
 

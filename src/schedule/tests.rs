@@ -1,5 +1,8 @@
 //! The renderers of the three schedulers, `--at`, the atomic unit write and the status helpers.
 
+// Tests run the generated scripts.
+#![allow(clippy::disallowed_methods)]
+
 use super::launchd::*;
 use super::schtasks::*;
 use super::systemd::*;
