@@ -32,7 +32,7 @@ fn main() {
         collect(&root.join(dir), &root.join(dir), &mut files);
         writeln!(
             code,
-            "pub static {}: &[(&str, &str)] = &[",
+            "pub(crate) static {}: &[(&str, &str)] = &[",
             dir.to_uppercase()
         )
         .unwrap();

@@ -4,6 +4,8 @@
 
 // Integration tests drive the real binary and real tools: starting processes is their job (clippy.toml).
 #![allow(clippy::disallowed_methods)]
+// Test helpers are shared between test modules; the lint is for the library.
+#![allow(unreachable_pub)]
 
 mod cli;
 mod evidence;

@@ -98,13 +98,13 @@ pub fn epoch(t: SystemTime) -> u64 {
 /// Whole days from `a` to `b`, both `YYYY-MM-DD` (an unreadable date counts as 1970-01-01): the one
 /// date difference of the crate.
 pub(crate) fn days_between(a: &str, b: &str) -> i64 {
-    fn days(d: &str) -> i64 {
-        let t = humantime::parse_rfc3339(&format!("{d}T00:00:00Z"))
-            .map(|t| epoch(t) as i64)
-            .unwrap_or(0);
-        t.div_euclid(86_400)
-    }
-    days(b) - days(a)
+    day_number(b).unwrap_or(0) - day_number(a).unwrap_or(0)
+}
+
+/// Days since the epoch of a `YYYY-MM-DD` date (UTC midnight), `None` when it does not parse.
+pub(crate) fn day_number(d: &str) -> Option<i64> {
+    let t = humantime::parse_rfc3339(&format!("{d}T00:00:00Z")).ok()?;
+    Some((epoch(t) as i64).div_euclid(86_400))
 }
 
 #[cfg(test)]

@@ -160,13 +160,12 @@ fn is_date(s: &str) -> bool {
         && humantime::parse_rfc3339(&format!("{s}T00:00:00Z")).is_ok()
 }
 
-/// Days since the epoch of a `YYYY-MM-DD` date (UTC midnight).
+/// Days since the epoch of a `YYYY-MM-DD` date written exactly so (UTC midnight).
 fn day_number(s: &str) -> Option<i64> {
     if !is_date(s) {
         return None;
     }
-    let t = humantime::parse_rfc3339(&format!("{s}T00:00:00Z")).ok()?;
-    Some(clock::epoch(t) as i64 / 86_400)
+    clock::day_number(s)
 }
 
 /// The warning for a device whose support ends within [`WARN_DAYS`] days (0 to 90 days left, both
@@ -175,7 +174,6 @@ fn day_number(s: &str) -> Option<i64> {
 /// ends later, has already ended (the control fails then), or the check said no date.
 pub fn support_warning(observed: &Value, now: SystemTime) -> Option<String> {
     let ends = observed.get("support_ends")?.as_str()?;
-    // TODO(issue 15): clock::days_between: this is the days from today's date to `ends`.
     let days = day_number(ends)? - day_number(&clock::date(now))?;
     if !(0..=WARN_DAYS).contains(&days) {
         return None;
