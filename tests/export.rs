@@ -450,7 +450,7 @@ fn html_escapes_a_hostile_reason() {
 #[test]
 fn html_of_a_partial_run_says_partial() {
     let mut r = sample_report();
-    r.scope = "partial".into();
+    r.scope = handover::evidence::report::Scope::Partial;
     r.controls.truncate(2);
     r.summary = Report::summarise(&r.controls, true);
     let page = html(&r);

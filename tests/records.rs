@@ -49,8 +49,8 @@ fn report(
             name: "handover".into(),
             version: "0".into(),
         },
-        mode: mode.into(),
-        scope: "full".into(),
+        mode: serde_json::from_value(serde_json::json!(mode)).unwrap(),
+        scope: handover::evidence::report::Scope::Full,
         profile: ProfileRef {
             name: format!("debian-{}", os.version),
             digest: digest.into(),

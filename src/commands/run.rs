@@ -228,7 +228,7 @@ fn start_journal(
         ticket: opts.ticket.clone(),
         technician: opts.technician.clone(),
         reason: opts.reason.clone(),
-        state: "running".into(),
+        state: crate::engine::journal::RunState::Running,
         controls: setup
             .resolved
             .controls
@@ -302,7 +302,10 @@ fn attest_on_terminal(inv: &mut Invocation, report: &mut Report) -> Result<()> {
         inv.attestations.retain(|x| x.control != att.control);
         inv.attestations.push(att);
     }
-    report.summary = report::Report::summarise(&report.controls, report.scope == "partial");
+    report.summary = report::Report::summarise(
+        &report.controls,
+        report.scope == crate::evidence::report::Scope::Partial,
+    );
     Ok(())
 }
 
@@ -329,7 +332,9 @@ fn add_warnings(setup: &Setup, report: &mut Report, before: Before, lock_warning
 fn finish_journal(inv: &Invocation, state_dir: &Path, report: &mut Report) {
     if inv.mode == Mode::Apply {
         let journal = Journal::load(state_dir).ok().flatten();
-        let restarting = journal.as_ref().is_some_and(|j| j.state == "restarting");
+        let restarting = journal
+            .as_ref()
+            .is_some_and(|j| j.state == crate::engine::journal::RunState::Restarting);
         let wants_resume =
             inv.apply.as_ref().is_some_and(|a| a.resume_after_reboot) && report.reboot_required;
         if restarting || wants_resume {
@@ -349,7 +354,7 @@ fn register_resume(state_dir: &Path, mut j: Journal, restarting: bool, report: &
         Ok(msg) => {
             j.resume_registered = true;
             if !restarting {
-                j.state = "awaiting-reboot".into();
+                j.state = crate::engine::journal::RunState::AwaitingReboot;
             }
             if let Err(e) = j.save(state_dir) {
                 report.warnings.push(format!("{e:#}"));

@@ -109,6 +109,19 @@ impl RunLock {
 }
 
 /// Where an apply is: its options, and each control's progress.
+/// Where an unfinished apply stands, as `journal.json` says it (kebab-case on disk).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunState {
+    /// Changes are being made.
+    #[default]
+    Running,
+    /// An installer is restarting the device (Windows exit code 1641).
+    Restarting,
+    /// Every change is made; the device must reboot to finish.
+    AwaitingReboot,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Journal {
@@ -124,7 +137,7 @@ pub struct Journal {
     pub technician: Option<String>,
     pub reason: Option<String>,
     /// `running`, or `restarting` when an installer restarts the device (Windows 1641).
-    pub state: String,
+    pub state: RunState,
     /// Control id → `pending`, or its status once applied (`fixed`, `fail`, `error`, ...).
     pub controls: BTreeMap<String, String>,
     /// Whether a one-shot resume at the next boot was registered (`--resume-after-reboot`).
@@ -167,9 +180,9 @@ impl Journal {
         j.save(state_dir)
     }
 
-    pub fn set_state(state_dir: &Path, state: &str) -> Result<()> {
+    pub fn set_state(state_dir: &Path, state: RunState) -> Result<()> {
         let mut j = Journal::load(state_dir)?.unwrap_or_default();
-        j.state = state.to_string();
+        j.state = state;
         j.save(state_dir)
     }
 
@@ -190,6 +203,18 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_run_state_is_written_as_before_it_was_typed() {
+        for (state, text) in [
+            (RunState::Running, "\"running\""),
+            (RunState::Restarting, "\"restarting\""),
+            (RunState::AwaitingReboot, "\"awaiting-reboot\""),
+        ] {
+            assert_eq!(serde_json::to_string(&state).unwrap(), text);
+            assert_eq!(serde_json::from_str::<RunState>(text).unwrap(), state);
+        }
+    }
 
     #[cfg(unix)]
     #[test]
@@ -260,7 +285,7 @@ mod tests {
             started_at: "2026-11-25T10:00:00Z".into(),
             profile: "debian-12".into(),
             only: vec!["apps.lansweeper".into()],
-            state: "running".into(),
+            state: RunState::Running,
             controls: [
                 ("apps.lansweeper", "pending"),
                 ("firewall.enabled", "pending"),

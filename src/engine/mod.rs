@@ -41,22 +41,7 @@ fn sets_password(c: &crate::inputs::profile::Control) -> bool {
     c.params.get("sets_password").and_then(Value::as_bool) != Some(false)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Plan,
-    Check,
-    Apply,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Plan => "plan",
-            Mode::Check => "check",
-            Mode::Apply => "apply",
-        }
-    }
-}
+pub use crate::evidence::report::Mode;
 
 /// Where the admin password of the separate admin account comes from (SPEC §7).
 #[derive(Debug, Clone)]
@@ -229,7 +214,7 @@ impl Engine<'_> {
             if run.restarting {
                 // Windows 1641: the machine is going down; nothing else may start.
                 if let Some(dir) = &self.opts.journal_dir {
-                    let _ = journal::Journal::set_state(dir, "restarting");
+                    let _ = journal::Journal::set_state(dir, journal::RunState::Restarting);
                 }
                 break;
             }

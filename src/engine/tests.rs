@@ -514,7 +514,7 @@ fn the_guard_runs_the_separate_admin_check_in_partial_runs() {
         .unwrap();
     assert_eq!(rep.controls.len(), 1);
     assert_eq!(status(&rep, "accounts.admin-builtin").0, Status::Fixed);
-    assert_eq!(rep.scope, "partial");
+    assert_eq!(rep.scope, crate::evidence::report::Scope::Partial);
     assert_eq!(rep.summary.compliant, None);
 }
 
@@ -781,7 +781,7 @@ fn an_installer_restarting_the_device_stops_the_apply_at_once() {
     let d = device();
     let state = tempfile::tempdir().unwrap();
     crate::engine::journal::Journal {
-        state: "running".into(),
+        state: journal::RunState::Running,
         ..Default::default()
     }
     .save(state.path())
@@ -799,7 +799,7 @@ fn an_installer_restarting_the_device_stops_the_apply_at_once() {
     let j = crate::engine::journal::Journal::load(state.path())
         .unwrap()
         .unwrap();
-    assert_eq!(j.state, "restarting");
+    assert_eq!(j.state, journal::RunState::Restarting);
     assert_eq!(j.controls["accounts.guest"], "fail");
 }
 

@@ -25,8 +25,12 @@ impl Engine<'_> {
                 name: "handover".into(),
                 version: env!("CARGO_PKG_VERSION").into(),
             },
-            mode: self.opts.mode.as_str().into(),
-            scope: if partial { "partial" } else { "full" }.into(),
+            mode: self.opts.mode,
+            scope: if partial {
+                crate::evidence::report::Scope::Partial
+            } else {
+                crate::evidence::report::Scope::Full
+            },
             profile: ProfileRef {
                 name: self.resolved.profile.name.clone(),
                 digest: self.resolved.digest.clone(),

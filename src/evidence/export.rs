@@ -126,8 +126,8 @@ pub fn junit(report: &Report) -> String {
 fn properties(r: &Report) -> Vec<(&'static str, String)> {
     let mut p = vec![
         ("tool.version", r.tool.version.clone()),
-        ("mode", r.mode.clone()),
-        ("scope", r.scope.clone()),
+        ("mode", r.mode.as_str().to_string()),
+        ("scope", r.scope.as_str().to_string()),
         ("profile", r.profile.name.clone()),
         ("profile.digest", r.profile.digest.clone()),
         ("device.hostname", r.device.hostname.clone()),
@@ -250,7 +250,7 @@ fn html_value(s: &str) -> String {
 /// `null` rather than absent, so strict mode still catches a misspelt name.
 pub fn html_context(r: &Report) -> Value {
     let s = &r.summary;
-    let partial = r.scope == "partial";
+    let partial = r.scope == crate::evidence::report::Scope::Partial;
     let (verdict, verdict_class) = match s.compliant {
         Some(true) => ("COMPLIANT", "ok"),
         Some(false) => ("NOT COMPLIANT", "bad"),

@@ -41,7 +41,12 @@ pub fn load(files: &[PathBuf]) -> Result<Vec<Row>> {
             format!("serial:{}", report.device.serial)
         };
         let better = |old: &Report, new: &Report| {
-            let rank = |r: &Report| (r.scope == "full", r.finished_at.clone());
+            let rank = |r: &Report| {
+                (
+                    r.scope == crate::evidence::report::Scope::Full,
+                    r.finished_at.clone(),
+                )
+            };
             rank(new) > rank(old)
         };
         match by_device.get_mut(&key) {
@@ -119,8 +124,8 @@ fn cells(row: &Row) -> Vec<String> {
         r.user.clone().unwrap_or_default(),
         format!("{} {}", r.device.os.name, r.device.os.version),
         r.profile.name.clone(),
-        r.mode.clone(),
-        r.scope.clone(),
+        r.mode.as_str().to_string(),
+        r.scope.as_str().to_string(),
         r.finished_at.clone(),
         match s.compliant {
             Some(true) => "yes",

@@ -166,7 +166,8 @@ pub fn write_with(
     let stamp = report.finished_at.replace([':', '-'], "");
     let path = records.join(format!(
         "{seq:06}-{stamp}-{}-{}.json",
-        report.mode, report.scope
+        report.mode.as_str(),
+        report.scope.as_str()
     ));
     crate::support::fsutil::write_private(&path, &bytes)?;
     state.last_record = Some(format!("sha256:{}", sha256_bytes(&bytes)));

@@ -89,11 +89,47 @@ pub struct Summary {
     pub compliant: Option<bool>,
 }
 
+/// What the run did: `plan`, `check` or `apply` (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Plan,
+    Check,
+    Apply,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Plan => "plan",
+            Mode::Check => "check",
+            Mode::Apply => "apply",
+        }
+    }
+}
+
+/// Whether the run covered every control (`full`) or only those of `--only` (`partial`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Full,
+    Partial,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Full => "full",
+            Scope::Partial => "partial",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub tool: Tool,
-    pub mode: String,
-    pub scope: String,
+    pub mode: Mode,
+    pub scope: Scope,
     pub profile: ProfileRef,
     pub device: Device,
     pub user: Option<String>,
@@ -171,10 +207,10 @@ pub fn text(r: &Report) -> String {
 /// the technician's terminal (F18). Only the colours added here are escape sequences.
 pub fn text_with(r: &Report, color: bool) -> String {
     let mut out = String::new();
-    let partial = r.scope == "partial";
+    let partial = r.scope == Scope::Partial;
     out.push_str(&format!(
         "handover {} · profile {} · {} ({}){}\n",
-        one_line(&r.mode),
+        one_line(r.mode.as_str()),
         one_line(&r.profile.name),
         one_line(&r.device.hostname),
         one_line(&r.device.os.name),
@@ -232,6 +268,25 @@ pub fn text_with(r: &Report, color: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mode_and_scope_are_written_as_the_strings_of_spec_section_3() {
+        for m in [Mode::Plan, Mode::Check, Mode::Apply] {
+            assert_eq!(
+                serde_json::to_string(&m).unwrap(),
+                format!("\"{}\"", m.as_str())
+            );
+        }
+        assert_eq!(
+            serde_json::to_string(&Scope::Partial).unwrap(),
+            "\"partial\""
+        );
+        assert_eq!(
+            serde_json::from_str::<Scope>("\"full\"").unwrap(),
+            Scope::Full
+        );
+        assert!(serde_json::from_str::<Mode>("\"fix\"").is_err());
+    }
     use crate::host::facts::Os;
 
     fn report(warnings: Vec<String>) -> Report {
@@ -240,8 +295,8 @@ mod tests {
                 name: "handover".into(),
                 version: "0".into(),
             },
-            mode: "check".into(),
-            scope: "full".into(),
+            mode: Mode::Check,
+            scope: Scope::Full,
             profile: ProfileRef {
                 name: "debian-12".into(),
                 digest: "sha256:0".into(),
