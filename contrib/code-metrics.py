@@ -66,7 +66,7 @@ def functions(path):
         lines_before.append(lines_before[-1] + (ch == '\n'))
     # test regions: #[cfg(test)] mod ... { ... }
     test_spans = []
-    for m in re.finditer(r'#\[cfg\(test\)\]\s*(pub(\([a-z]+\))?\s+)?mod\s+\w+\s*\{', s):
+    for m in re.finditer(r'#\[cfg\(test\)\]\s*(#\[[^\]]*\]\s*)*(pub(\([a-z]+\))?\s+)?mod\s+\w+\s*\{', s):
         start = m.end() - 1
         end = match(s, start)
         test_spans.append((m.start(), end))
@@ -90,7 +90,7 @@ def functions(path):
 
 def without_tests(s):
     """The text with its #[cfg(test)] modules blanked out: starting a process in a test is not the device's."""
-    for m in reversed(list(re.finditer(r'#\[cfg\(test\)\]\s*(pub(\([a-z]+\))?\s+)?mod\s+\w+\s*\{', s))):
+    for m in reversed(list(re.finditer(r'#\[cfg\(test\)\]\s*(#\[[^\]]*\]\s*)*(pub(\([a-z]+\))?\s+)?mod\s+\w+\s*\{', s))):
         end = match(s, m.end() - 1)
         s = s[:m.start()] + re.sub(r'[^\n]', ' ', s[m.start():end + 1]) + s[end + 1:]
     return s
