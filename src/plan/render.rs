@@ -55,12 +55,12 @@ pub fn ps_quote(s: &str) -> String {
     out
 }
 
-/// XML character data and attribute values.
 /// XML 1.0's `Char` production: what an XML document can carry at all, even as a reference.
 pub fn xml_char_ok(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
 
+/// XML character data and attribute values.
 pub fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
