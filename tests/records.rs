@@ -34,6 +34,8 @@ fn control(id: &str, status: Status) -> ControlReport {
         waiver: None,
         output: None,
         attestation: None,
+        since: None,
+        frameworks: Vec::new(),
     }
 }
 

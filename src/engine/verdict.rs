@@ -66,6 +66,8 @@ impl Engine<'_> {
             waiver: None,
             output: None,
             attestation: None,
+            since: None,
+            frameworks: Vec::new(),
         }
     }
 

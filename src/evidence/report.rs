@@ -74,6 +74,14 @@ pub struct ControlReport {
     /// The technician's confirmation that made a `manual` control `pass`: `{by, at, text}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attestation: Option<Value>,
+    /// SPEC §2 time in state: since when (RFC 3339, UTC) the control has had this status, from the
+    /// device's unbroken record chain. Absent in reports written before 2026-12.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// The framework requirements the control serves (`CE:…` for Cyber Essentials), from the profile
+    /// data. Absent in reports written before 2026-12.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frameworks: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
