@@ -135,12 +135,12 @@ pub(crate) fn kit_build(
 pub(crate) fn kit_device_dir(kit: &Path, given: Option<String>, records: &Path) -> Result<PathBuf> {
     let name = match given {
         Some(a) => a,
-        None => crate::evidence::signing::device_dir_name(
+        None => crate::evidence::transfer::device_dir_name(
             &crate::host::Host::facts(&LocalHost).serial,
             records,
         )?,
     };
-    crate::evidence::signing::kit_dir_named(kit, &name)
+    crate::evidence::transfer::kit_dir_named(kit, &name)
 }
 
 pub(crate) fn kit_verify(dir: &Path) -> Result<Exit> {
