@@ -14,7 +14,7 @@ use crate::support::error::{Exit, InputError};
 use crate::support::perms;
 
 pub(crate) fn record_action(action: RecordAction) -> Result<Exit> {
-    let state_dir = record::default_state_dir();
+    let state_dir = crate::support::dirs::state_dir();
     let state = State::load(&state_dir).unwrap_or_default();
     match action {
         RecordAction::Show { file, format, out } => record_show(file, format, out.as_deref()),
@@ -139,7 +139,7 @@ pub(crate) fn record_show(
 ) -> Result<Exit> {
     let path = match file {
         Some(f) => f,
-        None => latest_full_record(&record::default_state_dir())?,
+        None => latest_full_record(&crate::support::dirs::state_dir())?,
     };
     let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
     let rec: record::Record = serde_json::from_slice(&bytes)

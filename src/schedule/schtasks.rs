@@ -162,7 +162,7 @@ pub fn schtasks_resume_args(cmd_path: &str) -> Result<Vec<String>> {
 }
 
 fn check_cmd_path() -> PathBuf {
-    crate::evidence::record::default_state_dir().join(CMD_FILE)
+    crate::support::dirs::state_dir().join(CMD_FILE)
 }
 
 fn install(opts: &InstallOptions, exe: &Path, site: Option<&Path>) -> Result<String> {
