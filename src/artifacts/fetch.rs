@@ -207,7 +207,7 @@ fn fetch_one(agent: &ureq::Agent, job: &Job, cache: &Path, opts: &Options, bars:
     }
     let dest = cache_path(cache, &sha);
     if dest.exists() {
-        match crate::artifacts::sha256_file(&dest) {
+        match crate::support::hashing::sha256_file(&dest) {
             Ok(got) if got == sha => return Outcome::Cached,
             // Someone changed a cached file: it is not what its name says, so it goes.
             _ => {

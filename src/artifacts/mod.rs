@@ -16,6 +16,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::support::perms;
 
+// callers in artifacts/kit remain (issue 15): the real functions are in crate::support::hashing.
 /// Hex sha256 of a reader (see [`crate::support::hashing`]: read and hash overlap on two threads).
 pub fn sha256_reader(r: impl Read) -> std::io::Result<String> {
     crate::support::hashing::sha256_reader(r)
@@ -33,10 +34,6 @@ pub struct Staged {
     pub path: PathBuf,
     pub sha256: String,
     _dir: tempfile::TempDir,
-}
-
-pub fn default_cache_dir() -> PathBuf {
-    crate::support::dirs::cache_dir()
 }
 
 /// An artifact as the site defines it (SPEC §6): one file, or a directory whose every file is pinned.
@@ -164,7 +161,7 @@ pub fn verify_file(path: &Path, sha256: &str, what: &str) -> Verified {
     if let Err(e) = perms::require_trusted(path, what) {
         return Verified::Refused(format!("{e:#}"));
     }
-    match sha256_file(path) {
+    match crate::support::hashing::sha256_file(path) {
         Ok(got) if got.eq_ignore_ascii_case(sha256) => Verified::Ok(path.to_path_buf()),
         Ok(got) => Verified::Mismatch {
             path: path.to_path_buf(),
@@ -265,7 +262,7 @@ pub fn stage(spec: &Spec, cache: &Path, work_dir: &Path) -> Result<Staged> {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o700))?;
         }
-        let got = sha256_file(&dest)?;
+        let got = crate::support::hashing::sha256_file(&dest)?;
         if !got.eq_ignore_ascii_case(&sha) {
             bail!("{what}: sha256 mismatch for {}: the site expects {sha}, the file has {got}; refusing to run it", src.display());
         }

@@ -78,7 +78,7 @@ pub(crate) fn fetch_artifacts(
     use crate::artifacts::fetch::Outcome;
     use crate::artifacts::Spec;
     let site = load_site(site)?;
-    let cache = cache.unwrap_or_else(crate::artifacts::default_cache_dir);
+    let cache = cache.unwrap_or_else(crate::support::dirs::cache_dir);
     let mut exit = Exit::Ok;
     let mut specs = Vec::new();
     for name in artifact_names(&site, profile)? {
@@ -140,7 +140,7 @@ pub(crate) fn verify_artifacts(
 ) -> Result<Exit> {
     use crate::artifacts::{Spec, Verified};
     let site = load_site(site)?;
-    let cache = cache.unwrap_or_else(crate::artifacts::default_cache_dir);
+    let cache = cache.unwrap_or_else(crate::support::dirs::cache_dir);
     let names = artifact_names(&site, profile)?;
     if names.is_empty() {
         println!("no artifacts to verify in {}", site.describe());

@@ -7,7 +7,6 @@ use anyhow::{Context, Result};
 
 use crate::cli::invocation::load_site;
 use crate::commands::artifacts::artifact_names;
-use crate::evidence::record::{self};
 use crate::host::LocalHost;
 use crate::inputs::profile::{self, Profile, Sources};
 use crate::inputs::site::Site;
@@ -98,7 +97,7 @@ pub(crate) fn kit_build(
         binaries.push((name, e));
     }
     let host = crate::host::Host::facts(&LocalHost).os;
-    let cache = cache.unwrap_or_else(crate::artifacts::default_cache_dir);
+    let cache = cache.unwrap_or_else(crate::support::dirs::cache_dir);
     let built = crate::artifacts::kit::build(&crate::artifacts::kit::BuildOptions {
         out,
         site: &site,
@@ -135,17 +134,17 @@ pub(crate) fn kit_build(
 pub(crate) fn kit_device_dir(kit: &Path, given: Option<String>, records: &Path) -> Result<PathBuf> {
     let name = match given {
         Some(a) => a,
-        None => crate::evidence::signing::device_dir_name(
+        None => crate::evidence::transfer::device_dir_name(
             &crate::host::Host::facts(&LocalHost).serial,
             records,
         )?,
     };
-    crate::evidence::signing::kit_dir_named(kit, &name)
+    crate::evidence::transfer::kit_dir_named(kit, &name)
 }
 
 pub(crate) fn kit_verify(dir: &Path) -> Result<Exit> {
     use crate::artifacts::kit::Problem;
-    let v = crate::artifacts::kit::verify_on_device(dir, &record::default_state_dir())?;
+    let v = crate::artifacts::kit::verify_on_device(dir, &crate::support::dirs::state_dir())?;
     let names = Site::load(
         &dir.join(crate::artifacts::kit::SITE),
         false,

@@ -18,10 +18,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 /// Where the kit key's passphrase comes from.
-pub(crate) fn passphrase(file: Option<PathBuf>) -> crate::evidence::signing::Passphrase {
+pub(crate) fn passphrase(file: Option<PathBuf>) -> crate::artifacts::kitkey::Passphrase {
     file.map_or(
-        crate::evidence::signing::Passphrase::Prompt,
-        crate::evidence::signing::Passphrase::File,
+        crate::artifacts::kitkey::Passphrase::Prompt,
+        crate::artifacts::kitkey::Passphrase::File,
     )
 }
 

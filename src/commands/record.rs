@@ -14,7 +14,7 @@ use crate::support::error::{Exit, InputError};
 use crate::support::perms;
 
 pub(crate) fn record_action(action: RecordAction) -> Result<Exit> {
-    let state_dir = record::default_state_dir();
+    let state_dir = crate::support::dirs::state_dir();
     let state = State::load(&state_dir).unwrap_or_default();
     match action {
         RecordAction::Show { file, format, out } => record_show(file, format, out.as_deref()),
@@ -32,7 +32,7 @@ pub(crate) fn record_action(action: RecordAction) -> Result<Exit> {
                 Some(k) => Some(kit_device_dir(
                     k,
                     asset,
-                    &crate::evidence::signing::records_dir_of(&dir),
+                    &crate::evidence::store::records_dir_of(&dir),
                 )?),
                 None => None,
             };
@@ -70,18 +70,16 @@ pub(crate) fn record_action(action: RecordAction) -> Result<Exit> {
         }
         RecordAction::Diff { a, b, format } => {
             let records = state_dir.join("records");
-            let a = crate::evidence::signing::resolve_record(&records, &a)?;
-            let b = crate::evidence::signing::resolve_record(&records, &b)?;
+            let a = crate::evidence::store::resolve_record(&records, &a)?;
+            let b = crate::evidence::store::resolve_record(&records, &b)?;
             match format {
                 Format::Json => println!(
                     "{}",
-                    serde_json::to_string_pretty(&crate::evidence::signing::diff_json(&a, &b)?)?
+                    serde_json::to_string_pretty(&crate::evidence::diff::diff_json(&a, &b)?)?
                 ),
                 Format::Text => print!(
                     "{}",
-                    crate::support::textsafe::terminal_safe(&crate::evidence::signing::diff(
-                        &a, &b
-                    )?)
+                    crate::support::textsafe::terminal_safe(&crate::evidence::diff::diff(&a, &b)?)
                 ),
             }
             Ok(Exit::Ok)
@@ -89,7 +87,7 @@ pub(crate) fn record_action(action: RecordAction) -> Result<Exit> {
         RecordAction::Export { kit, asset } => {
             let records = state_dir.join("records");
             let dst = kit_device_dir(&kit, asset, &records)?;
-            let n = crate::evidence::signing::export(&records, &dst)?;
+            let n = crate::evidence::transfer::export(&records, &dst)?;
             println!(
                 "copied {n} file(s) to {}, signing nothing: only the record of a run with the kit present (`check --kit`, `apply --kit`) is signed",
                 dst.display()
@@ -101,14 +99,14 @@ pub(crate) fn record_action(action: RecordAction) -> Result<Exit> {
             perms::ensure_private_dir(&state_dir)?;
             perms::ensure_private_dir(&records)?;
             let src = kit_device_dir(&kit, asset, &records)?;
-            let n = crate::evidence::signing::import(
+            let n = crate::evidence::transfer::import(
                 &src,
                 &records,
                 crate::evidence::signing::default_pubkey(Some(&kit)).as_deref(),
             )?;
             let mut state = state;
             if state.last_record.is_none() {
-                state.last_record = crate::evidence::signing::chain_head(&records)?;
+                state.last_record = crate::evidence::store::chain_head(&records)?;
                 state.save(&state_dir)?;
             }
             println!(
@@ -141,7 +139,7 @@ pub(crate) fn record_show(
 ) -> Result<Exit> {
     let path = match file {
         Some(f) => f,
-        None => latest_full_record(&record::default_state_dir())?,
+        None => latest_full_record(&crate::support::dirs::state_dir())?,
     };
     let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
     let rec: record::Record = serde_json::from_slice(&bytes)

@@ -47,7 +47,7 @@ pub(crate) fn run_engine_as(
     if apply.is_some() {
         refuse_unless_root(perms::is_root())?;
     }
-    let state_dir = record::default_state_dir();
+    let state_dir = crate::support::dirs::state_dir();
     let (_lock, lock_warning) = take_run_lock(mode, &state_dir)?;
     let mut state = State::load(&state_dir).unwrap_or_default();
     let surroundings = surroundings(common, &state_dir, &state)?;
@@ -168,7 +168,7 @@ fn run_options(
         cache_dir: common
             .kit
             .as_ref()
-            .map_or_else(crate::artifacts::default_cache_dir, |k| k.join("artifacts")),
+            .map_or_else(crate::support::dirs::cache_dir, |k| k.join("artifacts")),
         apply_env,
         attestations: inv.attestations.clone(),
         journal_dir: (inv.mode == Mode::Apply).then(|| state_dir.to_path_buf()),
@@ -582,7 +582,7 @@ pub(crate) fn check(common: &Common, format: CheckFormat, out: Option<PathBuf>) 
 /// `handover apply`, and `apply --resume` with the interrupted run's options.
 pub(crate) fn apply(mut args: ApplyArgs) -> Result<Exit> {
     if args.resume {
-        let state_dir = record::default_state_dir();
+        let state_dir = crate::support::dirs::state_dir();
         let Some(j) = Journal::load(&state_dir)? else {
             println!(
                 "nothing to resume: no unfinished apply in {}",

@@ -164,13 +164,16 @@ impl Journal {
 
     /// Write atomically; the first write of a run is its pre-flight check of the state directory.
     pub fn save(&self, state_dir: &Path) -> Result<()> {
-        perms::write_private(&Journal::path(state_dir), &serde_json::to_vec_pretty(self)?)
-            .with_context(|| {
-                format!(
-                    "cannot write the journal in {} (read-only or full?)",
-                    state_dir.display()
-                )
-            })
+        crate::support::fsutil::write_private(
+            &Journal::path(state_dir),
+            &serde_json::to_vec_pretty(self)?,
+        )
+        .with_context(|| {
+            format!(
+                "cannot write the journal in {} (read-only or full?)",
+                state_dir.display()
+            )
+        })
     }
 
     /// Record one control's outcome (load, change, save: the journal is small).

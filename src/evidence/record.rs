@@ -10,10 +10,6 @@ use serde::{Deserialize, Serialize};
 use crate::evidence::report::Report;
 use crate::support::hashing::sha256_bytes;
 
-pub fn default_state_dir() -> PathBuf {
-    crate::support::dirs::state_dir()
-}
-
 /// What handover remembers between runs.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(default)]

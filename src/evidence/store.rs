@@ -48,7 +48,7 @@ pub(crate) fn list_records(dir: &Path) -> Result<Vec<Entry>> {
 }
 
 /// `STATE/records` when given the state directory, else `dir` itself.
-pub fn records_dir_of(dir: &Path) -> PathBuf {
+pub(crate) fn records_dir_of(dir: &Path) -> PathBuf {
     let sub = dir.join("records");
     let has_records = |d: &Path| {
         std::fs::read_dir(d).is_ok_and(|rd| {

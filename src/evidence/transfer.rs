@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use crate::evidence::signing::paths::{sanitize_asset, sig_path};
 use crate::evidence::signing::sign::{MAX_RECORD, MAX_SIG};
 use crate::evidence::signing::verify::verify;
-use crate::evidence::signing::{sanitize_asset, sig_path};
 use crate::evidence::store::list_records;
 use crate::support::hashing::sha256_bytes;
 use crate::support::perms::read_regular;

@@ -108,7 +108,7 @@ pub fn write_private_files(
     for (name, text) in files {
         let base = name.rsplit('/').next().unwrap_or(name);
         let path = dir.path().join(base);
-        crate::support::perms::write_private(&path, text.as_bytes())?;
+        crate::support::fsutil::write_private(&path, text.as_bytes())?;
         paths.push(path);
     }
     Ok((dir, paths))

@@ -23,32 +23,6 @@ pub const MACOS_LOG: &str = "/Library/Logs/handover-check.log";
 /// launchd: `launchctl` and property lists.
 pub(crate) struct Launchd;
 
-impl Scheduler for Launchd {
-    fn install(&self, opts: &InstallOptions, exe: &Path, site: Option<&Path>) -> Result<String> {
-        install(opts, exe, site)
-    }
-    fn remove(&self) -> Result<String> {
-        remove()
-    }
-    fn status(&self) -> (bool, String) {
-        status()
-    }
-    fn register_resume(&self, exe: &Path, state_dir: &Path) -> Result<String> {
-        // Loaded by launchd at the next boot, as every job in /Library/LaunchDaemons is.
-        let plist = render_resume_plist(exe, &crate::engine::journal::Journal::path(state_dir))?;
-        write_atomic(Path::new(RESUME_PLIST), plist.as_bytes(), Perm::Mode(0o644))?;
-        Ok(format!(
-            "registered {RESUME_PLIST}: apply --resume at the next boot\n"
-        ))
-    }
-    fn unregister_resume(&self, _state_dir: &Path) -> Result<()> {
-        // Deleting the file is enough: launchd reads /Library/LaunchDaemons at boot, and a job that is
-        // running this apply must not be booted out from under it.
-        remove_if_present(Path::new(RESUME_PLIST))?;
-        Ok(())
-    }
-}
-
 fn plist_path_ok(path: &str, what: &str) -> Result<()> {
     if !path.starts_with('/') {
         return Err(InputError::refused(format!(
@@ -177,86 +151,100 @@ pub fn render_resume_plist(exe: &Path, journal: &Path) -> Result<String> {
     ))
 }
 
-fn install(opts: &InstallOptions, exe: &Path, site: Option<&Path>) -> Result<String> {
-    let exe = utf8(exe, "handover binary")?;
-    let site = site.map(|s| utf8(s, "site file")).transpose()?;
-    let at = opts.at.unwrap_or(DEFAULT_AT);
-    let plist = render_plist(exe, site, opts.every, at)?;
-    write_atomic(Path::new(PLIST_PATH), plist.as_bytes(), Perm::Mode(0o644))?;
-    let target = format!("system/{LAUNCHD_LABEL}");
-    // Replace a loaded job: bootstrap refuses a label that is loaded already.
-    let _ = probe("launchctl", &["bootout", &target]);
-    run("launchctl", &["bootstrap", "system", PLIST_PATH])?;
-    Ok(format!(
-        "installed {PLIST_PATH} ({}; a run due while the Mac slept happens when it wakes), which runs as root:\n{}output: {MACOS_LOG}\n",
-        describe(opts.every, at),
-        describe_job(exe, site)
-    ))
-}
-
-fn remove() -> Result<String> {
-    let target = format!("system/{LAUNCHD_LABEL}");
-    let (loaded, _) = probe("launchctl", &["print", &target]);
-    if loaded {
-        run("launchctl", &["bootout", &target])?;
+impl Scheduler for Launchd {
+    fn install(&self, opts: &InstallOptions, exe: &Path, site: Option<&Path>) -> Result<String> {
+        let exe = utf8(exe, "handover binary")?;
+        let site = site.map(|s| utf8(s, "site file")).transpose()?;
+        let at = opts.at.unwrap_or(DEFAULT_AT);
+        let plist = render_plist(exe, site, opts.every, at)?;
+        write_atomic(Path::new(PLIST_PATH), plist.as_bytes(), Perm::Mode(0o644))?;
+        let target = format!("system/{LAUNCHD_LABEL}");
+        // Replace a loaded job: bootstrap refuses a label that is loaded already.
+        let _ = probe("launchctl", &["bootout", &target]);
+        run("launchctl", &["bootstrap", "system", PLIST_PATH])?;
+        Ok(format!(
+            "installed {PLIST_PATH} ({}; a run due while the Mac slept happens when it wakes), which runs as root:\n{}output: {MACOS_LOG}\n",
+            describe(opts.every, at),
+            describe_job(exe, site)
+        ))
     }
-    let removed = remove_if_present(Path::new(PLIST_PATH))?;
-    Ok(if loaded || removed {
-        format!("removed the schedule: unloaded {target} and deleted {PLIST_PATH}\n")
-    } else {
-        format!("no schedule installed ({PLIST_PATH} is absent); nothing to remove\n")
-    })
-}
-
-fn status() -> (bool, String) {
-    let target = format!("system/{LAUNCHD_LABEL}");
-    if !Path::new(PLIST_PATH).exists() {
-        return (
-            false,
-            format!(
-                "schedule: not installed ({PLIST_PATH} is absent); `handover schedule install` sets it up\n"
-            ),
-        );
-    }
-    let (loaded, out) = probe("launchctl", &["print", &target]);
-    let mut t = format!(
-        "schedule: {} ({PLIST_PATH})\n",
+    fn remove(&self) -> Result<String> {
+        let target = format!("system/{LAUNCHD_LABEL}");
+        let (loaded, _) = probe("launchctl", &["print", &target]);
         if loaded {
-            "installed"
-        } else {
-            "installed but NOT loaded (launchctl bootstrap system it, or install again)"
+            run("launchctl", &["bootout", &target])?;
         }
-    );
-    // launchd does not report the next run: say when it is due from the plist itself.
-    let plist = std::fs::read_to_string(PLIST_PATH).unwrap_or_default();
-    let int_after = |key: &str| -> Option<u8> {
-        let rest = plist.split(&format!("<key>{key}</key>")).nth(1)?;
-        rest.split("<integer>")
-            .nth(1)?
-            .split("</integer>")
-            .next()?
-            .trim()
-            .parse()
-            .ok()
-    };
-    if let (Some(h), Some(m)) = (int_after("Hour"), int_after("Minute")) {
-        let every = if int_after("Weekday").is_some() {
-            Every::Weekly
+        let removed = remove_if_present(Path::new(PLIST_PATH))?;
+        Ok(if loaded || removed {
+            format!("removed the schedule: unloaded {target} and deleted {PLIST_PATH}\n")
         } else {
-            Every::Daily
-        };
-        t.push_str(&format!(
-            "next run: {} (launchd does not report the next date)\n",
-            describe(every, (h, m))
-        ));
+            format!("no schedule installed ({PLIST_PATH} is absent); nothing to remove\n")
+        })
     }
-    for l in out.lines() {
-        let l = l.trim();
-        for key in ["state =", "runs =", "last exit code ="] {
-            if l.starts_with(key) {
-                t.push_str(&format!("{l}\n"));
+    fn status(&self) -> (bool, String) {
+        let target = format!("system/{LAUNCHD_LABEL}");
+        if !Path::new(PLIST_PATH).exists() {
+            return (
+                false,
+                format!(
+                    "schedule: not installed ({PLIST_PATH} is absent); `handover schedule install` sets it up\n"
+                ),
+            );
+        }
+        let (loaded, out) = probe("launchctl", &["print", &target]);
+        let mut t = format!(
+            "schedule: {} ({PLIST_PATH})\n",
+            if loaded {
+                "installed"
+            } else {
+                "installed but NOT loaded (launchctl bootstrap system it, or install again)"
+            }
+        );
+        // launchd does not report the next run: say when it is due from the plist itself.
+        let plist = std::fs::read_to_string(PLIST_PATH).unwrap_or_default();
+        let int_after = |key: &str| -> Option<u8> {
+            let rest = plist.split(&format!("<key>{key}</key>")).nth(1)?;
+            rest.split("<integer>")
+                .nth(1)?
+                .split("</integer>")
+                .next()?
+                .trim()
+                .parse()
+                .ok()
+        };
+        if let (Some(h), Some(m)) = (int_after("Hour"), int_after("Minute")) {
+            let every = if int_after("Weekday").is_some() {
+                Every::Weekly
+            } else {
+                Every::Daily
+            };
+            t.push_str(&format!(
+                "next run: {} (launchd does not report the next date)\n",
+                describe(every, (h, m))
+            ));
+        }
+        for l in out.lines() {
+            let l = l.trim();
+            for key in ["state =", "runs =", "last exit code ="] {
+                if l.starts_with(key) {
+                    t.push_str(&format!("{l}\n"));
+                }
             }
         }
+        (loaded, t)
     }
-    (loaded, t)
+    fn register_resume(&self, exe: &Path, state_dir: &Path) -> Result<String> {
+        // Loaded by launchd at the next boot, as every job in /Library/LaunchDaemons is.
+        let plist = render_resume_plist(exe, &crate::engine::journal::Journal::path(state_dir))?;
+        write_atomic(Path::new(RESUME_PLIST), plist.as_bytes(), Perm::Mode(0o644))?;
+        Ok(format!(
+            "registered {RESUME_PLIST}: apply --resume at the next boot\n"
+        ))
+    }
+    fn unregister_resume(&self, _state_dir: &Path) -> Result<()> {
+        // Deleting the file is enough: launchd reads /Library/LaunchDaemons at boot, and a job that is
+        // running this apply must not be booted out from under it.
+        remove_if_present(Path::new(RESUME_PLIST))?;
+        Ok(())
+    }
 }

@@ -294,9 +294,7 @@ pub fn remove() -> Result<String> {
 /// and the newest record in the state directory.
 pub fn status() -> Result<(bool, String)> {
     let (installed, mut text) = this_os().status();
-    text.push_str(&latest_record_line(
-        &crate::evidence::record::default_state_dir(),
-    ));
+    text.push_str(&latest_record_line(&crate::support::dirs::state_dir()));
     Ok((installed, text))
 }
 

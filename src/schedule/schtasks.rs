@@ -23,26 +23,6 @@ pub const RESUME_TASK: &str = r"handover\resume";
 /// The Windows Task Scheduler: `schtasks.exe`.
 pub(crate) struct Schtasks;
 
-impl Scheduler for Schtasks {
-    fn install(&self, opts: &InstallOptions, exe: &Path, site: Option<&Path>) -> Result<String> {
-        install(opts, exe, site)
-    }
-    fn remove(&self) -> Result<String> {
-        remove()
-    }
-    fn status(&self) -> (bool, String) {
-        status()
-    }
-    fn register_resume(&self, exe: &Path, state_dir: &Path) -> Result<String> {
-        register_resume(exe, state_dir)
-    }
-    fn unregister_resume(&self, state_dir: &Path) -> Result<()> {
-        let _ = probe("schtasks.exe", &["/Delete", "/F", "/TN", RESUME_TASK]);
-        remove_if_present(&state_dir.join("resume.cmd"))?;
-        Ok(())
-    }
-}
-
 /// Refuse a path that cmd.exe could read as anything but one literal, quoted word: `%` (variable
 /// expansion happens even inside quotes), `"` (would end the quoting), and `^ & | < >` (cmd.exe
 /// metacharacters, refused too so that no path relies on the quoting alone); a network path, too (the
@@ -162,97 +142,101 @@ pub fn schtasks_resume_args(cmd_path: &str) -> Result<Vec<String>> {
 }
 
 fn check_cmd_path() -> PathBuf {
-    crate::evidence::record::default_state_dir().join(CMD_FILE)
+    crate::support::dirs::state_dir().join(CMD_FILE)
 }
 
-fn install(opts: &InstallOptions, exe: &Path, site: Option<&Path>) -> Result<String> {
-    let exe = utf8(exe, "handover binary")?;
-    let site = site.map(|s| utf8(s, "site file")).transpose()?;
-    let at = opts.at.unwrap_or(DEFAULT_AT);
-    let cmd_path = check_cmd_path();
-    let cmd_str = utf8(&cmd_path, "scheduled task script")?.to_string();
-    let script = render_cmd(exe, site)?;
-    let args = schtasks_create_args(opts.every, at, &cmd_str)?;
-    let dir = cmd_path.parent().context("the script has a directory")?;
-    perms::ensure_private_dir(dir)?;
-    write_atomic(&cmd_path, script.as_bytes(), Perm::Mode(0o644))?;
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    run("schtasks.exe", &argv)?;
-    Ok(format!(
-        "installed the scheduled task \\{TASK_NAME} ({}, as SYSTEM), which runs {cmd_str}:\n{}",
-        describe(opts.every, at),
-        describe_job(exe, site)
-    ))
-}
-
-fn remove() -> Result<String> {
-    let (present, _) = probe("schtasks.exe", &["/Query", "/TN", TASK_NAME]);
-    if present {
-        run("schtasks.exe", &["/Delete", "/F", "/TN", TASK_NAME])?;
+impl Scheduler for Schtasks {
+    fn install(&self, opts: &InstallOptions, exe: &Path, site: Option<&Path>) -> Result<String> {
+        let exe = utf8(exe, "handover binary")?;
+        let site = site.map(|s| utf8(s, "site file")).transpose()?;
+        let at = opts.at.unwrap_or(DEFAULT_AT);
+        let cmd_path = check_cmd_path();
+        let cmd_str = utf8(&cmd_path, "scheduled task script")?.to_string();
+        let script = render_cmd(exe, site)?;
+        let args = schtasks_create_args(opts.every, at, &cmd_str)?;
+        let dir = cmd_path.parent().context("the script has a directory")?;
+        perms::ensure_private_dir(dir)?;
+        write_atomic(&cmd_path, script.as_bytes(), Perm::Mode(0o644))?;
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        run("schtasks.exe", &argv)?;
+        Ok(format!(
+            "installed the scheduled task \\{TASK_NAME} ({}, as SYSTEM), which runs {cmd_str}:\n{}",
+            describe(opts.every, at),
+            describe_job(exe, site)
+        ))
     }
-    let cmd_path = check_cmd_path();
-    let removed_cmd = remove_if_present(&cmd_path)?;
-    Ok(if present || removed_cmd {
-        format!(
-            "removed the schedule: deleted the scheduled task \\{TASK_NAME} and {}\n",
-            cmd_path.display()
-        )
-    } else {
-        format!("no schedule installed (no task \\{TASK_NAME}); nothing to remove\n")
-    })
-}
-
-fn status() -> (bool, String) {
-    let (present, out) = probe(
-        "schtasks.exe",
-        &["/Query", "/TN", TASK_NAME, "/FO", "LIST", "/V"],
-    );
-    if !present {
-        return (
-            false,
+    fn remove(&self) -> Result<String> {
+        let (present, _) = probe("schtasks.exe", &["/Query", "/TN", TASK_NAME]);
+        if present {
+            run("schtasks.exe", &["/Delete", "/F", "/TN", TASK_NAME])?;
+        }
+        let cmd_path = check_cmd_path();
+        let removed_cmd = remove_if_present(&cmd_path)?;
+        Ok(if present || removed_cmd {
             format!(
-                "schedule: not installed (no task \\{TASK_NAME}); `handover schedule install` sets it up\n"
-            ),
-        );
+                "removed the schedule: deleted the scheduled task \\{TASK_NAME} and {}\n",
+                cmd_path.display()
+            )
+        } else {
+            format!("no schedule installed (no task \\{TASK_NAME}); nothing to remove\n")
+        })
     }
-    const KEYS: &[(&str, &str)] = &[
-        ("Status", "state"),
-        ("Schedule Type", "when"),
-        ("Start Time", "at"),
-        ("Task To Run", "runs"),
-        ("Run As User", "as"),
-        ("Next Run Time", "next run"),
-        ("Last Run Time", "last run"),
-        ("Last Result", "last result"),
-    ];
-    let mut t = format!("schedule: installed (task \\{TASK_NAME})\n");
-    let mut found = false;
-    for l in out.lines() {
-        if let Some((k, v)) = l.split_once(':') {
-            if let Some((_, label)) = KEYS.iter().find(|(key, _)| *key == k.trim()) {
-                t.push_str(&format!("{label}: {}\n", v.trim()));
-                found = true;
+    fn status(&self) -> (bool, String) {
+        let (present, out) = probe(
+            "schtasks.exe",
+            &["/Query", "/TN", TASK_NAME, "/FO", "LIST", "/V"],
+        );
+        if !present {
+            return (
+                false,
+                format!(
+                    "schedule: not installed (no task \\{TASK_NAME}); `handover schedule install` sets it up\n"
+                ),
+            );
+        }
+        const KEYS: &[(&str, &str)] = &[
+            ("Status", "state"),
+            ("Schedule Type", "when"),
+            ("Start Time", "at"),
+            ("Task To Run", "runs"),
+            ("Run As User", "as"),
+            ("Next Run Time", "next run"),
+            ("Last Run Time", "last run"),
+            ("Last Result", "last result"),
+        ];
+        let mut t = format!("schedule: installed (task \\{TASK_NAME})\n");
+        let mut found = false;
+        for l in out.lines() {
+            if let Some((k, v)) = l.split_once(':') {
+                if let Some((_, label)) = KEYS.iter().find(|(key, _)| *key == k.trim()) {
+                    t.push_str(&format!("{label}: {}\n", v.trim()));
+                    found = true;
+                }
             }
         }
+        if !found {
+            // A Windows in another language names the fields in it: show them all.
+            t.push_str(&out);
+        }
+        (true, t)
     }
-    if !found {
-        // A Windows in another language names the fields in it: show them all.
-        t.push_str(&out);
+    /// Write `resume.cmd` into the state directory and create the startup task that runs it.
+    fn register_resume(&self, exe: &Path, state_dir: &Path) -> Result<String> {
+        let cmd = state_dir.join("resume.cmd");
+        let exe_s = utf8(exe, "handover binary")?;
+        cmd_path_ok(exe_s, "handover binary")?;
+        let text = format!("@echo off\r\n\"{exe_s}\" apply --resume --yes\r\n");
+        write_atomic(&cmd, text.as_bytes(), Perm::Mode(0o600))?;
+        let args = schtasks_resume_args(utf8(&cmd, "resume command file")?)?;
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        run("schtasks.exe", &argv)?;
+        Ok(format!(
+            "registered the startup task {RESUME_TASK}: apply --resume at the next boot\n"
+        ))
     }
-    (true, t)
-}
-
-/// Write `resume.cmd` into the state directory and create the startup task that runs it.
-fn register_resume(exe: &Path, state_dir: &Path) -> Result<String> {
-    let cmd = state_dir.join("resume.cmd");
-    let exe_s = utf8(exe, "handover binary")?;
-    cmd_path_ok(exe_s, "handover binary")?;
-    let text = format!("@echo off\r\n\"{exe_s}\" apply --resume --yes\r\n");
-    write_atomic(&cmd, text.as_bytes(), Perm::Mode(0o600))?;
-    let args = schtasks_resume_args(utf8(&cmd, "resume command file")?)?;
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    run("schtasks.exe", &argv)?;
-    Ok(format!(
-        "registered the startup task {RESUME_TASK}: apply --resume at the next boot\n"
-    ))
+    fn unregister_resume(&self, state_dir: &Path) -> Result<()> {
+        let _ = probe("schtasks.exe", &["/Delete", "/F", "/TN", RESUME_TASK]);
+        remove_if_present(&state_dir.join("resume.cmd"))?;
+        Ok(())
+    }
 }

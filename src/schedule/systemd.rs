@@ -23,24 +23,6 @@ pub const RESUME_SERVICE: &str = "handover-resume.service";
 /// systemd: `systemctl` and unit files.
 pub(crate) struct Systemd;
 
-impl Scheduler for Systemd {
-    fn install(&self, opts: &InstallOptions, exe: &Path, site: Option<&Path>) -> Result<String> {
-        install(opts, exe, site)
-    }
-    fn remove(&self) -> Result<String> {
-        remove()
-    }
-    fn status(&self) -> (bool, String) {
-        status()
-    }
-    fn register_resume(&self, exe: &Path, state_dir: &Path) -> Result<String> {
-        register_resume(exe, state_dir)
-    }
-    fn unregister_resume(&self, _state_dir: &Path) -> Result<()> {
-        unregister_resume()
-    }
-}
-
 /// Refuse what an `ExecStart=` word cannot carry safely. systemd unquotes a word with C escapes, so a
 /// backslash or a quote would need escaping whose rules differ between versions, and it refuses an
 /// executable whose name holds a quote, a backslash or a control character ("Executable name contains
@@ -189,60 +171,169 @@ pub fn render_resume_service(exe: &Path, journal: &Path) -> Result<String> {
     ))
 }
 
-fn install(opts: &InstallOptions, exe: &Path, site: Option<&Path>) -> Result<String> {
-    if !Path::new("/run/systemd/system").is_dir() {
-        return Err(InputError::refused(
-            "this system is not running systemd: `schedule install` sets up a systemd timer",
-        ));
-    }
-    // Rendered (and so validated) before anything is written.
-    let service = render_service(exe, site)?;
-    let timer = render_timer(opts.every, opts.at);
-    let dir = Path::new(UNIT_DIR);
-    write_atomic(&dir.join(SERVICE), service.as_bytes(), Perm::Mode(0o644))?;
-    write_atomic(&dir.join(TIMER), timer.as_bytes(), Perm::Mode(0o644))?;
-    run("systemctl", &["daemon-reload"])?;
-    run("systemctl", &["enable", TIMER])?;
-    // Started, or restarted when it ran already, so that a changed schedule takes effect now.
-    run("systemctl", &["restart", TIMER])?;
-    let props = systemctl_show(TIMER, &["NextElapseUSecRealtime"]);
-    let when = describe(opts.every, opts.at.unwrap_or((0, 0)));
-    Ok(format!(
-        "installed {dir}/{TIMER} ({when}, up to 15 min later at random; a run missed while the device \
-         was off happens at the next boot) and {dir}/{SERVICE}, which runs as root:\n{}next run: {}\n",
-        describe_job(utf8(exe, "handover binary")?, site.and_then(Path::to_str)),
-        value_or(&props, "NextElapseUSecRealtime", "unknown"),
-        dir = UNIT_DIR,
-    ))
-}
-
-fn remove() -> Result<String> {
-    let dir = Path::new(UNIT_DIR);
-    let timer = dir.join(TIMER);
-    let service = dir.join(SERVICE);
-    let systemd = Path::new("/run/systemd/system").is_dir();
-    if !timer.exists() && !service.exists() {
-        return Ok(format!(
-            "no schedule installed ({} is absent); nothing to remove\n",
-            timer.display()
-        ));
-    }
-    if systemd && timer.exists() {
-        // A run in progress is left to finish: killing an apply midway helps no one.
-        run("systemctl", &["disable", "--now", TIMER])?;
-    }
-    remove_if_present(&timer)?;
-    remove_if_present(&service)?;
-    remove_if_present(&dir.join("timers.target.wants").join(TIMER))?;
-    if systemd {
+impl Scheduler for Systemd {
+    fn install(&self, opts: &InstallOptions, exe: &Path, site: Option<&Path>) -> Result<String> {
+        if !Path::new("/run/systemd/system").is_dir() {
+            return Err(InputError::refused(
+                "this system is not running systemd: `schedule install` sets up a systemd timer",
+            ));
+        }
+        // Rendered (and so validated) before anything is written.
+        let service = render_service(exe, site)?;
+        let timer = render_timer(opts.every, opts.at);
+        let dir = Path::new(UNIT_DIR);
+        write_atomic(&dir.join(SERVICE), service.as_bytes(), Perm::Mode(0o644))?;
+        write_atomic(&dir.join(TIMER), timer.as_bytes(), Perm::Mode(0o644))?;
         run("systemctl", &["daemon-reload"])?;
-        let _ = probe("systemctl", &["reset-failed", SERVICE, TIMER]);
+        run("systemctl", &["enable", TIMER])?;
+        // Started, or restarted when it ran already, so that a changed schedule takes effect now.
+        run("systemctl", &["restart", TIMER])?;
+        let props = systemctl_show(TIMER, &["NextElapseUSecRealtime"]);
+        let when = describe(opts.every, opts.at.unwrap_or((0, 0)));
+        Ok(format!(
+            "installed {dir}/{TIMER} ({when}, up to 15 min later at random; a run missed while the device \
+             was off happens at the next boot) and {dir}/{SERVICE}, which runs as root:\n{}next run: {}\n",
+            describe_job(utf8(exe, "handover binary")?, site.and_then(Path::to_str)),
+            value_or(&props, "NextElapseUSecRealtime", "unknown"),
+            dir = UNIT_DIR,
+        ))
     }
-    Ok(format!(
-        "removed the schedule: disabled and deleted {} and {}\n",
-        timer.display(),
-        service.display()
-    ))
+    fn remove(&self) -> Result<String> {
+        let dir = Path::new(UNIT_DIR);
+        let timer = dir.join(TIMER);
+        let service = dir.join(SERVICE);
+        let systemd = Path::new("/run/systemd/system").is_dir();
+        if !timer.exists() && !service.exists() {
+            return Ok(format!(
+                "no schedule installed ({} is absent); nothing to remove\n",
+                timer.display()
+            ));
+        }
+        if systemd && timer.exists() {
+            // A run in progress is left to finish: killing an apply midway helps no one.
+            run("systemctl", &["disable", "--now", TIMER])?;
+        }
+        remove_if_present(&timer)?;
+        remove_if_present(&service)?;
+        remove_if_present(&dir.join("timers.target.wants").join(TIMER))?;
+        if systemd {
+            run("systemctl", &["daemon-reload"])?;
+            let _ = probe("systemctl", &["reset-failed", SERVICE, TIMER]);
+        }
+        Ok(format!(
+            "removed the schedule: disabled and deleted {} and {}\n",
+            timer.display(),
+            service.display()
+        ))
+    }
+    fn status(&self) -> (bool, String) {
+        let timer_path = Path::new(UNIT_DIR).join(TIMER);
+        let service_path = Path::new(UNIT_DIR).join(SERVICE);
+        if !timer_path.exists() {
+            let mut t = format!(
+                "schedule: not installed ({} is absent); `handover schedule install` sets it up\n",
+                timer_path.display()
+            );
+            if service_path.exists() {
+                t.push_str(&format!(
+                    "warning: {} is left without its timer; `handover schedule remove` deletes it\n",
+                    service_path.display()
+                ));
+            }
+            return (false, t);
+        }
+        let timer = systemctl_show(
+            TIMER,
+            &[
+                "UnitFileState",
+                "ActiveState",
+                "NextElapseUSecRealtime",
+                "LastTriggerUSec",
+            ],
+        );
+        let service = systemctl_show(
+            SERVICE,
+            &[
+                "ActiveState",
+                "Result",
+                "ExecMainStatus",
+                "ExecMainExitTimestamp",
+            ],
+        );
+        let enabled = value(&timer, "UnitFileState") == Some("enabled");
+        let active = value(&timer, "ActiveState") == Some("active");
+        let mut t = format!(
+            "schedule: {} ({}: {}, {})\n",
+            if enabled && active {
+                "installed"
+            } else {
+                "installed but NOT in effect"
+            },
+            timer_path.display(),
+            value_or(&timer, "UnitFileState", "unknown"),
+            value_or(&timer, "ActiveState", "unknown"),
+        );
+        let unit_text = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+        for l in unit_text(&timer_path).lines() {
+            if let Some(v) = l.strip_prefix("OnCalendar=") {
+                t.push_str(&format!(
+                    "when: OnCalendar={v}, up to 15 min later at random; runs missed while off happen at boot\n"
+                ));
+            }
+        }
+        for l in unit_text(&service_path).lines() {
+            if let Some(v) = l.strip_prefix("ExecStart=") {
+                t.push_str(&format!("runs: {v}\n"));
+            }
+        }
+        t.push_str(&format!(
+            "next run: {}\n",
+            value_or(&timer, "NextElapseUSecRealtime", "none scheduled")
+        ));
+        match value(&service, "ExecMainExitTimestamp") {
+            Some(at) => t.push_str(&format!(
+                "last run: finished {at} (result {}, apply exit status {})\n",
+                value_or(&service, "Result", "unknown"),
+                value_or(&service, "ExecMainStatus", "unknown")
+            )),
+            None if value(&service, "ActiveState") == Some("activating") => {
+                t.push_str("last run: running now\n")
+            }
+            None => t.push_str(&format!(
+                "last run: {}\n",
+                value(&timer, "LastTriggerUSec")
+                    .map_or("never".to_string(), |v| format!("triggered {v}"))
+            )),
+        }
+        (enabled && active, t)
+    }
+    /// Write and enable `handover-resume.service` for the next boot.
+    fn register_resume(&self, exe: &Path, state_dir: &Path) -> Result<String> {
+        let unit = render_resume_service(exe, &crate::engine::journal::Journal::path(state_dir))?;
+        let path = Path::new(UNIT_DIR).join(RESUME_SERVICE);
+        write_atomic(&path, unit.as_bytes(), Perm::Mode(0o644))?;
+        run("systemctl", &["daemon-reload"])?;
+        run("systemctl", &["enable", RESUME_SERVICE])?;
+        Ok(format!(
+            "registered {}: apply --resume at the next boot\n",
+            path.display()
+        ))
+    }
+    fn unregister_resume(&self, _state_dir: &Path) -> Result<()> {
+        let path = Path::new(UNIT_DIR).join(RESUME_SERVICE);
+        if path.exists() {
+            // Run by the unit itself: a reload now would swap the running unit's settings for those
+            // of a unit that no longer exists (its SuccessExitStatus lost). The next boot reads the
+            // removal; ConditionPathExists keeps it from running meanwhile anyway.
+            let inside = std::env::var_os("HANDOVER_RESUME_UNIT").is_some();
+            let _ = probe("systemctl", &["disable", "--no-reload", RESUME_SERVICE]);
+            remove_if_present(&path)?;
+            if !inside {
+                let _ = probe("systemctl", &["daemon-reload"]);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `systemctl show UNIT -p A -p B`: the properties as (name, value) pairs; empty when it cannot run.
@@ -277,115 +368,4 @@ pub(super) fn value<'a>(props: &'a [(String, String)], key: &str) -> Option<&'a 
 
 fn value_or<'a>(props: &'a [(String, String)], key: &str, default: &'a str) -> &'a str {
     value(props, key).unwrap_or(default)
-}
-
-fn status() -> (bool, String) {
-    let timer_path = Path::new(UNIT_DIR).join(TIMER);
-    let service_path = Path::new(UNIT_DIR).join(SERVICE);
-    if !timer_path.exists() {
-        let mut t = format!(
-            "schedule: not installed ({} is absent); `handover schedule install` sets it up\n",
-            timer_path.display()
-        );
-        if service_path.exists() {
-            t.push_str(&format!(
-                "warning: {} is left without its timer; `handover schedule remove` deletes it\n",
-                service_path.display()
-            ));
-        }
-        return (false, t);
-    }
-    let timer = systemctl_show(
-        TIMER,
-        &[
-            "UnitFileState",
-            "ActiveState",
-            "NextElapseUSecRealtime",
-            "LastTriggerUSec",
-        ],
-    );
-    let service = systemctl_show(
-        SERVICE,
-        &[
-            "ActiveState",
-            "Result",
-            "ExecMainStatus",
-            "ExecMainExitTimestamp",
-        ],
-    );
-    let enabled = value(&timer, "UnitFileState") == Some("enabled");
-    let active = value(&timer, "ActiveState") == Some("active");
-    let mut t = format!(
-        "schedule: {} ({}: {}, {})\n",
-        if enabled && active {
-            "installed"
-        } else {
-            "installed but NOT in effect"
-        },
-        timer_path.display(),
-        value_or(&timer, "UnitFileState", "unknown"),
-        value_or(&timer, "ActiveState", "unknown"),
-    );
-    let unit_text = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-    for l in unit_text(&timer_path).lines() {
-        if let Some(v) = l.strip_prefix("OnCalendar=") {
-            t.push_str(&format!(
-                "when: OnCalendar={v}, up to 15 min later at random; runs missed while off happen at boot\n"
-            ));
-        }
-    }
-    for l in unit_text(&service_path).lines() {
-        if let Some(v) = l.strip_prefix("ExecStart=") {
-            t.push_str(&format!("runs: {v}\n"));
-        }
-    }
-    t.push_str(&format!(
-        "next run: {}\n",
-        value_or(&timer, "NextElapseUSecRealtime", "none scheduled")
-    ));
-    match value(&service, "ExecMainExitTimestamp") {
-        Some(at) => t.push_str(&format!(
-            "last run: finished {at} (result {}, apply exit status {})\n",
-            value_or(&service, "Result", "unknown"),
-            value_or(&service, "ExecMainStatus", "unknown")
-        )),
-        None if value(&service, "ActiveState") == Some("activating") => {
-            t.push_str("last run: running now\n")
-        }
-        None => t.push_str(&format!(
-            "last run: {}\n",
-            value(&timer, "LastTriggerUSec")
-                .map_or("never".to_string(), |v| format!("triggered {v}"))
-        )),
-    }
-    (enabled && active, t)
-}
-
-/// Write and enable `handover-resume.service` for the next boot.
-fn register_resume(exe: &Path, state_dir: &Path) -> Result<String> {
-    let unit = render_resume_service(exe, &crate::engine::journal::Journal::path(state_dir))?;
-    let path = Path::new(UNIT_DIR).join(RESUME_SERVICE);
-    write_atomic(&path, unit.as_bytes(), Perm::Mode(0o644))?;
-    run("systemctl", &["daemon-reload"])?;
-    run("systemctl", &["enable", RESUME_SERVICE])?;
-    Ok(format!(
-        "registered {}: apply --resume at the next boot\n",
-        path.display()
-    ))
-}
-
-fn unregister_resume() -> Result<()> {
-    let path = Path::new(UNIT_DIR).join(RESUME_SERVICE);
-    if path.exists() {
-        // Run by the unit itself: a reload now would swap the running unit's settings for those
-        // of a unit that no longer exists (its SuccessExitStatus lost). The next boot reads the
-        // removal; ConditionPathExists keeps it from running meanwhile anyway.
-        let inside = std::env::var_os("HANDOVER_RESUME_UNIT").is_some();
-        let _ = probe("systemctl", &["disable", "--no-reload", RESUME_SERVICE]);
-        remove_if_present(&path)?;
-        if !inside {
-            let _ = probe("systemctl", &["daemon-reload"]);
-        }
-    }
-    Ok(())
 }

@@ -413,7 +413,14 @@ fn run_io(
             "{site} changed while lock was running; nothing written, rerun `handover artifacts lock`"
         );
     }
-    write_atomic(site_path, &plan.new_text)?;
+    // A symbolic link is followed, so the link stays a link; the file keeps its permissions (and
+    // owner, when allowed).
+    let target = fs::canonicalize(site_path).unwrap_or_else(|_| site_path.to_path_buf());
+    crate::support::fsutil::write_atomic(
+        &target,
+        plan.new_text.as_bytes(),
+        crate::support::fsutil::Perm::LikeExisting,
+    )?;
     writeln!(out, "Wrote {n_changes} to {site}.")?;
     Ok(0)
 }
@@ -421,16 +428,4 @@ fn run_io(
 fn read_site(site_path: &Path) -> Result<String> {
     fs::read_to_string(site_path)
         .with_context(|| format!("cannot read the site file {}", site_path.display()))
-}
-
-/// Replace `path` by `text` atomically: a temporary file in the same directory, written, given the
-/// original's permissions (and owner, when allowed), fsynced and renamed over it. A symbolic link is
-/// followed, so the link stays a link.
-fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    crate::support::fsutil::write_atomic(
-        &target,
-        text.as_bytes(),
-        crate::support::fsutil::Perm::LikeExisting,
-    )
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 
-use super::{device_pubkey_path, kit_key_path, kit_pubkey_path};
+use super::paths::{device_pubkey_path, kit_key_path, kit_pubkey_path};
 use crate::artifacts::kitkey::Passphrase;
 use crate::support::hashing::{hex, unhex};
 use crate::support::perms::read_regular;

@@ -18,89 +18,27 @@
 //! completeness by sequence numbers and, for the newest, by the kit's copy. A public key file may list
 //! several keys (one a line) when a kit's key was replaced.
 
-use std::path::{Path, PathBuf};
-
-use anyhow::{bail, Result};
+// Kept for the integration tests (tests/records.rs); the crate's own code names the defining paths.
 pub use ed25519_dalek::SigningKey;
 
 pub use crate::artifacts::kitkey::Passphrase;
-/// [`perms::read_regular`]: records, signatures and keys come from a device or a kit (F14, F15).
-///
-/// [`perms::read_regular`]: crate::support::perms::read_regular
-pub use crate::support::perms::read_regular;
 
 pub(crate) mod keys;
+pub(crate) mod paths;
 pub(crate) mod run;
 pub(crate) mod sign;
 pub(crate) mod verify;
 
 pub use keys::*;
+pub use paths::*;
 pub use run::*;
 pub use sign::*;
 pub use verify::*;
-// The records on disk, the kit transfer and the diff are their own modules; these paths stay for the CLI
-// and the tests.
+// The records on disk, the kit transfer and the diff are their own crate-private modules; these paths
+// stay only for the integration tests (tests/records.rs), which cannot name those modules. The crate's
+// own code imports them from where they are defined.
 pub use crate::evidence::diff::{diff, diff_json};
-pub use crate::evidence::store::{chain_head, record_seq, records_dir_of, resolve_record};
+pub use crate::evidence::store::{chain_head, resolve_record};
+// callers in artifacts/kit remain (issue 15): record_seq is named through this path there.
+pub use crate::evidence::store::record_seq;
 pub use crate::evidence::transfer::{device_dir_name, export, import, kit_dir_named};
-
-/// The kit's private key.
-pub fn kit_key_path(kit: &Path) -> PathBuf {
-    kit.join("keys").join("records.key")
-}
-
-/// The kit's public key.
-pub fn kit_pubkey_path(kit: &Path) -> PathBuf {
-    kit.join("keys").join("records.pub")
-}
-
-/// Where the device keeps the public key its records are verified with.
-pub fn device_pubkey_path(state_dir: &Path) -> PathBuf {
-    state_dir.join("records.pub")
-}
-
-/// The detached signature of a record: `RECORD.json.sig`.
-pub fn sig_path(record: &Path) -> PathBuf {
-    let mut s = record.as_os_str().to_owned();
-    s.push(".sig");
-    PathBuf::from(s)
-}
-
-/// An asset tag as a directory name: anything but `[A-Za-z0-9._-]` becomes `_`.
-pub fn sanitize_asset(asset: &str) -> Result<String> {
-    let s: String = asset
-        .trim()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if s.is_empty() || s.chars().all(|c| c == '.') {
-        bail!("asset {asset:?} cannot name a directory of the kit");
-    }
-    Ok(s)
-}
-
-/// The kit's copy of one device's records: `KIT/records/<asset>/`.
-pub fn kit_records_dir(kit: &Path, asset: &str) -> Result<PathBuf> {
-    Ok(kit.join("records").join(sanitize_asset(asset)?))
-}
-
-/// What names a device's directory on the kit: the asset tag, else the serial, else the hostname.
-pub fn asset_of(report: &crate::evidence::report::Report) -> String {
-    [
-        report.asset.as_deref(),
-        Some(report.device.serial.as_str()),
-        Some(report.device.hostname.as_str()),
-    ]
-    .into_iter()
-    .flatten()
-    .map(str::trim)
-    .find(|s| !s.is_empty() && sanitize_asset(s).is_ok())
-    .unwrap_or("unknown")
-    .to_string()
-}

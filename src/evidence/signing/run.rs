@@ -9,9 +9,9 @@ use ed25519_dalek::VerifyingKey;
 use serde_json::Value;
 
 use super::keys::{install_device_pubkey, read_pubkeys, read_signing_key, PubkeyInstall};
+use super::paths::{kit_key_path, kit_pubkey_path, sig_path};
 use super::sign::{parse_sig, read_sig, sign_with, MAX_RECORD, MAX_SIG};
 use super::verify::{verify, Finding, Level};
-use super::{kit_key_path, kit_pubkey_path, sig_path};
 use crate::artifacts::kitkey::Passphrase;
 use crate::evidence::store::{list_records, record_seq};
 use crate::evidence::transfer::{device_dir_name, export, kit_dir_named, plan_copy};

@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde_json::{json, Value};
 
-use super::sig_path;
+use super::paths::sig_path;
 use crate::support::hashing::{hex, sha256_bytes, unhex};
 use crate::support::perms::read_regular;
 

@@ -10,8 +10,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::keys::read_pubkeys;
+use super::paths::{kit_pubkey_path, sig_path};
 use super::sign::{read_sig, MAX_RECORD};
-use super::{kit_pubkey_path, sig_path};
 use crate::evidence::store::{list_records, record_seq, records_dir_of, Entry};
 use crate::support::hashing::{hex, sha256_bytes, unhex};
 use crate::support::perms::read_regular;

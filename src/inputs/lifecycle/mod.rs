@@ -1,7 +1,7 @@
 //! The dated OS lifecycle table shipped with the profiles (`profiles/lifecycle.toml`). A device at handover
 //! may be offline, so `os.supported` reads this table, never the network. `handover lifecycle import`
-//! refreshes a copy of it ([`default_override_path`]) from an endoflife.date export, and `check` warns from
-//! [`WARN_DAYS`] days before a device's support ends ([`support_warning`]).
+//! refreshes a copy of it ([`crate::support::dirs::lifecycle_file`]) from an endoflife.date export, and
+//! `check` warns from [`WARN_DAYS`] days before a device's support ends ([`support_warning`]).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -113,11 +113,7 @@ pub fn load(sources: &Sources) -> Result<serde_json::Value, InputError> {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Where an imported table lives.
-
-pub fn default_override_path() -> PathBuf {
-    crate::support::dirs::lifecycle_file()
-}
+// Reading an imported table.
 
 /// The text of an imported table at `path` with the path to show in errors, or `None` when there is none
 /// (or this user cannot even see it: the root-only directory of a technician's unprivileged `render`).
@@ -547,7 +543,7 @@ fn import_at(
             crate::support::perms::ensure_private_dir(dir)?;
         }
     }
-    crate::support::perms::write_private(out, edited.as_bytes())?;
+    crate::support::fsutil::write_private(out, edited.as_bytes())?;
     summary.written = true;
     Ok(summary)
 }
@@ -761,12 +757,12 @@ fn set_date(row: &mut toml_edit::Table, key: &str, date: &str) -> Option<String>
 
 impl Sources {
     /// The lifecycle table, with the path to show in errors: `--profiles-dir`'s when that is given, else the
-    /// table `handover lifecycle import` wrote ([`default_override_path`]) when it exists,
+    /// table `handover lifecycle import` wrote ([`crate::support::dirs::lifecycle_file`]) when it exists,
     /// else the one shipped with the profiles. An imported table that a non-admin could write is refused
     /// (SPEC §7): it decides whether a device passes `os.supported`.
     pub fn lifecycle_text(&self) -> Result<Option<(String, String)>, InputError> {
         if self.profiles_dir.is_none() {
-            if let Some(found) = override_text(&default_override_path())? {
+            if let Some(found) = override_text(&crate::support::dirs::lifecycle_file())? {
                 return Ok(Some(found));
             }
         }

@@ -237,7 +237,7 @@ fn v0_false_extended_support_means_none() {
     let r10 = row(&embedded, "rocky", "10");
     let r10 = format!("[[release]]\n{r10}");
     assert!(embedded.contains(&r10));
-    crate::support::perms::write_private(&out, embedded.replacen(&r10, "", 1).as_bytes()).unwrap();
+    crate::support::fsutil::write_private(&out, embedded.replacen(&r10, "", 1).as_bytes()).unwrap();
     let s = import_at(
         &fixture("rocky-linux-v0.json"),
         Some("rocky-linux"),

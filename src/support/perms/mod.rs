@@ -253,8 +253,3 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
     }
     Ok(())
 }
-
-/// Write `bytes` to `path` atomically (temporary file, fsync, rename) with mode 0600.
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    crate::support::fsutil::write_private(path, bytes)
-}

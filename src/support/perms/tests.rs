@@ -112,7 +112,7 @@ fn readable_password_file_is_refused() {
 fn private_writes_are_0600() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("state.json");
-    write_private(&f, b"{}").unwrap();
+    crate::support::fsutil::write_private(&f, b"{}").unwrap();
     assert_eq!(
         std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
         0o600
