@@ -91,24 +91,34 @@ fn sample_report() -> Report {
         {"id": "os.supported", "title": "Operating system still receives security updates",
          "policy": "ITP07 7.1.1", "status": "pass", "changed": false,
          "reason": "Debian 12: Debian LTS until 2028-06-30",
-         "observed": {"id": "debian", "version": "12", "support_ends": "2028-06-30"}, "duration_ms": 17},
+         "observed": {"id": "debian", "version": "12", "support_ends": "2028-06-30"}, "duration_ms": 17,
+         "since": "2026-09-01T08:00:00Z", "frameworks": ["CE:U1"]},
         {"id": "accounts.password-policy", "title": "Strong password policy, no empty passwords",
          "policy": "ITP07 7.1.2", "status": "fail", "changed": false,
          "reason": "no pwquality minlen of at least 12;\npam_pwquality is not in /etc/pam.d/common-password",
          "observed": {"required": "minlen 12, minclass 3", "pwquality": ""}, "duration_ms": 132,
-         "plan": "install libpam-pwquality and set minlen = 12"},
+         "plan": "install libpam-pwquality and set minlen = 12",
+         "since": "2026-10-22T09:30:00Z", "frameworks": ["CE:S3", "CE:S5", "CE:A5"]},
         {"id": "updates.pending", "title": "Security updates installed", "policy": "ITP07 7.1.3",
          "status": "error", "changed": false, "reason": HOSTILE,
-         "observed": {"stderr": "E: <broken> & \"quoted\" 'single'\u{1b}[0m"}, "duration_ms": 2500},
+         "observed": {"stderr": "E: <broken> & \"quoted\" 'single'\u{1b}[0m"}, "duration_ms": 2500,
+         "since": "2026-11-25T10:00:00Z", "frameworks": ["CE:U5"]},
         {"id": "firewall.enabled", "title": "Host firewall on", "policy": "ITP07 7.1.5", "status": "fixed",
          "changed": true, "reason": "ufw is active", "observed": {"ufw": "active"}, "duration_ms": 900,
-         "output": "Firewall is active and enabled on system startup"},
+         "output": "Firewall is active and enabled on system startup",
+         "since": "2026-11-25T10:00:00Z", "frameworks": ["CE:F1", "CE:F2"]},
         {"id": "disk.encryption", "title": "Disk encrypted", "policy": "ITP07 7.1.4", "status": "waived",
          "changed": false,
          "reason": "waived until 2027-01-31 (lab instrument PC, approved by Head of IT, RITM0011111): no LUKS",
          "observed": {}, "duration_ms": 3,
          "waiver": {"reason": "lab instrument PC", "approved_by": "Head of IT", "ticket": "RITM0011111",
                     "expires": "2027-01-31"}},
+        {"id": "accounts.guest", "title": "Built-in guest disabled, no guest sessions",
+         "policy": "ITP07 7.1.2", "status": "waived", "changed": false,
+         "reason": "a guest kiosk account for the open day", "observed": {"guest": "enabled"},
+         "duration_ms": 5, "since": "2026-11-20T10:00:00Z", "frameworks": ["CE:S2"],
+         "waiver": {"reason": "open day kiosk", "approved_by": "Head of IT", "ticket": "RITM0022222",
+                    "expires": "2026-12-31"}},
         {"id": "apps.teams", "title": "Microsoft Teams installed", "policy": "ITP07 7.1.6",
          "status": "not-applicable", "changed": false, "reason": "no desktop Teams for Linux",
          "observed": null, "duration_ms": 0},
@@ -135,7 +145,8 @@ fn sample_report() -> Report {
         "summary": {"pass": 0, "fail": 0, "fixed": 0, "error": 0, "waived": 0, "not_applicable": 0,
                     "manual": 0, "compliant": null},
         "reboot_required": true,
-        "warnings": ["Debian 12: security support ends on 2028-06-30 (in 45 days); plan the upgrade"]
+        "warnings": ["Debian 12: security support ends on 2028-06-30 (in 45 days); plan the upgrade"],
+        "time_in_state": {"chain": "unbroken", "note": "carried from the newest record, whose hash state.json keeps"}
     }))
     .expect("a report");
     r.summary = Report::summarise(&r.controls, false);
@@ -144,6 +155,46 @@ fn sample_report() -> Report {
 
 fn html(r: &Report) -> String {
     export::html(r, &Sources::default()).expect("the HTML report renders")
+}
+
+/// A testcase's own properties come first: each framework requirement the control serves, and since
+/// when it has had its status. Takes them off `kids`.
+#[track_caller]
+fn assert_testcase_properties(
+    c: &handover::evidence::report::ControlReport,
+    kids: &mut Vec<roxmltree::Node>,
+) {
+    let own: Vec<(String, String)> = if kids.first().is_some_and(|k| k.has_tag_name("properties")) {
+        let p = kids.remove(0);
+        p.children()
+            .filter(|n| n.has_tag_name("property"))
+            .map(|p| {
+                (
+                    p.attribute("name").unwrap().into(),
+                    p.attribute("value").unwrap().into(),
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let frameworks: Vec<&str> = own
+        .iter()
+        .filter(|(n, _)| n == "framework")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(frameworks, c.frameworks, "{}: framework properties", c.id);
+    let since: Vec<&str> = own
+        .iter()
+        .filter(|(n, _)| n == "since")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(
+        since,
+        c.since.as_deref().into_iter().collect::<Vec<_>>(),
+        "{}",
+        c.id
+    );
 }
 
 /// Checks the JUnit document's structure against the report: returns nothing, panics on a mismatch.
@@ -202,7 +253,8 @@ fn assert_junit_matches(r: &Report, xml: &str) {
             .expect("time in seconds");
         assert_eq!((t * 1000.0).round() as u64, c.duration_ms);
         time_ms += c.duration_ms;
-        let kids: Vec<_> = case.children().filter(|n| n.is_element()).collect();
+        let mut kids: Vec<_> = case.children().filter(|n| n.is_element()).collect();
+        assert_testcase_properties(c, &mut kids);
         assert!(kids.len() <= 1, "{}: at most one outcome", c.id);
         let kind = kids.first().map(|k| k.tag_name().name());
         let want = match c.status {
@@ -239,6 +291,17 @@ fn assert_junit_matches(r: &Report, xml: &str) {
                         );
                     }
                     assert!(message.contains(&c.reason), "{}: {message}", c.id);
+                    // A waiver never reads as Cyber Essentials compliance.
+                    if c.status == Status::Waived {
+                        for ce in c.frameworks.iter().filter(|f| f.starts_with("CE:")) {
+                            assert!(
+                                message.contains("waiver does not excuse Cyber Essentials")
+                                    && message.contains(ce.as_str()),
+                                "{}: {message}",
+                                c.id
+                            );
+                        }
+                    }
                 }
             }
         }

@@ -75,6 +75,7 @@ fn report(
         reboot_required: false,
         warnings: Vec::new(),
         untested_release: None,
+        time_in_state: None,
     }
 }
 
@@ -945,4 +946,176 @@ fn f14_record_import_verifies_the_kit_copy_first() {
     let e = signing::import(&kit_copy, &new_records, Some(&f.pubkey)).unwrap_err();
     assert!(e.to_string().contains("does not verify"), "{e}");
     assert!(!new_records.exists() || std::fs::read_dir(&new_records).unwrap().count() == 0);
+}
+
+/// SPEC §2 time in state: the run stamps each control's `since` from the newest record, then writes its
+/// own record, as `check` and `apply` do (src/commands/run.rs).
+fn run_and_record(state_dir: &Path, state: &mut State, r: &mut Report) -> PathBuf {
+    handover::evidence::timeline::stamp_from(r, state_dir, state.last_record.as_deref());
+    record::write(state_dir, state, r, Default::default()).unwrap()
+}
+
+fn since_of(r: &Report, id: &str) -> String {
+    r.controls
+        .iter()
+        .find(|c| c.id == id)
+        .and_then(|c| c.since.clone())
+        .unwrap_or_else(|| panic!("{id} has no since"))
+}
+
+fn chain_of(r: &Report) -> String {
+    serde_json::to_value(r).unwrap()["time_in_state"]["chain"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn since_is_carried_across_records_and_restarts_when_the_status_changes() {
+    use Status::{Fail, Fixed, Pass};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut state = State::default();
+    let at = |day: &str| format!("2026-11-{day}T10:00:00Z");
+    let run = |state: &mut State, day: &str, mode: &str, controls: Vec<(&str, Status)>| {
+        let controls = controls.into_iter().map(|(i, s)| control(i, s)).collect();
+        let mut r = report(mode, &at(day), os("12", "bookworm"), "sha256:ab", controls);
+        run_and_record(dir, state, &mut r);
+        r
+    };
+
+    // The first run: no chain yet, every control's state starts now.
+    let r1 = run(
+        &mut state,
+        "02",
+        "check",
+        vec![("firewall.enabled", Fail), ("os.supported", Pass)],
+    );
+    assert_eq!(chain_of(&r1), "missing");
+    assert_eq!(since_of(&r1, "firewall.enabled"), at("02"));
+    assert!(
+        r1.warnings.is_empty(),
+        "a first run is no warning: {:?}",
+        r1.warnings
+    );
+
+    // Same statuses: carried, and the text says since when it fails.
+    let r2 = run(
+        &mut state,
+        "10",
+        "check",
+        vec![("firewall.enabled", Fail), ("os.supported", Pass)],
+    );
+    assert_eq!(chain_of(&r2), "unbroken");
+    assert_eq!(since_of(&r2, "firewall.enabled"), at("02"));
+    assert_eq!(since_of(&r2, "os.supported"), at("02"));
+    let text = handover::evidence::report::text_with(&r2, false);
+    assert!(
+        text.contains("(failing since 2026-11-02, 8 days)"),
+        "{text}"
+    );
+
+    // apply fixes the firewall: its passing state starts with this record; a later pass carries it.
+    let r3 = run(
+        &mut state,
+        "20",
+        "apply",
+        vec![("firewall.enabled", Fixed), ("os.supported", Pass)],
+    );
+    assert_eq!(since_of(&r3, "firewall.enabled"), at("20"));
+    assert_eq!(since_of(&r3, "os.supported"), at("02"));
+    let r4 = run(
+        &mut state,
+        "21",
+        "check",
+        vec![("firewall.enabled", Pass), ("os.supported", Pass)],
+    );
+    assert_eq!(since_of(&r4, "firewall.enabled"), at("20"));
+
+    // A partial run counts for its controls only; the next full run steps back past it for the others.
+    let mut r5 = report(
+        "check",
+        &at("22"),
+        os("12", "bookworm"),
+        "sha256:ab",
+        vec![control("os.supported", Fail)],
+    );
+    r5.scope = handover::evidence::report::Scope::Partial;
+    run_and_record(dir, &mut state, &mut r5);
+    assert_eq!(since_of(&r5, "os.supported"), at("22"));
+    let r6 = run(
+        &mut state,
+        "23",
+        "check",
+        vec![("firewall.enabled", Pass), ("os.supported", Fail)],
+    );
+    assert_eq!(since_of(&r6, "firewall.enabled"), at("20"));
+    assert_eq!(since_of(&r6, "os.supported"), at("22"));
+
+    // The since values are in the record, under its hash (and so under its signature).
+    let newest = std::fs::read_dir(dir.join("records"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max()
+        .unwrap();
+    let rec: serde_json::Value = serde_json::from_slice(&std::fs::read(&newest).unwrap()).unwrap();
+    assert_eq!(rec["report"]["controls"][0]["since"], at("20"));
+}
+
+#[test]
+fn a_broken_chain_restarts_since_and_says_so() {
+    use Status::Fail;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut state = State::default();
+    let mk = |day: &str| {
+        report(
+            "check",
+            &format!("2026-11-{day}T10:00:00Z"),
+            os("12", "bookworm"),
+            "sha256:ab",
+            vec![control("firewall.enabled", Fail)],
+        )
+    };
+    run_and_record(dir, &mut state, &mut mk("02"));
+    let newest = run_and_record(dir, &mut state, &mut mk("03"));
+
+    // The newest record edited on the device: its hash is no longer the one state.json keeps.
+    let mut bytes = std::fs::read(&newest).unwrap();
+    bytes.push(b'\n');
+    std::fs::write(&newest, &bytes).unwrap();
+    let mut r = mk("10");
+    run_and_record(dir, &mut state, &mut r);
+    assert_eq!(chain_of(&r), "broken");
+    assert_eq!(since_of(&r, "firewall.enabled"), "2026-11-10T10:00:00Z");
+    let note = r.time_in_state.as_ref().unwrap().note.clone();
+    assert!(
+        note.contains(&name(&newest)) && note.contains("restarts with this run"),
+        "{note}"
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.starts_with("time in state:") && w.contains("broken")),
+        "{:?}",
+        r.warnings
+    );
+    let text = handover::evidence::report::text_with(&r, false);
+    assert!(
+        text.contains("failing since this run") && text.contains("WARNING: time in state:"),
+        "{text}"
+    );
+
+    // From there the chain holds again: the next run carries the restarted since.
+    let mut r = mk("11");
+    run_and_record(dir, &mut state, &mut r);
+    assert_eq!(chain_of(&r), "unbroken");
+    assert_eq!(since_of(&r, "firewall.enabled"), "2026-11-10T10:00:00Z");
+
+    // state.json lost (records still there): broken too.
+    let mut lost = State::default();
+    let mut r = mk("12");
+    run_and_record(dir, &mut lost, &mut r);
+    assert_eq!(chain_of(&r), "broken");
+    assert_eq!(since_of(&r, "firewall.enabled"), "2026-11-12T10:00:00Z");
 }

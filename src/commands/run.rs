@@ -74,6 +74,8 @@ pub(crate) fn run_engine_as(
     add_warnings(&setup, &mut report, before, lock_warning);
     finish_journal(&inv, &state_dir, &mut report);
     warn_without_site(&setup, &mut report);
+    // Time in state, from the newest record (read under the run lock), once every status is final.
+    crate::evidence::timeline::stamp_from(&mut report, &state_dir, state.last_record.as_deref());
     if mode != Mode::Plan {
         remember(&inv, &mut state, &report, outcome.as_ref(), now);
         write_record(&inv, common, &mut state, &state_dir, &mut report, outcome)?;

@@ -48,6 +48,8 @@ impl Engine<'_> {
             reboot_required: false,
             warnings,
             untested_release: None,
+            // Set from the record chain once every status is final (evidence::timeline).
+            time_in_state: None,
         }
     }
 
@@ -66,8 +68,9 @@ impl Engine<'_> {
             waiver: None,
             output: None,
             attestation: None,
+            // Set from the record chain once every status is final (evidence::timeline).
             since: None,
-            frameworks: Vec::new(),
+            frameworks: p.control.frameworks.clone(),
         }
     }
 
@@ -100,11 +103,21 @@ impl Engine<'_> {
             if !for_device {
                 continue;
             }
-            let waiver = json!({"reason": w.reason, "approved_by": w.approved_by, "ticket": w.ticket, "expires": expires});
+            let mut waiver = json!({"reason": w.reason, "approved_by": w.approved_by, "ticket": w.ticket, "expires": expires});
             if *expires >= today {
                 cr.status = Status::Waived;
+                // For machines (report merge, dashboards): the CE items it does not excuse.
+                let ce_items = crate::inputs::frameworks::ce_items(&cr.frameworks);
+                if !ce_items.is_empty() {
+                    waiver["does_not_excuse"] = json!(ce_items);
+                }
+                // SPEC §2: a waiver is the institution's risk acceptance, not Cyber Essentials
+                // compliance (auditors-evidence §7.3 "Waivers and CE"); the reason says so first.
+                let ce = crate::inputs::frameworks::waiver_note(&cr.frameworks)
+                    .map(|n| format!("; {n}"))
+                    .unwrap_or_default();
                 cr.reason = format!(
-                    "waived until {expires} ({}, approved by {}, {}): {}",
+                    "waived until {expires} ({}, approved by {}, {}{ce}): {}",
                     w.reason, w.approved_by, w.ticket, cr.reason
                 );
             } else {

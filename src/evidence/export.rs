@@ -79,12 +79,30 @@ pub fn junit(report: &Report) -> String {
             xml_attr(&c.title),
             seconds(c.duration_ms)
         );
+        let props = testcase_properties(c);
+        if props.is_empty() && matches!(c.status, Status::Pass | Status::Fixed) {
+            o.push_str("/>\n");
+            continue;
+        }
+        o.push_str(">\n");
+        if !props.is_empty() {
+            o.push_str("      <properties>\n");
+            for (name, value) in props {
+                let _ = writeln!(
+                    o,
+                    "        <property name=\"{}\" value=\"{}\"/>",
+                    xml_attr(name),
+                    xml_attr(&value)
+                );
+            }
+            o.push_str("      </properties>\n");
+        }
         match c.status {
-            Status::Pass | Status::Fixed => o.push_str("/>\n"),
+            Status::Pass | Status::Fixed => o.push_str("    </testcase>\n"),
             Status::Fail => {
                 let _ = writeln!(
                     o,
-                    ">\n      <failure message=\"{}\" type=\"fail\">{}</failure>\n    </testcase>",
+                    "      <failure message=\"{}\" type=\"fail\">{}</failure>\n    </testcase>",
                     xml_attr(&c.reason),
                     xml_text(&evidence(c))
                 );
@@ -92,7 +110,7 @@ pub fn junit(report: &Report) -> String {
             Status::Error => {
                 let _ = writeln!(
                     o,
-                    ">\n      <error message=\"{}\" type=\"error\">{}</error>\n    </testcase>",
+                    "      <error message=\"{}\" type=\"error\">{}</error>\n    </testcase>",
                     xml_attr(&c.reason),
                     xml_text(&evidence(c))
                 );
@@ -100,9 +118,9 @@ pub fn junit(report: &Report) -> String {
             Status::NotApplicable | Status::Waived | Status::Manual => {
                 let message = match c.status {
                     Status::NotApplicable => format!("not applicable: {}", c.reason),
-                    // The engine's reason already starts "waived until …"; a report made elsewhere may not.
-                    Status::Waived if c.reason.starts_with("waived") => c.reason.clone(),
-                    Status::Waived => format!("waived: {}", c.reason),
+                    // The engine's reason already starts "waived until …" and names the CE items the
+                    // waiver does not excuse; a report made elsewhere may not.
+                    Status::Waived => waived_reason(c),
                     // A manual control is one handover could not read: it is not a pass, and it keeps
                     // the device from being compliant (Status::blocks_compliance), but nothing failed
                     // either. JUnit has no "unknown", so it is skipped, with a message that says a
@@ -111,7 +129,7 @@ pub fn junit(report: &Report) -> String {
                 };
                 let _ = writeln!(
                     o,
-                    ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                    "      <skipped message=\"{}\"/>\n    </testcase>",
                     xml_attr(&message)
                 );
             }
@@ -120,6 +138,35 @@ pub fn junit(report: &Report) -> String {
 
     o.push_str("    <system-out/>\n    <system-err/>\n  </testsuite>\n</testsuites>\n");
     o
+}
+
+/// A control's own properties: the framework requirements it serves (one `framework` each), and
+/// since when it has had its status (SPEC §2).
+fn testcase_properties(c: &ControlReport) -> Vec<(&'static str, String)> {
+    let mut p: Vec<(&'static str, String)> = c
+        .frameworks
+        .iter()
+        .map(|f| ("framework", f.clone()))
+        .collect();
+    if let Some(s) = &c.since {
+        p.push(("since", s.clone()));
+    }
+    p
+}
+
+/// A waived control's reason, saying (once) which Cyber Essentials items the waiver does not excuse.
+pub fn waived_reason(c: &ControlReport) -> String {
+    let mut s = if c.reason.starts_with("waived") {
+        c.reason.clone()
+    } else {
+        format!("waived: {}", c.reason)
+    };
+    if let Some(note) = crate::inputs::frameworks::waiver_note(&c.frameworks) {
+        if !s.contains(&note) {
+            s = format!("{s} ({note})");
+        }
+    }
+    s
 }
 
 /// Facts about the run that are not a test: in `<properties>`, in a fixed order.
@@ -162,10 +209,24 @@ fn properties(r: &Report) -> Vec<(&'static str, String)> {
     if r.reboot_required {
         p.push(("reboot_required", "true".into()));
     }
+    if let Some(t) = &r.time_in_state {
+        p.push((
+            "time_in_state",
+            format!("{}: {}", chain_word(t.chain), t.note),
+        ));
+    }
     for w in &r.warnings {
         p.push(("warning", w.clone()));
     }
     p
+}
+
+fn chain_word(c: crate::evidence::timeline::Chain) -> &'static str {
+    match c {
+        crate::evidence::timeline::Chain::Unbroken => "unbroken",
+        crate::evidence::timeline::Chain::Broken => "broken",
+        crate::evidence::timeline::Chain::Missing => "missing",
+    }
 }
 
 /// A failure's or error's text: the policy it breaks, why, and what was seen.
@@ -279,7 +340,11 @@ pub fn html_context(r: &Report) -> Value {
         .iter()
         .map(|(st, n)| json!({"label": label(*st), "class": st.as_str(), "count": n}))
         .collect();
-    let controls: Vec<Value> = r.controls.iter().map(control_context).collect();
+    let controls: Vec<Value> = r
+        .controls
+        .iter()
+        .map(|c| control_context(c, &r.started_at))
+        .collect();
     json!({
         "tool": {"name": r.tool.name, "version": r.tool.version},
         "mode": r.mode,
@@ -306,6 +371,7 @@ pub fn html_context(r: &Report) -> Value {
         "summary": summary,
         "total": r.controls.len(),
         "warnings": r.warnings,
+        "time_in_state": r.time_in_state.as_ref().map(|t| json!({"chain": chain_word(t.chain), "note": t.note})),
         "controls": controls,
     })
 }
@@ -323,7 +389,17 @@ fn label(s: Status) -> &'static str {
     }
 }
 
-fn control_context(c: &ControlReport) -> Value {
+fn control_context(c: &ControlReport, now: &str) -> Value {
+    // SPEC §2 time in state: in words for a failing control, else the day its status began.
+    let failing = crate::evidence::timeline::failing_since(c.status, c.since.as_deref(), now);
+    let since_line = match (&failing, &c.since) {
+        (None, Some(s)) => Some(format!(
+            "{} since {}",
+            c.status.as_str(),
+            s.get(..10).unwrap_or(s)
+        )),
+        _ => None,
+    };
     let observed = match &c.observed {
         Value::Null => Value::Null,
         Value::Object(m) if m.is_empty() => Value::Null,
@@ -342,6 +418,12 @@ fn control_context(c: &ControlReport) -> Value {
         "output": c.output,
         "duration_ms": c.duration_ms,
         "waiver": c.waiver.as_ref().map(details),
+        "frameworks": c.frameworks,
+        "ce_waiver": (c.status == Status::Waived)
+            .then(|| crate::inputs::frameworks::waiver_note(&c.frameworks))
+            .flatten(),
+        "failing_since": failing,
+        "since_line": since_line,
         "attestation": c.attestation.as_ref().map(details),
     })
 }
@@ -355,6 +437,11 @@ fn details(v: &Value) -> Value {
                     let value = match v {
                         Value::String(s) => s.clone(),
                         Value::Null => "none".to_string(),
+                        Value::Array(items) => items
+                            .iter()
+                            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         v => v.to_string(),
                     };
                     json!({"label": k.replace('_', " "), "value": value})

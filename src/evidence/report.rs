@@ -161,6 +161,10 @@ pub struct Report {
     /// ran instead (SPEC §3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub untested_release: Option<crate::inputs::profile::UntestedRelease>,
+    /// Where the controls' `since` come from: the record chain `unbroken`, `broken` or `missing`, and
+    /// a note that says why (SPEC §2 time in state). Absent in reports written before 2026-12.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_in_state: Option<crate::evidence::timeline::TimeInState>,
 }
 
 impl Report {
@@ -205,6 +209,27 @@ fn paint(status: Status, text: &str, color: bool) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
+/// What a control's line adds after its reason, only where it helps: since when a failing control has
+/// failed, and the Cyber Essentials items that a blocking control leaves unmet.
+fn suffix(c: &ControlReport, now: &str) -> String {
+    let mut parts = Vec::new();
+    if let Some(s) = crate::evidence::timeline::failing_since(c.status, c.since.as_deref(), now) {
+        parts.push(s);
+    }
+    // A waived control's reason already says which items the waiver does not excuse.
+    if c.status.blocks_compliance() {
+        let ce = crate::inputs::frameworks::ce_items(&c.frameworks);
+        if !ce.is_empty() {
+            parts.push(ce.join(" "));
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        one_line(&format!(" ({})", parts.join("; "))).into_owned()
+    }
+}
+
 /// The report as a technician reads it: one line per control, then a summary.
 pub fn text(r: &Report) -> String {
     text_with(r, color_enabled())
@@ -233,8 +258,9 @@ pub fn text_with(r: &Report, color: bool) -> String {
         let label = paint(c.status, &format!("{label:<14}"), color);
         let reason = one_line(c.reason.lines().next().unwrap_or(""));
         out.push_str(&format!(
-            "  {label} {:<width$}  {reason}\n",
-            one_line(&c.id)
+            "  {label} {:<width$}  {reason}{}\n",
+            one_line(&c.id),
+            suffix(c, &r.started_at)
         ));
         if let Some(p) = &c.plan {
             out.push_str(&format!(
@@ -333,6 +359,7 @@ mod tests {
             reboot_required: false,
             warnings,
             untested_release: None,
+            time_in_state: None,
         }
     }
 

@@ -108,6 +108,47 @@ fn settled_by(c: &ControlReport) -> Option<String> {
     })
 }
 
+/// The day a control's present status began (SPEC §2 time in state), or a dash for a record from
+/// before reports carried it.
+fn since_day(c: &ControlReport) -> String {
+    c.since
+        .as_deref()
+        .map_or("-", |s| s.get(..10).unwrap_or(s))
+        .to_string()
+}
+
+/// How the record's `since` were read, when the chain was not unbroken.
+fn time_in_state_note(r: &Report) -> Option<String> {
+    r.time_in_state
+        .as_ref()
+        .filter(|t| t.chain != crate::evidence::timeline::Chain::Unbroken)
+        .map(|t| format!("Since: {}", t.note))
+}
+
+/// The section on Cyber Essentials Plus: one line a control that would fail the assessor's sample.
+fn ce_lines(r: &Report) -> Vec<String> {
+    crate::evidence::ce::sample_failures(r)
+        .into_iter()
+        .map(|f| {
+            let since = f
+                .since
+                .as_deref()
+                .map(|s| format!(" since {}", s.get(..10).unwrap_or(s)))
+                .unwrap_or_default();
+            format!(
+                "{} ({}{since}; {}): {}",
+                f.id,
+                f.status.as_str(),
+                f.requirements.join(", "),
+                f.why
+            )
+        })
+        .collect()
+}
+
+/// The heading of the Cyber Essentials section.
+pub const CE_HEADING: &str = "Would fail a Cyber Essentials Plus sample:";
+
 /// Markdown: every string of the record is the device's word, so it is made inert text on one line: a
 /// reason with `|` or a newline keeps the table a table, and raw HTML, links, images and control
 /// characters show as text or go (F18). See [`crate::support::textsafe::md_escape`].
@@ -130,7 +171,7 @@ pub fn markdown(rec: &Record, ctx: &Context) -> String {
     }
     let _ = writeln!(
         o,
-        "## Controls (ITP07 §7.1)\n\n| status | control | ITP07 | reason |\n|---|---|---|---|"
+        "## Controls (ITP07 §7.1)\n\n| status | since | control | ITP07 | reason |\n|---|---|---|---|---|"
     );
     for c in &r.controls {
         let mut reason = c.reason.clone();
@@ -139,14 +180,27 @@ pub fn markdown(rec: &Record, ctx: &Context) -> String {
         }
         let _ = writeln!(
             o,
-            "| {} | {} ({}) | {} | {} |",
+            "| {} | {} | {} ({}) | {} | {} |",
             c.status.as_str(),
+            md_cell(&since_day(c)),
             md_cell(&c.id),
             md_cell(&c.title),
             md_cell(&c.policy),
             md_cell(&reason)
         );
     }
+    if let Some(n) = time_in_state_note(r) {
+        let _ = writeln!(o, "\n{}", md_cell(&n));
+    }
+    let _ = writeln!(o, "\n## Cyber Essentials\n\n{CE_HEADING}\n");
+    let lines = ce_lines(r);
+    if lines.is_empty() {
+        let _ = writeln!(o, "- none of the controls in this record");
+    }
+    for l in lines {
+        let _ = writeln!(o, "- {}", md_cell(&l));
+    }
+    let _ = writeln!(o, "\n{}", md_cell(crate::evidence::ce::CAVEAT));
     let _ = writeln!(o, "\n## Your duties\n");
     for (sec, text) in duties(ctx) {
         let _ = writeln!(o, "- **ITP07 {sec}**: {}", md_cell(&text));
@@ -213,7 +267,7 @@ fn html_context(rec: &Record, ctx: &Context) -> Value {
         .map(|c| {
             json!({
                 "id": c.id, "status": c.status.as_str(), "title": c.title, "policy": c.policy,
-                "reason": c.reason, "settled_by": settled_by(c),
+                "reason": c.reason, "settled_by": settled_by(c), "since": since_day(c),
             })
         })
         .collect();
@@ -224,6 +278,10 @@ fn html_context(rec: &Record, ctx: &Context) -> Value {
         "verdict": verdict(r),
         "warnings": r.warnings,
         "controls": controls,
+        "time_in_state": time_in_state_note(r),
+        "ce_heading": CE_HEADING,
+        "ce": ce_lines(r),
+        "ce_caveat": crate::evidence::ce::CAVEAT,
         "duties": pairs(duties(ctx)),
         "acceptance": ACCEPTANCE,
         "version": r.tool.version,

@@ -2,6 +2,7 @@
 //! values) and the OS lifecycle table, with the file:line:key positions their errors name.
 
 pub mod assets;
+pub mod frameworks;
 pub mod lifecycle;
 pub mod profile;
 pub mod site;

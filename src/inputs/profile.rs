@@ -117,6 +117,10 @@ pub const CONTROLS: &[ControlInfo] = &[
     },
 ];
 
+/// The files under `profiles/` that are data, not profiles: the OS lifecycle table and the framework
+/// mapping.
+const DATA_FILES: &[&str] = &["lifecycle", "frameworks"];
+
 pub fn control_ids() -> Vec<&'static str> {
     CONTROLS.iter().map(|c| c.id).collect()
 }
@@ -229,6 +233,10 @@ pub struct Control {
     pub timeout_secs: u64,
     pub apply_timeout_secs: u64,
     pub removes_admin: bool,
+    /// The framework requirements it serves (`CE:U5`), from `profiles/frameworks.toml`. Reporting
+    /// metadata, not part of what runs: left out of the profile's digest.
+    #[serde(skip)]
+    pub frameworks: Vec<String>,
 }
 
 impl Control {
@@ -313,7 +321,7 @@ impl Sources {
         self.profile_files()
             .into_iter()
             .filter_map(|f| f.strip_suffix(".toml").map(str::to_string))
-            .filter(|n| !n.contains('/') && n != "lifecycle")
+            .filter(|n| !n.contains('/') && !DATA_FILES.contains(&n.as_str()))
             .filter(|n| self.load(n).is_ok_and(|_| !self.is_abstract(n)))
             .collect()
     }
@@ -442,6 +450,16 @@ impl Sources {
         resolve(name, files)
     }
 
+    /// `profile` with the requirements each control serves (`profiles/frameworks.toml`): once per run,
+    /// not in [`Sources::load`], which listing and selection call for every profile.
+    pub fn with_frameworks(&self, mut profile: Profile) -> Result<Profile, InputError> {
+        let frameworks = crate::inputs::frameworks::load(self)?;
+        for c in &mut profile.controls {
+            c.frameworks = frameworks.of(&c.id);
+        }
+        Ok(profile)
+    }
+
     /// Load a profile from a file path (`profiles validate FILE`), its `extends` from these sources.
     pub fn load_file(&self, path: &Path) -> Result<Profile, InputError> {
         let src = std::fs::read_to_string(path)
@@ -469,7 +487,7 @@ impl Sources {
         self.profile_files()
             .into_iter()
             .filter_map(|f| f.strip_suffix(".toml").map(str::to_string))
-            .filter(|n| n != "lifecycle")
+            .filter(|n| !DATA_FILES.contains(&n.as_str()))
             .collect()
     }
 }
@@ -564,6 +582,7 @@ fn resolve(name: &str, files: Vec<(String, ProfileFile)>) -> Result<Profile, Inp
             timeout_secs: spec.timeout.unwrap_or(30),
             apply_timeout_secs: spec.apply_timeout.unwrap_or(900),
             removes_admin: spec.removes_admin.unwrap_or(false),
+            frameworks: Vec::new(),
         });
     }
     for secret in controls.iter().flat_map(|c| &c.secrets) {

@@ -112,6 +112,7 @@ pub enum PlanState<'a> {
 impl Resolved {
     pub fn new(sources: &Sources, profile: Profile, site: Site) -> Result<Resolved> {
         let renderer = Renderer::new(sources)?;
+        let profile = sources.with_frameworks(profile)?;
         let lifecycle = crate::inputs::lifecycle::load(sources)?;
         let digest = digest(sources, &profile, &lifecycle);
         let firewall = firewall_context(&profile, &site);

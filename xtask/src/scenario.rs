@@ -187,7 +187,12 @@ impl Run {
 }
 
 pub fn handover(c: &Container, args: &str) -> Result<Run> {
-    let script = format!("HANDOVER_NOW={NOW} {GUEST_BIN} {args} --format json");
+    handover_at(c, NOW, args)
+}
+
+/// [`handover`] with the clock at `now` (time in state needs runs on different days).
+pub fn handover_at(c: &Container, now: &str, args: &str) -> Result<Run> {
+    let script = format!("HANDOVER_NOW={now} {GUEST_BIN} {args} --format json");
     println!("$ handover {args} --format json");
     let out = c.exec(&script)?;
     let code = out.status.code().unwrap_or(-1);
@@ -423,8 +428,42 @@ pub fn run(c: &Container, release: &Release) -> Result<()> {
     );
     println!("ok: second apply changed nothing");
 
+    // 7b. Time in state (SPEC §2): a day later a passing control keeps the since of the record where it
+    // began to pass (the first apply, at NOW).
+    let a_day_later = "2026-11-26T12:00:00Z";
+    let later = handover_at(c, a_day_later, "check")?;
+    let fw = later.control("firewall.enabled");
+    ensure!(
+        fw["status"] == "pass"
+            && fw["since"] == NOW
+            && later.json["time_in_state"]["chain"] == "unbroken",
+        "since carried across two runs of a passing control: {fw} {}",
+        later.json["time_in_state"]
+    );
+    println!("ok: firewall.enabled passes since {NOW}, carried to the check of {a_day_later}");
+
     // 8. Drift: firewall disabled, openfortivpn removed. Found, and exactly those two repaired.
     sh(c, "ufw disable && DEBIAN_FRONTEND=noninteractive apt-get -q -y remove openfortivpn >/dev/null")?;
+    // The control that starts failing starts its since again; one that still passes keeps its own.
+    let two_days_later = "2026-11-27T12:00:00Z";
+    let failing = handover_at(c, two_days_later, "check")?;
+    let (fw, guest) = (
+        failing.control("firewall.enabled"),
+        failing.control("accounts.guest"),
+    );
+    ensure!(
+        fw["status"] == "fail" && fw["since"] == two_days_later,
+        "since restarts when a control starts failing: {fw}"
+    );
+    ensure!(
+        guest["status"] == "pass" && guest["since"] == NOW,
+        "a control that still passes keeps its since: {guest}"
+    );
+    ensure!(
+        fw["frameworks"] == serde_json::json!(["CE:F1", "CE:F2"]),
+        "firewall.enabled names Cyber Essentials F1 and F2: {fw}"
+    );
+    println!("ok: firewall.enabled fails since {two_days_later}; accounts.guest still passes since {NOW}");
     let drift = handover(c, "check")?;
     drift.expect(
         "check after drift",
