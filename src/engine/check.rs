@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::{progress_bar, Engine};
 use crate::evidence::report::Status;
 use crate::host::{ProcessError, Script, Shell};
-use crate::plan::{PlanState, Planned};
+use crate::plan::{Planned, Scripts};
 use crate::support::secrets::Secrets;
 
 /// What a check script prints as its last line (SPEC §5).
@@ -49,10 +49,10 @@ impl Engine<'_> {
                 duration: started.elapsed(),
             })
         };
-        match p.state() {
-            PlanState::NotApplicable(why) => v(Status::NotApplicable, why.into(), json!({})),
-            PlanState::Manual(why) => v(Status::Manual, why.into(), json!({})),
-            PlanState::MissingKeys(missing) => {
+        match &p.scripts {
+            Scripts::NotApplicable(why) => v(Status::NotApplicable, why.clone(), json!({})),
+            Scripts::Manual(why) => v(Status::Manual, why.clone(), json!({})),
+            Scripts::MissingKeys(missing) => {
                 let keys: Vec<String> = missing.iter().map(|k| format!("`{k}`")).collect();
                 v(
                     Status::Fail,
@@ -64,7 +64,7 @@ impl Engine<'_> {
                     json!({"missing_site_keys": missing}),
                 )
             }
-            PlanState::RenderFailed(e) => v(Status::Error, format!("template: {e}"), json!({})),
+            Scripts::RenderFailed(e) => v(Status::Error, format!("template: {e}"), json!({})),
             _ if !self.opts.profile_matches_device => {
                 let would = p
                     .control
@@ -80,8 +80,8 @@ impl Engine<'_> {
                     json!({}),
                 )
             }
-            PlanState::NoCheck => v(Status::Error, "no check script".into(), json!({})),
-            PlanState::Ready { .. } => None,
+            Scripts::NoCheck => v(Status::Error, "no check script".into(), json!({})),
+            Scripts::Ready { .. } => None,
         }
     }
 
@@ -90,7 +90,7 @@ impl Engine<'_> {
         if let Some(done) = self.settled(p) {
             return done;
         }
-        let PlanState::Ready { check: text, .. } = p.state() else {
+        let Some(text) = p.scripts.check() else {
             unreachable!("settled() answers every state but Ready")
         };
         let c = &p.control;
@@ -197,7 +197,7 @@ impl Engine<'_> {
                 json!({
                     "id": p.control.id,
                     "timeout": p.control.timeout_secs,
-                    "script": base64::engine::general_purpose::STANDARD.encode(p.check.as_deref().unwrap_or("")),
+                    "script": base64::engine::general_purpose::STANDARD.encode(p.scripts.check().unwrap_or("")),
                 })
             })
             .collect();
