@@ -246,7 +246,7 @@ impl Engine<'_> {
             }
         }
         if let Some(dir) = &self.opts.journal_dir {
-            if let Err(e) = journal::Journal::mark(dir, &p.control.id, cr.status.as_str()) {
+            if let Err(e) = journal::Journal::mark(dir, &p.control.id, cr.status) {
                 run.journal_error = Some(format!("{e:#}"));
             }
         }

@@ -800,7 +800,10 @@ fn an_installer_restarting_the_device_stops_the_apply_at_once() {
         .unwrap()
         .unwrap();
     assert_eq!(j.state, journal::RunState::Restarting);
-    assert_eq!(j.controls["accounts.guest"], "fail");
+    assert_eq!(
+        j.controls["accounts.guest"],
+        journal::Phase::Done(Status::Fail)
+    );
 }
 
 #[test]
