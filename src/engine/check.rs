@@ -85,7 +85,14 @@ impl Engine<'_> {
         }
     }
 
+    /// One control's check (or its settled verdict), with the firewall rules' reviews on top.
     pub(crate) fn run_check(&self, p: &Planned) -> Verdict {
+        let mut v = self.run_one_check(p);
+        self.firewall_reviews(p, &mut v);
+        v
+    }
+
+    fn run_one_check(&self, p: &Planned) -> Verdict {
         let started = Instant::now();
         if let Some(done) = self.settled(p) {
             return done;
@@ -307,6 +314,37 @@ impl Engine<'_> {
             .collect()
     }
 
+    /// `firewall.inbound` fails for an allow entry past its `review_by` (the run's clock, as waivers),
+    /// whatever the OS; the entries' approvals go into its observed for the record. Only a check that
+    /// ran and answered (pass or fail) is changed: an error, or a control not checked, keeps its own.
+    /// Every check goes through here, the recheck after a change too, so a change never makes a late
+    /// review `fixed`.
+    fn firewall_reviews(&self, p: &Planned, v: &mut Verdict) {
+        if p.control.id != "firewall.inbound" || !matches!(v.status, Status::Pass | Status::Fail) {
+            return;
+        }
+        let site = &self.resolved.site;
+        let approvals = crate::plan::firewall_approvals(site);
+        if !approvals.is_empty() {
+            if let Some(o) = v.observed.as_object_mut() {
+                o.insert("approvals".into(), json!(approvals));
+            }
+        }
+        let overdue = crate::plan::overdue_firewall_reviews(
+            site,
+            &crate::support::clock::date(self.opts.now),
+        );
+        if overdue.is_empty() {
+            return;
+        }
+        let overdue = overdue.join("; ");
+        v.reason = match v.status {
+            Status::Pass => overdue,
+            _ => format!("{}; {overdue}", v.reason),
+        };
+        v.status = Status::Fail;
+    }
+
     /// Run every selected check, concurrently, in a stable result order.
     pub(crate) fn check_all(&self, selected: &[&Planned]) -> Vec<Verdict> {
         if let Some(template) = self
@@ -317,7 +355,11 @@ impl Engine<'_> {
             .and_then(Value::as_str)
         {
             if self.opts.profile_matches_device {
-                return self.check_batch(selected, template);
+                let mut verdicts = self.check_batch(selected, template);
+                for (p, v) in selected.iter().zip(&mut verdicts) {
+                    self.firewall_reviews(p, v);
+                }
+                return verdicts;
             }
         }
         let bar = progress_bar(self.opts.progress, selected.len() as u64, "checking");

@@ -47,6 +47,42 @@ pub enum Scripts {
     },
 }
 
+/// Allow entries whose `review_by` is before `today` (`YYYY-MM-DD`, the run's clock, as waivers use it):
+/// each makes `firewall.inbound` fail on every OS, decided here rather than in three script languages
+/// (Cyber Essentials F4, inbound rules reviewed). On the day itself the review is not yet late.
+pub fn overdue_firewall_reviews(site: &Site, today: &str) -> Vec<String> {
+    site.file
+        .firewall
+        .allow
+        .iter()
+        .filter_map(|e| {
+            let due = e.review_date()?;
+            (due.as_str() < today).then(|| {
+                let by = e.approved_by.as_deref().map_or_else(
+                    || "no approved_by".to_string(),
+                    |b| format!("approved by {b}"),
+                );
+                format!(
+                    "{}: review was due {due} ({by}); review the rule and move its review_by",
+                    e.describe()
+                )
+            })
+        })
+        .collect()
+}
+
+/// Each allow entry's approval as the record shows it in `firewall.inbound`'s observed: the entry,
+/// `approved_by` and `review_by`, for the entries that carry either.
+pub fn firewall_approvals(site: &Site) -> Vec<Value> {
+    site.file
+        .firewall
+        .allow
+        .iter()
+        .filter(|e| e.approved_by.is_some() || e.review_by.is_some())
+        .map(|e| json!({"entry": e.describe(), "approved_by": e.approved_by, "review_by": e.review_date()}))
+        .collect()
+}
+
 impl Scripts {
     /// The rendered check, when ready.
     pub fn check(&self) -> Option<&str> {
@@ -346,5 +382,37 @@ mod tests {
         );
         assert_eq!(s(0).apply(), Some("apply\n"));
         assert!(s(1).files().is_empty() && s(1).apply().is_none());
+    }
+
+    #[test]
+    fn a_firewall_rule_past_its_review_is_named_with_its_approver() {
+        let site = Site::parse(
+            Path::new("/t/site.toml"),
+            "[firewall]\nallow = [\n  { port = 443, proto = \"tcp\", from = \"10.0.0.0/8\", approved_by = \"Head of IT\", review_by = 2026-10-01 },\n  { port = 22, proto = \"tcp\", from = \"10.1.0.0/16\", review_by = \"2026-11-25\" },\n  { port = 8443, proto = \"tcp\", from = \"10.2.0.0/16\", review_by = 2027-01-01 },\n  { port = 80, proto = \"tcp\", from = \"10.3.0.0/16\" },\n]\n",
+            &crate::inputs::profile::control_ids(),
+        )
+        .unwrap();
+        // Past: named, with who approved it and what to do; today and the future are not late; no
+        // review_by is never late.
+        assert_eq!(
+            overdue_firewall_reviews(&site, "2026-11-25"),
+            ["443/tcp from 10.0.0.0/8: review was due 2026-10-01 (approved by Head of IT); review the rule and move its review_by"]
+        );
+        let later = overdue_firewall_reviews(&site, "2026-11-26");
+        assert_eq!(later.len(), 2);
+        assert!(
+            later[1]
+                .starts_with("22/tcp from 10.1.0.0/16: review was due 2026-11-25 (no approved_by)"),
+            "{later:?}"
+        );
+        assert!(overdue_firewall_reviews(&site, "2026-10-01").is_empty());
+        assert_eq!(
+            firewall_approvals(&site),
+            [
+                json!({"entry": "443/tcp from 10.0.0.0/8", "approved_by": "Head of IT", "review_by": "2026-10-01"}),
+                json!({"entry": "22/tcp from 10.1.0.0/16", "approved_by": null, "review_by": "2026-11-25"}),
+                json!({"entry": "8443/tcp from 10.2.0.0/16", "approved_by": null, "review_by": "2027-01-01"}),
+            ]
+        );
     }
 }
