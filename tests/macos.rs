@@ -274,7 +274,7 @@ fn hostile_values_evaluate_in_sh_to_exactly_the_site_bytes() {
         site.context["office"]["exclude_apps"] = serde_json::json!(HOSTILE);
         let resolved = Resolved::new(&sources, profile.clone(), site).unwrap();
         for p in &resolved.controls {
-            for text in p.check.iter().chain(p.apply.iter()) {
+            for text in p.scripts.check().into_iter().chain(p.scripts.apply()) {
                 let lines = shell_lines(text);
                 let quoted = handover::plan::render::sh_quote(h);
                 let first = handover::plan::render::sh_quote(HOSTILE[0]);

@@ -182,7 +182,7 @@ fn hostile_values_stay_inside_one_verbatim_string() {
         )
         .unwrap();
         for p in &resolved.controls {
-            for text in p.check.iter().chain(p.apply.iter()) {
+            for text in p.scripts.check().into_iter().chain(p.scripts.apply()) {
                 if !text.contains("Start-Process evil")
                     && !text.contains("Stop-Computer")
                     && !text.contains("Remove-Item -Recurse C:")

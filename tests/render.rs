@@ -210,9 +210,10 @@ fn hostile_values_arrive_literally_through_a_shipped_template() {
         .iter()
         .find(|p| p.control.id == "accounts.allowed")
         .unwrap()
-        .check
-        .clone()
-        .unwrap();
+        .scripts
+        .check()
+        .unwrap()
+        .to_string();
     let out = Command::new("/bin/sh")
         .args(["-c", &script, "accounts.allowed"])
         .env("HANDOVER_USER", "jdoe")

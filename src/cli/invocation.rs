@@ -237,8 +237,8 @@ impl Target {
                 .iter()
                 .filter(|p| only.is_empty() || only.contains(&p.control.id))
                 .flat_map(|p| {
-                    p.missing
-                        .iter()
+                    crate::plan::missing_site_keys(&p.control, &resolved.site)
+                        .into_iter()
                         .map(move |k| format!("{} needs `{k}`", p.control.id))
                 })
                 .collect(),

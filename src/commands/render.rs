@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 
 use crate::cli::args::*;
 use crate::cli::invocation::setup;
+use crate::plan::missing_site_keys;
 use crate::support::error::Exit;
 
 pub(crate) fn render(common: &Common, out: &Path) -> Result<Exit> {
@@ -14,10 +15,11 @@ pub(crate) fn render(common: &Common, out: &Path) -> Result<Exit> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut index = Vec::new();
     for p in &setup.resolved.controls {
-        let mut entry = serde_json::json!({"id": p.control.id, "kind": p.control.kind, "missing_site_keys": p.missing});
+        let missing = missing_site_keys(&p.control, &setup.resolved.site);
+        let mut entry = serde_json::json!({"id": p.control.id, "kind": p.control.kind, "missing_site_keys": missing});
         for (what, text, name) in [
-            ("check", &p.check, &p.control.check),
-            ("apply", &p.apply, &p.control.apply),
+            ("check", p.scripts.check(), &p.control.check),
+            ("apply", p.scripts.apply(), &p.control.apply),
         ] {
             if let (Some(text), Some(name)) = (text, name) {
                 let ext = name.rsplit('.').next().unwrap_or("txt");
@@ -26,16 +28,17 @@ pub(crate) fn render(common: &Common, out: &Path) -> Result<Exit> {
                 entry[what] = serde_json::json!(file);
             }
         }
-        for (name, text) in &p.files {
+        let files = p.scripts.files();
+        for (name, text) in files {
             let file = format!(
                 "{}.{}",
                 p.control.id,
                 name.rsplit('/').next().unwrap_or(name)
             );
             std::fs::write(out.join(&file), text).with_context(|| format!("writing {file}"))?;
-            entry["files"] = serde_json::json!(p.files.iter().map(|(n, _)| n).collect::<Vec<_>>());
+            entry["files"] = serde_json::json!(files.iter().map(|(n, _)| n).collect::<Vec<_>>());
         }
-        if let Some(e) = &p.render_error {
+        if let Some(e) = p.scripts.render_error() {
             entry["render_error"] = serde_json::json!(e);
         }
         if let Some(r) = &p.control.reason {
@@ -59,8 +62,8 @@ pub(crate) fn render(common: &Common, out: &Path) -> Result<Exit> {
         .controls
         .iter()
         .filter_map(|p| {
-            p.render_error
-                .as_ref()
+            p.scripts
+                .render_error()
                 .map(|e| format!("{}: {e}", p.control.id))
         })
         .collect();

@@ -236,7 +236,7 @@ fn start_journal(
             .controls
             .iter()
             .filter(|p| only.is_empty() || only.contains(&p.control.id))
-            .map(|p| (p.control.id.clone(), "pending".to_string()))
+            .map(|p| (p.control.id.clone(), crate::engine::journal::Phase::Pending))
             .collect(),
         resume_registered,
     };

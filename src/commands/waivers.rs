@@ -1,4 +1,5 @@
-//! `handover waivers lint`: the site's waivers, with how long each still runs.
+//! `handover waivers lint`: the site's waivers, with how long each still runs, and its firewall rules'
+//! approvals and reviews (Cyber Essentials F3/F4).
 
 use std::path::Path;
 
@@ -6,18 +7,22 @@ use anyhow::Result;
 
 use crate::cli::invocation::load_site;
 use crate::host::LocalHost;
+use crate::inputs::site::Site;
 use crate::support::clock;
 use crate::support::error::Exit;
+
+/// A firewall rule whose review is this close is listed (as a waiver is, with its days left).
+const REVIEW_SOON_DAYS: i64 = 30;
 
 pub(crate) fn waivers_lint(site: Option<&Path>) -> Result<Exit> {
     let site = load_site(site)?;
     let today = clock::date(clock::now()?);
     let device = crate::host::Host::facts(&LocalHost);
+    let mut exit = firewall_reviews(&site, &today);
     if site.waivers.is_empty() {
         println!("no waivers in {}", site.describe());
-        return Ok(Exit::Ok);
+        return Ok(exit);
     }
-    let mut exit = Exit::Ok;
     for (w, expires) in &site.waivers {
         let days = clock::days_between(&today, expires);
         let here = w.devices.as_ref().is_none_or(|ds| {
@@ -41,4 +46,31 @@ pub(crate) fn waivers_lint(site: Option<&Path>) -> Result<Exit> {
         );
     }
     Ok(exit)
+}
+
+/// `[firewall] allow` entries past or within [`REVIEW_SOON_DAYS`] of `review_by` (past one makes
+/// firewall.inbound fail, so lint fails as for an expired waiver), and a notice for each entry with no
+/// `approved_by` (not an error: sites written before it have none).
+fn firewall_reviews(site: &Site, today: &str) -> Exit {
+    let mut exit = Exit::Ok;
+    for e in &site.file.firewall.allow {
+        let name = format!("firewall {}", e.describe());
+        let by = e.approved_by.as_deref().map_or_else(
+            || "no approved_by".to_string(),
+            |b| format!("approved by {b}"),
+        );
+        if let Some(due) = e.review_date() {
+            let days = clock::days_between(today, &due);
+            if days < 0 {
+                exit = Exit::NotCompliant;
+                println!("{name:<26} REVIEW OVERDUE since {due}: firewall.inbound fails until it is reviewed and review_by moved ({by})");
+            } else if days <= REVIEW_SOON_DAYS {
+                println!("{name:<26} review due {due} ({days} days left; {by})");
+            }
+        }
+        if e.approved_by.is_none() {
+            println!("{name:<26} notice: no approved_by; Cyber Essentials asks who approved each inbound rule and its business need");
+        }
+    }
+    exit
 }

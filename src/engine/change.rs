@@ -81,13 +81,14 @@ impl Engine<'_> {
         p: &Planned,
         env: &mut Vec<(String, String)>,
     ) -> anyhow::Result<Option<tempfile::TempDir>> {
-        if p.files.is_empty() {
+        let files = p.scripts.files();
+        if files.is_empty() {
             return Ok(None);
         }
         let (dir, paths) = self
             .host
-            .write_files(&self.opts.state_dir.join("work"), &p.files)?;
-        for ((name, _), path) in p.files.iter().zip(paths) {
+            .write_files(&self.opts.state_dir.join("work"), files)?;
+        for ((name, _), path) in files.iter().zip(paths) {
             let base = name.rsplit('/').next().unwrap_or(name);
             let var = base.replace(['-', '.'], "_").to_ascii_uppercase();
             env.push((format!("HANDOVER_FILE_{var}"), path.display().to_string()));
@@ -176,10 +177,8 @@ impl Engine<'_> {
     ) -> Option<Result<Changed, Refusal>> {
         let set_password = self.sets_new_password(p, run);
         let wants_change = cr.status == Status::Fail || (set_password && cr.status == Status::Pass);
-        if !wants_change || p.apply.is_none() {
-            return None;
-        }
-        Some(self.change_steps(p, cr, reports, run, set_password))
+        let apply = p.scripts.apply().filter(|_| wants_change)?;
+        Some(self.change_steps(p, apply, cr, reports, run, set_password))
     }
 
     /// A given password that handover has not yet set on the separate admin account is a change too.
@@ -201,6 +200,7 @@ impl Engine<'_> {
     fn change_steps(
         &self,
         p: &Planned,
+        apply: &str,
         cr: &ControlReport,
         reports: &[ControlReport],
         run: &mut ApplyRun,
@@ -231,7 +231,7 @@ impl Engine<'_> {
         let script = Script {
             name: format!("{} apply", p.control.id),
             shell: Shell::of_template(p.control.apply.as_deref().unwrap_or("")),
-            text: p.apply.clone().expect("checked above"),
+            text: apply.to_string(),
             env,
             timeout: Duration::from_secs(p.control.apply_timeout_secs),
         };

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::{progress_bar, Engine};
 use crate::evidence::report::Status;
 use crate::host::{ProcessError, Script, Shell};
-use crate::plan::{PlanState, Planned};
+use crate::plan::{Planned, Scripts};
 use crate::support::secrets::Secrets;
 
 /// What a check script prints as its last line (SPEC §5).
@@ -49,10 +49,10 @@ impl Engine<'_> {
                 duration: started.elapsed(),
             })
         };
-        match p.state() {
-            PlanState::NotApplicable(why) => v(Status::NotApplicable, why.into(), json!({})),
-            PlanState::Manual(why) => v(Status::Manual, why.into(), json!({})),
-            PlanState::MissingKeys(missing) => {
+        match &p.scripts {
+            Scripts::NotApplicable(why) => v(Status::NotApplicable, why.clone(), json!({})),
+            Scripts::Manual(why) => v(Status::Manual, why.clone(), json!({})),
+            Scripts::MissingKeys(missing) => {
                 let keys: Vec<String> = missing.iter().map(|k| format!("`{k}`")).collect();
                 v(
                     Status::Fail,
@@ -64,7 +64,7 @@ impl Engine<'_> {
                     json!({"missing_site_keys": missing}),
                 )
             }
-            PlanState::RenderFailed(e) => v(Status::Error, format!("template: {e}"), json!({})),
+            Scripts::RenderFailed(e) => v(Status::Error, format!("template: {e}"), json!({})),
             _ if !self.opts.profile_matches_device => {
                 let would = p
                     .control
@@ -80,17 +80,24 @@ impl Engine<'_> {
                     json!({}),
                 )
             }
-            PlanState::NoCheck => v(Status::Error, "no check script".into(), json!({})),
-            PlanState::Ready { .. } => None,
+            Scripts::NoCheck => v(Status::Error, "no check script".into(), json!({})),
+            Scripts::Ready { .. } => None,
         }
     }
 
+    /// One control's check (or its settled verdict), with the firewall rules' reviews on top.
     pub(crate) fn run_check(&self, p: &Planned) -> Verdict {
+        let mut v = self.run_one_check(p);
+        self.firewall_reviews(p, &mut v);
+        v
+    }
+
+    fn run_one_check(&self, p: &Planned) -> Verdict {
         let started = Instant::now();
         if let Some(done) = self.settled(p) {
             return done;
         }
-        let PlanState::Ready { check: text, .. } = p.state() else {
+        let Some(text) = p.scripts.check() else {
             unreachable!("settled() answers every state but Ready")
         };
         let c = &p.control;
@@ -197,7 +204,7 @@ impl Engine<'_> {
                 json!({
                     "id": p.control.id,
                     "timeout": p.control.timeout_secs,
-                    "script": base64::engine::general_purpose::STANDARD.encode(p.check.as_deref().unwrap_or("")),
+                    "script": base64::engine::general_purpose::STANDARD.encode(p.scripts.check().unwrap_or("")),
                 })
             })
             .collect();
@@ -307,6 +314,37 @@ impl Engine<'_> {
             .collect()
     }
 
+    /// `firewall.inbound` fails for an allow entry past its `review_by` (the run's clock, as waivers),
+    /// whatever the OS; the entries' approvals go into its observed for the record. Only a check that
+    /// ran and answered (pass or fail) is changed: an error, or a control not checked, keeps its own.
+    /// Every check goes through here, the recheck after a change too, so a change never makes a late
+    /// review `fixed`.
+    fn firewall_reviews(&self, p: &Planned, v: &mut Verdict) {
+        if p.control.id != "firewall.inbound" || !matches!(v.status, Status::Pass | Status::Fail) {
+            return;
+        }
+        let site = &self.resolved.site;
+        let approvals = crate::plan::firewall_approvals(site);
+        if !approvals.is_empty() {
+            if let Some(o) = v.observed.as_object_mut() {
+                o.insert("approvals".into(), json!(approvals));
+            }
+        }
+        let overdue = crate::plan::overdue_firewall_reviews(
+            site,
+            &crate::support::clock::date(self.opts.now),
+        );
+        if overdue.is_empty() {
+            return;
+        }
+        let overdue = overdue.join("; ");
+        v.reason = match v.status {
+            Status::Pass => overdue,
+            _ => format!("{}; {overdue}", v.reason),
+        };
+        v.status = Status::Fail;
+    }
+
     /// Run every selected check, concurrently, in a stable result order.
     pub(crate) fn check_all(&self, selected: &[&Planned]) -> Vec<Verdict> {
         if let Some(template) = self
@@ -317,7 +355,11 @@ impl Engine<'_> {
             .and_then(Value::as_str)
         {
             if self.opts.profile_matches_device {
-                return self.check_batch(selected, template);
+                let mut verdicts = self.check_batch(selected, template);
+                for (p, v) in selected.iter().zip(&mut verdicts) {
+                    self.firewall_reviews(p, v);
+                }
+                return verdicts;
             }
         }
         let bar = progress_bar(self.opts.progress, selected.len() as u64, "checking");

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::evidence::report::Status;
 use crate::support::error::InputError;
 use crate::support::perms;
 
@@ -122,6 +123,38 @@ pub enum RunState {
     AwaitingReboot,
 }
 
+/// Where one control of an unfinished apply stands in `journal.json`: not yet reached (`pending`), or
+/// the status its turn left (`fixed`, `fail`, `error`, ..., the report's status strings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Phase {
+    Pending,
+    Done(Status),
+}
+
+impl From<Phase> for String {
+    fn from(p: Phase) -> String {
+        match p {
+            Phase::Pending => "pending".into(),
+            Phase::Done(s) => s.as_str().into(),
+        }
+    }
+}
+
+impl TryFrom<String> for Phase {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Phase, String> {
+        if s == "pending" {
+            return Ok(Phase::Pending);
+        }
+        let text = serde::de::value::StrDeserializer::<serde::de::value::Error>::new(&s);
+        Status::deserialize(text)
+            .map(Phase::Done)
+            .map_err(|_| format!("{s:?} is neither `pending` nor a control's status"))
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Journal {
@@ -138,8 +171,8 @@ pub struct Journal {
     pub reason: Option<String>,
     /// `running`, or `restarting` when an installer restarts the device (Windows 1641).
     pub state: RunState,
-    /// Control id → `pending`, or its status once applied (`fixed`, `fail`, `error`, ...).
-    pub controls: BTreeMap<String, String>,
+    /// Control id → `pending`, or its status once its turn came (`fixed`, `fail`, `error`, ...).
+    pub controls: BTreeMap<String, Phase>,
     /// Whether a one-shot resume at the next boot was registered (`--resume-after-reboot`).
     pub resume_registered: bool,
 }
@@ -177,9 +210,9 @@ impl Journal {
     }
 
     /// Record one control's outcome (load, change, save: the journal is small).
-    pub fn mark(state_dir: &Path, id: &str, status: &str) -> Result<()> {
+    pub fn mark(state_dir: &Path, id: &str, status: Status) -> Result<()> {
         let mut j = Journal::load(state_dir)?.unwrap_or_default();
-        j.controls.insert(id.to_string(), status.to_string());
+        j.controls.insert(id.to_string(), Phase::Done(status));
         j.save(state_dir)
     }
 
@@ -198,7 +231,11 @@ impl Journal {
 
     /// "3 of 7 controls done".
     pub fn progress(&self) -> String {
-        let done = self.controls.values().filter(|s| *s != "pending").count();
+        let done = self
+            .controls
+            .values()
+            .filter(|p| **p != Phase::Pending)
+            .count();
         format!("{done} of {} controls done", self.controls.len())
     }
 }
@@ -217,6 +254,59 @@ mod tests {
             assert_eq!(serde_json::to_string(&state).unwrap(), text);
             assert_eq!(serde_json::from_str::<RunState>(text).unwrap(), state);
         }
+    }
+
+    /// A journal as the code before [`Phase`] wrote it (serde_json's pretty form): read typed, and
+    /// written back byte for byte, so an apply interrupted across an upgrade still resumes.
+    const OLD_JOURNAL: &str = r#"{
+  "started_at": "2026-11-25T10:00:00Z",
+  "profile": "debian-12",
+  "site": "/etc/handover/site.toml",
+  "kit": null,
+  "only": [],
+  "user": "jdoe",
+  "asset": "A123",
+  "ticket": null,
+  "technician": "T. Nician",
+  "reason": "handover",
+  "state": "awaiting-reboot",
+  "controls": {
+    "accounts.guest": "fixed",
+    "accounts.separate-admin": "pass",
+    "apps.lansweeper": "error",
+    "apps.teams": "not-applicable",
+    "disk.encryption": "manual",
+    "firewall.enabled": "fail",
+    "firewall.inbound": "waived",
+    "updates.pending": "pending"
+  },
+  "resume_registered": true
+}"#;
+
+    #[test]
+    fn a_journal_written_before_phases_were_typed_reads_and_writes_the_same() {
+        let j: Journal = serde_json::from_str(OLD_JOURNAL).unwrap();
+        assert_eq!(j.state, RunState::AwaitingReboot);
+        for (id, phase) in [
+            ("accounts.guest", Phase::Done(Status::Fixed)),
+            ("accounts.separate-admin", Phase::Done(Status::Pass)),
+            ("apps.lansweeper", Phase::Done(Status::Error)),
+            ("apps.teams", Phase::Done(Status::NotApplicable)),
+            ("disk.encryption", Phase::Done(Status::Manual)),
+            ("firewall.enabled", Phase::Done(Status::Fail)),
+            ("firewall.inbound", Phase::Done(Status::Waived)),
+            ("updates.pending", Phase::Pending),
+        ] {
+            assert_eq!(j.controls[id], phase, "{id}");
+        }
+        assert_eq!(j.progress(), "7 of 8 controls done");
+        assert_eq!(serde_json::to_string_pretty(&j).unwrap(), OLD_JOURNAL);
+        // A value no handover wrote is an error naming it, not a silently pending control.
+        let bad = OLD_JOURNAL.replace("\"fail\"", "\"failed\"");
+        let e = serde_json::from_str::<Journal>(&bad)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"failed\" is neither `pending` nor"), "{e}");
     }
 
     #[cfg(unix)]
@@ -290,18 +380,19 @@ mod tests {
             only: vec!["apps.lansweeper".into()],
             state: RunState::Running,
             controls: [
-                ("apps.lansweeper", "pending"),
-                ("firewall.enabled", "pending"),
+                ("apps.lansweeper".to_string(), Phase::Pending),
+                ("firewall.enabled".to_string(), Phase::Pending),
             ]
-            .into_iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect(),
+            .into(),
             ..Journal::default()
         };
         j.save(dir.path()).unwrap();
-        Journal::mark(dir.path(), "firewall.enabled", "fixed").unwrap();
+        Journal::mark(dir.path(), "firewall.enabled", Status::Fixed).unwrap();
         let back = Journal::load(dir.path()).unwrap().unwrap();
-        assert_eq!(back.controls["firewall.enabled"], "fixed");
+        assert_eq!(
+            back.controls["firewall.enabled"],
+            Phase::Done(Status::Fixed)
+        );
         assert_eq!(back.progress(), "1 of 2 controls done");
         Journal::remove(dir.path()).unwrap();
         Journal::remove(dir.path()).unwrap();

@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::evidence::report::{ControlReport, Report, Status};
 use crate::host::facts::Device;
 use crate::host::Host;
-use crate::plan::{Planned, Resolved};
+use crate::plan::{Planned, Resolved, Scripts};
 use crate::support::clock;
 use crate::support::secrets::Secrets;
 
@@ -175,15 +175,7 @@ impl Engine<'_> {
             self.apply_attestation(&mut cr);
             self.apply_waiver(&mut cr);
             if self.opts.mode == Mode::Plan && cr.status == Status::Fail {
-                cr.plan = Some(match (&p.apply, &p.control.change) {
-                    _ if !p.missing.is_empty() => format!(
-                        "nothing until the site sets {}: apply refuses to start without them",
-                        p.missing.join(", ")
-                    ),
-                    (Some(_), Some(change)) => change.clone(),
-                    (Some(_), None) => "apply the profile's change".into(),
-                    (None, _) => "nothing: handover does not change this; a person must".into(),
-                });
+                cr.plan = Some(plan_of(p));
             }
             controls.push(cr);
         }
@@ -254,7 +246,7 @@ impl Engine<'_> {
             }
         }
         if let Some(dir) = &self.opts.journal_dir {
-            if let Err(e) = journal::Journal::mark(dir, &p.control.id, cr.status.as_str()) {
+            if let Err(e) = journal::Journal::mark(dir, &p.control.id, cr.status) {
                 run.journal_error = Some(format!("{e:#}"));
             }
         }
@@ -293,6 +285,19 @@ impl Engine<'_> {
         }
         run.outcome.report = Some(report);
         run.outcome
+    }
+}
+
+/// What `plan` says apply would do for a failing control.
+fn plan_of(p: &Planned) -> String {
+    match (&p.scripts, &p.control.change) {
+        (Scripts::MissingKeys(keys), _) => format!(
+            "nothing until the site sets {}: apply refuses to start without them",
+            keys.join(", ")
+        ),
+        (Scripts::Ready { apply: Some(_), .. }, Some(change)) => change.clone(),
+        (Scripts::Ready { apply: Some(_), .. }, None) => "apply the profile's change".into(),
+        _ => "nothing: handover does not change this; a person must".into(),
     }
 }
 

@@ -800,7 +800,10 @@ fn an_installer_restarting_the_device_stops_the_apply_at_once() {
         .unwrap()
         .unwrap();
     assert_eq!(j.state, journal::RunState::Restarting);
-    assert_eq!(j.controls["accounts.guest"], "fail");
+    assert_eq!(
+        j.controls["accounts.guest"],
+        journal::Phase::Done(Status::Fail)
+    );
 }
 
 #[test]
@@ -848,4 +851,61 @@ fn exit_precedence() {
         crate::support::error::Exit::Error.worst(crate::support::error::Exit::Ok),
         crate::support::error::Exit::Error
     );
+}
+
+#[test]
+fn firewall_inbound_fails_for_a_rule_past_its_review_on_the_runs_clock() {
+    let site = "[firewall]\nallow = [ { port = 443, proto = \"tcp\", from = \"10.0.0.0/8\", approved_by = \"Head of IT\", review_by = 2026-10-01 } ]\n";
+    let (_d, r) = resolved(&["firewall.inbound"], site);
+    let d = device();
+    // A passing check fails, naming the entry, who approved it and what to do.
+    let host = ScriptedHost::new(&[("firewall.inbound check", 0, PASS, "")]);
+    let rep = engine(&r, &d, &host, &["firewall.inbound"]).check();
+    let (st, why, _) = status(&rep, "firewall.inbound");
+    assert_eq!(st, Status::Fail);
+    assert_eq!(why, "443/tcp from 10.0.0.0/8: review was due 2026-10-01 (approved by Head of IT); review the rule and move its review_by");
+    let c = rep
+        .controls
+        .iter()
+        .find(|c| c.id == "firewall.inbound")
+        .unwrap();
+    assert_eq!(c.observed["approvals"][0]["approved_by"], "Head of IT");
+    // A failing check keeps its own reason too; an error stays an error.
+    let host = ScriptedHost::new(&[("firewall.inbound check", 0, FAIL, "")]);
+    let rep = engine(&r, &d, &host, &["firewall.inbound"]).check();
+    let (st, why, _) = status(&rep, "firewall.inbound");
+    assert_eq!(st, Status::Fail);
+    assert!(
+        why.starts_with("bad; 443/tcp from 10.0.0.0/8: review was due"),
+        "{why}"
+    );
+    let host = ScriptedHost::new(&[("firewall.inbound check", 2, "garbage\n", "")]);
+    let rep = engine(&r, &d, &host, &["firewall.inbound"]).check();
+    assert_eq!(status(&rep, "firewall.inbound").0, Status::Error);
+    // apply: the rules are put in place and the recheck passes, but the review is still late: not fixed.
+    let host = ScriptedHost::new(&[
+        ("firewall.inbound check", 0, FAIL, ""),
+        ("firewall.inbound apply", 0, "", ""),
+        ("firewall.inbound check", 0, PASS, ""),
+    ]);
+    let rep = engine(&r, &d, &host, &["firewall.inbound"])
+        .apply()
+        .report
+        .unwrap();
+    let (st, why, changed) = status(&rep, "firewall.inbound");
+    assert_eq!((st, changed), (Status::Fail, true), "{why}");
+    assert!(why.contains("review was due 2026-10-01"), "{why}");
+    // Due today (the run's clock is 2026-11-25) or later: the check's own verdict, approvals observed.
+    for due in ["2026-11-25", "2027-01-01"] {
+        let (_d, r) = resolved(&["firewall.inbound"], &site.replace("2026-10-01", due));
+        let host = ScriptedHost::new(&[("firewall.inbound check", 0, PASS, "")]);
+        let rep = engine(&r, &d, &host, &["firewall.inbound"]).check();
+        assert_eq!(status(&rep, "firewall.inbound").0, Status::Pass, "{due}");
+        let c = rep
+            .controls
+            .iter()
+            .find(|c| c.id == "firewall.inbound")
+            .unwrap();
+        assert_eq!(c.observed["approvals"][0]["review_by"], due);
+    }
 }

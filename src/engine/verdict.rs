@@ -138,7 +138,7 @@ impl Engine<'_> {
             .filter(|&i| {
                 reports[i].status == Status::Fail
                     && !reports[i].changed
-                    && selected[i].apply.is_none()
+                    && selected[i].scripts.apply().is_none()
             })
             .collect();
         let again: Vec<&Planned> = stale.iter().map(|&i| selected[i]).collect();

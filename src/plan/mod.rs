@@ -14,18 +14,133 @@ use crate::inputs::site::{parse_source, Site};
 use crate::plan::render::Renderer;
 use crate::support::hashing::sha256_bytes;
 
-/// A control, ready to run.
+/// A control, ready to run: the profile's control and what the plan allows for it.
 #[derive(Debug, Clone)]
 pub struct Planned {
     pub control: Control,
-    /// Site keys the control needs that the site does not set.
-    pub missing: Vec<String>,
-    pub check: Option<String>,
-    pub apply: Option<String>,
-    /// The control's extra files, rendered: (template name, text).
-    pub files: Vec<(String, String)>,
-    /// Why the scripts could not be rendered.
-    pub render_error: Option<String>,
+    pub scripts: Scripts,
+}
+
+/// What the plan allows for a control, in the order the engine decides it: a control that does not
+/// apply, one only a person can do, missing site keys, a template that did not render, no check
+/// script, or scripts ready to run. Built in one place, [`Scripts::plan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scripts {
+    /// The profile says the control does not apply; its reason.
+    NotApplicable(String),
+    /// The profile says only a person can do it; its reason.
+    Manual(String),
+    /// Site keys it needs that the site does not set (none of its templates is rendered).
+    MissingKeys(Vec<String>),
+    /// Why its scripts could not be rendered (a failure leaves none of them).
+    RenderFailed(String),
+    /// Implemented, but the profile names no check script (profile loading refuses this; a
+    /// hand-built [`Control`] can still say it).
+    NoCheck,
+    /// Rendered with the site's values.
+    Ready {
+        check: String,
+        /// None: the control is check only.
+        apply: Option<String>,
+        /// The control's extra files: (template name, text).
+        files: Vec<(String, String)>,
+    },
+}
+
+/// Allow entries whose `review_by` is before `today` (`YYYY-MM-DD`, the run's clock, as waivers use it):
+/// each makes `firewall.inbound` fail on every OS, decided here rather than in three script languages
+/// (Cyber Essentials F4, inbound rules reviewed). On the day itself the review is not yet late.
+pub fn overdue_firewall_reviews(site: &Site, today: &str) -> Vec<String> {
+    site.file
+        .firewall
+        .allow
+        .iter()
+        .filter_map(|e| {
+            let due = e.review_date()?;
+            (due.as_str() < today).then(|| {
+                let by = e.approved_by.as_deref().map_or_else(
+                    || "no approved_by".to_string(),
+                    |b| format!("approved by {b}"),
+                );
+                format!(
+                    "{}: review was due {due} ({by}); review the rule and move its review_by",
+                    e.describe()
+                )
+            })
+        })
+        .collect()
+}
+
+/// Each allow entry's approval as the record shows it in `firewall.inbound`'s observed: the entry,
+/// `approved_by` and `review_by`, for the entries that carry either.
+pub fn firewall_approvals(site: &Site) -> Vec<Value> {
+    site.file
+        .firewall
+        .allow
+        .iter()
+        .filter(|e| e.approved_by.is_some() || e.review_by.is_some())
+        .map(|e| json!({"entry": e.describe(), "approved_by": e.approved_by, "review_by": e.review_date()}))
+        .collect()
+}
+
+impl Scripts {
+    /// The rendered check, when ready.
+    pub fn check(&self) -> Option<&str> {
+        match self {
+            Scripts::Ready { check, .. } => Some(check),
+            _ => None,
+        }
+    }
+
+    /// The rendered apply, when ready and the profile has one.
+    pub fn apply(&self) -> Option<&str> {
+        match self {
+            Scripts::Ready { apply, .. } => apply.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The rendered extra files, when ready.
+    pub fn files(&self) -> &[(String, String)] {
+        match self {
+            Scripts::Ready { files, .. } => files,
+            _ => &[],
+        }
+    }
+
+    /// Why the templates did not render, if they did not.
+    pub fn render_error(&self) -> Option<&str> {
+        match self {
+            Scripts::RenderFailed(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The one place a control's state is decided: its kind, then the site keys it lacks, then its
+    /// templates rendered with `ctx` (built only when they are to be rendered).
+    fn plan(
+        c: &Control,
+        missing: Vec<String>,
+        renderer: &Renderer,
+        ctx: impl FnOnce() -> Value,
+    ) -> Scripts {
+        let reason = || c.reason.clone().unwrap_or_default();
+        match c.kind {
+            Kind::NotApplicable => return Scripts::NotApplicable(reason()),
+            Kind::Manual => return Scripts::Manual(reason()),
+            Kind::Implemented => {}
+        }
+        if !missing.is_empty() {
+            return Scripts::MissingKeys(missing);
+        }
+        let Some(check) = &c.check else {
+            return Scripts::NoCheck;
+        };
+        match render_scripts(renderer, &ctx(), c, check) {
+            Ok(ready) => ready,
+            Err(e) => Scripts::RenderFailed(format!("{e:#}")),
+        }
+    }
 }
 
 /// Everything a run needs that does not depend on the device's state.
@@ -62,53 +177,6 @@ pub fn refused_firewall_entries(site: &Site, cleartext_ports: &[u64]) -> Vec<Str
     out
 }
 
-impl Planned {
-    /// What the plan allows for this control, in the order the engine decides it: a control that does
-    /// not apply, one only a person can do, missing site keys, a template that did not render, no check
-    /// script, or scripts ready to run.
-    pub fn state(&self) -> PlanState<'_> {
-        let reason = || self.control.reason.as_deref().unwrap_or("");
-        match self.control.kind {
-            Kind::NotApplicable => return PlanState::NotApplicable(reason()),
-            Kind::Manual => return PlanState::Manual(reason()),
-            Kind::Implemented => {}
-        }
-        if !self.missing.is_empty() {
-            return PlanState::MissingKeys(&self.missing);
-        }
-        if let Some(e) = &self.render_error {
-            return PlanState::RenderFailed(e);
-        }
-        match &self.check {
-            None => PlanState::NoCheck,
-            Some(check) => PlanState::Ready {
-                check,
-                apply: self.apply.as_deref(),
-            },
-        }
-    }
-}
-
-/// A [`Planned`] control's state, typed: [`Planned::state`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlanState<'a> {
-    /// The profile says the control does not apply; its reason.
-    NotApplicable(&'a str),
-    /// The profile says only a person can do it; its reason.
-    Manual(&'a str),
-    /// Site keys it needs that the site does not set.
-    MissingKeys(&'a [String]),
-    /// Why its scripts could not be rendered.
-    RenderFailed(&'a str),
-    /// Implemented, but the profile names no check script.
-    NoCheck,
-    /// The rendered check, and the apply when the profile has one (none: check only).
-    Ready {
-        check: &'a str,
-        apply: Option<&'a str>,
-    },
-}
-
 impl Resolved {
     pub fn new(sources: &Sources, profile: Profile, site: Site) -> Result<Resolved> {
         let renderer = Renderer::new(sources)?;
@@ -119,32 +187,18 @@ impl Resolved {
         let controls = profile
             .controls
             .iter()
-            .map(|c| {
-                let mut p = Planned {
-                    control: c.clone(),
-                    missing: c
-                        .needs
-                        .iter()
-                        .filter(|k| site.get(k).is_none())
-                        .cloned()
-                        .collect(),
-                    check: None,
-                    apply: None,
-                    files: Vec::new(),
-                    render_error: None,
-                };
-                if c.kind == Kind::Implemented && p.missing.is_empty() {
-                    let ctx = json!({
+            .map(|c| Planned {
+                control: c.clone(),
+                scripts: Scripts::plan(c, missing_site_keys(c, &site), &renderer, || {
+                    json!({
                         "site": site.context,
                         "vars": profile.vars,
                         "params": c.params,
                         "control": {"id": c.id},
                         "lifecycle": lifecycle,
                         "firewall": firewall,
-                    });
-                    render_scripts(&renderer, &ctx, &mut p);
-                }
-                p
+                    })
+                }),
             })
             .collect();
         Ok(Resolved {
@@ -229,25 +283,137 @@ fn digest(sources: &Sources, profile: &Profile, lifecycle: &Value) -> String {
     )
 }
 
-/// Render a control's check, apply and files with its context; a failure leaves none of them.
-fn render_scripts(renderer: &Renderer, ctx: &Value, p: &mut Planned) {
-    let c = &p.control;
-    let render = |t: &Option<String>| -> Result<Option<String>> {
-        t.as_ref()
-            .map(|name| renderer.render(name, ctx))
-            .transpose()
-    };
-    let files: Result<Vec<(String, String)>> = c
-        .files
+/// Site keys a control needs that the site does not set (whatever its kind: `apply` refuses to start
+/// while a selected control lacks one, SPEC §3).
+pub fn missing_site_keys(control: &Control, site: &Site) -> Vec<String> {
+    control
+        .needs
         .iter()
-        .map(|f| Ok((f.clone(), renderer.render(f, ctx)?)))
-        .collect();
-    match (render(&c.check), render(&c.apply), files) {
-        (Ok(check), Ok(apply), Ok(files)) => {
-            p.check = check;
-            p.apply = apply;
-            p.files = files;
+        .filter(|k| site.get(k).is_none())
+        .cloned()
+        .collect()
+}
+
+/// Render a control's check, apply and files with its context; a failure leaves none of them.
+fn render_scripts(renderer: &Renderer, ctx: &Value, c: &Control, check: &str) -> Result<Scripts> {
+    // Fields are evaluated in order: a failing check is the one named, then the apply, then a file.
+    Ok(Scripts::Ready {
+        check: renderer.render(check, ctx)?,
+        apply: c
+            .apply
+            .as_ref()
+            .map(|t| renderer.render(t, ctx))
+            .transpose()?,
+        files: c
+            .files
+            .iter()
+            .map(|f| Ok((f.clone(), renderer.render(f, ctx)?)))
+            .collect::<Result<_>>()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inputs::profile::CONTROLS;
+    use std::path::Path;
+
+    /// A profile whose first four controls are: ready (check, apply, a file), implemented but short of
+    /// a site key, implemented with a template that does not render, manual though it names a key.
+    fn resolved() -> (tempfile::TempDir, Resolved) {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, t) = (dir.path().join("profiles"), dir.path().join("templates"));
+        std::fs::create_dir_all(&p).unwrap();
+        std::fs::create_dir_all(&t).unwrap();
+        std::fs::write(t.join("c.sh"), "check {{control.id}}\n").unwrap();
+        std::fs::write(t.join("a.sh"), "apply\n").unwrap();
+        std::fs::write(t.join("f.xml"), "<f/>\n").unwrap();
+        std::fs::write(t.join("bad.sh"), "{{site.nothing.here}}\n").unwrap();
+        let mut text = String::from("[profile]\nname = \"t\"\n[match]\nfamily = \"linux\"\n");
+        let tables = [
+            "check = \"c.sh\"\napply = \"a.sh\"\nfiles = [\"f.xml\"]\n",
+            "check = \"c.sh\"\napply = \"a.sh\"\nneeds = [\"vpn.gateway\"]\n",
+            "check = \"c.sh\"\napply = \"bad.sh\"\n",
+            "status = \"manual\"\nreason = \"by hand\"\nneeds = [\"vpn.gateway\"]\n",
+        ];
+        for (i, c) in CONTROLS.iter().enumerate() {
+            let table = tables
+                .get(i)
+                .copied()
+                .unwrap_or("status = \"not-applicable\"\nreason = \"n/a\"\n");
+            text.push_str(&format!("[controls.\"{}\"]\n{table}", c.id));
         }
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => p.render_error = Some(format!("{e:#}")),
+        std::fs::write(p.join("t.toml"), text).unwrap();
+        let sources = Sources {
+            profiles_dir: Some(p),
+            templates_dir: Some(t),
+        };
+        let profile = sources.load("t").unwrap();
+        let ids = crate::inputs::profile::control_ids();
+        let site = Site::parse(Path::new("/t/site.toml"), "", &ids).unwrap();
+        let r = Resolved::new(&sources, profile, site).unwrap();
+        (dir, r)
+    }
+
+    #[test]
+    fn each_control_is_planned_into_one_state() {
+        let (_d, r) = resolved();
+        let s = |i: usize| &r.controls[i].scripts;
+        assert_eq!(
+            s(0),
+            &Scripts::Ready {
+                check: format!("check '{}'\n", CONTROLS[0].id),
+                apply: Some("apply\n".into()),
+                files: vec![("f.xml".into(), "<f/>\n".into())],
+            }
+        );
+        assert_eq!(s(1), &Scripts::MissingKeys(vec!["vpn.gateway".into()]));
+        assert!(
+            matches!(s(2), Scripts::RenderFailed(e) if e.contains("bad.sh")),
+            "{:?}",
+            s(2)
+        );
+        assert_eq!(s(2).check(), None);
+        assert_eq!(s(3), &Scripts::Manual("by hand".into()));
+        assert_eq!(s(4), &Scripts::NotApplicable("n/a".into()));
+        // The keys a control lacks are named whatever its kind (apply refuses on them, SPEC §3).
+        assert_eq!(
+            missing_site_keys(&r.controls[3].control, &r.site),
+            ["vpn.gateway"]
+        );
+        assert_eq!(s(0).apply(), Some("apply\n"));
+        assert!(s(1).files().is_empty() && s(1).apply().is_none());
+    }
+
+    #[test]
+    fn a_firewall_rule_past_its_review_is_named_with_its_approver() {
+        let site = Site::parse(
+            Path::new("/t/site.toml"),
+            "[firewall]\nallow = [\n  { port = 443, proto = \"tcp\", from = \"10.0.0.0/8\", approved_by = \"Head of IT\", review_by = 2026-10-01 },\n  { port = 22, proto = \"tcp\", from = \"10.1.0.0/16\", review_by = \"2026-11-25\" },\n  { port = 8443, proto = \"tcp\", from = \"10.2.0.0/16\", review_by = 2027-01-01 },\n  { port = 80, proto = \"tcp\", from = \"10.3.0.0/16\" },\n]\n",
+            &crate::inputs::profile::control_ids(),
+        )
+        .unwrap();
+        // Past: named, with who approved it and what to do; today and the future are not late; no
+        // review_by is never late.
+        assert_eq!(
+            overdue_firewall_reviews(&site, "2026-11-25"),
+            ["443/tcp from 10.0.0.0/8: review was due 2026-10-01 (approved by Head of IT); review the rule and move its review_by"]
+        );
+        let later = overdue_firewall_reviews(&site, "2026-11-26");
+        assert_eq!(later.len(), 2);
+        assert!(
+            later[1]
+                .starts_with("22/tcp from 10.1.0.0/16: review was due 2026-11-25 (no approved_by)"),
+            "{later:?}"
+        );
+        assert!(overdue_firewall_reviews(&site, "2026-10-01").is_empty());
+        assert_eq!(
+            firewall_approvals(&site),
+            [
+                json!({"entry": "443/tcp from 10.0.0.0/8", "approved_by": "Head of IT", "review_by": "2026-10-01"}),
+                json!({"entry": "22/tcp from 10.1.0.0/16", "approved_by": null, "review_by": "2026-11-25"}),
+                json!({"entry": "8443/tcp from 10.2.0.0/16", "approved_by": null, "review_by": "2027-01-01"}),
+            ]
+        );
     }
 }

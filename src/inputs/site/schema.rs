@@ -65,6 +65,32 @@ pub struct AllowEntry {
     pub proto: Proto,
     pub from: String,
     pub cleartext_ok: Option<String>,
+    /// Who approved the rule and its business need (Cyber Essentials F3); none is a `waivers lint` notice.
+    pub approved_by: Option<String>,
+    /// When the rule must next be reviewed (CE F4): a TOML date or a "YYYY-MM-DD" string. Past it,
+    /// firewall.inbound fails naming the entry.
+    pub review_by: Option<toml::Value>,
+}
+
+impl AllowEntry {
+    /// `443/tcp from 10.0.0.0/8`: how reports and `waivers lint` name the entry.
+    pub fn describe(&self) -> String {
+        format!("{}/{} from {}", self.port, self.proto.as_str(), self.from)
+    }
+
+    /// `review_by` as `YYYY-MM-DD`, when it is a date without a time (site validation refuses any
+    /// other value, so after it `None` means no `review_by`).
+    pub fn review_date(&self) -> Option<String> {
+        let d: toml::value::Datetime = match self.review_by.as_ref()? {
+            toml::Value::Datetime(d) => *d,
+            toml::Value::String(s) => s.trim().parse().ok()?,
+            _ => return None,
+        };
+        let date = d.date.filter(|_| d.time.is_none() && d.offset.is_none())?;
+        let text = format!("{:04}-{:02}-{:02}", date.year, date.month, date.day);
+        // A day the calendar has (not 2027-02-30), so that day arithmetic on it is sound.
+        crate::support::clock::day_number(&text).map(|_| text)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]

@@ -240,3 +240,44 @@ fn sources() {
     assert_eq!(parse_source("10.0.0.0/33"), None);
     assert_eq!(parse_source("any"), None);
 }
+
+#[test]
+fn a_firewall_rule_carries_who_approved_it_and_when_it_is_reviewed() {
+    let site = parse(
+        "[firewall]\nallow = [\n  { port = 443, proto = \"tcp\", from = \"10.0.0.0/8\", approved_by = \"Head of IT\", review_by = 2027-03-01 },\n  { port = 22, proto = \"tcp\", from = \"10.1.0.0/16\", review_by = \"2026-10-01\" },\n  { port = 80, proto = \"tcp\", from = \"10.2.0.0/16\" },\n]\n",
+    )
+    .unwrap();
+    let allow = &site.file.firewall.allow;
+    assert_eq!(allow[0].approved_by.as_deref(), Some("Head of IT"));
+    assert_eq!(allow[0].review_date().as_deref(), Some("2027-03-01"));
+    assert_eq!(allow[1].review_date().as_deref(), Some("2026-10-01"));
+    assert_eq!(
+        (allow[2].approved_by.as_deref(), allow[2].review_date()),
+        (None, None)
+    );
+    assert_eq!(allow[0].describe(), "443/tcp from 10.0.0.0/8");
+    for (bad, line) in [
+        ("review_by = \"next year\"", 3),
+        ("review_by = \"2027-02-30\"", 3),
+        ("review_by = 2027-03-01T10:00:00", 3),
+        ("review_by = 20270301", 3),
+        ("approved_by = \"  \"", 3),
+        ("approved_by = 7", 3),
+    ] {
+        let key = bad.split(' ').next().unwrap();
+        let e = parse(&format!(
+            "[firewall]\nallow = [\n  {{ port = 443, proto = \"tcp\", from = \"10.0.0.0/8\", {bad} }},\n]\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains(&format!("site.toml:{line}")) && e.contains(key),
+            "{bad}: {e}"
+        );
+    }
+    // Still strict: an unknown key in an entry is an error.
+    assert!(parse("[firewall]\nallow = [ { port = 443, proto = \"tcp\", from = \"10.0.0.0/8\", reviewed = true } ]\n")
+        .unwrap_err()
+        .to_string()
+        .contains("reviewed"));
+}

@@ -203,6 +203,7 @@ fn firewall(fw: &Firewall, err: &dyn Fn(&[&str], String) -> InputError) -> Resul
                 format!("{:?} is not an address or CIDR (or \"any\")", e.from),
             ));
         }
+        approval(e, &idx, err)?;
         if let Some(r) = &e.cleartext_ok {
             check_text(&["firewall", "allow", &idx, "cleartext_ok"], r, err)?;
             if r.trim().is_empty() {
@@ -212,6 +213,30 @@ fn firewall(fw: &Firewall, err: &dyn Fn(&[&str], String) -> InputError) -> Resul
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// An allow entry's `approved_by` (a name) and `review_by` (a date: TOML's or "YYYY-MM-DD").
+fn approval(
+    e: &AllowEntry,
+    idx: &str,
+    err: &dyn Fn(&[&str], String) -> InputError,
+) -> Result<(), InputError> {
+    if let Some(by) = &e.approved_by {
+        check_text(&["firewall", "allow", idx, "approved_by"], by, err)?;
+        if by.trim().is_empty() {
+            return Err(err(
+                &["firewall", "allow", idx, "approved_by"],
+                "needs who approved the rule, not an empty string".into(),
+            ));
+        }
+    }
+    if e.review_by.is_some() && e.review_date().is_none() {
+        return Err(err(
+            &["firewall", "allow", idx, "review_by"],
+            "must be a date such as 2027-01-31 (or \"2027-01-31\")".into(),
+        ));
     }
     Ok(())
 }
