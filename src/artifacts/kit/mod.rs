@@ -263,7 +263,7 @@ fn build_apt_repo(dir: &Path, packages: &[String]) -> Result<usize> {
         bail!(
             "apt-get could not download {}: {}",
             packages.join(" "),
-            format!("{}\n{}", out.stdout.trim(), out.stderr.trim()).trim()
+            out.text()
         );
     }
     let _ = std::fs::remove_dir(dir.join("partial"));
@@ -929,7 +929,7 @@ pub fn package_env(kit: &Path, profile: &Profile, work: &Path) -> Result<Vec<(St
                     "apt-get update from the kit's repository (copied from {} to {}) failed: {}",
                     kit.join("repo").join(&profile.name).display(),
                     copy.display(),
-                    format!("{}\n{}", out.stdout.trim(), out.stderr.trim()).trim()
+                    out.text()
                 );
             }
             Ok(vec![("APT_CONFIG".into(), conf.display().to_string())])
