@@ -8,24 +8,12 @@ pub mod kitkey;
 pub mod lock;
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::support::par::par_map;
 use anyhow::{bail, Context, Result};
 
 use crate::support::perms;
-
-// callers in artifacts/kit remain (issue 15): the real functions are in crate::support::hashing.
-/// Hex sha256 of a reader (see [`crate::support::hashing`]: read and hash overlap on two threads).
-pub fn sha256_reader(r: impl Read) -> std::io::Result<String> {
-    crate::support::hashing::sha256_reader(r)
-}
-
-/// Hex sha256 of a file, streaming.
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    crate::support::hashing::sha256_file(path)
-}
 
 /// An installer ready to run: a private copy whose hash was checked after copying.
 #[derive(Debug)]

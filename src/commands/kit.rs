@@ -37,12 +37,50 @@ pub(crate) fn kit_build(
         .iter()
         .map(|n| sources.load(n))
         .collect::<Result<_, _>>()?;
+    let specs = kit_artifacts(&site, profiles)?;
+    let binaries = kit_binaries(exes)?;
+    let host = crate::host::Host::facts(&LocalHost).os;
+    let cache = cache.unwrap_or_else(crate::support::dirs::cache_dir);
+    let built = crate::artifacts::kit::build(&crate::artifacts::kit::BuildOptions {
+        out,
+        site: &site,
+        profiles: &loaded,
+        artifacts: &specs,
+        cache: &cache,
+        binaries: &binaries,
+        host: &host,
+        packages,
+    })?;
+    println!(
+        "kit built in {}: {} files, {:.1} MiB",
+        out.display(),
+        built.files,
+        built.bytes as f64 / 1048576.0
+    );
+    for (name, _) in &binaries {
+        println!("binary    {name}");
+    }
+    for s in &specs {
+        println!("artifact  {:<22} {}", s.name, s.sha256);
+    }
+    for (p, n) in &built.repos {
+        println!("packages  {p:<22} {n} packages with their dependencies");
+    }
+    for (p, why) in &built.skipped_repos {
+        println!("packages  {p:<22} none: {why}");
+    }
+    Ok(Exit::Ok)
+}
+
+/// The artifacts a kit carries: every one the site defines, or those the named profiles use (with a
+/// warning for one the site does not define).
+fn kit_artifacts(site: &Site, profiles: &[String]) -> Result<Vec<crate::artifacts::Spec>> {
     let mut wanted: Vec<String> = if profiles.is_empty() {
         site.file.artifacts.keys().cloned().collect()
     } else {
         let mut v = Vec::new();
         for p in profiles {
-            v.extend(artifact_names(&site, Some(p))?);
+            v.extend(artifact_names(site, Some(p))?);
         }
         v
     };
@@ -50,13 +88,19 @@ pub(crate) fn kit_build(
     wanted.dedup();
     let mut specs = Vec::new();
     for name in wanted {
-        match crate::artifacts::Spec::from_site(&site, &name) {
+        match crate::artifacts::Spec::from_site(site, &name) {
             Some(s) => specs.push(s),
             None => eprintln!(
                 "warning: the profiles use artifact {name}, which the site does not define: it is not in the kit"
             ),
         }
     }
+    Ok(specs)
+}
+
+/// The binaries a kit carries, by their name in the kit: this one, and each `--exe` (by default the
+/// Windows build beside this one's target directory, when there is one).
+fn kit_binaries(exes: &[PathBuf]) -> Result<Vec<(String, PathBuf)>> {
     let me = std::env::current_exe().context("finding this binary")?;
     let mut binaries = vec![(
         if cfg!(windows) {
@@ -96,37 +140,7 @@ pub(crate) fn kit_build(
         }
         binaries.push((name, e));
     }
-    let host = crate::host::Host::facts(&LocalHost).os;
-    let cache = cache.unwrap_or_else(crate::support::dirs::cache_dir);
-    let built = crate::artifacts::kit::build(&crate::artifacts::kit::BuildOptions {
-        out,
-        site: &site,
-        profiles: &loaded,
-        artifacts: &specs,
-        cache: &cache,
-        binaries: &binaries,
-        host: &host,
-        packages,
-    })?;
-    println!(
-        "kit built in {}: {} files, {:.1} MiB",
-        out.display(),
-        built.files,
-        built.bytes as f64 / 1048576.0
-    );
-    for (name, _) in &binaries {
-        println!("binary    {name}");
-    }
-    for s in &specs {
-        println!("artifact  {:<22} {}", s.name, s.sha256);
-    }
-    for (p, n) in &built.repos {
-        println!("packages  {p:<22} {n} packages with their dependencies");
-    }
-    for (p, why) in &built.skipped_repos {
-        println!("packages  {p:<22} none: {why}");
-    }
-    Ok(Exit::Ok)
+    Ok(binaries)
 }
 
 /// This device's directory on the kit: the one named with `--asset`, else found by the device's identity

@@ -25,97 +25,130 @@ pub(crate) fn record_action(action: RecordAction) -> Result<Exit> {
             asset,
             allow_unsigned,
             format,
-        } => {
-            let dir = dir.unwrap_or_else(|| state_dir.join("records"));
-            let key = pubkey.or_else(|| crate::evidence::signing::default_pubkey(kit.as_deref()));
-            let kit_copy = match &kit {
-                Some(k) => Some(kit_device_dir(
-                    k,
-                    asset,
-                    &crate::evidence::store::records_dir_of(&dir),
-                )?),
-                None => None,
-            };
-            let mut v =
-                crate::evidence::signing::verify(&dir, key.as_deref(), kit_copy.as_deref())?;
-            if key.is_none() && crate::evidence::signing::device_pubkey_path(&state_dir).is_file() {
-                // F5: the device's own key proves nothing against the device's administrator.
-                v.device_key_only = true;
-                for f in &mut v.findings {
-                    if f.message == crate::evidence::signing::UNSIGNED {
-                        f.message = crate::evidence::signing::DEVICE_KEY.into();
-                    }
-                }
+        } => record_verify(
+            &state_dir,
+            dir,
+            pubkey,
+            kit.as_deref(),
+            asset,
+            allow_unsigned,
+            format,
+        ),
+        RecordAction::Diff { a, b, format } => record_diff(&state_dir, &a, &b, format),
+        RecordAction::Export { kit, asset } => record_export(&state_dir, &kit, asset),
+        RecordAction::Import { kit, asset } => record_import(&state_dir, state, &kit, asset),
+    }
+}
+
+/// `record verify`: the chain in `dir` (the device's records by default), against `pubkey`, the kit's key
+/// or none, and against the kit's copy of this device's records when a kit is given.
+fn record_verify(
+    state_dir: &Path,
+    dir: Option<PathBuf>,
+    pubkey: Option<PathBuf>,
+    kit: Option<&Path>,
+    asset: Option<String>,
+    allow_unsigned: bool,
+    format: Format,
+) -> Result<Exit> {
+    let dir = dir.unwrap_or_else(|| state_dir.join("records"));
+    let key = pubkey.or_else(|| crate::evidence::signing::default_pubkey(kit));
+    let kit_copy = match kit {
+        Some(k) => Some(kit_device_dir(
+            k,
+            asset,
+            &crate::evidence::store::records_dir_of(&dir),
+        )?),
+        None => None,
+    };
+    let mut v = crate::evidence::signing::verify(&dir, key.as_deref(), kit_copy.as_deref())?;
+    if key.is_none() && crate::evidence::signing::device_pubkey_path(state_dir).is_file() {
+        // F5: the device's own key proves nothing against the device's administrator.
+        v.device_key_only = true;
+        for f in &mut v.findings {
+            if f.message == crate::evidence::signing::UNSIGNED {
+                f.message = crate::evidence::signing::DEVICE_KEY.into();
             }
-            match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&v)?),
-                Format::Text => {
-                    match &key {
-                        Some(k) => println!("trusted key: {}", k.display()),
-                        None if v.device_key_only => println!(
-                            "trusted key: none (the device's own {} is not trusted)",
-                            crate::evidence::signing::device_pubkey_path(&state_dir).display()
-                        ),
-                        None => println!("trusted key: none"),
-                    }
-                    print!("{}", crate::support::textsafe::terminal_safe(&v.text()));
-                }
-            }
-            let ok = if allow_unsigned {
-                v.ok_allowing_unsigned()
-            } else {
-                v.ok()
-            };
-            Ok(if ok { Exit::Ok } else { Exit::NotCompliant })
-        }
-        RecordAction::Diff { a, b, format } => {
-            let records = state_dir.join("records");
-            let a = crate::evidence::store::resolve_record(&records, &a)?;
-            let b = crate::evidence::store::resolve_record(&records, &b)?;
-            match format {
-                Format::Json => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&crate::evidence::diff::diff_json(&a, &b)?)?
-                ),
-                Format::Text => print!(
-                    "{}",
-                    crate::support::textsafe::terminal_safe(&crate::evidence::diff::diff(&a, &b)?)
-                ),
-            }
-            Ok(Exit::Ok)
-        }
-        RecordAction::Export { kit, asset } => {
-            let records = state_dir.join("records");
-            let dst = kit_device_dir(&kit, asset, &records)?;
-            let n = crate::evidence::transfer::export(&records, &dst)?;
-            println!(
-                "copied {n} file(s) to {}, signing nothing: only the record of a run with the kit present (`check --kit`, `apply --kit`) is signed",
-                dst.display()
-            );
-            Ok(Exit::Ok)
-        }
-        RecordAction::Import { kit, asset } => {
-            let records = state_dir.join("records");
-            perms::ensure_private_dir(&state_dir)?;
-            perms::ensure_private_dir(&records)?;
-            let src = kit_device_dir(&kit, asset, &records)?;
-            let n = crate::evidence::transfer::import(
-                &src,
-                &records,
-                crate::evidence::signing::default_pubkey(Some(&kit)).as_deref(),
-            )?;
-            let mut state = state;
-            if state.last_record.is_none() {
-                state.last_record = crate::evidence::store::chain_head(&records)?;
-                state.save(&state_dir)?;
-            }
-            println!(
-                "copied {n} file(s) from the kit into {}; the next record continues the chain",
-                records.display()
-            );
-            Ok(Exit::Ok)
         }
     }
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&v)?),
+        Format::Text => {
+            match &key {
+                Some(k) => println!("trusted key: {}", k.display()),
+                None if v.device_key_only => println!(
+                    "trusted key: none (the device's own {} is not trusted)",
+                    crate::evidence::signing::device_pubkey_path(state_dir).display()
+                ),
+                None => println!("trusted key: none"),
+            }
+            print!("{}", crate::support::textsafe::terminal_safe(&v.text()));
+        }
+    }
+    let ok = if allow_unsigned {
+        v.ok_allowing_unsigned()
+    } else {
+        v.ok()
+    };
+    Ok(if ok { Exit::Ok } else { Exit::NotCompliant })
+}
+
+/// `record diff A B`: what changed between two of the device's records.
+fn record_diff(state_dir: &Path, a: &str, b: &str, format: Format) -> Result<Exit> {
+    let records = state_dir.join("records");
+    let a = crate::evidence::store::resolve_record(&records, a)?;
+    let b = crate::evidence::store::resolve_record(&records, b)?;
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&crate::evidence::diff::diff_json(&a, &b)?)?
+        ),
+        Format::Text => print!(
+            "{}",
+            crate::support::textsafe::terminal_safe(&crate::evidence::diff::diff(&a, &b)?)
+        ),
+    }
+    Ok(Exit::Ok)
+}
+
+/// `record export --kit`: the device's records copied to its directory on the kit, unsigned.
+fn record_export(state_dir: &Path, kit: &Path, asset: Option<String>) -> Result<Exit> {
+    let records = state_dir.join("records");
+    let dst = kit_device_dir(kit, asset, &records)?;
+    let n = crate::evidence::transfer::export(&records, &dst)?;
+    println!(
+        "copied {n} file(s) to {}, signing nothing: only the record of a run with the kit present (`check --kit`, `apply --kit`) is signed",
+        dst.display()
+    );
+    Ok(Exit::Ok)
+}
+
+/// `record import --kit`: the device's records back from the kit (a reinstalled device), so that the
+/// next record continues the chain.
+fn record_import(
+    state_dir: &Path,
+    mut state: State,
+    kit: &Path,
+    asset: Option<String>,
+) -> Result<Exit> {
+    let records = state_dir.join("records");
+    perms::ensure_private_dir(state_dir)?;
+    perms::ensure_private_dir(&records)?;
+    let src = kit_device_dir(kit, asset, &records)?;
+    let n = crate::evidence::transfer::import(
+        &src,
+        &records,
+        crate::evidence::signing::default_pubkey(Some(kit)).as_deref(),
+    )?;
+    if state.last_record.is_none() {
+        state.last_record = crate::evidence::store::chain_head(&records)?;
+        state.save(state_dir)?;
+    }
+    println!(
+        "copied {n} file(s) from the kit into {}; the next record continues the chain",
+        records.display()
+    );
+    Ok(Exit::Ok)
 }
 
 /// The newest record of a full run in the state directory.

@@ -16,7 +16,7 @@ pub(crate) struct Entry {
 }
 
 /// The sequence number of a record's file name, if it is one.
-pub fn record_seq(name: &str) -> Option<u64> {
+pub(crate) fn record_seq(name: &str) -> Option<u64> {
     let stem = name.strip_suffix(".json")?;
     let (digits, rest) = stem.split_once('-')?;
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || rest.is_empty() {

@@ -217,6 +217,14 @@ impl Output {
     pub fn success(&self) -> bool {
         self.code == Some(0)
     }
+
+    /// What it printed, for a message: stdout then stderr, each trimmed, on lines of their own (no
+    /// empty line when one of them is empty).
+    pub fn text(&self) -> String {
+        format!("{}\n{}", self.stdout.trim(), self.stderr.trim())
+            .trim()
+            .to_string()
+    }
 }
 
 impl Cmd {
@@ -382,6 +390,19 @@ mod tests {
 #[cfg(test)]
 mod program_tests {
     use super::*;
+
+    #[test]
+    fn text_is_stdout_then_stderr_trimmed() {
+        let o = |stdout: &str, stderr: &str| Output {
+            code: Some(1),
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+        };
+        assert_eq!(o(" out\n", "\nerr \n").text(), "out\nerr");
+        assert_eq!(o("out\n", "").text(), "out");
+        assert_eq!(o("", " err\n").text(), "err");
+        assert_eq!(o("\n", "\n").text(), "");
+    }
 
     #[test]
     fn windows_programs_come_from_system32_never_from_the_kit() {

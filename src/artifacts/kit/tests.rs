@@ -3,7 +3,12 @@
 // Tests ask the real tools (apt-cache) what they make of a kit.
 #![allow(clippy::disallowed_methods)]
 
+use std::path::Path;
+
+use super::manifest::write_manifest;
+use super::packages::source_path;
 use super::*;
+use crate::inputs::profile::Profile;
 
 #[test]
 fn every_package_a_linux_template_installs_is_in_its_kit() {

@@ -39,6 +39,4 @@ pub use verify::*;
 // own code imports them from where they are defined.
 pub use crate::evidence::diff::{diff, diff_json};
 pub use crate::evidence::store::{chain_head, resolve_record};
-// callers in artifacts/kit remain (issue 15): record_seq is named through this path there.
-pub use crate::evidence::store::record_seq;
 pub use crate::evidence::transfer::{device_dir_name, export, import, kit_dir_named};

@@ -524,16 +524,13 @@ fn import_at(
     // The table must be valid before it is edited, and after.
     parse_toml::<LifecycleFile>(Path::new(&from), &input)?;
     let today = clock::date(now);
-    let edited = merge(
-        &from,
-        &input,
+    let target = Target {
         id,
         display,
         eol_name,
-        &cycles,
-        &today,
-        &mut summary,
-    )?;
+        today: &today,
+    };
+    let edited = merge(&from, &input, &target, &cycles, &mut summary)?;
     if !summary.changed() {
         return Ok(summary);
     }
@@ -548,35 +545,65 @@ fn import_at(
     Ok(summary)
 }
 
+/// The product an import is for and the day it runs: what the rows it touches are matched by and say.
+struct Target<'a> {
+    /// The table's id for the product.
+    id: &'a str,
+    display: &'a str,
+    eol_name: &'a str,
+    /// `YYYY-MM-DD`.
+    today: &'a str,
+}
+
 /// Apply the export's cycles to the table text (see [`import`]); fills `summary`.
-#[allow(clippy::too_many_arguments)]
 fn merge(
     from: &str,
     input: &str,
-    id: &str,
-    display: &str,
-    eol_name: &str,
+    target: &Target,
     cycles: &[Cycle],
-    today: &str,
     summary: &mut ImportSummary,
 ) -> Result<String> {
-    use toml_edit::{value, DocumentMut, Item, Table};
-
-    let mut doc: DocumentMut = input
+    let mut doc: toml_edit::DocumentMut = input
         .parse()
         .map_err(|e| InputError::refused(format!("{from}: {e}")))?;
-    let tables = doc
-        .get_mut("release")
-        .and_then(Item::as_array_of_tables_mut)
-        .ok_or_else(|| InputError::refused(format!("{from}: no [[release]] rows")))?;
-    let mut rows: Vec<Table> = tables.iter().cloned().collect();
-    let field = |t: &Table, k: &str| t.get(k).and_then(Item::as_str).map(str::to_string);
+    let mut rows: Vec<toml_edit::Table> = release_tables(&mut doc)
+        .ok_or_else(|| InputError::refused(format!("{from}: no [[release]] rows")))?
+        .iter()
+        .cloned()
+        .collect();
+    let new_cycles = update_rows(&mut rows, target, cycles, summary);
+    add_rows(&mut rows, target, new_cycles, summary);
+    if summary.changed() {
+        write_rows(&mut doc, rows, target);
+    }
+    Ok(doc.to_string())
+}
 
+/// The table's `[[release]]` rows, if it has them.
+fn release_tables(doc: &mut toml_edit::DocumentMut) -> Option<&mut toml_edit::ArrayOfTables> {
+    doc.get_mut("release")
+        .and_then(toml_edit::Item::as_array_of_tables_mut)
+}
+
+/// A row's string value.
+fn field(t: &toml_edit::Table, k: &str) -> Option<String> {
+    t.get(k)
+        .and_then(toml_edit::Item::as_str)
+        .map(str::to_string)
+}
+
+/// Give the product's rows of each cycle the export's dates; returns the cycles the table has no row for.
+fn update_rows<'c>(
+    rows: &mut [toml_edit::Table],
+    target: &Target,
+    cycles: &'c [Cycle],
+    summary: &mut ImportSummary,
+) -> Vec<&'c Cycle> {
     let mut new_cycles: Vec<&Cycle> = Vec::new();
     for c in cycles {
         let matching: Vec<usize> = (0..rows.len())
             .filter(|&i| {
-                field(&rows[i], "id").as_deref() == Some(id)
+                field(&rows[i], "id").as_deref() == Some(target.id)
                     && field(&rows[i], "version").as_deref() == Some(c.version.as_str())
             })
             .collect();
@@ -585,60 +612,73 @@ fn merge(
             continue;
         }
         for i in matching {
-            let row = &mut rows[i];
-            let name = field(row, "name").unwrap_or_else(|| format!("{display} {}", c.version));
-            let mut changes = Vec::new();
-            match &c.regular {
-                Some(d) => {
-                    if let Some(old) = set_date(row, "regular_end", d) {
-                        changes.push(format!("regular_end {old} -> {d}"));
-                    }
-                }
-                None => summary.skipped.push(format!(
-                    "{name}: the export gives no date for the end of regular support; regular_end kept"
-                )),
-            }
-            match &c.extended {
-                Extended::Date(d) => {
-                    if let Some(old) = set_date(row, "extended_end", d) {
-                        changes.push(format!("extended_end {old} -> {d}"));
-                    }
-                }
-                Extended::None => {
-                    if let Some(old) = row.remove("extended_end") {
-                        // The value alone, not the comment after it.
-                        let old = old.as_value().map_or(String::new(), |v| {
-                            let mut v = v.clone();
-                            v.decor_mut().clear();
-                            v.to_string()
-                        });
-                        changes.push(format!(
-                            "extended_end {} removed (the export says there is no extended support)",
-                            old.trim()
-                        ));
-                    }
-                }
-                Extended::NotStated => {}
-            }
-            if changes.is_empty() {
-                summary.unchanged.push(name);
-            } else {
-                set_date(row, "read", today);
-                summary
-                    .updated
-                    .push(format!("{name}: {}", changes.join(", ")));
-            }
+            update_row(&mut rows[i], target, c, summary);
         }
     }
+    new_cycles
+}
 
-    // New cycles, oldest first, after the product's last row (or at the end), inheriting what the newest
-    // of the product's existing rows says about enrolment and extended support.
+/// One existing row of cycle `c`: its dates as the export gives them, `read` set when one changed.
+fn update_row(row: &mut toml_edit::Table, target: &Target, c: &Cycle, summary: &mut ImportSummary) {
+    let name = field(row, "name").unwrap_or_else(|| format!("{} {}", target.display, c.version));
+    let mut changes = Vec::new();
+    match &c.regular {
+        Some(d) => {
+            if let Some(old) = set_date(row, "regular_end", d) {
+                changes.push(format!("regular_end {old} -> {d}"));
+            }
+        }
+        None => summary.skipped.push(format!(
+            "{name}: the export gives no date for the end of regular support; regular_end kept"
+        )),
+    }
+    match &c.extended {
+        Extended::Date(d) => {
+            if let Some(old) = set_date(row, "extended_end", d) {
+                changes.push(format!("extended_end {old} -> {d}"));
+            }
+        }
+        Extended::None => {
+            if let Some(old) = row.remove("extended_end") {
+                // The value alone, not the comment after it.
+                let old = old.as_value().map_or(String::new(), |v| {
+                    let mut v = v.clone();
+                    v.decor_mut().clear();
+                    v.to_string()
+                });
+                changes.push(format!(
+                    "extended_end {} removed (the export says there is no extended support)",
+                    old.trim()
+                ));
+            }
+        }
+        Extended::NotStated => {}
+    }
+    if changes.is_empty() {
+        summary.unchanged.push(name);
+    } else {
+        set_date(row, "read", target.today);
+        summary
+            .updated
+            .push(format!("{name}: {}", changes.join(", ")));
+    }
+}
+
+/// New cycles, oldest first, after the product's last row (or at the end), inheriting what the newest
+/// of the product's existing rows says about enrolment and extended support. A cycle with no end of
+/// regular support, or whose support has ended, is skipped.
+fn add_rows(
+    rows: &mut Vec<toml_edit::Table>,
+    target: &Target,
+    mut new_cycles: Vec<&Cycle>,
+    summary: &mut ImportSummary,
+) {
     new_cycles.sort_by_key(|c| version_key(&c.version));
     for c in new_cycles {
-        let name = match (id, c.lts, &c.codename) {
-            ("ubuntu", true, _) => format!("{display} {} LTS", c.version),
-            ("macos", _, Some(code)) => format!("{display} {} {code}", c.version),
-            _ => format!("{display} {}", c.version),
+        let name = match (target.id, c.lts, &c.codename) {
+            ("ubuntu", true, _) => format!("{} {} LTS", target.display, c.version),
+            ("macos", _, Some(code)) => format!("{} {} {code}", target.display, c.version),
+            _ => format!("{} {}", target.display, c.version),
         };
         let Some(regular) = &c.regular else {
             summary.skipped.push(format!(
@@ -651,7 +691,7 @@ fn merge(
             _ => None,
         };
         let last_day = extended.map_or(regular.as_str(), |e| e.max(regular.as_str()));
-        if last_day < today {
+        if last_day < target.today {
             summary
                 .skipped
                 .push(format!("{name}: support ended {last_day}"));
@@ -659,63 +699,82 @@ fn merge(
         }
         let last_of_product = rows
             .iter()
-            .rposition(|t| field(t, "id").as_deref() == Some(id));
-        let inherit = |k: &str| last_of_product.and_then(|i| field(&rows[i], k));
-        let mut t = Table::new();
-        t.decor_mut().set_prefix(format!(
-            "\n# Added by `handover lifecycle import` (endoflife.date {eol_name}, {today}).\n"
-        ));
-        t.insert("id", value(id));
-        t.insert("version", value(c.version.as_str()));
-        t.insert("name", value(name.as_str()));
-        t.insert("regular_end", value(parse_datetime(regular)));
-        let mut note = format!("regular_end {regular}");
-        if let Some(e) = extended {
-            t.insert("extended_end", value(parse_datetime(e)));
-            note.push_str(&format!(", extended_end {e}"));
-            if let Some(kind) = inherit("extended") {
-                note.push_str(&format!(", extended = {kind:?}"));
-                t.insert("extended", value(kind));
-            }
-        }
-        if let Some(kind) = inherit("enrolment") {
-            note.push_str(&format!(", enrolment = {kind:?}"));
-            t.insert("enrolment", value(kind));
-        }
-        if let Some(i) = last_of_product {
-            note.push_str(&format!(
-                " (extended support and enrolment as {})",
-                field(&rows[i], "name").unwrap_or_default()
-            ));
-        }
-        t.insert("read", value(parse_datetime(today)));
+            .rposition(|t| field(t, "id").as_deref() == Some(target.id));
+        let like = last_of_product.map(|i| &rows[i]);
+        let (row, note) = new_row(target, c, &name, regular, extended, like);
         summary.added.push(format!("{name}: {note}"));
         let at = last_of_product.map_or(rows.len(), |i| i + 1);
-        rows.insert(at, t);
+        rows.insert(at, row);
     }
+}
 
-    if summary.changed() {
-        let tables = doc
-            .get_mut("release")
-            .and_then(Item::as_array_of_tables_mut)
-            .expect("checked above");
-        tables.clear();
-        for t in rows {
-            tables.push(t);
-        }
-        let source = format!("endoflife.date import of {eol_name}, {today}");
-        match doc.get_mut("source").and_then(Item::as_value_mut) {
-            Some(v) => {
-                let decor = v.decor().clone();
-                *v = toml_edit::Value::from(source);
-                *v.decor_mut() = decor;
-            }
-            None => {
-                doc.insert("source", value(source));
-            }
+/// The row of a new cycle, and the note on it for the summary; `like` is the product's newest row.
+fn new_row(
+    target: &Target,
+    c: &Cycle,
+    name: &str,
+    regular: &str,
+    extended: Option<&str>,
+    like: Option<&toml_edit::Table>,
+) -> (toml_edit::Table, String) {
+    use toml_edit::value;
+    let inherit = |k: &str| like.and_then(|r| field(r, k));
+    let mut t = toml_edit::Table::new();
+    t.decor_mut().set_prefix(format!(
+        "\n# Added by `handover lifecycle import` (endoflife.date {}, {}).\n",
+        target.eol_name, target.today
+    ));
+    t.insert("id", value(target.id));
+    t.insert("version", value(c.version.as_str()));
+    t.insert("name", value(name));
+    t.insert("regular_end", value(parse_datetime(regular)));
+    let mut note = format!("regular_end {regular}");
+    if let Some(e) = extended {
+        t.insert("extended_end", value(parse_datetime(e)));
+        note.push_str(&format!(", extended_end {e}"));
+        if let Some(kind) = inherit("extended") {
+            note.push_str(&format!(", extended = {kind:?}"));
+            t.insert("extended", value(kind));
         }
     }
-    Ok(doc.to_string())
+    if let Some(kind) = inherit("enrolment") {
+        note.push_str(&format!(", enrolment = {kind:?}"));
+        t.insert("enrolment", value(kind));
+    }
+    if let Some(r) = like {
+        note.push_str(&format!(
+            " (extended support and enrolment as {})",
+            field(r, "name").unwrap_or_default()
+        ));
+    }
+    t.insert("read", value(parse_datetime(target.today)));
+    (t, note)
+}
+
+/// Put the rows back into the document and say in `source` that it was imported.
+fn write_rows(doc: &mut toml_edit::DocumentMut, rows: Vec<toml_edit::Table>, target: &Target) {
+    let tables = release_tables(doc).expect("checked by merge");
+    tables.clear();
+    for t in rows {
+        tables.push(t);
+    }
+    let source = format!(
+        "endoflife.date import of {}, {}",
+        target.eol_name, target.today
+    );
+    match doc
+        .get_mut("source")
+        .and_then(toml_edit::Item::as_value_mut)
+    {
+        Some(v) => {
+            let decor = v.decor().clone();
+            *v = toml_edit::Value::from(source);
+            *v.decor_mut() = decor;
+        }
+        None => {
+            doc.insert("source", toml_edit::value(source));
+        }
+    }
 }
 
 fn parse_datetime(d: &str) -> toml_edit::Datetime {
