@@ -7,12 +7,14 @@
 # https://learn.microsoft.com/en-us/previous-versions/windows/desktop/policy/rsop-registryvalue
 function Get-GpoOwner([string]$Key, [string]$Name) {
     $ns = 'root\rsop\computer'
+    # Each class on its own: a computer that never applied Security Settings may lack one of them.
+    $hits = @()
     try {
-        $hits = @(Get-CimInstance -Namespace $ns -ClassName RSOP_RegistryPolicySetting -Filter 'precedence=1' -OperationTimeoutSec 30 -ErrorAction Stop | Where-Object { $_.registryKey -eq $Key -and $_.valueName -eq $Name })
+        $hits += @(Get-CimInstance -Namespace $ns -ClassName RSOP_RegistryPolicySetting -Filter 'precedence=1' -OperationTimeoutSec 30 -ErrorAction Stop | Where-Object { $_.registryKey -eq $Key -and $_.valueName -eq $Name })
+    } catch { }
+    try {
         $hits += @(Get-CimInstance -Namespace $ns -ClassName RSOP_RegistryValue -Filter 'precedence=1' -OperationTimeoutSec 30 -ErrorAction Stop | Where-Object { $_.path -eq "MACHINE\$Key\$Name" })
-    } catch {
-        return $null
-    }
+    } catch { }
     foreach ($h in $hits) {
         if ($h.GPOID -and $h.GPOID -ne 'LocalGPO') {
             $gpo = @(Get-CimInstance -Namespace $ns -ClassName RSOP_GPO -OperationTimeoutSec 30 -ErrorAction SilentlyContinue | Where-Object { $_.id -eq $h.GPOID })
