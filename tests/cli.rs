@@ -213,7 +213,7 @@ fn check_json_is_one_document_with_every_control() {
         .unwrap()
         .starts_with("sha256:"));
     let controls = j["controls"].as_array().unwrap();
-    assert_eq!(controls.len(), 18);
+    assert_eq!(controls.len(), 20);
     for c in controls {
         for k in [
             "id",

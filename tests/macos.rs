@@ -2385,3 +2385,52 @@ fn a_package_inside_a_disk_image_is_installed_and_the_image_detached() {
         "{installer}"
     );
 }
+
+/// device.lock on macOS (check only): the com.apple.screensaver values a configuration profile holds, at
+/// computer level or for the named user, against the site's idle minutes (default 15 = 900 s).
+#[test]
+fn device_lock_reads_the_screensaver_profile_against_the_sites_idle_minutes() {
+    let m = FakeMac::of("macos-26");
+    let d = "/Library/Managed Preferences/com.apple.screensaver";
+    let (ok, st, why) = m.check("device.lock.check.sh");
+    assert!(
+        !ok && st.is_empty()
+            && why.contains("no configuration profile")
+            && why.contains("idleTime at most 900"),
+        "{st} {why}"
+    );
+    m.pref(d, "askForPassword", "1");
+    m.pref(d, "askForPasswordDelay", "0");
+    m.pref(d, "idleTime", "600");
+    let (ok, _, why) = m.check("device.lock.check.sh");
+    assert!(ok, "{why}");
+    // A grace period, or an idle time over the site's, is the profile's: an error naming it.
+    m.pref(d, "askForPasswordDelay", "5");
+    m.pref(d, "idleTime", "1200");
+    let (ok, st, why) = m.check("device.lock.check.sh");
+    assert!(
+        !ok && st == "error"
+            && why.starts_with("managed by a configuration profile")
+            && why.contains("askForPasswordDelay is 5")
+            && why.contains("idleTime is 1200 s, more than 900"),
+        "{st} {why}"
+    );
+    // A user-scoped profile for the named user counts too.
+    let m = FakeMac::of("macos");
+    let u = "/Library/Managed Preferences/jdoe/com.apple.screensaver";
+    m.pref(u, "askForPassword", "1");
+    m.pref(u, "askForPasswordDelay", "0");
+    m.pref(u, "idleTime", "900");
+    assert!(m.check("device.lock.check.sh").0);
+    // A site that wants 5 minutes fails the same profile.
+    let site = format!("{MACOS_SITE}\n[device_lock]\nidle_minutes = 5\n");
+    let m = FakeMac::with_site("macos", &site);
+    m.pref(u, "askForPassword", "1");
+    m.pref(u, "askForPasswordDelay", "0");
+    m.pref(u, "idleTime", "900");
+    let (ok, _, why) = m.check("device.lock.check.sh");
+    assert!(
+        !ok && why.contains("idleTime is 900 s, more than 300"),
+        "{why}"
+    );
+}

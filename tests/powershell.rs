@@ -702,3 +702,39 @@ fn office_removes_an_msi_office_and_dsregcmd_has_a_registry_twin() {
     assert!(dm.contains("'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\CloudDomainJoin\\JoinInfo'"));
     assert!(dm.contains("if ($joinInfo.Count -gt 0) { $joined = $true }"));
 }
+
+/// device.lock and autorun.disabled (issue 16): the site's minutes reach the scripts as one verbatim string
+/// cast to an integer; a wrong value is "managed by" only when a GPO or MDM owns it (looked up after the
+/// value is found wrong), and apply writes exactly the values the check reads.
+#[test]
+fn device_lock_and_autorun_read_and_write_the_same_machine_policy_values() {
+    let (_dir, files) = rendered_map();
+    let check = &files["device.lock.check.ps1"];
+    let apply = &files["device.lock.apply.ps1"];
+    assert!(check.contains("$wantMin = [int]'15'"), "{check}");
+    assert!(apply.contains("$wantSecs = [int]'15' * 60"), "{apply}");
+    let pass = at(
+        check,
+        "if ($null -ne $secs -and $secs -ge 1 -and $secs -le $wantSecs)",
+    );
+    let mdm = at(check, "Result $false \"managed by MDM");
+    let gpo = at(check, "$gpo = Get-GpoOwner 'Software\\Microsoft\\Windows\\CurrentVersion\\Policies\\System' 'InactivityTimeoutSecs'");
+    assert!(pass < mdm && mdm < gpo);
+    assert!(line_of(apply, "Set-ItemProperty")
+        .contains("-Name InactivityTimeoutSecs -Value $wantSecs -Type DWord"));
+    // After _lib.ps1's own definition of Complete-Apply: the call at the end.
+    assert!(at(apply, "$script:RebootRequired = $true") < apply.rfind("\nComplete-Apply").unwrap());
+    let check = &files["autorun.disabled.check.ps1"];
+    let apply = &files["autorun.disabled.apply.ps1"];
+    for (name, value) in [("NoDriveTypeAutoRun", 255), ("NoAutorun", 1)] {
+        assert!(
+            check.contains(&format!("Get-DwordValue $key '{name}'")),
+            "{name}"
+        );
+        assert!(
+            apply.contains(&format!("-Name {name} -Value {value} -Type DWord")),
+            "{name}"
+        );
+    }
+    assert!(at(check, "Result $true 'AutoRun and AutoPlay") < at(check, "Get-GpoOwner 'Software"));
+}

@@ -115,6 +115,19 @@ pub const CONTROLS: &[ControlInfo] = &[
         title: "System volume encrypted",
         policy: "ITP07 7.1",
     },
+    // Added 2026-12 (issue 16): ITP07 7.1 asks for controls equivalent to those of a managed device, and
+    // Cyber Essentials' "device unlocking" and "auto-run disabled" are two of them. Last in the order:
+    // neither can lock anyone out of the device or depends on another control.
+    ControlInfo {
+        id: "device.lock",
+        title: "Screen locks after the site's idle minutes; unlocking needs the password",
+        policy: "ITP07 7.1",
+    },
+    ControlInfo {
+        id: "autorun.disabled",
+        title: "AutoRun/AutoPlay off for every drive type",
+        policy: "ITP07 7.1",
+    },
 ];
 
 /// The files under `profiles/` that are data, not profiles: the OS lifecycle table and the framework

@@ -423,10 +423,12 @@ impl HandoverRun {
     /// `except`).
     fn expect_unchanged(&self, what: &str, except: &[&str]) -> Result<()> {
         ensure!(
-            self.json["scope"] == "full" && self.controls().len() == 18,
-            "{what}: scope {} with {} controls (expected full, 18)",
+            self.json["scope"] == "full"
+                && self.controls().len() == crate::scenario::CONVERGED.len(),
+            "{what}: scope {} with {} controls (expected full, {})",
             self.json["scope"],
-            self.controls().len()
+            self.controls().len(),
+            crate::scenario::CONVERGED.len()
         );
         for c in self.controls() {
             if except.iter().any(|e| c["id"] == *e) {

@@ -64,6 +64,11 @@ const REPO_PACKAGES: &[&str] = &[
     "sudo",
     "iptables",
     "nftables",
+    // device.lock and autorun.disabled: GNOME's settings schemas and `gsettings` for the desktop phase,
+    // and dconf-cli, which apply installs there (scenario.rs, desktop_settings).
+    "gsettings-desktop-schemas",
+    "libglib2.0-bin",
+    "dconf-cli",
     // Not the baseline's: what `cargo xtask bench` installs in its device (the Ansible check it
     // compares with, python3-apt for Ansible's apt module, GNU time for peak RSS).
     "ansible-core",

@@ -16,6 +16,9 @@ use crate::e2e::{Release, GUEST_BIN, GUEST_KIT, GUEST_LSAGENT};
 /// The clock every run uses, so lifecycle dates never flip the result.
 pub const NOW: &str = "2026-11-25T12:00:00Z";
 const AGENT_KEY: &str = "e2e-relay-key-5ecret";
+/// The site's `[device_lock] idle_minutes`: not the default 15, so the GNOME phase proves the site's value
+/// is the one set.
+const IDLE_MINUTES: u32 = 10;
 
 /// A fresh device, as the fixture leaves it.
 const BEFORE: &[(&str, &str)] = &[
@@ -37,6 +40,8 @@ const BEFORE: &[(&str, &str)] = &[
     ("apps.lansweeper", "fail"),
     ("apps.fortinet-vpn", "fail"),
     ("disk.encryption", "not-applicable"), // a container's disk is the host's
+    ("device.lock", "not-applicable"),     // no desktop: no screen session to lock
+    ("autorun.disabled", "not-applicable"), // no desktop automounter
 ];
 
 /// The first apply. `accounts.allowed` never deletes (mallory stays); ClamAV cannot download definitions
@@ -60,6 +65,8 @@ const AFTER_APPLY: &[(&str, &str)] = &[
     ("apps.lansweeper", "fixed"),
     ("apps.fortinet-vpn", "fixed"),
     ("disk.encryption", "not-applicable"),
+    ("device.lock", "not-applicable"),
+    ("autorun.disabled", "not-applicable"),
 ];
 
 /// `check` once the technician has locked the stray account the report named: everything that does not
@@ -83,6 +90,8 @@ pub const CONVERGED: &[(&str, &str)] = &[
     ("apps.lansweeper", "pass"),
     ("apps.fortinet-vpn", "pass"),
     ("disk.encryption", "not-applicable"),
+    ("device.lock", "not-applicable"),
+    ("autorun.disabled", "not-applicable"),
 ];
 
 /// `table` with the statuses of `changes` replaced (every id in `changes` must be in `table`).
@@ -248,6 +257,8 @@ agent_key = "{AGENT_KEY}"
 [artifacts.lsagent-linux]
 url = "{GUEST_LSAGENT}"
 sha256 = "{}"
+[device_lock]
+idle_minutes = {IDLE_MINUTES}
 "#,
         sha.trim()
     );
@@ -635,7 +646,134 @@ pub fn run(c: &Container, release: &Release) -> Result<()> {
         "ok: {} records, each chained to the one before",
         chain.trim()
     );
+    desktop_settings(c)?;
     faults(c, release)
+}
+
+/// Issue 16: `device.lock` and `autorun.disabled` where a desktop is installed. The container has none, so
+/// the tables above say not-applicable; here it gets GNOME's settings schemas from the e2e's package source
+/// and a GNOME session file (the marker `templates/linux/_desktop.sh` reads; the GNOME shell itself is
+/// hundreds of MB and changes nothing the scripts read). dconf-cli is NOT installed: the check fails on
+/// that, and apply installs it from the package source. Then apply's values are read back through dconf
+/// and GSettings as the user sees them, with the keys locked, and the marker is removed again (the steps
+/// after this one run on a desktop-less device).
+fn desktop_settings(c: &Container) -> Result<()> {
+    const ONLY: &str = "--only device.lock --only autorun.disabled";
+    sh(
+        c,
+        "DEBIAN_FRONTEND=noninteractive apt-get -q -y install gsettings-desktop-schemas libglib2.0-bin >/dev/null && \
+         ! command -v dconf && mkdir -p /usr/share/wayland-sessions && \
+         printf '[Desktop Entry]\\nName=GNOME\\nExec=gnome-session\\nType=Application\\n' > /usr/share/wayland-sessions/gnome.desktop",
+    )?;
+    let before = handover(c, &format!("check {ONLY}"))?;
+    for id in ["device.lock", "autorun.disabled"] {
+        let ctl = before.control(id);
+        ensure!(
+            ctl["status"] == "fail"
+                && ctl["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("dconf is not installed")),
+            "{id} with GNOME's settings but no dconf: {ctl}"
+        );
+    }
+    let apply = handover(c, &format!("apply --yes {ONLY}"))?;
+    for id in ["device.lock", "autorun.disabled"] {
+        ensure!(
+            apply.control(id)["status"] == "fixed",
+            "apply {id}: {}\n{}",
+            apply.control(id),
+            apply.stderr
+        );
+    }
+    let after = handover(c, &format!("check {ONLY}"))?;
+    for id in ["device.lock", "autorun.disabled"] {
+        ensure!(
+            after.control(id)["status"] == "pass",
+            "check {id} after apply: {}",
+            after.control(id)
+        );
+    }
+    // What a user's session reads: the values, and that they are locked (not writable by the user).
+    let secs = IDLE_MINUTES * 60;
+    let user = "runuser -u jdoe -- env HOME=/home/jdoe";
+    let confirm: Vec<(String, String)> = vec![
+        (
+            format!("{user} dconf read /org/gnome/desktop/session/idle-delay"),
+            format!("uint32 {secs}"),
+        ),
+        (
+            format!("{user} gsettings get org.gnome.desktop.session idle-delay"),
+            format!("uint32 {secs}"),
+        ),
+        (
+            format!("{user} gsettings get org.gnome.desktop.screensaver lock-enabled"),
+            "true".into(),
+        ),
+        (
+            format!("{user} gsettings get org.gnome.desktop.screensaver lock-delay"),
+            "uint32 0".into(),
+        ),
+        (
+            format!("{user} gsettings get org.gnome.desktop.lockdown disable-lock-screen"),
+            "false".into(),
+        ),
+        (
+            format!("{user} gsettings get org.gnome.desktop.media-handling autorun-never"),
+            "true".into(),
+        ),
+        (
+            format!("{user} gsettings writable org.gnome.desktop.session idle-delay"),
+            "false".into(),
+        ),
+        (
+            format!("{user} gsettings writable org.gnome.desktop.screensaver lock-enabled"),
+            "false".into(),
+        ),
+        (
+            format!("{user} gsettings writable org.gnome.desktop.media-handling autorun-never"),
+            "false".into(),
+        ),
+        (
+            "stat -c %a /etc/dconf/db/local /etc/dconf/profile/user | sort -u".into(),
+            "644".into(),
+        ),
+    ];
+    for (cmd, want) in &confirm {
+        let got = sh(c, &format!("{cmd} 2>/dev/null"))?;
+        ensure!(
+            got.trim_end_matches('\n') == want,
+            "`{cmd}` printed {got:?}, expected {want:?}"
+        );
+    }
+    // Drift: a later dconf file that unlocks nothing but sets the delay to never is found.
+    sh(
+        c,
+        "printf '[org/gnome/desktop/session]\\nidle-delay=uint32 0\\n' > /etc/dconf/db/local.d/95-drift && dconf update",
+    )?;
+    let drift = handover(c, "check --only device.lock")?;
+    ensure!(
+        drift.control("device.lock")["status"] == "fail"
+            && drift.control("device.lock")["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("idle-delay is 0")),
+        "a never-blanking idle-delay is found: {}",
+        drift.control("device.lock")
+    );
+    sh(c, "rm /etc/dconf/db/local.d/95-drift && dconf update")?;
+    // Without the desktop marker the device is a server again.
+    sh(c, "rm /usr/share/wayland-sessions/gnome.desktop")?;
+    let gone = handover(c, &format!("check {ONLY}"))?;
+    for id in ["device.lock", "autorun.disabled"] {
+        ensure!(
+            gone.control(id)["status"] == "not-applicable",
+            "{id} without a desktop: {}",
+            gone.control(id)
+        );
+    }
+    println!(
+        "ok: GNOME settings: check failed (no dconf), apply installed dconf-cli and locked idle-delay {secs} s, lock-enabled, lock-delay 0, autorun-never; a user's gsettings reads them, not writable; drift found"
+    );
+    Ok(())
 }
 
 /// Drift that gives an apply real work: the firewall off, the VPN client removed, the Lansweeper agent

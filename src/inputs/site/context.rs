@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::manifest::canonical_manifest;
 use super::schema::{EndpointProduct, SiteFile};
+use super::validate::DEFAULT_IDLE_MINUTES;
 use super::values::{mdm_host, normalize_source, resolve_url, url_file_name};
 
 /// The template context of a site. Absent keys with no default stay absent (null), so that
@@ -86,6 +87,9 @@ pub(crate) fn context_of(
             "port": l.port.unwrap_or(9524),
             "agent_key": l.agent_key.as_ref().map(|_| "<secret:lansweeper.agent_key>"),
         })),
+        "device_lock": {
+            "idle_minutes": file.device_lock.idle_minutes.unwrap_or(DEFAULT_IDLE_MINUTES),
+        },
         "artifacts": artifacts,
     })
 }

@@ -24,6 +24,8 @@ pub struct SiteFile {
     pub vpn: Option<Vpn>,
     pub lansweeper: Option<Lansweeper>,
     #[serde(default)]
+    pub device_lock: DeviceLock,
+    #[serde(default)]
     pub artifacts: BTreeMap<String, Artifact>,
     #[serde(default)]
     pub waiver: Vec<Waiver>,
@@ -134,6 +136,14 @@ pub struct DeviceManagement {
     /// Without it any enrolment passes; with it an enrolment in another server (a reseller's, a
     /// previous owner's) fails.
     pub mdm_server: Option<String>,
+}
+
+/// `[device_lock]` (SPEC §2 `device.lock`): the longest a device may sit idle, unlocked.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceLock {
+    /// Minutes of inactivity after which the screen locks (default 15).
+    pub idle_minutes: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -281,3 +281,36 @@ fn a_firewall_rule_carries_who_approved_it_and_when_it_is_reviewed() {
         .to_string()
         .contains("reviewed"));
 }
+
+#[test]
+fn device_lock_idle_minutes_defaults_to_15_and_refuses_never_and_silly_values() {
+    let site = parse("").unwrap();
+    assert_eq!(site.get("device_lock.idle_minutes").unwrap(), 15);
+    let site = parse("[device_lock]\nidle_minutes = 5\n").unwrap();
+    assert_eq!(site.get("device_lock.idle_minutes").unwrap(), 5);
+    for bad in ["0", "-5", "61", "100000"] {
+        let e = parse(&format!(
+            "[organisation]\nname = \"U\"\n[device_lock]\nidle_minutes = {bad}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("site.toml:4:") && e.contains("device_lock.idle_minutes"),
+            "{bad}: {e}"
+        );
+    }
+    // A wrong type and an unknown key are errors naming file, line and key too.
+    for (src, key) in [
+        (
+            "[device_lock]\nidle_minutes = \"15\"\n",
+            "device_lock.idle_minutes",
+        ),
+        (
+            "[device_lock]\nidle_minute = 15\n",
+            "device_lock.idle_minute",
+        ),
+    ] {
+        let e = parse(src).unwrap_err().to_string();
+        assert!(e.contains("site.toml:2:") && e.contains(key), "{src}: {e}");
+    }
+}

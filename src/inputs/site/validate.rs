@@ -120,6 +120,7 @@ pub(crate) fn validate(
         lansweeper(l, err)?;
     }
     organisation(&file.organisation, err)?;
+    device_lock(&file.device_lock, err)?;
     // Values that reach the ODT configuration.xml and env names: one word each (the fuzzer found a
     // newline and U+0001 passing into the XML before this).
     if let Some(o) = &file.office {
@@ -313,6 +314,31 @@ fn lansweeper(
                     "is shorter than {} characters: redacting so short a secret would reveal it wherever those characters appear; give the full relay key",
                     crate::support::secrets::MIN_SECRET_LEN
                 ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `[device_lock] idle_minutes` when the site gives none (SPEC §2).
+pub(crate) const DEFAULT_IDLE_MINUTES: i64 = 15;
+
+/// The longest `idle_minutes` taken. A screen left unlocked for more than an hour is no lock worth the
+/// name (Cyber Essentials' "device unlocking" asks for a lock at all; NCSC and CIS guidance is 15 minutes
+/// or less), and 60 stays inside every OS's range (Windows' 599940 seconds, GNOME's uint32, KDE's minutes).
+const MAX_IDLE_MINUTES: i64 = 60;
+
+/// `[device_lock]`: minutes of inactivity before the screen locks, 1 to [`MAX_IDLE_MINUTES`]. 0 would mean
+/// "never" to Windows (InactivityTimeoutSecs 0) and GNOME (idle-delay 0), the opposite of the control.
+fn device_lock(
+    d: &DeviceLock,
+    err: &dyn Fn(&[&str], String) -> InputError,
+) -> Result<(), InputError> {
+    if let Some(n) = d.idle_minutes {
+        if !(1..=MAX_IDLE_MINUTES).contains(&n) {
+            return Err(err(
+                &["device_lock", "idle_minutes"],
+                format!("{n} is outside 1..={MAX_IDLE_MINUTES}: the screen must lock after at most an hour idle (0 would mean never)"),
             ));
         }
     }
