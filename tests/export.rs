@@ -622,7 +622,7 @@ fn check_writes_junit_and_html_with_out() {
 
 /// Runs chromium headless with `args` then `url`; its own profile directory, so runs in parallel do not
 /// share one (and root's home is left alone). `timeout` stops a browser that hangs.
-fn chromium(profile: &Path, args: &[&str], url: &str) -> std::process::Output {
+pub(crate) fn chromium(profile: &Path, args: &[&str], url: &str) -> std::process::Output {
     let user_data = format!("--user-data-dir={}", profile.display());
     let out = Command::new("timeout")
         .arg("120")
@@ -678,7 +678,7 @@ fn screenshot(dir: &Path, name: &str, page: &str) -> Vec<u8> {
 
 /// `page` as headless Chromium builds it: its DOM dump, after asserting that the browser made no script
 /// element of it and that its screenshot is not blank.
-fn chromium_dom_of(dir: &Path, name: &str, page: &str) -> String {
+pub(crate) fn chromium_dom_of(dir: &Path, name: &str, page: &str) -> String {
     let file = dir.join(format!("{name}.html"));
     std::fs::write(&file, page).unwrap();
     let dom = chromium(

@@ -15,6 +15,7 @@ mod fuzz_regressions;
 mod kit;
 mod lifecycle;
 mod macos;
+mod merge;
 mod powershell;
 mod records;
 mod render;

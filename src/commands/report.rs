@@ -12,7 +12,7 @@ pub(crate) fn merge(files: &[PathBuf], format: MergeFormat, out: Option<&Path>) 
     let rows = crate::evidence::merge::load(&crate::evidence::merge::expand(files)?)?;
     let text = match format {
         MergeFormat::Csv => crate::evidence::merge::csv(&rows),
-        MergeFormat::Html => crate::evidence::merge::html(&rows),
+        MergeFormat::Html => crate::evidence::merge::html(&rows, crate::support::clock::now()?),
     };
     write_out(out, &text)?;
     Ok(Exit::Ok)

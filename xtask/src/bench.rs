@@ -25,8 +25,9 @@
 //! 7. power off (also on error: [`Container`]'s `Drop`), write BENCHMARKS.md.
 //!
 //! Before the container, on the host: the hashing section (`handover artifacts verify` of a 1 GiB
-//! artifact next to sha256sum and openssl, see `bench_hash.rs`). `--only-hash` runs only that section,
-//! needs no root and prints it without writing BENCHMARKS.md.
+//! artifact next to sha256sum and openssl, see `bench_hash.rs`), and the fleet merge section
+//! (`report merge` of 2,000 generated reports, see `bench_merge.rs`). `--only-hash` and `--only-merge`
+//! run only that section, need no root and print it without writing BENCHMARKS.md.
 //!
 //! Must run as root, like `cargo xtask e2e`.
 
@@ -66,6 +67,10 @@ usage: cargo xtask bench [options]
   --hash-runs N     measured rounds of the hashing section (default 5, after 1 warm-up)
   --only-hash       only the hashing section, on the host (no container, no root); prints it and
                     does not write BENCHMARKS.md
+  --only-merge      only the fleet merge section (`report merge` of 2,000 generated reports), on the
+                    host; prints it and does not write BENCHMARKS.md
+  --merge-runs N    measured rounds of the merge section (default 10, after 1 warm-up)
+  --merge-baseline BIN  also measure this handover binary's merge, in the same rounds
   --no-build        do not run `cargo build --release -p handover`
   --bin PATH        benchmark this handover binary (implies --no-build)
 ";
@@ -83,6 +88,9 @@ struct Args {
     /// Rounds of the hashing section (handover, sha256sum, openssl once each).
     hash_runs: usize,
     only_hash: bool,
+    only_merge: bool,
+    merge_runs: usize,
+    merge_baseline: Option<PathBuf>,
 }
 
 fn parse(args: &[String]) -> Result<Args> {
@@ -96,6 +104,9 @@ fn parse(args: &[String]) -> Result<Args> {
         few_runs: 5,
         hash_runs: 5,
         only_hash: false,
+        only_merge: false,
+        merge_runs: 10,
+        merge_baseline: None,
     };
     let mut it = args.iter();
     let count = |v: Option<&String>, flag: &str| -> Result<usize> {
@@ -110,6 +121,14 @@ fn parse(args: &[String]) -> Result<Args> {
             "--ansible-runs" => parsed.ansible_runs = count(it.next(), "--ansible-runs")?,
             "--hash-runs" => parsed.hash_runs = count(it.next(), "--hash-runs")?,
             "--only-hash" => parsed.only_hash = true,
+            "--only-merge" => parsed.only_merge = true,
+            "--merge-runs" => parsed.merge_runs = count(it.next(), "--merge-runs")?,
+            "--merge-baseline" => {
+                let Some(p) = it.next() else {
+                    bail!("--merge-baseline needs a path\n{USAGE}")
+                };
+                parsed.merge_baseline = Some(PathBuf::from(p));
+            }
             "--no-build" => parsed.build = false,
             "--bin" => {
                 let Some(p) = it.next() else {
@@ -130,6 +149,17 @@ fn parse(args: &[String]) -> Result<Args> {
 
 pub fn main(args: &[String]) -> Result<()> {
     let args = parse(args)?;
+    if args.only_merge {
+        let mut phases = Phases::default();
+        let result = release_binary(&args, &mut phases).and_then(|bin| {
+            phases.time("merge (host)", || {
+                crate::bench_merge::run(&bin, args.merge_baseline.as_deref(), args.merge_runs)
+            })
+        });
+        eprint!("{}", phases.report());
+        print!("(`cargo xtask bench --only-merge`: the merge section alone, BENCHMARKS.md not written)\n\n{}", result?);
+        return Ok(());
+    }
     if args.only_hash {
         let mut phases = Phases::default();
         let result = only_hash(&args, &mut phases);
@@ -730,6 +760,9 @@ fn run(args: &Args, phases: &mut Phases) -> Result<String> {
     let bin = release_binary(args, phases)?;
     // On the host, before the container starts (it needs none): hashing a 1 GiB artifact.
     let hash = phases.time("hashing (host)", || bench_hash::run(&bin, args.hash_runs))?;
+    let merge = phases.time("merge (host)", || {
+        crate::bench_merge::run(&bin, args.merge_baseline.as_deref(), args.merge_runs)
+    })?;
     let mut versions = vec![("handover binary".to_string(), binary_identity(&bin))];
     let image = phases.time("base image (cache)", || {
         image::ensure(&e2e_dir.join("cache"), &IMAGE, false)
@@ -1043,6 +1076,7 @@ fn run(args: &Args, phases: &mut Phases) -> Result<String> {
         statuses,
         series,
         hash,
+        merge,
         args,
     }))
 }
@@ -1079,6 +1113,8 @@ struct Report<'a> {
     statuses: Vec<(String, String)>,
     series: Vec<Series>,
     hash: HashBench,
+    /// The merge section, as markdown.
+    merge: String,
     args: &'a Args,
 }
 
@@ -1410,6 +1446,8 @@ fn render(r: &Report) -> String {
     );
     out.push('\n');
     out.push_str(&bench_hash::render(&r.hash));
+    out.push('\n');
+    out.push_str(&r.merge);
     out
 }
 

@@ -34,11 +34,11 @@ const GOAL_RSS_BYTES: u64 = 50_000_000;
 
 /// One run of one tool.
 #[derive(Debug, Clone, Copy)]
-struct Sample {
-    wall_s: f64,
-    cpu_s: f64,
-    rss_kib: u64,
-    code: i32,
+pub(crate) struct Sample {
+    pub(crate) wall_s: f64,
+    pub(crate) cpu_s: f64,
+    pub(crate) rss_kib: u64,
+    pub(crate) code: i32,
 }
 
 /// The runs of one tool.
@@ -182,7 +182,7 @@ mod sys {
 
 /// Runs `program args` once: wall time from before the spawn to the reaping, exit code, peak RSS and
 /// CPU from wait4's rusage; returns its stdout too.
-fn run_once(program: &str, args: &[&str]) -> Result<(Sample, String)> {
+pub(crate) fn run_once(program: &str, args: &[&str]) -> Result<(Sample, String)> {
     use std::os::unix::process::ExitStatusExt;
     let shown = format!("{program} {}", args.join(" "));
     let start = Instant::now();

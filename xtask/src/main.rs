@@ -11,6 +11,7 @@
 
 mod bench;
 mod bench_hash;
+mod bench_merge;
 mod container;
 mod e2e;
 mod fuzz;

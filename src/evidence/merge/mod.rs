@@ -1,15 +1,19 @@
 //! `report merge FILES... --format csv|html`: one row per device from many JSON reports (or records),
-//! for a fleet audit. Collecting the reports is left to the fleet tool a university already runs (see
+//! for a fleet audit: every column as CSV ([`csv`]), or a page an IT lead reads at a glance ([`html`]). Collecting the reports is left to the fleet tool a university already runs (see
 //! `contrib/ansible/`).
 
+mod csv;
+mod page;
+
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::evidence::report::{Report, Status};
-use crate::evidence::sheet::html_escape;
+use crate::evidence::report::{ControlReport, Report};
+
+pub use csv::csv;
+pub use page::html;
 
 /// One device's newest report, and the file it came from.
 #[derive(Debug)]
@@ -87,114 +91,75 @@ fn read_bounded(f: &Path) -> Result<String> {
     String::from_utf8(bytes).with_context(|| format!("{}: not UTF-8 text", f.display()))
 }
 
-const COLUMNS: [&str; 18] = [
-    "hostname",
-    "serial",
-    "asset",
-    "user",
-    "os",
-    "profile",
-    "mode",
-    "scope",
-    "finished_at",
-    "compliant",
-    "pass",
-    "fixed",
-    "fail",
-    "error",
-    "waived",
-    "manual",
-    "not_compliant_controls",
-    "file",
-];
+/// A device's failing controls, in the terms the fleet page and the CSV share: what fails, since when,
+/// which Cyber Essentials requirements it touches, and how old its oldest waiting update is.
+#[derive(Debug)]
+pub(crate) struct Failing<'a> {
+    /// The controls that keep the device from compliance (`fail`, `error`, `manual`; SPEC §2).
+    pub(crate) controls: Vec<&'a ControlReport>,
+    /// The oldest `since` of those controls, as written and in seconds since the epoch; `None` when no
+    /// failing control has a readable one (reports written before `since` existed).
+    pub(crate) oldest_since: Option<(&'a str, i64)>,
+    /// The framework requirements (`CE:…`) the failing controls serve, sorted, each once.
+    pub(crate) frameworks: Vec<&'a str>,
+    /// `updates.pending`'s `observed.oldest_pending_days` and `observed.max_age_days`, when reported.
+    pub(crate) oldest_pending_days: Option<u64>,
+    pub(crate) max_age_days: Option<u64>,
+}
 
-fn cells(row: &Row) -> Vec<String> {
-    let r = &row.report;
-    let s = &r.summary;
-    let bad: Vec<&str> = r
-        .controls
-        .iter()
-        .filter(|c| matches!(c.status, Status::Fail | Status::Error | Status::Manual))
-        .map(|c| c.id.as_str())
-        .collect();
-    vec![
-        r.device.hostname.clone(),
-        r.device.serial.clone(),
-        r.asset.clone().unwrap_or_default(),
-        r.user.clone().unwrap_or_default(),
-        format!("{} {}", r.device.os.name, r.device.os.version),
-        r.profile.name.clone(),
-        r.mode.as_str().to_string(),
-        r.scope.as_str().to_string(),
-        r.finished_at.clone(),
-        match s.compliant {
-            Some(true) => "yes",
-            Some(false) => "no",
-            None => "partial",
+/// Cyber Essentials' window: security updates within 14 days of release; the fleet page also holds a
+/// control failing for longer than this past it, and calls a report older than this stale.
+pub const WINDOW_DAYS: i64 = 14;
+
+/// Seconds since the epoch of an RFC 3339 time; `None` when it does not parse (a hostile or damaged
+/// report must not stop the merge).
+pub(crate) fn epoch_of(t: &str) -> Option<i64> {
+    let t = humantime::parse_rfc3339_weak(t).ok()?;
+    Some(crate::support::clock::epoch(t) as i64)
+}
+
+impl<'a> Failing<'a> {
+    pub(crate) fn of(r: &'a Report) -> Self {
+        let controls: Vec<&ControlReport> = r
+            .controls
+            .iter()
+            .filter(|c| c.status.blocks_compliance())
+            .collect();
+        let oldest_since = controls
+            .iter()
+            .filter_map(|c| {
+                let s = c.since.as_deref()?;
+                Some((s, epoch_of(s)?))
+            })
+            .min_by_key(|&(_, e)| e);
+        let mut frameworks: Vec<&str> = controls
+            .iter()
+            .flat_map(|c| c.frameworks.iter().map(String::as_str))
+            .collect();
+        frameworks.sort_unstable();
+        frameworks.dedup();
+        let pending = r.controls.iter().find(|c| c.id == "updates.pending");
+        let observed = |key: &str| pending.and_then(|c| c.observed.get(key)?.as_u64());
+        Failing {
+            controls,
+            oldest_since,
+            frameworks,
+            oldest_pending_days: observed("oldest_pending_days"),
+            max_age_days: observed("max_age_days"),
         }
-        .into(),
-        s.pass.to_string(),
-        s.fixed.to_string(),
-        s.fail.to_string(),
-        s.error.to_string(),
-        s.waived.to_string(),
-        s.manual.to_string(),
-        bad.join(" "),
-        row.file.display().to_string(),
-    ]
+    }
+
+    /// Whether the oldest waiting security update is older than the site allows (SPEC §2: the site's
+    /// `max_age_days`, 14 when the report does not say).
+    pub(crate) fn updates_past_window(&self) -> bool {
+        self.oldest_pending_days
+            .is_some_and(|d| d > self.max_age_days.unwrap_or(WINDOW_DAYS as u64))
+    }
 }
 
-/// Every cell quoted (RFC 4180), without control characters, and never a formula (OWASP's advice on
-/// CSV injection, with leading spaces, `;` locales and fullwidth `＝` covered): device names come
-/// from the devices. See [`crate::support::textsafe::csv_cell`].
-fn csv_cell(s: &str) -> String {
-    crate::support::textsafe::csv_cell(s)
-}
-
-pub fn csv(rows: &[Row]) -> String {
-    let mut o = COLUMNS.map(csv_cell).join(",") + "\r\n";
-    for row in rows {
-        let line: Vec<String> = cells(row).iter().map(|c| csv_cell(c)).collect();
-        o += &line.join(",");
-        o += "\r\n";
-    }
-    o
-}
-
-pub fn html(rows: &[Row]) -> String {
-    let mut o = String::from(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>handover fleet summary</title>\
-         <style>body{font-family:system-ui,sans-serif;margin:1rem}table{border-collapse:collapse}\
-         td,th{border:1px solid #999;padding:.2rem .4rem;text-align:left}.no{color:#a00;font-weight:bold}\
-         .yes{color:#075e07}</style></head><body>\n",
-    );
-    let compliant = rows
-        .iter()
-        .filter(|r| r.report.summary.compliant == Some(true))
-        .count();
-    let _ = writeln!(
-        o,
-        "<h1>handover fleet summary</h1>\n<p>{} devices, {compliant} compliant.</p>\n<table><tr>",
-        rows.len()
-    );
-    for c in COLUMNS {
-        let _ = write!(o, "<th>{}</th>", html_escape(c));
-    }
-    o += "</tr>\n";
-    for row in rows {
-        let cells = cells(row);
-        o += "<tr>";
-        for (i, c) in cells.iter().enumerate() {
-            if COLUMNS[i] == "compliant" {
-                let _ = write!(o, "<td class=\"{0}\">{0}</td>", html_escape(c));
-            } else {
-                let _ = write!(o, "<td>{}</td>", html_escape(c));
-            }
-        }
-        o += "</tr>\n";
-    }
-    o += "</table>\n</body></html>\n";
-    o
+/// Whole days from the epoch second `from` to `now` (never negative: a clock behind a report's is 0).
+pub(crate) fn days(from: i64, now: i64) -> i64 {
+    (now - from).div_euclid(86_400).max(0)
 }
 
 /// The file names of `dir`'s JSON files, for `report merge DIR`.
@@ -288,13 +253,18 @@ mod tests {
             out.contains("\r\n\"'=cmd|' /C calc'!A0\",\"SN2\","),
             "{out}"
         );
-        assert_eq!(csv_cell("a,\"b\""), "\"a,\"\"b\"\"\"");
+        assert_eq!(csv::csv_cell("a,\"b\""), "\"a,\"\"b\"\"\"");
         assert!(
             out.contains(",\"no\",\"0\",\"0\",\"1\",\"0\",\"0\",\"0\",\"firewall.enabled\","),
             "{out}"
         );
-        let page = html(&rows);
-        assert!(page.contains("2 devices, 1 compliant") && !page.contains("<script"));
+        let now = humantime::parse_rfc3339("2026-11-21T10:00:00Z").unwrap();
+        let page = html(&rows, now);
+        assert!(
+            page.contains("NOT COMPLIANT: 1 of 2 devices compliant (50%)")
+                && !page.contains("<script"),
+            "{page}"
+        );
         let e = load(&[w("bad.json", "{\"x\":1}".into())])
             .unwrap_err()
             .to_string();
