@@ -831,7 +831,7 @@ fn run(args: &Args, phases: &mut Phases) -> Result<String> {
             |_| Ok(()),
         )?);
 
-        // Rendering the Windows profile (every PowerShell script of its 18 controls and the ODT XML, with the
+        // Rendering the Windows profile (every PowerShell script of its 20 controls and the ODT XML, with the
         // site's values escaped): what a technician pays for `handover render` and for each Windows run
         // before PowerShell starts.
         let render_cmd = format!("{GUEST_BIN} render --profile windows-11 --out /tmp/render-w11");

@@ -83,6 +83,6 @@ pub(crate) fn sign_with(record_path: &Path, key: &SigningKey) -> Result<PathBuf>
     Ok(sp)
 }
 
-/// The largest record and signature file read (a record of 18 controls is about 30 KiB).
+/// The largest record and signature file read (a record of 20 controls is about 30 KiB).
 pub const MAX_RECORD: u64 = 16 * 1024 * 1024;
 pub(crate) const MAX_SIG: u64 = 64 * 1024;
