@@ -240,3 +240,35 @@ fn sources() {
     assert_eq!(parse_source("10.0.0.0/33"), None);
     assert_eq!(parse_source("any"), None);
 }
+
+#[test]
+fn updates_max_age_days_defaults_to_14_and_is_1_to_365() {
+    assert_eq!(
+        parse("").unwrap().get("updates.max_age_days"),
+        Some(&json!(14))
+    );
+    let s = parse("[organisation]\nname = \"U\"\n[updates]\nmax_age_days = 30\n").unwrap();
+    assert_eq!(s.get("updates.max_age_days"), Some(&json!(30)));
+    for bad in ["0", "366", "-1"] {
+        let e = parse(&format!(
+            "[organisation]\nname = \"U\"\n[updates]\nmax_age_days = {bad}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("/etc/handover/site.toml:4:")
+                && e.contains("key `updates.max_age_days`")
+                && e.contains("outside 1..=365"),
+            "{bad}: {e}"
+        );
+    }
+    let e = parse("[updates]\nmax_age_days = \"fortnight\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(":2:") && e.contains("updates.max_age_days"),
+        "{e}"
+    );
+    let e = parse("[updates]\nmax_age = 14\n").unwrap_err().to_string();
+    assert!(e.contains("updates.max_age"), "{e}");
+}
