@@ -1737,8 +1737,16 @@ fn software_update_settings_and_waiting_updates() {
     assert!(!ok);
     assert_eq!(
         why,
-        "2 recommended updates waiting: macOS Sequoia 15.1.1; Safari;"
+        "2 recommended updates waiting (age unknown): macOS Sequoia 15.1.1; Safari;"
     );
+    // No post date offline: the age is unknown, said why, never a number; the window is still reported.
+    let (_, v, _) = m.run("updates.pending.check.sh", "20261125");
+    assert!(v["observed"]["oldest_pending_days"].is_null(), "{v}");
+    assert_eq!(v["observed"]["max_age_days"], 14, "{v}");
+    assert!(v["observed"]["oldest_pending_source"]
+        .as_str()
+        .unwrap()
+        .starts_with("unknown: Software Update records no post date"));
     m.pref(p, "LastFullSuccessfulDate", "2026-09-01 08:00:00 +0000");
     let (_, _, why) = m.check("updates.pending.check.sh");
     assert!(why.contains("last scanned 85 days ago"), "{why}");
@@ -1810,7 +1818,7 @@ fn a_major_upgrade_is_available_not_waiting_and_never_installed() {
     assert_eq!(v["compliant"], false, "{v}");
     assert_eq!(
         v["reason"],
-        "2 recommended updates waiting: Safari; macOS Ventura 13.6;"
+        "2 recommended updates waiting (age unknown): Safari; macOS Ventura 13.6;"
     );
     assert_eq!(v["observed"]["upgrade_available"], "macOS Sonoma 14.0;");
     // The Product Key alone says so, even when sw_vers does not answer.

@@ -632,6 +632,32 @@ fn windows_update_gives_reasons_for_remote_busy_and_partial_installs() {
     let check = &files["updates.pending.check.ps1"];
     assert!(check.contains("Result $false (Get-WuaReason $_) 'error'"));
     assert!(check.contains("$me.Groups | Where-Object { $_.Value -eq 'S-1-5-2' }"));
+    // Patch age: the oldest LastDeploymentChangeTime of the waiting security updates, against the site's window
+    // (an integer in the JSON line), "past the N-day window" only beyond it; unknown said, never a number.
+    assert!(check.contains("$maxAge = [int]'14'"));
+    let oldest = at(
+        check,
+        "($null -eq $oldest -or $t -lt $oldest.LastDeploymentChangeTime)) { $oldest = $u }",
+    );
+    let age = at(check, "$age = [int][math]::Max(0, [math]::Floor(($now - $oldest.LastDeploymentChangeTime).TotalDays))");
+    let past = at(check, "if ($age -gt $maxAge) {");
+    assert!(oldest < age && age < past);
+    assert!(line_of(check, "past the {2}-day window")
+        .contains("-f $security.Count, $age, $maxAge, $names"));
+    assert!(check.contains("Obs 'oldest_pending_days' $null"));
+    assert!(check.contains(
+        "[DateTimeOffset]::FromUnixTimeSeconds([long]$env:HANDOVER_NOW_EPOCH).UtcDateTime"
+    ));
+    let (_d, custom) = render(
+        "windows-11",
+        &format!("{WINDOWS_SITE}\n[updates]\nmax_age_days = 30\n"),
+    );
+    let custom = &custom
+        .iter()
+        .find(|(n, _)| n == "updates.pending.check.ps1")
+        .unwrap()
+        .1;
+    assert!(custom.contains("$maxAge = [int]'30'"));
     // updates.automatic: Windows' own default is automatic; MDM read; no restart under a signed-in user.
     let auto = &files["updates.automatic.check.ps1"];
     assert!(auto.contains("'HKLM:\\SOFTWARE\\Microsoft\\PolicyManager\\current\\device\\Update'"));

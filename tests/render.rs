@@ -313,3 +313,257 @@ fn lansweeper_reads_lsagent_ini_and_never_fails_on_what_it_cannot_read() {
     let j = lansweeper_check("Server=other.example\nPort=9524\n");
     assert_eq!(j["compliant"], false, "{j}");
 }
+
+/// The Debian `updates.pending` check against package lists in a temporary directory, an `apt-get`
+/// stand-in that prints `sim` as its simulated upgrade, and `state` as handover's state directory.
+fn apt_pending_check(site: &str, lists: &Path, state: &Path, sim: &str) -> serde_json::Value {
+    let (_out, files) = crate::support::render_files("debian-12", site, &["sh"]);
+    let script = &files
+        .iter()
+        .find(|(n, _)| n == "updates.pending.check.sh")
+        .unwrap()
+        .1;
+    let bin = state.parent().unwrap().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let stub = bin.join("apt-get");
+    std::fs::write(&stub, "#!/bin/sh\nprintf '%s\\n' \"$APT_SIM\"\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = script.replace("/var/lib/apt/lists", lists.to_str().unwrap());
+    let out = Command::new("/bin/sh")
+        .args(["-c", &script, "updates.pending"])
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin:/usr/sbin:/sbin", bin.display()),
+        )
+        .env("APT_SIM", sim)
+        .env("HANDOVER_STATE_DIR", state)
+        // 2026-11-25T12:00:00Z
+        .env("HANDOVER_NOW_EPOCH", "1795608000")
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(line.trim())
+        .unwrap_or_else(|e| panic!("{e}: {line} {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+fn security_release(date: Option<&str>) -> String {
+    format!(
+        "Origin: Debian\nLabel: Debian-Security\nSuite: stable-security\nCodename: bookworm-security\nVersion: 12\n{}Architectures: all amd64\nSHA256:\n 0123 456 Packages\n",
+        date.map(|d| format!("Date: {d}\n")).unwrap_or_default()
+    )
+}
+
+#[test]
+fn apt_pending_updates_report_their_age_from_the_archive_date_and_remember_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let lists = dir.path().join("lists");
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&lists).unwrap();
+    std::fs::create_dir_all(&state).unwrap();
+    let rel = lists.join("_srv_security_._Release");
+    // The main archive's InRelease (signed, a zone offset) holds a newer Date; its update is no security one.
+    std::fs::write(
+        lists.join("deb.debian.org_debian_dists_bookworm_InRelease"),
+        "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nOrigin: Debian\nLabel: Debian\nSuite: stable\nVersion: 12.8\nDate: Tue, 24 Nov 2026 10:21:41 +0100\n-----BEGIN PGP SIGNATURE-----\n\niQIz\n-----END PGP SIGNATURE-----\n",
+    )
+    .unwrap();
+    let sim = "NOTE: This is only a simulation!\n\
+               Inst libfoo [2] (3 Debian:12.8/stable [amd64])\n\
+               Inst handover-e2e-probe [1.0] (1.1 Debian-Security:12/stable-security [all])\n\
+               Conf handover-e2e-probe (1.1 Debian-Security:12/stable-security [all])";
+    // First check on this device: the security archive's Release is dated 30 days before now.
+    std::fs::write(
+        &rel,
+        security_release(Some("Mon, 26 Oct 2026 12:00:00 UTC")),
+    )
+    .unwrap();
+    let j = apt_pending_check(SITE, &lists, &state, sim);
+    assert_eq!(j["compliant"], false, "{j}");
+    assert_eq!(j["observed"]["oldest_pending_days"], 30, "{j}");
+    assert_eq!(j["observed"]["max_age_days"], 14, "{j}");
+    assert_eq!(j["observed"]["pending"], "handover-e2e-probe", "{j}");
+    assert_eq!(j["observed"]["oldest_pending"], "handover-e2e-probe 1.1");
+    assert_eq!(
+        j["observed"]["oldest_pending_source"],
+        "apt: Date of _srv_security_._Release"
+    );
+    let reason = j["reason"].as_str().unwrap();
+    assert!(reason.contains("past the 14-day window"), "{reason}");
+    // The cached answer says the same.
+    let j = apt_pending_check(SITE, &lists, &state, sim);
+    assert_eq!(j["observed"]["source"], "cache", "{j}");
+    assert_eq!(j["observed"]["oldest_pending_days"], 30, "{j}");
+    // `apt update` fetches a newer Release (dated 2 days ago): the update is no younger for it.
+    std::fs::write(
+        &rel,
+        security_release(Some("Mon, 23 Nov 2026 12:00:00 UTC")),
+    )
+    .unwrap();
+    std::fs::remove_dir_all(state.join("cache")).unwrap();
+    let j = apt_pending_check(SITE, &lists, &state, sim);
+    assert_eq!(j["observed"]["source"], "apt-get", "{j}");
+    assert_eq!(j["observed"]["oldest_pending_days"], 30, "{j}");
+    // A site window of 45 days: still failing, the wording says it is within the window.
+    let site45 = format!("{SITE}\n[updates]\nmax_age_days = 45\n");
+    std::fs::remove_dir_all(state.join("cache")).unwrap();
+    let j = apt_pending_check(&site45, &lists, &state, sim);
+    assert_eq!(j["compliant"], false, "{j}");
+    assert_eq!(j["observed"]["max_age_days"], 45, "{j}");
+    let reason = j["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("within the 45-day window") && !reason.contains("past the"),
+        "{reason}"
+    );
+    // Once installed, nothing waits: no age, and the memory of it is gone.
+    std::fs::remove_dir_all(state.join("cache")).unwrap();
+    let j = apt_pending_check(SITE, &lists, &state, "NOTE: This is only a simulation!");
+    assert_eq!(j["compliant"], true, "{j}");
+    assert!(j["observed"].get("oldest_pending_days").is_none(), "{j}");
+    assert!(!state.join("updates-pending.seen").exists());
+}
+
+#[test]
+fn apt_pending_update_age_on_a_first_check_uses_the_release_date_or_its_file_time() {
+    let sim = "Inst handover-e2e-probe [1.0] (1.1 Debian-Security:12/stable-security [all])";
+    // A fresh update, inside the window; the Date in another zone (+0100: 12:00 UTC).
+    let dir = tempfile::tempdir().unwrap();
+    let (lists, state) = (dir.path().join("lists"), dir.path().join("state"));
+    std::fs::create_dir_all(&lists).unwrap();
+    std::fs::create_dir_all(&state).unwrap();
+    let rel = lists.join("_srv_security_._Release");
+    std::fs::write(
+        &rel,
+        security_release(Some("Sun, 22 Nov 2026 13:00:00 +0100")),
+    )
+    .unwrap();
+    let j = apt_pending_check(SITE, &lists, &state, sim);
+    assert_eq!(j["observed"]["oldest_pending_days"], 3, "{j}");
+    let reason = j["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("within the 14-day window") && !reason.contains("past the"),
+        "{reason}"
+    );
+    // No Date in the Release file: its modification time, said so.
+    let dir = tempfile::tempdir().unwrap();
+    let (lists, state) = (dir.path().join("lists"), dir.path().join("state"));
+    std::fs::create_dir_all(&lists).unwrap();
+    std::fs::create_dir_all(&state).unwrap();
+    let rel = lists.join("_srv_security_._Release");
+    std::fs::write(&rel, security_release(None)).unwrap();
+    let touched = Command::new("touch")
+        .args(["-d", "2026-11-05T12:00:00Z"])
+        .arg(&rel)
+        .status()
+        .unwrap();
+    assert!(touched.success());
+    let j = apt_pending_check(SITE, &lists, &state, sim);
+    assert_eq!(j["observed"]["oldest_pending_days"], 20, "{j}");
+    assert!(
+        j["observed"]["oldest_pending_source"]
+            .as_str()
+            .unwrap()
+            .starts_with("apt: modification time of _srv_security_._Release"),
+        "{j}"
+    );
+    assert!(j["reason"]
+        .as_str()
+        .unwrap()
+        .contains("past the 14-day window"));
+    // No Release file names the archive: handover's first sight, 0 days, said so.
+    std::fs::remove_file(&rel).unwrap();
+    std::fs::remove_dir_all(&state).unwrap();
+    std::fs::create_dir_all(&state).unwrap();
+    let j = apt_pending_check(SITE, &lists, &state, sim);
+    assert_eq!(j["observed"]["oldest_pending_days"], 0, "{j}");
+    assert!(
+        j["observed"]["oldest_pending_source"]
+            .as_str()
+            .unwrap()
+            .contains("first seen by handover"),
+        "{j}"
+    );
+}
+
+/// The RHEL `updates.pending` check with a `dnf` stand-in: `check-update` lists `pending` (exit 100, or 0
+/// when empty) and `updateinfo info` prints `info`.
+fn dnf_pending_check(pending: &str, info: &str) -> serde_json::Value {
+    let (_out, files) = render("rhel-9");
+    let script = &files
+        .iter()
+        .find(|(n, _)| n == "updates.pending.check.sh")
+        .unwrap()
+        .1;
+    let dir = tempfile::tempdir().unwrap();
+    let stub = dir.path().join("dnf");
+    std::fs::write(
+        &stub,
+        "#!/bin/sh\ncase \"$*\" in\n  *check-update*) [ -n \"$PENDING\" ] || exit 0; printf '%s\\n' \"$PENDING\"; exit 100 ;;\n  *updateinfo\\ info\\ --security*) printf '%s\\n' \"$INFO\" ;;\n  *) exit 1 ;;\nesac\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new("/bin/sh")
+        .args(["-c", script, "updates.pending"])
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin:/usr/sbin:/sbin", dir.path().display()),
+        )
+        .env("PENDING", pending)
+        .env("INFO", info)
+        .env("HANDOVER_STATE_DIR", dir.path())
+        // 2026-11-25T12:00:00Z
+        .env("HANDOVER_NOW_EPOCH", "1795608000")
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(line.trim())
+        .unwrap_or_else(|e| panic!("{e}: {line} {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn dnf_pending_updates_report_the_oldest_advisory_date_of_dnf4_and_dnf5() {
+    let pending = "openssl-libs.x86_64  1:3.0.7-27.el9  rhel-9-baseos\nkernel.x86_64  5.14.0-427.el9  rhel-9-baseos";
+    // dnf4 (RHEL 9): display_info's right-aligned labels, "Updated".
+    let dnf4 = "===============================================================================\n  \
+                Important: openssl security update\n\
+                ===============================================================================\n  \
+                Update ID : RHSA-2026:1111\n       Type : security\n    Updated : 2026-10-20 08:00:00\n       \
+                CVEs : CVE-2026-0001\n\n\
+                ===============================================================================\n  \
+                Moderate: kernel security update\n\
+                ===============================================================================\n  \
+                Update ID : RHSA-2026:2222\n       Type : security\n    Updated : 2026-11-20 00:00:00\n";
+    let j = dnf_pending_check(pending, dnf4);
+    assert_eq!(j["compliant"], false, "{j}");
+    assert_eq!(j["observed"]["oldest_pending_days"], 36, "{j}");
+    assert_eq!(j["observed"]["oldest_pending"], "RHSA-2026:1111", "{j}");
+    assert_eq!(j["observed"]["max_age_days"], 14, "{j}");
+    let reason = j["reason"].as_str().unwrap();
+    assert!(reason.contains("past the 14-day window"), "{reason}");
+    // dnf5 (RHEL 10, Fedora): a key-value table with "Issued".
+    let dnf5 = "Name        : FEDORA-2026-abc123\nTitle       : openssl-3.2.4-1.fc43\nSeverity    : Important\n\
+                Type        : security\nStatus      : stable\nVendor      : Fedora Project\n\
+                Issued      : 2026-11-21 17:30:00\nDescription : fixes\nReference   : \n \
+                Title       : CVE-2026-0001\n Id          : 2350000\n";
+    let j = dnf_pending_check(pending, dnf5);
+    assert_eq!(j["observed"]["oldest_pending_days"], 3, "{j}");
+    assert_eq!(j["observed"]["oldest_pending"], "FEDORA-2026-abc123", "{j}");
+    let reason = j["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("within the 14-day window") && !reason.contains("past the"),
+        "{reason}"
+    );
+    // No dated advisory: the age is unknown, said so, and the control still fails.
+    let j = dnf_pending_check(pending, "");
+    assert_eq!(j["compliant"], false, "{j}");
+    assert!(j["observed"]["oldest_pending_days"].is_null(), "{j}");
+    assert!(j["observed"]["oldest_pending_source"]
+        .as_str()
+        .unwrap()
+        .starts_with("unknown:"));
+    // Nothing waiting.
+    let j = dnf_pending_check("", dnf4);
+    assert_eq!(j["compliant"], true, "{j}");
+    assert!(j["observed"].get("oldest_pending_days").is_none(), "{j}");
+}

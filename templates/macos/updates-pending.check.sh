@@ -22,5 +22,19 @@ if [ -n "$last" ]; then
 else
   problem "Software Update has never scanned for updates"
 fi
-[ "$n" = 0 ] || problem "$n recommended updates waiting: $names"
+# Patch age (Cyber Essentials: high and critical fixes within 14 days, the site's [updates] max_age_days): not
+# known offline. Software Update's cache of its last scan (RecommendedUpdates) holds each update's name, version
+# and product key, no post date; the catalogue's PostDate is only on Apple's server (and macOS 11 and later
+# update the OS through MobileSoftwareUpdate, outside that catalogue); mSCP's own check
+# (system_settings_softwareupdate_current) reads only LastFullSuccessfulDate. The scan date would be a number
+# that looks like an age and is not one, so the age is reported unknown, with this reason.
+max_age={{site.updates.max_age_days}}
+obsn max_age_days "$max_age"
+if [ "$n" = 0 ]; then
+  obs oldest_pending_source "nothing pending"
+else
+  obsn oldest_pending_days ''
+  obs oldest_pending_source "unknown: Software Update records no post date for waiting updates offline (RecommendedUpdates holds name, version and product key only)"
+  problem "$n recommended updates waiting (age unknown): $names"
+fi
 finish "no recommended update waiting (last scan $last)${upgrades:+; a major upgrade is available, not required: $upgrades}"

@@ -9,6 +9,16 @@ obs() { _obs="${_obs}s	$1	$2
 "; }
 obsb() { _obs="${_obs}b	$1	$2
 "; }
+# obsn KEY INTEGER: an observed JSON integer; anything but 1 to 15 digits (after an optional minus) is null,
+# so that no value can break the JSON line. Leading zeros are dropped (JSON has no 007).
+obsn() {
+  case "$2" in
+    '' | *[!0-9-]* | ?*-* | - | ????????????????*) _n=null ;;
+    *) _n=$(printf '%s' "$2" | sed 's/^\(-\{0,1\}\)0*\([0-9]\)/\1\2/') ;;
+  esac
+  _obs="${_obs}n	$1	$_n
+"
+}
 
 # problem REASON: the control fails for this reason (several are joined with "; ").
 problem() { _fails="${_fails:+$_fails; }$1"; }
@@ -28,7 +38,7 @@ result() {
       }
       return out
     }
-    { v = ($1 == "b") ? $3 : "\"" esc($3) "\""; o = o (n++ ? "," : "") "\"" esc($2) "\":" v }
+    { v = ($1 == "b" || $1 == "n") ? $3 : "\"" esc($3) "\""; o = o (n++ ? "," : "") "\"" esc($2) "\":" v }
     END {
       s = ENVIRON["S"]
       printf "{\"compliant\":%s,\"reason\":\"%s\",\"observed\":{%s}%s}\n", ENVIRON["C"], esc(ENVIRON["R"]), o, (s == "" ? "" : ",\"status\":\"" s "\"")

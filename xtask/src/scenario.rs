@@ -354,10 +354,76 @@ pub fn prepare_compliant_device(c: &Container) -> Result<()> {
     lock_stray_account(c, &apply)
 }
 
+/// Dates the local security archive (its Release file's `Date:`, as Debian's security archive has one) and
+/// refreshes apt's list of it, as `apt update` would. apt keeps its old copy of a Release file that is older than
+/// the one it has, so the dates given must grow.
+fn date_security_archive(c: &Container, date: &str) -> Result<()> {
+    sh(
+        c,
+        &format!(
+            "sed -i '/^Date: /d; /^Origin: /a Date: {date}' /srv/security/Release && \
+             apt-get -qq update -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/e2e-security.list \
+             -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0 && \
+             grep -h '^Date: ' /var/lib/apt/lists/*srv_security*Release"
+        ),
+    )
+    .map(|_| ())
+}
+
+/// Issue 16, patch age on `updates.pending`: the probe's security update, which its archive dates 30 days
+/// before [`NOW`], is past the site's 14-day window (Cyber Essentials). An `apt update` that fetches a newer
+/// Release leaves it as old (handover remembers when it first saw it); a device never checked before, whose
+/// lists date the same update 2 days ago, still fails, within the window.
+fn patch_age(c: &Container, before: &Run) -> Result<()> {
+    let age = |r: &Value, want: i64, words: &str| -> Result<()> {
+        let obs = &r["observed"];
+        let reason = r["reason"].as_str().unwrap_or("");
+        ensure!(
+            r["status"] == "fail"
+                && obs["oldest_pending_days"].as_i64() == Some(want)
+                && obs["max_age_days"].as_i64() == Some(14)
+                && reason.contains(words)
+                && (words.starts_with("past") || !reason.contains("past the"))
+                && obs["oldest_pending_source"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("Release")),
+            "updates.pending should be {want} days old, \"{words}\": {r}"
+        );
+        Ok(())
+    };
+    age(
+        before.control("updates.pending"),
+        30,
+        "past the 14-day window",
+    )?;
+    date_security_archive(c, "Mon, 23 Nov 2026 12:00:00 UTC")?; // NOW - 2 days
+    let again = handover(c, "check --only updates.pending")?;
+    age(
+        again.control("updates.pending"),
+        30,
+        "past the 14-day window",
+    )?;
+    let out = c.exec(&format!(
+        "install -d -m 0700 /root/fresh-state && HANDOVER_STATE_DIR=/root/fresh-state HANDOVER_NOW={NOW} \
+         {GUEST_BIN} check --only updates.pending --format json; rc=$?; rm -rf /root/fresh-state; exit $rc"
+    ))?;
+    let fresh: Value = serde_json::from_str(&out.stdout)
+        .with_context(|| format!("check on a fresh state: {}\n{}", out.stdout, out.stderr))?;
+    let fresh = fresh["controls"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["id"] == "updates.pending"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    age(&fresh, 2, "within the 14-day window")?;
+    println!("ok: the waiting security update is 30 days old, past the 14-day window; a newer Release leaves it so; a first check dated 2 days is within it");
+    Ok(())
+}
+
 pub fn run(c: &Container, release: &Release) -> Result<()> {
     write_site(c)?;
 
-    // 1. A fresh device fails check.
+    // 1. A fresh device fails check; its waiting security update is past the 14-day window.
+    date_security_archive(c, "Mon, 26 Oct 2026 12:00:00 UTC")?; // NOW - 30 days
     let before = handover(c, "check --user jdoe")?;
     ensure!(
         before.code == 1,
@@ -366,6 +432,7 @@ pub fn run(c: &Container, release: &Release) -> Result<()> {
         before.stderr
     );
     before.expect("check before apply", BEFORE)?;
+    patch_age(c, &before)?;
 
     // 2. plan changes nothing and says what would change.
     let fp = fingerprint(c)?;

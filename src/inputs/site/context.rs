@@ -11,6 +11,9 @@ use super::schema::{EndpointProduct, SiteFile};
 use super::validate::DEFAULT_IDLE_MINUTES;
 use super::values::{mdm_host, normalize_source, resolve_url, url_file_name};
 
+/// `[updates] max_age_days` when the site does not say: Cyber Essentials' 14 days for high and critical fixes.
+pub(crate) const DEFAULT_MAX_AGE_DAYS: i64 = 14;
+
 /// The template context of a site. Absent keys with no default stay absent (null), so that
 /// [`Site::get`] can tell a control that needs them.
 pub(crate) fn context_of(
@@ -68,6 +71,9 @@ pub(crate) fn context_of(
             }),
             "service": file.endpoint.service,
             "artifact": file.endpoint.artifact,
+        },
+        "updates": {
+            "max_age_days": file.updates.max_age_days.unwrap_or(DEFAULT_MAX_AGE_DAYS),
         },
         "device_management": file.device_management.as_ref().map(|d| json!({
             "service": d.service, "artifact": d.artifact,

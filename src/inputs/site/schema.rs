@@ -19,6 +19,8 @@ pub struct SiteFile {
     pub firewall: Firewall,
     #[serde(default)]
     pub endpoint: Endpoint,
+    #[serde(default)]
+    pub updates: Updates,
     pub device_management: Option<DeviceManagement>,
     pub office: Option<Office>,
     pub vpn: Option<Vpn>,
@@ -125,6 +127,14 @@ pub enum EndpointProduct {
     Clamav,
     Defender,
     Site,
+}
+
+/// `[updates]`: how long a security update may wait before `updates.pending` says it is past the window.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Updates {
+    /// Days a pending security update may wait (Cyber Essentials: high and critical fixes within 14 days).
+    pub max_age_days: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -314,3 +314,35 @@ fn device_lock_idle_minutes_defaults_to_15_and_refuses_never_and_silly_values() 
         assert!(e.contains("site.toml:2:") && e.contains(key), "{src}: {e}");
     }
 }
+
+#[test]
+fn updates_max_age_days_defaults_to_14_and_is_1_to_365() {
+    assert_eq!(
+        parse("").unwrap().get("updates.max_age_days"),
+        Some(&json!(14))
+    );
+    let s = parse("[organisation]\nname = \"U\"\n[updates]\nmax_age_days = 30\n").unwrap();
+    assert_eq!(s.get("updates.max_age_days"), Some(&json!(30)));
+    for bad in ["0", "366", "-1"] {
+        let e = parse(&format!(
+            "[organisation]\nname = \"U\"\n[updates]\nmax_age_days = {bad}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("/etc/handover/site.toml:4:")
+                && e.contains("key `updates.max_age_days`")
+                && e.contains("outside 1..=365"),
+            "{bad}: {e}"
+        );
+    }
+    let e = parse("[updates]\nmax_age_days = \"fortnight\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(":2:") && e.contains("updates.max_age_days"),
+        "{e}"
+    );
+    let e = parse("[updates]\nmax_age = 14\n").unwrap_err().to_string();
+    assert!(e.contains("updates.max_age"), "{e}");
+}

@@ -121,6 +121,7 @@ pub(crate) fn validate(
     }
     organisation(&file.organisation, err)?;
     device_lock(&file.device_lock, err)?;
+    updates(&file.updates, err)?;
     // Values that reach the ODT configuration.xml and env names: one word each (the fuzzer found a
     // newline and U+0001 passing into the XML before this).
     if let Some(o) = &file.office {
@@ -175,6 +176,20 @@ fn accounts(a: &Accounts, err: &dyn Fn(&[&str], String) -> InputError) -> Result
     }
     for (i, name) in a.allowed.iter().flatten().enumerate() {
         check_name(&["accounts", "allowed", &i.to_string()], name, err)?;
+    }
+    Ok(())
+}
+
+/// `[updates]`: the window a pending security update may wait, 1 to 365 days (0 would fail every update
+/// the moment it is published; more than a year is no window).
+fn updates(u: &Updates, err: &dyn Fn(&[&str], String) -> InputError) -> Result<(), InputError> {
+    if let Some(n) = u.max_age_days {
+        if !(1..=365).contains(&n) {
+            return Err(err(
+                &["updates", "max_age_days"],
+                format!("{n} is outside 1..=365 (days a security update may wait)"),
+            ));
+        }
     }
     Ok(())
 }
