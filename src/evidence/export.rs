@@ -221,11 +221,11 @@ fn properties(r: &Report) -> Vec<(&'static str, String)> {
     p
 }
 
-fn chain_word(c: crate::evidence::timeline::Chain) -> &'static str {
+fn chain_word(c: crate::evidence::report::Chain) -> &'static str {
     match c {
-        crate::evidence::timeline::Chain::Unbroken => "unbroken",
-        crate::evidence::timeline::Chain::Broken => "broken",
-        crate::evidence::timeline::Chain::Missing => "missing",
+        crate::evidence::report::Chain::Unbroken => "unbroken",
+        crate::evidence::report::Chain::Broken => "broken",
+        crate::evidence::report::Chain::Missing => "missing",
     }
 }
 
@@ -391,7 +391,7 @@ fn label(s: Status) -> &'static str {
 
 fn control_context(c: &ControlReport, now: &str) -> Value {
     // SPEC §2 time in state: in words for a failing control, else the day its status began.
-    let failing = crate::evidence::timeline::failing_since(c.status, c.since.as_deref(), now);
+    let failing = crate::evidence::report::failing_since(c.status, c.since.as_deref(), now);
     let since_line = match (&failing, &c.since) {
         (None, Some(s)) => Some(format!(
             "{} since {}",

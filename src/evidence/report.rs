@@ -164,7 +164,7 @@ pub struct Report {
     /// Where the controls' `since` come from: the record chain `unbroken`, `broken` or `missing`, and
     /// a note that says why (SPEC §2 time in state). Absent in reports written before 2026-12.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub time_in_state: Option<crate::evidence::timeline::TimeInState>,
+    pub time_in_state: Option<TimeInState>,
 }
 
 impl Report {
@@ -213,7 +213,7 @@ fn paint(status: Status, text: &str, color: bool) -> String {
 /// failed, and the Cyber Essentials items that a blocking control leaves unmet.
 fn suffix(c: &ControlReport, now: &str) -> String {
     let mut parts = Vec::new();
-    if let Some(s) = crate::evidence::timeline::failing_since(c.status, c.since.as_deref(), now) {
+    if let Some(s) = failing_since(c.status, c.since.as_deref(), now) {
         parts.push(s);
     }
     // A waived control's reason already says which items the waiver does not excuse.
@@ -297,6 +297,45 @@ pub fn text_with(r: &Report, color: bool) -> String {
         out.push_str(&format!("{label} {}\n", one_line(w)));
     }
     out
+}
+
+/// The state of the record chain that `since` was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Chain {
+    /// Carried from the newest record, whose hash `state.json` names.
+    Unbroken,
+    /// The chain does not hold: every `since` (or those not reached) restarts at this run.
+    Broken,
+    /// No earlier record (a first run), or none readable: every `since` is this run.
+    Missing,
+}
+
+/// The report's account of where its `since` values come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeInState {
+    pub chain: Chain,
+    pub note: String,
+}
+
+/// "failing since 2026-11-02, 33 days" for a control that fails or errs, from its `since`.
+pub fn failing_since(status: Status, since: Option<&str>, now: &str) -> Option<String> {
+    let word = match status {
+        Status::Fail => "failing",
+        Status::Error => "in error",
+        _ => return None,
+    };
+    let since = since?;
+    if since == now {
+        return Some(format!("{word} since this run"));
+    }
+    let day = since.get(..10).unwrap_or(since);
+    Some(
+        match crate::support::clock::days_between_times(since, now)? {
+            1 => format!("{word} since {day}, 1 day"),
+            n => format!("{word} since {day}, {n} days"),
+        },
+    )
 }
 
 #[cfg(test)]

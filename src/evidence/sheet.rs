@@ -121,7 +121,7 @@ fn since_day(c: &ControlReport) -> String {
 fn time_in_state_note(r: &Report) -> Option<String> {
     r.time_in_state
         .as_ref()
-        .filter(|t| t.chain != crate::evidence::timeline::Chain::Unbroken)
+        .filter(|t| t.chain != crate::evidence::report::Chain::Unbroken)
         .map(|t| format!("Since: {}", t.note))
 }
 

@@ -24,33 +24,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::evidence::report::{Report, Status};
+use crate::evidence::report::{Chain, Report, Status, TimeInState};
 use crate::evidence::store::list_records;
 use crate::support::hashing::sha256_bytes;
 
 /// How many records a run steps back at most, looking for a control a partial record lacks.
 const MAX_STEPS: usize = 64;
-
-/// The state of the record chain that `since` was read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Chain {
-    /// Carried from the newest record, whose hash `state.json` names.
-    Unbroken,
-    /// The chain does not hold: every `since` (or those not reached) restarts at this run.
-    Broken,
-    /// No earlier record (a first run), or none readable: every `since` is this run.
-    Missing,
-}
-
-/// The report's account of where its `since` values come from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TimeInState {
-    pub chain: Chain,
-    pub note: String,
-}
 
 /// What the chain says of each control: its last status and since when it has had it.
 #[derive(Debug, Clone)]
@@ -234,34 +215,10 @@ pub fn stamp_from(report: &mut Report, state_dir: &Path, head: Option<&str>) {
     stamp(report, &prior);
 }
 
-/// Whole days from `since` to `now` (RFC 3339), if both read.
-pub fn days_between(since: &str, now: &str) -> Option<u64> {
-    let a = humantime::parse_rfc3339_weak(since).ok()?;
-    let b = humantime::parse_rfc3339_weak(now).ok()?;
-    Some(b.duration_since(a).unwrap_or_default().as_secs() / 86_400)
-}
-
-/// "failing since 2026-11-02, 33 days" for a control that fails or errs, from its `since`.
-pub fn failing_since(status: Status, since: Option<&str>, now: &str) -> Option<String> {
-    let word = match status {
-        Status::Fail => "failing",
-        Status::Error => "in error",
-        _ => return None,
-    };
-    let since = since?;
-    if since == now {
-        return Some(format!("{word} since this run"));
-    }
-    let day = since.get(..10).unwrap_or(since);
-    Some(match days_between(since, now)? {
-        1 => format!("{word} since {day}, 1 day"),
-        n => format!("{word} since {day}, {n} days"),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evidence::report::failing_since;
 
     #[test]
     fn fixed_restarts_pass_carries_and_any_other_change_restarts() {

@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::inputs::assets::Sources;
-use crate::inputs::profile::{control_ids, control_info, CONTROLS};
+use crate::inputs::profile::{control_ids, control_info, Profile, CONTROLS};
 use crate::inputs::textpos::{line_of, parse_toml};
 use crate::support::error::InputError;
 
@@ -138,6 +138,16 @@ impl Frameworks {
             from: path.to_string(),
         })
     }
+}
+
+/// `profile` with the requirements each control serves: once per run, not in `Sources::load`, which
+/// listing and selection call for every profile.
+pub fn attach(sources: &Sources, mut profile: Profile) -> Result<Profile, InputError> {
+    let frameworks = load(sources)?;
+    for c in &mut profile.controls {
+        c.frameworks = frameworks.of(&c.id);
+    }
+    Ok(profile)
 }
 
 /// The mapping of `sources`: `--profiles-dir`'s `frameworks.toml` when it has one, else the embedded one.

@@ -463,16 +463,6 @@ impl Sources {
         resolve(name, files)
     }
 
-    /// `profile` with the requirements each control serves (`profiles/frameworks.toml`): once per run,
-    /// not in [`Sources::load`], which listing and selection call for every profile.
-    pub fn with_frameworks(&self, mut profile: Profile) -> Result<Profile, InputError> {
-        let frameworks = crate::inputs::frameworks::load(self)?;
-        for c in &mut profile.controls {
-            c.frameworks = frameworks.of(&c.id);
-        }
-        Ok(profile)
-    }
-
     /// Load a profile from a file path (`profiles validate FILE`), its `extends` from these sources.
     pub fn load_file(&self, path: &Path) -> Result<Profile, InputError> {
         let src = std::fs::read_to_string(path)

@@ -180,7 +180,7 @@ pub fn refused_firewall_entries(site: &Site, cleartext_ports: &[u64]) -> Vec<Str
 impl Resolved {
     pub fn new(sources: &Sources, profile: Profile, site: Site) -> Result<Resolved> {
         let renderer = Renderer::new(sources)?;
-        let profile = sources.with_frameworks(profile)?;
+        let profile = crate::inputs::frameworks::attach(sources, profile)?;
         let lifecycle = crate::inputs::lifecycle::load(sources)?;
         let digest = digest(sources, &profile, &lifecycle);
         let firewall = firewall_context(&profile, &site);

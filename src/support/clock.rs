@@ -101,6 +101,19 @@ pub(crate) fn days_between(a: &str, b: &str) -> i64 {
     day_number(b).unwrap_or(0) - day_number(a).unwrap_or(0)
 }
 
+/// Whole days from the epoch second `from` to `to`, never negative (a clock behind counts 0): the
+/// time-of-day form of [`days_between`], for `since` and report ages.
+pub(crate) fn whole_days(from: i64, to: i64) -> i64 {
+    (to - from).div_euclid(86_400).max(0)
+}
+
+/// [`whole_days`] between two RFC 3339 times, `None` when either does not read.
+pub(crate) fn days_between_times(from: &str, to: &str) -> Option<u64> {
+    let a = humantime::parse_rfc3339_weak(from).ok()?;
+    let b = humantime::parse_rfc3339_weak(to).ok()?;
+    Some(whole_days(epoch(a) as i64, epoch(b) as i64) as u64)
+}
+
 /// Days since the epoch of a `YYYY-MM-DD` date (UTC midnight), `None` when it does not parse.
 pub(crate) fn day_number(d: &str) -> Option<i64> {
     let t = humantime::parse_rfc3339(&format!("{d}T00:00:00Z")).ok()?;

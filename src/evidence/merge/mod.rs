@@ -157,11 +157,6 @@ impl<'a> Failing<'a> {
     }
 }
 
-/// Whole days from the epoch second `from` to `now` (never negative: a clock behind a report's is 0).
-pub(crate) fn days(from: i64, now: i64) -> i64 {
-    (now - from).div_euclid(86_400).max(0)
-}
-
 /// The file names of `dir`'s JSON files, for `report merge DIR`.
 pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();

@@ -9,8 +9,9 @@ use std::time::SystemTime;
 
 use serde_json::{json, Value};
 
-use super::{days, epoch_of, Failing, Row, WINDOW_DAYS};
+use super::{epoch_of, Failing, Row, WINDOW_DAYS};
 use crate::evidence::report::{Report, Status};
+use crate::support::clock::whole_days;
 
 /// The fleet page's template.
 pub(super) const HTML_TEMPLATE: &str = "report/fleet.html.hbs";
@@ -69,7 +70,7 @@ impl<'a> Device<'a> {
     fn of(row: &'a Row, now: i64) -> Self {
         let r: &Report = &row.report;
         let failing = Failing::of(r);
-        let days_failing = failing.oldest_since.map(|(_, e)| days(e, now));
+        let days_failing = failing.oldest_since.map(|(_, e)| whole_days(e, now));
         let mut past: Vec<&str> = failing
             .controls
             .iter()
@@ -77,7 +78,7 @@ impl<'a> Device<'a> {
                 c.since
                     .as_deref()
                     .and_then(epoch_of)
-                    .is_some_and(|e| days(e, now) > WINDOW_DAYS)
+                    .is_some_and(|e| whole_days(e, now) > WINDOW_DAYS)
             })
             .map(|c| c.id.as_str())
             .collect();
@@ -85,7 +86,7 @@ impl<'a> Device<'a> {
             past.push("updates.pending");
         }
         // A report whose time does not read is as good as none: stale.
-        let stale = epoch_of(&r.finished_at).is_none_or(|e| days(e, now) > WINDOW_DAYS);
+        let stale = epoch_of(&r.finished_at).is_none_or(|e| whole_days(e, now) > WINDOW_DAYS);
         Device {
             row,
             failing,
