@@ -22,5 +22,6 @@ mod render;
 mod security_inputs;
 mod security_kit;
 mod security_output;
+mod site;
 mod support;
 mod waivers;

@@ -20,6 +20,7 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Show what handover detects about this device.
     Facts {
+        /// Output format: text, or one JSON document.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -27,6 +28,7 @@ pub(crate) enum Command {
     Plan {
         #[command(flatten)]
         common: Common,
+        /// Output format: text, or one JSON document (SPEC §3).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -46,14 +48,19 @@ pub(crate) enum Command {
     Apply(ApplyArgs),
     /// Write the exact scripts that would run, for review.
     Render {
+        /// Profile name (default: the one that matches this device's OS).
         #[arg(long)]
         profile: Option<String>,
+        /// Site file (default: /etc/handover/site.toml).
         #[arg(long)]
         site: Option<PathBuf>,
+        /// The directory the scripts are written into.
         #[arg(long)]
         out: PathBuf,
+        /// Read profiles from DIR instead of the ones built in.
         #[arg(long)]
         profiles_dir: Option<PathBuf>,
+        /// Read templates from DIR instead of the ones built in.
         #[arg(long)]
         templates_dir: Option<PathBuf>,
     },
@@ -92,13 +99,39 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: KitAction,
     },
+    /// The site file: write a commented one to fill in (`init`), validate it (`validate`), print its
+    /// JSON Schema for editors (`schema`).
+    Site {
+        #[command(subcommand)]
+        action: SiteAction,
+        /// Read profiles from DIR instead of the ones built in.
+        #[arg(long, global = true, value_name = "DIR")]
+        profiles_dir: Option<PathBuf>,
+        /// Read templates from DIR instead of the ones built in.
+        #[arg(long, global = true, value_name = "DIR")]
+        templates_dir: Option<PathBuf>,
+    },
+    /// Print a shell completion script (bash, zsh, fish or powershell) on stdout.
+    Completions {
+        /// The shell the script is for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write a man page per command (handover.1, handover-site-init.1, …) into DIR.
+    Man {
+        /// The directory the pages go in (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// List, show or validate profiles.
     Profiles {
         #[command(subcommand)]
         action: ProfilesAction,
-        #[arg(long, global = true)]
+        /// Read profiles from DIR instead of the ones built in.
+        #[arg(long, global = true, value_name = "DIR")]
         profiles_dir: Option<PathBuf>,
-        #[arg(long, global = true)]
+        /// Read templates from DIR instead of the ones built in.
+        #[arg(long, global = true, value_name = "DIR")]
         templates_dir: Option<PathBuf>,
     },
 }
@@ -147,19 +180,24 @@ pub(crate) enum RecordAction {
         /// alone proves nothing against the device's administrator).
         #[arg(long)]
         allow_unsigned: bool,
+        /// Output format: text, or one JSON document.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
     /// What changed between two records (paths, sequence numbers or names): statuses, OS, profile.
     Diff {
+        /// The older record: a path, a sequence number or a record name.
         a: String,
+        /// The newer record: a path, a sequence number or a record name.
         b: String,
+        /// Output format: text, or one JSON document.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
     /// Copy this device's records to `KIT/records/<device>/`, signing nothing: only the record of a
     /// run with the kit present (`check --kit`, `apply --kit`) is signed.
     Export {
+        /// The technician's kit directory.
         #[arg(long)]
         kit: PathBuf,
         /// The device's directory on the kit (default: `serial-<serial>`, else `chain-<hash>`).
@@ -169,6 +207,7 @@ pub(crate) enum RecordAction {
     /// Copy a device's records back from the kit (after a reinstall), so the chain continues; they are
     /// verified against the kit's key first.
     Import {
+        /// The technician's kit directory.
         #[arg(long)]
         kit: PathBuf,
         /// The device's directory on the kit (default: `serial-<serial>`; a device with no serial and
@@ -179,7 +218,9 @@ pub(crate) enum RecordAction {
     /// The handover sheet for the user (device, who, why, each control, attestations, the user's duties
     /// and ITP07 Appendix B's acceptance text) from FILE, by default the latest full record.
     Show {
+        /// The record (default: the latest full record of this device).
         file: Option<PathBuf>,
+        /// md (Markdown), html (one self-contained page) or json.
         #[arg(long, value_enum, default_value_t = SheetFormat::Md)]
         format: SheetFormat,
         /// Write to FILE instead of stdout.
@@ -192,10 +233,13 @@ pub(crate) enum RecordAction {
 pub(crate) enum ReportAction {
     /// One row per device (its newest full run) from JSON reports or records (files or directories).
     Merge {
+        /// JSON reports or records, or directories holding them.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// csv (one row per device) or html (one page).
         #[arg(long, value_enum, default_value_t = MergeFormat::Csv)]
         format: MergeFormat,
+        /// Write to FILE instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -206,10 +250,13 @@ pub(crate) enum ScheduleAction {
     /// Install the systemd timer (Linux), scheduled task (Windows) or launchd job (macOS): `check`,
     /// then `apply --only` endpoint protection, Lansweeper and the VPN, both writing records.
     Install {
+        /// Run once a day (the default).
         #[arg(long, conflicts_with = "weekly")]
         daily: bool,
+        /// Run once a week.
         #[arg(long)]
         weekly: bool,
+        /// Site file the scheduled runs use (default: /etc/handover/site.toml).
         #[arg(long)]
         site: Option<PathBuf>,
         /// Time of day (default: any time of the day, spread by systemd; 12:00 elsewhere).
@@ -227,6 +274,7 @@ pub(crate) enum LifecycleAction {
     /// Update the table's rows of one product from an endoflife.date JSON export (API v0 or v1),
     /// keeping hand-written fields and comments; rows are never deleted.
     Import {
+        /// The endoflife.date JSON export.
         file: PathBuf,
         /// The endoflife.date product (required for a v0 export, which does not name it).
         #[arg(long)]
@@ -243,6 +291,7 @@ pub(crate) enum WaiversAction {
     /// Validate the site's waivers (errors exit 2 naming file, line and key) and show each one's state
     /// for this device and today: valid (days left), EXPIRED, or for other devices.
     Lint {
+        /// Site file (default: /etc/handover/site.toml).
         #[arg(long)]
         site: Option<PathBuf>,
     },
@@ -253,11 +302,13 @@ pub(crate) enum KitAction {
     /// Fill DIR (new or empty) with the binary, the site, every installer, a package repository per
     /// Linux release this machine runs, a README and a MANIFEST.sha256 of it all.
     Build {
+        /// The kit directory (new or empty).
         #[arg(long)]
         out: PathBuf,
         /// The profiles the kit serves (default: all); their artifacts and package repositories go in.
         #[arg(long)]
         profile: Vec<String>,
+        /// Site file the kit carries (default: /etc/handover/site.toml).
         #[arg(long)]
         site: Option<PathBuf>,
         /// The download cache the installers come from (default: /var/cache/handover).
@@ -271,11 +322,15 @@ pub(crate) enum KitAction {
         no_packages: bool,
     },
     /// Re-hash every file of a kit against its MANIFEST.sha256; exit 1 naming what changed.
-    Verify { dir: PathBuf },
+    Verify {
+        /// The kit directory.
+        dir: PathBuf,
+    },
     /// Make the ed25519 key pair that signs records (`KIT/keys/records.key`, sealed under a passphrase
     /// you type, and `.pub`): the record of each run with the kit present (`--kit`) is signed and copied
     /// to `KIT/records/<device>/`.
     Keygen {
+        /// The kit directory.
         dir: PathBuf,
         /// Seal an existing unencrypted key (made before keys were sealed) under a passphrase instead.
         #[arg(long)]
@@ -289,6 +344,7 @@ pub(crate) enum KitAction {
     /// sign on the device (no passphrase typed there), each after checking that it is its device's
     /// newest record and chains to the kit's newest signed one. Exit 1 if any was refused.
     Sign {
+        /// The kit directory.
         dir: PathBuf,
         /// Read the passphrase from the first line of FILE instead of the terminal (automation only).
         #[arg(long, value_name = "FILE")]
@@ -301,6 +357,7 @@ pub(crate) enum ArtifactsAction {
     /// Download every https artifact into the cache: in parallel, resuming partial downloads, hashing
     /// while downloading; a file enters the cache only once its sha256 matches. Exit 1 if any failed.
     Fetch {
+        /// Site file (default: /etc/handover/site.toml).
         #[arg(long)]
         site: Option<PathBuf>,
         /// Only the artifacts this profile's controls use.
@@ -325,8 +382,10 @@ pub(crate) enum ArtifactsAction {
     /// Hash installers downloaded by hand into DIR and write their `[artifacts.*]` tables into the site
     /// (comments and layout kept); shows the changes and asks first.
     Lock {
+        /// The directory holding the installers downloaded by hand.
         #[arg(long)]
         from: PathBuf,
+        /// Site file to write into (default: /etc/handover/site.toml).
         #[arg(long)]
         site: Option<PathBuf>,
         /// Write without asking.
@@ -336,6 +395,7 @@ pub(crate) enum ArtifactsAction {
     /// Re-hash every artifact where it is expected (its path, or the download cache); exit 1 on any
     /// missing or mismatching one.
     Verify {
+        /// Site file (default: /etc/handover/site.toml).
         #[arg(long)]
         site: Option<PathBuf>,
         /// Only the artifacts this profile's controls use (default: every artifact of the site).
@@ -348,13 +408,47 @@ pub(crate) enum ArtifactsAction {
 }
 
 #[derive(Subcommand, Debug)]
+pub(crate) enum SiteAction {
+    /// Write a site file for a profile's OS: every key its controls use, each commented with its meaning,
+    /// default and rule, and placeholders that `site validate` flags until they are filled. Mode 600.
+    Init {
+        /// The profile whose controls' keys are written (default: the one that matches this device's OS).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Where to write it (default: /etc/handover/site.toml).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run the validation `check` and `apply` run on a site file (keys, types, waivers, artifact pins,
+    /// placeholders; with --profile, the keys its controls need), and nothing else: exit 0 or 2.
+    Validate {
+        /// The site file (default: /etc/handover/site.toml).
+        file: Option<PathBuf>,
+        /// Also require every key this profile's controls need.
+        #[arg(long)]
+        profile: Option<String>,
+    },
+    /// Print the site file's JSON Schema (draft 2020-12), for editors (Taplo, Even Better TOML).
+    Schema,
+}
+
+#[derive(Subcommand, Debug)]
 pub(crate) enum ProfilesAction {
     /// The profiles that can be selected, and the OS each is for.
     List,
     /// A profile with its `extends` chain resolved.
-    Show { name: String },
+    Show {
+        /// The profile's name (see `profiles list`).
+        name: String,
+    },
     /// Check a profile file: schema, `extends`, every control covered, every template present and valid.
-    Validate { file: PathBuf },
+    Validate {
+        /// The profile file (TOML).
+        file: PathBuf,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -368,9 +462,11 @@ pub(crate) struct Common {
     /// Only these controls (a partial run).
     #[arg(long = "only", value_name = "ID")]
     pub(crate) only: Vec<String>,
-    #[arg(long)]
+    /// Read profiles from DIR instead of the ones built in.
+    #[arg(long, value_name = "DIR")]
     pub(crate) profiles_dir: Option<PathBuf>,
-    #[arg(long)]
+    /// Read templates from DIR instead of the ones built in.
+    #[arg(long, value_name = "DIR")]
     pub(crate) templates_dir: Option<PathBuf>,
     /// The device's named user (remembered from handover when not given).
     #[arg(long)]
@@ -392,13 +488,17 @@ pub(crate) struct ApplyArgs {
     /// Do not ask for confirmation (needed when not on a terminal).
     #[arg(long)]
     pub(crate) yes: bool,
+    /// Why the device is being handed over (recorded).
     #[arg(long, value_enum)]
     pub(crate) reason: Option<Reason>,
-    #[arg(long)]
+    /// The device's asset tag (remembered from handover when not given).
+    #[arg(long, value_name = "TAG")]
     pub(crate) asset: Option<String>,
-    #[arg(long)]
+    /// The ticket this work is done under (remembered from handover when not given).
+    #[arg(long, value_name = "ID")]
     pub(crate) ticket: Option<String>,
-    #[arg(long)]
+    /// Who does the handover (recorded; needed with --attest).
+    #[arg(long, value_name = "NAME")]
     pub(crate) technician: Option<String>,
     /// File holding the separate admin account's password (root-owned, mode 600).
     #[arg(long)]
@@ -421,6 +521,7 @@ pub(crate) struct ApplyArgs {
     /// until the OS is reinstalled); needs --technician. On a terminal apply asks instead.
     #[arg(long = "attest", value_name = "ID")]
     pub(crate) attest: Vec<String>,
+    /// Output format: text, or one JSON document (SPEC §3).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub(crate) format: Format,
 }

@@ -104,6 +104,18 @@ fn main_inner() -> ExitCode {
     }
 }
 
+/// `handover man --out DIR`: one roff page per command and subcommand (`handover-site-init.1`), as
+/// clap_mangen renders them from the same definitions `--help` prints.
+fn man_pages(out: &std::path::Path) -> Result<Exit> {
+    use anyhow::Context;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let cmd = <Cli as clap::CommandFactory>::command();
+    clap_mangen::generate_to(cmd, out)
+        .with_context(|| format!("writing man pages into {}", out.display()))?;
+    eprintln!("wrote the man pages into {}", out.display());
+    Ok(Exit::Ok)
+}
+
 /// The flat dispatch: one command function per subcommand.
 fn run(cli: Cli) -> Result<Exit> {
     use crate::commands::{artifacts, facts, kit, lifecycle, profiles, record, render, report};
@@ -194,10 +206,73 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Lifecycle {
             action: LifecycleAction::Import { file, product, out },
         } => lifecycle::import(&file, product.as_deref(), out),
+        Command::Site {
+            action,
+            profiles_dir,
+            templates_dir,
+        } => crate::commands::site::site_command(action, profiles_dir, templates_dir),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "handover", &mut std::io::stdout());
+            Ok(Exit::Ok)
+        }
+        Command::Man { out } => man_pages(&out),
         Command::Profiles {
             action,
             profiles_dir,
             templates_dir,
         } => profiles::profiles_command(action, profiles_dir, templates_dir),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every subcommand, option and argument has a help line (`--help`, the man pages and the
+    /// completions show it): the names of those without one.
+    fn without_help(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for a in cmd.get_arguments() {
+            let id = a.get_id().as_str();
+            if ["help", "version"].contains(&id) || a.is_hide_set() {
+                continue;
+            }
+            let blank = a.get_help().is_none_or(|h| h.to_string().trim().is_empty());
+            if blank {
+                out.push(format!("{path} {id}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            let name = format!("{path} {}", sub.get_name());
+            if sub
+                .get_about()
+                .is_none_or(|h| h.to_string().trim().is_empty())
+            {
+                out.push(name.clone());
+            }
+            without_help(sub, &name, out);
+        }
+    }
+
+    #[test]
+    fn every_option_and_command_has_a_help_line() {
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        cmd.build();
+        let mut blank = Vec::new();
+        without_help(&cmd, "handover", &mut blank);
+        assert!(blank.is_empty(), "no help line: {blank:#?}");
+    }
+
+    /// The checker itself: a command with a blank option is caught.
+    #[test]
+    fn a_blank_help_line_is_found() {
+        let cmd = clap::Command::new("t").about("t").subcommand(
+            clap::Command::new("s")
+                .about("s")
+                .arg(clap::Arg::new("x").long("x")),
+        );
+        let mut blank = Vec::new();
+        without_help(&cmd, "t", &mut blank);
+        assert_eq!(blank, vec!["t s x".to_string()]);
     }
 }

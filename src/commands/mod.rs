@@ -11,6 +11,7 @@ pub(crate) mod render;
 pub(crate) mod report;
 pub(crate) mod run;
 pub(crate) mod schedule;
+pub(crate) mod site;
 pub(crate) mod waivers;
 
 use std::path::{Path, PathBuf};

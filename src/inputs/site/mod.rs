@@ -23,6 +23,69 @@ pub use values::{is_plain_file_name, network_of, normalize_source, parse_source,
 use crate::inputs::textpos::{line_of, parse_toml};
 use crate::support::error::InputError;
 
+/// How `site init` marks a value the institution must give: `"<fill in: the VPN gateway>"`. A site that
+/// still holds one is refused, naming file, line and key, by every command that reads it.
+pub const PLACEHOLDER: &str = "<fill in";
+
+/// The first value still holding `site init`'s placeholder, as an error naming file, line and key.
+/// The value is not shown: it may stand where a secret goes.
+fn placeholders(path: &Path, src: &str) -> Result<(), InputError> {
+    fn find(v: &toml::Value, at: &mut Vec<String>, found: &mut Vec<Vec<String>>) {
+        match v {
+            toml::Value::String(s) if s.trim_start().starts_with(PLACEHOLDER) => {
+                found.push(at.clone());
+            }
+            toml::Value::Array(a) => {
+                for (i, v) in a.iter().enumerate() {
+                    at.push(i.to_string());
+                    find(v, at, found);
+                    at.pop();
+                }
+            }
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    at.push(k.clone());
+                    find(v, at, found);
+                    at.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let Ok(table) = src.parse::<toml::Table>() else {
+        return Ok(());
+    };
+    let mut found = Vec::new();
+    find(&toml::Value::Table(table), &mut Vec::new(), &mut found);
+    // The first in the file, as a reader meets them; the others named too, so one run lists them all.
+    let mut found: Vec<(usize, String)> = found
+        .iter()
+        .map(|p| {
+            let parts: Vec<&str> = p.iter().map(String::as_str).collect();
+            (line_of(src, &parts), parts.join("."))
+        })
+        .collect();
+    found.sort();
+    let Some((line, key)) = found.first().cloned() else {
+        return Ok(());
+    };
+    let mut message =
+        "still holds the placeholder `handover site init` wrote; give the real value".to_string();
+    if found.len() > 1 {
+        let rest: Vec<String> = found[1..]
+            .iter()
+            .map(|(l, k)| format!("{k} (line {l})"))
+            .collect();
+        message.push_str(&format!("; placeholders also in {}", rest.join(", ")));
+    }
+    Err(InputError::Value {
+        file: path.to_path_buf(),
+        line,
+        key,
+        message,
+    })
+}
+
 /// A parsed and validated site, ready for the engine.
 #[derive(Debug)]
 pub struct Site {
@@ -70,6 +133,7 @@ impl Site {
             ))
         })?;
         let file: SiteFile = parse_toml(path, &src)?;
+        placeholders(path, &src)?;
         let site = Site::from_file(Some(path.to_path_buf()), &src, file, known_controls)?;
         if !site.secrets.is_empty()
             && crate::support::perms::readable_by_others(&f, path).map_err(as_input)?
@@ -88,6 +152,7 @@ impl Site {
     /// Parse a site from text (tests, `profiles validate`).
     pub fn parse(path: &Path, src: &str, known_controls: &[&str]) -> Result<Site, InputError> {
         let file: SiteFile = parse_toml(path, src)?;
+        placeholders(path, src)?;
         Site::from_file(Some(path.to_path_buf()), src, file, known_controls)
     }
 
