@@ -480,4 +480,37 @@ mod tests {
             );
         }
     }
+
+    /// Every key `site init` writes, set or commented out, comes right after a comment saying what it is.
+    #[test]
+    fn every_written_key_is_commented() {
+        let sources = Sources::default();
+        for name in ["debian-12", "windows-11", "macos-26"] {
+            let text = init_text(&sources.load(name).unwrap());
+            let lines: Vec<&str> = text.lines().collect();
+            // `name = …` or `# name = …`, name a plain key (a description's "With product = …" is not).
+            let is_key = |l: &str| {
+                l.trim_start_matches("# ")
+                    .split_once(" = ")
+                    .is_some_and(|(k, _)| {
+                        !k.is_empty()
+                            && k.chars()
+                                .all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
+                    })
+            };
+            let mut keys = 0;
+            for (i, l) in lines.iter().enumerate() {
+                if is_key(l) {
+                    keys += 1;
+                    let prev = lines[i - 1];
+                    assert!(
+                        prev.starts_with("# ") && !is_key(prev),
+                        "{name}: {l:?} has no comment before it"
+                    );
+                }
+            }
+            assert!(keys > 20, "{name}: only {keys} keys");
+            assert!(text.contains("Default 12"), "defaults are named");
+        }
+    }
 }

@@ -346,3 +346,23 @@ fn updates_max_age_days_defaults_to_14_and_is_1_to_365() {
     let e = parse("[updates]\nmax_age = 14\n").unwrap_err().to_string();
     assert!(e.contains("updates.max_age"), "{e}");
 }
+
+#[test]
+fn a_placeholder_left_anywhere_is_refused_first_by_line_without_its_value() {
+    let e = parse(
+        "[lansweeper]\nagent_key = \"<fill in: the relay's agent key>\"\n[accounts]\nallowed = [\"svc\", \"<fill in: x>\"]\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("site.toml:2: key `lansweeper.agent_key`")
+            && e.contains("accounts.allowed.1 (line 4)"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("relay's agent key"),
+        "the value is not shown: {e}"
+    );
+    // The words alone, not at the start, are a value like any other.
+    parse("[organisation]\nname = \"Please fill in <fill in\"\n").unwrap();
+}
