@@ -145,7 +145,9 @@ fn init(profile: &Profile, out: &Path, force: bool) -> Result<()> {
         _ => PathBuf::from("."),
     };
     if !dir.exists() {
-        create_private_dir(&dir)?;
+        // A new directory (/etc/handover, %ProgramData%\handover) is made private, as handover makes its
+        // state directory (perms::ensure_private_dir).
+        crate::support::perms::ensure_private_dir(&dir)?;
     }
     let text = init_text(profile);
     write_atomic(out, text.as_bytes(), Perm::Mode(0o600))
@@ -157,21 +159,6 @@ fn init(profile: &Profile, out: &Path, force: bool) -> Result<()> {
     )
     .with_context(|| format!("writing {}", dir.join(SCHEMA_FILE).display()))?;
     Ok(())
-}
-
-#[cfg(unix)]
-fn create_private_dir(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("creating {}", dir.display()))
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))
 }
 
 /// One key `site init` writes: its section, name, an example value (TOML) and the OS families it
