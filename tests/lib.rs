@@ -25,3 +25,4 @@ mod security_output;
 mod site;
 mod support;
 mod waivers;
+mod windows_cost;

@@ -630,7 +630,9 @@ fn windows_update_gives_reasons_for_remote_busy_and_partial_installs() {
     assert!(failed < at(apply, "\nComplete-Apply"));
     assert!(!apply.contains("if ($r.RebootRequired) { exit 194 }"));
     let check = &files["updates.pending.check.ps1"];
-    assert!(check.contains("Result $false (Get-WuaReason $_) 'error'"));
+    assert!(check.contains("Result $false (Get-WuaReason $err) 'error'"));
+    // The network-logon probe (a CIM query of every process) runs only when the search failed.
+    assert!(at(check, "} catch {") < at(check, "Obs 'network_logon' (Test-NetworkLogon)"));
     assert!(check.contains("$me.Groups | Where-Object { $_.Value -eq 'S-1-5-2' }"));
     // Patch age: the oldest LastDeploymentChangeTime of the waiting security updates, against the site's window
     // (an integer in the JSON line), "past the N-day window" only beyond it; unknown said, never a number.

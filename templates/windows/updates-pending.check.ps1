@@ -2,15 +2,18 @@
 {{> windows/_wua.ps1}}
 # ITP07 7.1.3: no security updates waiting, from the Windows Update Agent (category "Security Updates",
 # 0FA1201D-4330-4FA8-8AE9-B877473B6441), and no reboot pending to finish installed ones.
-$remote = Test-NetworkLogon
-Obs 'network_logon' $remote
 try {
     $session = New-Object -ComObject Microsoft.Update.Session
     $searcher = $session.CreateUpdateSearcher()
     $found = $searcher.Search("IsInstalled=0 and IsHidden=0 and Type='Software'")
     Obs 'installer_busy' ([bool]$session.CreateUpdateInstaller().IsBusy)
 } catch {
-    Result $false (Get-WuaReason $_) 'error'
+    $err = $_
+    # Only a failed search needs to know whether this session signed in over the network (Windows Update
+    # refuses those, see _wua.ps1): asking loads CimCmdlets and queries every process (Get-AncestorNames),
+    # so a search that worked never asks.
+    Obs 'network_logon' (Test-NetworkLogon)
+    Result $false (Get-WuaReason $err) 'error'
 }
 $waiting = @($found.Updates | Where-Object { @($_.Categories | ForEach-Object { $_.CategoryID }) -contains '0fa1201d-4330-4fa8-8ae9-b877473b6441' })
 $security = @($waiting | ForEach-Object { $_.Title })

@@ -12,6 +12,7 @@
 mod bench;
 mod bench_hash;
 mod bench_merge;
+mod bench_windows;
 mod container;
 mod e2e;
 mod fuzz;
@@ -44,6 +45,8 @@ commands:
             --ansible-runs N  runs of the Ansible check (default 5, after 1 warm-up)
             --no-build        do not run `cargo build --release -p handover`
             --bin PATH        use this handover binary (implies --no-build)
+            --windows-only    print only the Windows section (counted from the
+                              rendered scripts; not measured: no Windows here)
   windows build handover.exe (x86_64-pc-windows-gnu), run it under Wine and
           compare its render with the Linux binary's (`cargo xtask windows --help`)
   fuzz    run each cargo-fuzz target of fuzz/ for a bounded time (nightly, cargo-fuzz);
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("e2e") => e2e::main(&args[1..]),
+        Some("bench") if args[1..] == ["--windows-only"] => bench_windows::main(&workspace_root()),
         Some("bench") => bench::main(&args[1..]),
         Some("windows") => windows::main(&args[1..]),
         Some("fuzz") => fuzz::main(&args[1..]),
