@@ -1038,3 +1038,26 @@ fn linux_checks_run_in_one_shell_and_a_hung_check_is_killed_alone() {
         .count();
     assert_eq!(left, 0, "the hung check's sleep {marker} is still running");
 }
+
+/// A no-change apply costs one check: every check in the one batch process, no re-check and no other
+/// script (issue 18).
+#[test]
+fn a_no_change_apply_runs_the_batch_of_checks_and_nothing_else() {
+    let ids = ["accounts.guest", "accounts.password-policy", "os.supported"];
+    let (_d, mut r) = resolved(&ids, "");
+    r.profile.vars["batch"] = json!("c.sh");
+    let pass = serde_json::to_string(PASS).unwrap();
+    let lines: String = ids
+        .iter()
+        .map(|id| {
+            format!("{{\"id\":\"{id}\",\"result\":{pass},\"errors\":[],\"timed_out\":false}}\n")
+        })
+        .collect();
+    let host = ScriptedHost::new(&[("checks (one process)", 0, &lines, "")]);
+    let d = device();
+    let rep = engine(&r, &d, &host, &ids).apply().report.unwrap();
+    assert_eq!(host.ran(), vec!["checks (one process)"]);
+    for id in ids {
+        assert_eq!(status(&rep, id), (Status::Pass, "ok".into(), false), "{id}");
+    }
+}

@@ -13,7 +13,7 @@ $_f
 fi
 {{/if}}
 # _fact_units: " ID:ACTIVE-STATE:UNIT-FILE-STATE ..." of the units the checks ask about, and of any loaded unit
-# named like Lansweeper's agent (svc_active, svc_enabled, lsagent_units), from one `systemctl show`.
+# named like Lansweeper's agent (svc_active, svc_enabled; the Lansweeper check), from one `systemctl show`.
 # systemctl prints one block of KEY=VALUE lines per unit, blocks apart by an empty line.
 if _f=$(systemctl show -p Id,ActiveState,UnitFileState -- \
   {{#each vars.clamav_services}}{{this}}.service {{/each}}{{vars.ssh_service}}.service \
