@@ -188,7 +188,8 @@ impl Engine<'_> {
     /// Every check of the selection in one process (the profile's `batch` template: on Windows, starting
     /// PowerShell costs about a second, SPEC §5). Each check runs with its own timeout inside that process
     /// and prints one line tagged with its control id: `{"id": …, "result": "<the check's JSON line>",
-    /// "errors": […], "timed_out": bool}`. A check whose line is missing is an `error`; the others keep theirs.
+    /// "errors": […], "timed_out": bool}` (the sh batch adds the check's own `duration_ms`). A check whose
+    /// line is missing is an `error`; the others keep theirs.
     pub(crate) fn check_batch(&self, selected: &[&Planned], template: &str) -> Vec<Verdict> {
         let started = Instant::now();
         let mut verdicts: Vec<Option<Verdict>> = selected.iter().map(|p| self.settled(p)).collect();
@@ -276,7 +277,12 @@ impl Engine<'_> {
                         timed_out: j["timed_out"].as_bool().unwrap_or(false),
                         duration: Duration::from_secs(p.control.timeout_secs),
                     };
-                    self.verdict_of(&name, &own.stdout, &own, started)
+                    let mut v = self.verdict_of(&name, &own.stdout, &own, started);
+                    // The sh batch times each check itself; otherwise the batch's time is each one's.
+                    if let Some(ms) = j["duration_ms"].as_u64() {
+                        v.duration = Duration::from_millis(ms);
+                    }
+                    v
                 }
                 None => {
                     let err = ProcessError::from_outcome(

@@ -1028,6 +1028,13 @@ fn linux_checks_run_in_one_shell_and_a_hung_check_is_killed_alone() {
     let fw = c("firmware.password");
     assert_eq!(fw.status, Status::Fail);
     assert_eq!(fw.reason, "a \"quoted\" reason");
+    // Each check's own time, from the batch (10 ms steps): the hung one ran for its timeout, the rest not.
+    assert!(hung.duration_ms >= 900, "{}", hung.duration_ms);
+    assert!(
+        c("os.supported").duration_ms < hung.duration_ms,
+        "{}",
+        c("os.supported").duration_ms
+    );
     // Killed at its own timeout (the watchdog looks once a second), not at the batch's.
     assert!(took < Duration::from_secs(8), "{took:?}");
     // The hung check's child went with it.

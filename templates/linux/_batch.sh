@@ -2,7 +2,8 @@
 # The facts several checks need are gathered once (_facts.sh); then each check runs in a subshell of its own,
 # the checks in lanes side by side (the engine puts check n in lane n % SH_BATCH_LANES), each check with its own
 # timeout, and at the end one line tagged with its control id is printed for each:
-# {"id": ..., "result": "<the check's JSON line>", "errors": [<its stderr lines>], "timed_out": bool}.
+# {"id": ..., "result": "<the check's JSON line>", "errors": [<its stderr lines>], "timed_out": bool,
+# "duration_ms": <the check's own time>}.
 set -u
 umask 077
 {{> linux/_facts.sh}}
@@ -11,6 +12,9 @@ trap 'rm -rf "$_dir"' EXIT
 # _run N ID TIMEOUT SCRIPT: one check in a subshell (a syntax error or an `exit` ends that check alone), its
 # output kept in files; its pid and timeout are left for the watchdog.
 _run() {
+  # The check's own duration: /proc/uptime before and after (10 ms steps; read by the shell, no process).
+  _t0=''
+  read -r _t0 _ 2>/dev/null </proc/uptime || true
   (
     HANDOVER_CONTROL=$2
     export HANDOVER_CONTROL
@@ -18,6 +22,9 @@ _run() {
   ) >"$_dir/$1.out" 2>"$_dir/$1.err" </dev/null &
   echo "$! $3" >"$_dir/$1.run"
   wait "$!"
+  _t1=''
+  read -r _t1 _ 2>/dev/null </proc/uptime || true
+  echo "$_t0 $_t1" >"$_dir/$1.time"
   : >"$_dir/$1.done"
 }
 # _kill_tree PID: stop PID (so that it starts nothing more), kill its descendants, then PID itself.
@@ -96,6 +103,8 @@ awk -v dir="$_dir" -v checks={{ids}} '
         timed_out = "true"
         errors = errors (errors == "" ? "" : ",") esc("killed after its timeout of " l " s")
       }
-      printf "{\"id\":%s,\"result\":%s,\"errors\":[%s],\"timed_out\":%s}\n", esc(c[i + 1]), result, errors, timed_out
+      ms = ""
+      if ((getline l < (f ".time")) > 0 && split(l, t, " ") == 2) ms = sprintf(",\"duration_ms\":%d", (t[2] - t[1]) * 1000 + 0.5)
+      printf "{\"id\":%s,\"result\":%s,\"errors\":[%s],\"timed_out\":%s%s}\n", esc(c[i + 1]), result, errors, timed_out, ms
     }
   }'
