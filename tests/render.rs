@@ -567,3 +567,48 @@ fn dnf_pending_updates_report_the_oldest_advisory_date_of_dnf4_and_dnf5() {
     assert_eq!(j["compliant"], true, "{j}");
     assert!(j["observed"].get("oldest_pending_days").is_none(), "{j}");
 }
+
+/// The Linux batch of checks (templates/linux/_batch.sh, the profiles' `batch`) is code too: rendered with
+/// every check of the profile, it parses in sh and dash and passes shellcheck like the scripts it runs.
+#[test]
+fn the_linux_batch_of_checks_parses_and_passes_shellcheck() {
+    let shells: Vec<Vec<&str>> = ["sh", "dash"]
+        .into_iter()
+        .filter(|s| have(s))
+        .map(|s| vec![s])
+        .collect();
+    for p in PROFILES {
+        let sources = Sources::default();
+        let profile = sources.load(p).unwrap();
+        let site = Site::parse(
+            Path::new("/t/site.toml"),
+            SITE,
+            &handover::inputs::profile::control_ids(),
+        )
+        .unwrap();
+        let resolved = Resolved::new(&sources, profile, site).unwrap();
+        let template = resolved.profile.vars["batch"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{p} has no batch"))
+            .to_string();
+        let checks: Vec<_> = resolved
+            .controls
+            .iter()
+            .filter(|c| c.scripts.check().is_some())
+            .collect();
+        assert!(checks.len() > 10, "{p}: {} checks", checks.len());
+        let text = handover::engine::render_batch(&resolved, &template, &checks).unwrap();
+        for c in &checks {
+            assert!(
+                text.contains(&format!("'{}'", c.control.id)),
+                "{p}: {}",
+                c.control.id
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("batch.sh");
+        std::fs::write(&path, &text).unwrap();
+        crate::support::assert_parses_in(&shells, std::slice::from_ref(&path));
+        crate::support::assert_shellcheck_clean(p, &["-e", "SC1091"], &[path]);
+    }
+}

@@ -4,13 +4,15 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use anyhow::Result;
+
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{progress_bar, Engine};
 use crate::evidence::report::Status;
 use crate::host::{ProcessError, Script, Shell};
-use crate::plan::{Planned, Scripts};
+use crate::plan::{Planned, Resolved, Scripts};
 use crate::support::secrets::Secrets;
 
 /// What a check script prints as its last line (SPEC §5).
@@ -186,9 +188,9 @@ impl Engine<'_> {
     /// Every check of the selection in one process (the profile's `batch` template: on Windows, starting
     /// PowerShell costs about a second, SPEC §5). Each check runs with its own timeout inside that process
     /// and prints one line tagged with its control id: `{"id": …, "result": "<the check's JSON line>",
-    /// "errors": […], "timed_out": bool}`. A check whose line is missing is an `error`; the others keep theirs.
+    /// "errors": […], "timed_out": bool}` (the sh batch adds the check's own `duration_ms`). A check whose
+    /// line is missing is an `error`; the others keep theirs.
     pub(crate) fn check_batch(&self, selected: &[&Planned], template: &str) -> Vec<Verdict> {
-        use base64::Engine as _;
         let started = Instant::now();
         let mut verdicts: Vec<Option<Verdict>> = selected.iter().map(|p| self.settled(p)).collect();
         let to_run: Vec<usize> = (0..selected.len())
@@ -197,17 +199,6 @@ impl Engine<'_> {
         if to_run.is_empty() {
             return verdicts.into_iter().map(|v| v.expect("settled")).collect();
         }
-        let checks: Vec<Value> = to_run
-            .iter()
-            .map(|&i| {
-                let p = selected[i];
-                json!({
-                    "id": p.control.id,
-                    "timeout": p.control.timeout_secs,
-                    "script": base64::engine::general_purpose::STANDARD.encode(p.scripts.check().unwrap_or("")),
-                })
-            })
-            .collect();
         let error_all = |verdicts: &mut Vec<Option<Verdict>>, why: String| {
             for &i in &to_run {
                 verdicts[i] = Some(Verdict {
@@ -218,11 +209,8 @@ impl Engine<'_> {
                 });
             }
         };
-        let text = match self
-            .resolved
-            .renderer
-            .render(template, &json!({"checks": checks}))
-        {
+        let checks: Vec<&Planned> = to_run.iter().map(|&i| selected[i]).collect();
+        let text = match render_batch(self.resolved, template, &checks) {
             Ok(t) => t,
             Err(e) => {
                 error_all(&mut verdicts, format!("template: {e:#}"));
@@ -248,7 +236,7 @@ impl Engine<'_> {
             shell: Shell::of_template(template),
             text,
             env,
-            timeout: Duration::from_secs(batch_timeout(&timeouts)),
+            timeout: Duration::from_secs(batch_timeout(&timeouts, Shell::of_template(template))),
         };
         let out = match self.host.run(&script) {
             Ok(o) => o,
@@ -289,7 +277,12 @@ impl Engine<'_> {
                         timed_out: j["timed_out"].as_bool().unwrap_or(false),
                         duration: Duration::from_secs(p.control.timeout_secs),
                     };
-                    self.verdict_of(&name, &own.stdout, &own, started)
+                    let mut v = self.verdict_of(&name, &own.stdout, &own, started);
+                    // The sh batch times each check itself; otherwise the batch's time is each one's.
+                    if let Some(ms) = j["duration_ms"].as_u64() {
+                        v.duration = Duration::from_millis(ms);
+                    }
+                    v
                 }
                 None => {
                     let err = ProcessError::from_outcome(
@@ -373,17 +366,80 @@ impl Engine<'_> {
     }
 }
 
+/// The batch script (the profile's `batch` template) that runs the check of each of `checks`, in order.
+/// Public so that the rendered batch is linted like every other script (tests/render.rs).
+pub fn render_batch(resolved: &Resolved, template: &str, checks: &[&Planned]) -> Result<String> {
+    use base64::Engine as _;
+    let checks: Vec<Value> = checks
+        .iter()
+        .enumerate()
+        .map(|(n, p)| {
+            let text = p.scripts.check().unwrap_or("");
+            json!({
+                "n": n,
+                "id": p.control.id,
+                "timeout": p.control.timeout_secs,
+                // PowerShell decodes it (no quoting of script text inside script text); sh takes the
+                // text itself, which the sh escaper makes one single-quoted word.
+                "script": base64::engine::general_purpose::STANDARD.encode(text),
+                "text": text,
+            })
+        })
+        .collect();
+    let slots = batch_slots(template);
+    // The sh batch runs its checks in lanes, each lane one after another: check n in lane n % slots.
+    let mut lanes: Vec<Vec<Value>> = vec![Vec::new(); slots.min(checks.len()).max(1)];
+    for (n, c) in checks.iter().enumerate() {
+        lanes[n % slots].push(c.clone());
+    }
+    let ids = checks
+        .iter()
+        .map(|c| format!("{} {}", c["n"], c["id"].as_str().unwrap_or("")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    resolved.renderer.render(
+        template,
+        &json!({"checks": checks, "lanes": lanes, "ids": ids, "vars": resolved.profile.vars}),
+    )
+}
+
 /// How many checks the Windows batch runs at once (`$slots` in templates/windows/_batch.ps1): a freshly
 /// imaged laptop busy with Windows Update cannot start all of them together.
 const BATCH_SLOTS: u64 = 5;
 
-/// How long the whole batch may take before it is killed: every check may wait for a slot, so the bound
-/// is what greedy scheduling on [`BATCH_SLOTS`] guarantees (the sum over the slots, plus the longest),
-/// plus 30 s to start PowerShell and print.
-fn batch_timeout(timeouts: &[u64]) -> u64 {
-    let longest = timeouts.iter().copied().max().unwrap_or(30);
-    let sum: u64 = timeouts.iter().sum();
-    sum.div_ceil(BATCH_SLOTS) + longest + 30
+/// How many lanes of checks the sh batch (templates/linux/_batch.sh) runs side by side. Measured on 2 cores
+/// (BENCHMARKS.md): most checks wait on the tools they start, so two lanes finish sooner than one, and more
+/// only add contention.
+const SH_BATCH_LANES: usize = 2;
+
+/// The lanes of a batch template: the sh batch's, or the PowerShell batch's slots.
+fn batch_slots(template: &str) -> usize {
+    match Shell::of_template(template) {
+        Shell::PowerShell => BATCH_SLOTS as usize,
+        _ => SH_BATCH_LANES,
+    }
+}
+
+/// How long the whole batch may take before it is killed, plus 30 s to start the shell and print. In
+/// PowerShell every check may wait for a slot, so the bound is what greedy scheduling on [`BATCH_SLOTS`]
+/// guarantees (the sum over the slots, plus the longest). The sh batch's lanes are fixed (check n in lane
+/// n % [`SH_BATCH_LANES`]) and its watchdog looks once a second: the bound is its longest lane, each check a
+/// second late.
+fn batch_timeout(timeouts: &[u64], shell: Shell) -> u64 {
+    if shell == Shell::PowerShell {
+        let longest = timeouts.iter().copied().max().unwrap_or(30);
+        let sum: u64 = timeouts.iter().sum();
+        return sum.div_ceil(BATCH_SLOTS) + longest + 30;
+    }
+    let lane = |k: usize| -> u64 {
+        timeouts
+            .iter()
+            .skip(k)
+            .step_by(SH_BATCH_LANES)
+            .map(|t| t + 1)
+            .sum()
+    };
+    (0..SH_BATCH_LANES).map(lane).max().unwrap_or(0) + 30
 }
 
 #[cfg(test)]
@@ -395,8 +451,8 @@ mod tests {
         // 18 checks of 30 s and two of 120 s: with five at a time the last may start after 156 s.
         let mut t = vec![30; 18];
         t.extend([120, 120]);
-        assert_eq!(batch_timeout(&t), 156 + 120 + 30);
-        assert_eq!(batch_timeout(&[30]), 6 + 30 + 30);
+        assert_eq!(batch_timeout(&t, Shell::PowerShell), 156 + 120 + 30);
+        assert_eq!(batch_timeout(&[30], Shell::PowerShell), 6 + 30 + 30);
         let batch = include_str!("../../templates/windows/_batch.ps1");
         assert!(
             batch.contains(&format!("$slots = {BATCH_SLOTS}")),

@@ -5,6 +5,7 @@
 
 mod change;
 mod check;
+pub use check::render_batch;
 mod guards;
 pub mod journal;
 mod verdict;

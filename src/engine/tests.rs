@@ -909,3 +909,162 @@ fn firewall_inbound_fails_for_a_rule_past_its_review_on_the_runs_clock() {
         assert_eq!(c.observed["approvals"][0]["review_by"], due);
     }
 }
+
+/// The Linux batch (templates/linux/_batch.sh) run for real by /bin/sh: every check in one process, a check
+/// that hangs is killed at its own timeout with what it started and is an `error`, and the others keep
+/// their verdicts.
+#[cfg(target_os = "linux")]
+#[test]
+fn linux_checks_run_in_one_shell_and_a_hung_check_is_killed_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, t) = (dir.path().join("profiles"), dir.path().join("templates"));
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::create_dir_all(t.join("t")).unwrap();
+    // A templates directory replaces the embedded ones: the batch and the helpers it and the checks use.
+    for (name, text) in [
+        (
+            "linux/_batch.sh",
+            include_str!("../../templates/linux/_batch.sh"),
+        ),
+        (
+            "linux/_facts.sh",
+            include_str!("../../templates/linux/_facts.sh"),
+        ),
+        (
+            "linux/_lib.sh",
+            include_str!("../../templates/linux/_lib.sh"),
+        ),
+        ("sh/_json.sh", include_str!("../../templates/sh/_json.sh")),
+        ("sh/_files.sh", include_str!("../../templates/sh/_files.sh")),
+        ("sh/_need.sh", include_str!("../../templates/sh/_need.sh")),
+    ] {
+        std::fs::create_dir_all(t.join(name).parent().unwrap()).unwrap();
+        std::fs::write(t.join(name), text).unwrap();
+    }
+    // A marker no other process has: the hung check's child is found by it.
+    let marker = format!("31.{}", std::process::id());
+    let checks = [
+        (
+            "os.supported",
+            "{{> linux/_lib.sh}}\nobs who \"$HANDOVER_CONTROL\"\nfinish \"fine\"\n".to_string(),
+            30,
+        ),
+        (
+            "accounts.guest",
+            format!("{{{{> linux/_lib.sh}}}}\nsleep {marker}\nresult true never\n"),
+            1,
+        ),
+        (
+            "accounts.allowed",
+            "echo 'went wrong' >&2\nexit 3\n".to_string(),
+            30,
+        ),
+        (
+            "firmware.password",
+            "{{> linux/_lib.sh}}\nproblem 'a \"quoted\" reason'\nfinish x\n".to_string(),
+            30,
+        ),
+    ];
+    let mut text = String::from(
+        "[profile]\nname = \"t\"\n[match]\nfamily = \"linux\"\n[vars]\nbatch = \"linux/_batch.sh\"\npkg = \"apt\"\nclamav_services = []\nssh_service = \"ssh\"\n",
+    );
+    for c in CONTROLS {
+        match checks.iter().find(|(id, ..)| *id == c.id) {
+            Some((id, script, timeout)) => {
+                std::fs::write(t.join(format!("t/{id}.sh")), script).unwrap();
+                text.push_str(&format!(
+                    "[controls.\"{id}\"]\ncheck = \"t/{id}.sh\"\ntimeout = {timeout}\n"
+                ));
+            }
+            None => text.push_str(&format!(
+                "[controls.\"{}\"]\nstatus = \"manual\"\nreason = \"m\"\n",
+                c.id
+            )),
+        }
+    }
+    std::fs::write(p.join("t.toml"), text).unwrap();
+    let sources = Sources {
+        profiles_dir: Some(p),
+        templates_dir: Some(t),
+    };
+    let profile = sources.load("t").unwrap();
+    let site = Site::parse(
+        Path::new("/t/site.toml"),
+        "",
+        &crate::inputs::profile::control_ids(),
+    )
+    .unwrap();
+    let r = Resolved::new(&sources, profile, site).unwrap();
+    let d = device();
+    let scripted = ScriptedHost::new(&[]);
+    let mut e = engine(&r, &d, &scripted, &[]);
+    e.host = &crate::host::LocalHost;
+    e.opts.mode = Mode::Check;
+    let started = std::time::Instant::now();
+    let rep = e.check();
+    let took = started.elapsed();
+    let c = |id: &str| rep.controls.iter().find(|c| c.id == id).unwrap();
+    assert_eq!(
+        c("os.supported").status,
+        Status::Pass,
+        "{:?}",
+        c("os.supported")
+    );
+    assert_eq!(c("os.supported").observed["who"], "os.supported");
+    let hung = c("accounts.guest");
+    assert_eq!(hung.status, Status::Error, "{hung:?}");
+    assert!(
+        hung.reason.contains("killed after its timeout of 1 s"),
+        "{}",
+        hung.reason
+    );
+    let failed = c("accounts.allowed");
+    assert_eq!(failed.status, Status::Error);
+    assert!(
+        failed.reason.contains("printed no result line") && failed.reason.contains("went wrong"),
+        "{}",
+        failed.reason
+    );
+    let fw = c("firmware.password");
+    assert_eq!(fw.status, Status::Fail);
+    assert_eq!(fw.reason, "a \"quoted\" reason");
+    // Each check's own time, from the batch (10 ms steps): the hung one ran for its timeout, the rest not.
+    assert!(hung.duration_ms >= 900, "{}", hung.duration_ms);
+    assert!(
+        c("os.supported").duration_ms < hung.duration_ms,
+        "{}",
+        c("os.supported").duration_ms
+    );
+    // Killed at its own timeout (the watchdog looks once a second), not at the batch's.
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    // The hung check's child went with it.
+    let left = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .filter(|cmd| String::from_utf8_lossy(cmd).contains(&marker))
+        .count();
+    assert_eq!(left, 0, "the hung check's sleep {marker} is still running");
+}
+
+/// A no-change apply costs one check: every check in the one batch process, no re-check and no other
+/// script (issue 18).
+#[test]
+fn a_no_change_apply_runs_the_batch_of_checks_and_nothing_else() {
+    let ids = ["accounts.guest", "accounts.password-policy", "os.supported"];
+    let (_d, mut r) = resolved(&ids, "");
+    r.profile.vars["batch"] = json!("c.sh");
+    let pass = serde_json::to_string(PASS).unwrap();
+    let lines: String = ids
+        .iter()
+        .map(|id| {
+            format!("{{\"id\":\"{id}\",\"result\":{pass},\"errors\":[],\"timed_out\":false}}\n")
+        })
+        .collect();
+    let host = ScriptedHost::new(&[("checks (one process)", 0, &lines, "")]);
+    let d = device();
+    let rep = engine(&r, &d, &host, &ids).apply().report.unwrap();
+    assert_eq!(host.ran(), vec!["checks (one process)"]);
+    for id in ids {
+        assert_eq!(status(&rep, id), (Status::Pass, "ok".into(), false), "{id}");
+    }
+}

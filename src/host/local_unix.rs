@@ -10,6 +10,21 @@ use anyhow::Result;
 
 use super::process::{base_env, wait_for, Outcome, Script, Shell};
 
+/// The longest script passed to `sh -c` as an argument (Linux's MAX_ARG_STRLEN is 128 KiB).
+const MAX_INLINE: usize = 100 * 1024;
+
+/// `text` in a new private temporary file (tempfile creates it 0600, with O_EXCL).
+fn script_file(text: &str) -> Result<tempfile::NamedTempFile> {
+    use std::io::Write;
+    let mut f = tempfile::Builder::new()
+        .prefix("handover-")
+        .suffix(".sh")
+        .tempfile()?;
+    f.write_all(text.as_bytes())?;
+    f.flush()?;
+    Ok(f)
+}
+
 /// Run `script` with `/bin/sh -c` from [`base_env`], in its own process group; on a timeout the whole
 /// group is killed (SIGKILL), so no child it started outlives it.
 pub(crate) fn run(script: &Script) -> Result<Outcome> {
@@ -20,20 +35,29 @@ pub(crate) fn run(script: &Script) -> Result<Outcome> {
     let started = Instant::now();
     let mut env = base_env();
     env.extend(script.env.iter().cloned());
-    let expr = duct::cmd(
-        "/bin/sh",
-        ["-c", script.text.as_str(), script.name.as_str()],
-    )
-    .full_env(env)
-    .stdin_null()
-    .stdout_capture()
-    .stderr_capture()
-    .unchecked()
-    // Its own process group, so that a timeout kills the children it started too.
-    .before_spawn(|cmd| {
-        cmd.process_group(0);
-        Ok(())
-    });
+    // Linux refuses a single argument over 128 KiB (MAX_ARG_STRLEN), which the batch of every check
+    // exceeds: a longer script is read by sh from a private temporary file (0600), removed when it ends.
+    let file;
+    let args: Vec<&str> = if script.text.len() > MAX_INLINE {
+        file = script_file(&script.text)?;
+        vec![
+            file.path().to_str().unwrap_or_default(),
+            script.name.as_str(),
+        ]
+    } else {
+        vec!["-c", script.text.as_str(), script.name.as_str()]
+    };
+    let expr = duct::cmd("/bin/sh", args)
+        .full_env(env)
+        .stdin_null()
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        // Its own process group, so that a timeout kills the children it started too.
+        .before_spawn(|cmd| {
+            cmd.process_group(0);
+            Ok(())
+        });
     wait_for(&expr.start()?, script.timeout, started, |handle| {
         for pid in handle.pids() {
             // SAFETY: kill(2) with a negative pid signals the process group we created above.

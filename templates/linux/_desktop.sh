@@ -6,9 +6,16 @@
 # alias, which gdm, sddm and lightdm all set up when enabled), or the GNOME or Plasma shell is installed.
 # A server with none of these has no screen to lock and no automounter to open media: not-applicable.
 desktop_sessions() {
+  _ds=' '
   for _f in /usr/share/xsessions/*.desktop /usr/share/wayland-sessions/*.desktop; do
-    [ -f "$_f" ] && { _f=${_f##*/}; printf '%s\n' "${_f%.desktop}"; }
-  done | sort -u | tr '\n' ' ' | sed 's/ $//'
+    [ -f "$_f" ] || continue
+    _f=${_f##*/} && _f=${_f%.desktop}
+    case "$_ds" in *" $_f "*) ;; *) _ds="$_ds$_f " ;; esac
+  done
+  # Sorted, as sort -u would; a server has none, and sort then never starts.
+  # shellcheck disable=SC2086 # one session name a word
+  [ "$_ds" = ' ' ] || _ds=$(printf '%s\n' $_ds | sort)
+  words "$_ds"
 }
 has_desktop() {
   [ -n "$(desktop_sessions)" ] || [ -e /etc/systemd/system/display-manager.service ] ||

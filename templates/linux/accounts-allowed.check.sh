@@ -6,14 +6,16 @@ uid_min=$(login_def UID_MIN 1000)
 set -- {{#each site.accounts.allowed}}{{this}} {{/each}}
 ok=" ${HANDOVER_USER:-} ${HANDOVER_ADMIN_USER:-} $* "
 stray=''
-for entry in $(getent passwd | awk -F: -v min="$uid_min" '$3 >= min && $3 < 65534 { print $1 ":" $7 }'); do
-  name=${entry%%:*} shell=${entry#*:}
+# Local accounts: /etc/passwd and /etc/shadow, read by the shell itself.
+while IFS=: read -r name _ uid _ _ _ shell; do
+  case "$uid" in '' | *[!0-9]*) continue ;; esac
+  [ "$uid" -ge "$uid_min" ] && [ "$uid" -lt 65534 ] || continue
   real_shell "$shell" || continue
-  case "$(getent shadow "$name" | cut -d: -f2)" in '!'* | '*'*) continue ;; esac
+  if pw_field "$name"; then case "$_pw" in '!'* | '*'*) continue ;; esac; fi
   case "$ok" in *" $name "*) continue ;; esac
   stray="$stray $name"
-done
-obs allowed "$(printf '%s' "$ok" | oneline)"
+done </etc/passwd
+obs allowed "$(words "$ok")"
 obs unexpected "${stray# }"
 [ -z "$stray" ] || problem "interactive accounts not allowed by the site:$stray (lock or remove them by hand; handover never deletes accounts)"
 [ -n "${HANDOVER_USER:-}" ] || problem "no user named: give --user NAME"

@@ -26,7 +26,11 @@ set -- {{#each vars.clamav_services}}{{this}} {{/each}}
 for s in "$@"; do
   if svc_active "$s"; then obs "$s" active; else obs "$s" inactive; problem "$s is not running"; fi
 done
-newest=$(find /var/lib/clamav -maxdepth 1 \( -name 'daily.cvd' -o -name 'daily.cld' \) -printf '%T@\n' 2>/dev/null | sort -n | tail -n 1)
+# The newer of daily.cvd and daily.cld: one stat for both.
+newest=''
+for t in $(stat -c %Y /var/lib/clamav/daily.cvd /var/lib/clamav/daily.cld 2>/dev/null); do
+  [ -n "$newest" ] && [ "$t" -le "$newest" ] || newest=$t
+done
 if [ -z "$newest" ]; then
   obs definitions none
   problem "no ClamAV definitions (daily.cvd/cld): freshclam has not downloaded any"
@@ -36,7 +40,9 @@ else
   [ "$age_h" -le 24 ] || problem "ClamAV definitions are $age_h hours old (more than 24)"
 fi
 # On-access scanning (clamonacc) needs fanotify permission events in the kernel.
-if grep -qs '^CONFIG_FANOTIFY_ACCESS_PERMISSIONS=y' "/boot/config-$(uname -r)"; then
+kernel=''
+read -r kernel 2>/dev/null </proc/sys/kernel/osrelease || kernel=$(uname -r)
+if grep -qs '^CONFIG_FANOTIFY_ACCESS_PERMISSIONS=y' "/boot/config-$kernel"; then
   if pgrep -x clamonacc >/dev/null 2>&1; then obs on_access active; else obs on_access inactive; problem "on-access scanning (clamonacc) is not running"; fi
 else
   obs on_access "not available: the kernel's fanotify permission events are off or its config is unreadable"

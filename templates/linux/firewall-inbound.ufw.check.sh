@@ -14,18 +14,40 @@ want_rule {{proto}} {{port}} {{from}}
 {{/each}}
 # Tuples: "### tuple ### ACTION PROTO DPORT DST SPORT SRC DIRECTION" for port rules; application rules carry
 # two app names before the direction, and outbound or routed rules another direction: only inbound counts.
-tuples=$(cat /etc/ufw/user.rules /etc/ufw/user6.rules 2>/dev/null | awk '/^### tuple ### / { print }')
-have=$(printf '%s\n' "$tuples" | awk '$10 == "in" { print $4, $5, $6, $9, $10 }')
-apps=$(printf '%s\n' "$tuples" | awk '$10 != "in" && $10 != "out" && $10 !~ /^(in|out|route)_/ && $12 ~ /^in/ { print $4, $10, "from", $9 }' | oneline)
+# Read by the shell itself (small files), split into fields as awk would.
+have='' rules='' apps=''
+for f in /etc/ufw/user.rules /etc/ufw/user6.rules; do
+  [ -r "$f" ] || continue
+  while IFS= read -r l || [ -n "$l" ]; do
+    case "$l" in '### tuple ### '*) ;; *) continue ;; esac
+    set -f
+    # shellcheck disable=SC2086 # split into fields on purpose
+    set -- $l
+    set +f
+    [ $# -ge 10 ] || continue
+    case "${10}" in
+      in) have="$have$4 $5 $6 $9 in$_nl" && rules="$rules $4 $5 $6 $9 in;" ;;
+      out | in_* | out_* | route_*) ;;
+      *) [ $# -lt 12 ] || case "${12}" in in*) apps="$apps $4 ${10} from $9" ;; esac ;;
+    esac
+  done <"$f"
+done
+apps=${apps# }
 [ -z "$apps" ] || problem "application rules open to their sources: $apps"
-obs rules "$(printf '%s\n' "$have" | sed '/^$/d' | sed 's/$/;/' | oneline)"
-missing=$(printf '%s\n' "$want" | while IFS= read -r w; do
+obs rules "${rules# }"
+missing='' extra=''
+while IFS= read -r w; do
   [ -n "$w" ] || continue
-  printf '%s\n' "$have" | grep -qxF "$w" || echo "missing: $w;"
-done | oneline)
-extra=$(printf '%s\n' "$have" | while IFS= read -r h; do
+  case "$_nl$have" in *"$_nl$w$_nl"*) ;; *) missing="$missing missing: $w;" ;; esac
+done <<EOF
+$want
+EOF
+while IFS= read -r h; do
   [ -n "$h" ] || continue
-  printf '%s\n' "$want" | grep -qxF "$h" || echo "not in the site: $h;"
-done | oneline)
+  case "$_nl$want" in *"$_nl$h$_nl"*) ;; *) extra="$extra not in the site: $h;" ;; esac
+done <<EOF
+$have
+EOF
+missing=${missing# } extra=${extra# }
 [ -z "$missing$extra" ] || problem "ufw rules differ from the site's [firewall] allow: $missing $extra"
 finish "inbound allowed only for the site's scoped entries"

@@ -7,8 +7,9 @@ if [ -f "$conf" ]; then
   mode=$(stat -c '%a %U' "$conf")
   obs config_mode "$mode"
   [ "$mode" = "600 root" ] || problem "$conf is $mode, not 600 root"
-  val() { sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" "$conf" | tail -n 1; }
-  host=$(val host) port=$(val port) cert=$(val trusted-cert)
+  conf_value "$conf" host ' = '; host=$_cv
+  conf_value "$conf" port ' = '; port=$_cv
+  conf_value "$conf" trusted-cert ' = '; cert=$_cv
   obs host "$host"
   obs port "$port"
   [ "$host" = {{site.vpn.gateway}} ] || problem "VPN gateway is ${host:-unset}, not "{{site.vpn.gateway}}

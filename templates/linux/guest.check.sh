@@ -1,9 +1,9 @@
 {{> linux/_lib.sh}}
 need_root 'password status'
 # ITP07 7.1.2: no guest account and no guest sessions. Only LightDM offers guest sessions (GDM has none).
-if entry=$(getent passwd guest); then
-  shell=${entry##*:}
-  st=$(passwd -S guest 2>/dev/null | awk '{ print $2 }')
+if passwd_entry guest; then
+  shell=${_pe##*:}
+  st=$(passwd -S guest 2>/dev/null) && st=${st#* } && st=${st%% *}
   obs guest_account "status ${st:-unknown}, shell $shell"
   case "$st" in
     L | LK) real_shell "$shell" && problem "local account guest is locked but keeps a login shell ($shell)" ;;

@@ -6,27 +6,53 @@ need_root /etc/shadow
 want_len={{site.accounts.password_min_length}}
 want_cls={{site.accounts.password_min_classes}}
 obs required "minlen $want_len, minclass $want_cls"
-vals=$( { cat /etc/security/pwquality.conf /etc/security/pwquality.conf.d/*.conf 2>/dev/null
-          set -- {{#each vars.pam_password_files}}{{this}} {{/each}}
-          for f in "$@"; do
-            grep -Es '^[[:space:]]*password[[:space:]].*pam_pwquality\.so' "$f" | tr ' \t' '\n\n'
-          done; } | sed -n -E 's/^[[:space:]]*(minlen|minclass)[[:space:]]*=[[:space:]]*([0-9-]+).*/\1 \2/p')
+# Read by the shell itself, line by line (small files: no process per file).
+vals=''
+# setting WORD: a "minlen = N" or "minclass = N" (blanks around = allowed) into vals as "minlen N".
+setting() {
+  _t=${1#"${1%%[![:space:]]*}"}
+  _k=${_t%%=*} && _k=${_k%"${_k##*[![:space:]]}"}
+  case "$_t" in *=*) ;; *) return 0 ;; esac
+  case "$_k" in minlen | minclass) ;; *) return 0 ;; esac
+  _v=${_t#*=} && _v=${_v#"${_v%%[![:space:]]*}"} && _v=${_v%%[!0-9-]*}
+  [ -z "$_v" ] || vals="$vals$_k $_v$_nl"
+}
+for f in /etc/security/pwquality.conf /etc/security/pwquality.conf.d/*.conf; do
+  [ -r "$f" ] || continue
+  while IFS= read -r l || [ -n "$l" ]; do setting "$l"; done <"$f"
+done
+# A PAM password line that calls pam_pwquality (before any comment): its arguments override the files.
+set -- {{#each vars.pam_password_files}}{{this}} {{/each}}
+pam_with=''
+for f in "$@"; do
+  [ -r "$f" ] || continue
+  while IFS= read -r l || [ -n "$l" ]; do
+    l=${l#"${l%%[![:space:]]*}"} && l=${l%%#*}
+    case "$l" in password[[:space:]]*pam_pwquality.so*) ;; *) continue ;; esac
+    pam_with="$pam_with $f "
+    set -f
+    for w in $l; do setting "$w"; done
+    set +f
+  done <"$f"
+done
 len_ok='' cls_ok=''
-for kv in $(printf '%s\n' "$vals" | tr ' ' '='); do
-  k=${kv%%=*} v=${kv#*=}
+while read -r k v; do
   case "$k" in
     minlen) if [ "$v" -ge "$want_len" ]; then len_ok=1; else problem "minlen $v is below $want_len"; fi ;;
     minclass) if [ "$v" -ge "$want_cls" ]; then cls_ok=1; else problem "minclass $v is below $want_cls"; fi ;;
   esac
-done
-obs pwquality "$(printf '%s\n' "$vals" | oneline)"
+done <<EOF
+$vals
+EOF
+obs pwquality "$(words "$vals")"
 [ -n "$len_ok" ] || problem "no pwquality minlen of at least $want_len"
 [ -n "$cls_ok" ] || problem "no pwquality minclass of at least $want_cls"
-set -- {{#each vars.pam_password_files}}{{this}} {{/each}}
 for f in "$@"; do
-  if grep -Eqs '^[[:space:]]*password[[:space:]]+[^#]*pam_pwquality\.so' "$f"; then obs "pam $f" pam_pwquality; else problem "pam_pwquality is not in $f"; fi
+  case "$pam_with" in *" $f "*) obs "pam $f" pam_pwquality ;; *) problem "pam_pwquality is not in $f" ;; esac
 done
-empty=$(awk -F: '$2 == "" { print $1 }' /etc/shadow | oneline)
+empty=''
+while IFS=: read -r n pw _; do [ -n "$pw" ] || empty="$empty $n"; done </etc/shadow
+empty=${empty# }
 obs empty_passwords "${empty:-none}"
 [ -z "$empty" ] || problem "accounts with an empty password: $empty"
 finish "passwords need $want_len characters and $want_cls classes; no empty passwords"

@@ -2,7 +2,7 @@
 need_root 'password status'
 # ITP07 7.1.2: root locked (passwd -S: L on Debian, LK on RHEL) and sshd refusing root logins, read as
 # sshd itself resolves its configuration (sshd -T), since locking a password does not stop SSH keys.
-st=$(passwd -S root 2>/dev/null | awk '{ print $2 }')
+st=$(passwd -S root 2>/dev/null) && st=${st#* } && st=${st%% *}
 obs root_password "${st:-unknown}"
 case "$st" in
   L | LK) ;;
@@ -13,7 +13,9 @@ if command -v sshd >/dev/null 2>&1; then
   # (Ubuntu 24.04) creates only when it first starts; an empty runtime directory changes nothing.
   [ -d /run/sshd ] || mkdir -p /run/sshd
   if out=$(sshd -T 2>&1); then
-    prl=$(printf '%s\n' "$out" | awk '$1 == "permitrootlogin" { print $2 }')
+    # sshd -T prints one "keyword value" a line, keywords in lower case.
+    prl=$_nl$out$_nl
+    case "$prl" in *"${_nl}permitrootlogin "*) prl=${prl#*"${_nl}permitrootlogin "} && prl=${prl%%"$_nl"*} ;; *) prl='' ;; esac
     obs sshd_permitrootlogin "$prl"
     [ "$prl" = no ] || problem "sshd allows root logins (sshd -T: permitrootlogin $prl)"
   else

@@ -7,27 +7,36 @@ u=$HANDOVER_USER
 a=$HANDOVER_ADMIN_USER
 obs user "$u"
 obs admin "$a"
-has_sudo() { command -v sudo >/dev/null 2>&1 && sudo -n -l -U "$1" 2>/dev/null | grep -q 'may run the following'; }
-if id "$u" >/dev/null 2>&1; then
-  groups=" $(id -nG "$u") "
+# has_sudo NAME: sudo lets NAME run commands (sudo -l lists them after "may run the following"); the list
+# goes into $_rules.
+has_sudo() {
+  command -v sudo >/dev/null 2>&1 || return 1
+  _rules=$(sudo -n -l -U "$1" 2>/dev/null) || return 1
+  case "$_rules" in *'may run the following'*) ;; *) return 1 ;; esac
+  _rules=${_rules#*'may run the following'} && _rules=${_rules#*"$_nl"}
+}
+# id -nG both says whether the account exists and gives its groups (as NSS resolves them).
+if groups=$(id -nG "$u" 2>/dev/null); then
+  groups=" $groups "
   obs user_groups "$groups"
   set -- {{#each vars.root_groups}}{{this}} {{/each}}
   for g in "$@"; do
     case "$groups" in *" $g "*) problem "$u is in the root-equivalent group $g" ;; esac
   done
   if has_sudo "$u"; then
-    problem "$u can run commands with sudo ($(sudo -n -l -U "$u" | sed -n '/may run the following/,$p' | sed 1d | oneline))"
+    problem "$u can run commands with sudo ($(words "$_rules"))"
   fi
 else
   problem "user $u does not exist on this device"
 fi
-if id "$a" >/dev/null 2>&1; then
+if groups=$(id -nG "$a" 2>/dev/null); then
   obsb admin_exists true
-  case "$(passwd -S "$a" 2>/dev/null | awk '{ print $2 }')" in
+  st=$(passwd -S "$a" 2>/dev/null) && st=${st#* } && st=${st%% *}
+  case "$st" in
     P | PS) obsb admin_password_set true ;;
     *) obsb admin_password_set false; problem "the admin account $a has no usable password" ;;
   esac
-  case " $(id -nG "$a") " in
+  case " $groups " in
     *" "{{vars.admin_group}}" "*) ;;
     *) problem "the admin account $a is not in group "{{vars.admin_group}} ;;
   esac

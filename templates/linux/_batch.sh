@@ -1,0 +1,110 @@
+# handover: every Linux check in one shell process (the profile's `batch`; src/engine/check.rs check_batch).
+# The facts several checks need are gathered once (_facts.sh); then each check runs in a subshell of its own,
+# the checks in lanes side by side (the engine puts check n in lane n % SH_BATCH_LANES), each check with its own
+# timeout, and at the end one line tagged with its control id is printed for each:
+# {"id": ..., "result": "<the check's JSON line>", "errors": [<its stderr lines>], "timed_out": bool,
+# "duration_ms": <the check's own time>}.
+set -u
+umask 077
+{{> linux/_facts.sh}}
+_dir=$(mktemp -d) || exit 1
+trap 'rm -rf "$_dir"' EXIT
+# _run N ID TIMEOUT SCRIPT: one check in a subshell (a syntax error or an `exit` ends that check alone), its
+# output kept in files; its pid and timeout are left for the watchdog.
+_run() {
+  # The check's own duration: /proc/uptime before and after (10 ms steps; read by the shell, no process).
+  _t0=''
+  read -r _t0 _ 2>/dev/null </proc/uptime || true
+  (
+    HANDOVER_CONTROL=$2
+    export HANDOVER_CONTROL
+    eval "$4"
+  ) >"$_dir/$1.out" 2>"$_dir/$1.err" </dev/null &
+  echo "$! $3" >"$_dir/$1.run"
+  wait "$!"
+  _t1=''
+  read -r _t1 _ 2>/dev/null </proc/uptime || true
+  echo "$_t0 $_t1" >"$_dir/$1.time"
+  : >"$_dir/$1.done"
+}
+# _kill_tree PID: stop PID (so that it starts nothing more), kill its descendants, then PID itself.
+_kill_tree() (
+  kill -STOP "$1" 2>/dev/null || exit 0
+  for _t in /proc/"$1"/task/*/children; do
+    _k=''
+    read -r _k <"$_t" 2>/dev/null || true
+    for _c in $_k; do _kill_tree "$_c"; done
+  done
+  kill -KILL "$1" 2>/dev/null
+)
+# The watchdog: once a second, a check running longer than its timeout is killed with all it started, and
+# marked timed out. A check's time runs from when the watchdog first sees it (at most a second late).
+_watch() {
+  _tick=0 _sl=''
+  trap 'kill "$_sl" 2>/dev/null; exit 0' TERM
+  while :; do
+    sleep 1 &
+    _sl=$!
+    wait "$_sl"
+    _tick=$((_tick + 1))
+    for _f in "$_dir"/*.run; do
+      [ -f "$_f" ] || continue
+      _n=${_f##*/} && _n=${_n%.run}
+      [ ! -e "$_dir/$_n.done" ] || continue
+      read -r _pid _limit <"$_f" || continue
+      eval "_start=\${_start_$_n:-}"
+      [ -n "$_start" ] || { _start=$_tick && eval "_start_$_n=$_tick"; }
+      if [ $((_tick - _start)) -ge "$_limit" ] && [ ! -e "$_dir/$_n.timeout" ]; then
+        echo "$_limit" >"$_dir/$_n.timeout"
+        _kill_tree "$_pid"
+      fi
+    done
+  done
+}
+_watch >/dev/null 2>&1 </dev/null &
+_watchdog=$!
+_lanes=''
+{{#each lanes}}
+(
+{{#each this}}
+  _run {{n}} {{id}} {{timeout}} {{text}}
+{{/each}}
+) &
+_lanes="$_lanes $!"
+{{/each}}
+# shellcheck disable=SC2086 # the lanes' pids
+wait $_lanes
+kill "$_watchdog" 2>/dev/null
+# One awk for every line: the check's last JSON line and its stderr, escaped as JSON strings.
+awk -v dir="$_dir" -v checks={{ids}} '
+  function esc(x,   out, i, c) {
+    out = ""
+    for (i = 1; i <= length(x); i++) {
+      c = substr(x, i, 1)
+      if (c == "\\") out = out "\\\\"
+      else if (c == "\"") out = out "\\\""
+      else if (c < " ") out = out " "
+      else out = out c
+    }
+    return "\"" out "\""
+  }
+  BEGIN {
+    n = split(checks, c, " ")
+    for (i = 1; i + 1 <= n; i += 2) {
+      f = dir "/" c[i]
+      result = "null"
+      while ((getline l < (f ".out")) > 0) if (l ~ /^[ \t]*\{/) result = esc(l)
+      close(f ".out")
+      errors = ""
+      while ((getline l < (f ".err")) > 0) errors = errors (errors == "" ? "" : ",") esc(l)
+      close(f ".err")
+      timed_out = "false"
+      if ((getline l < (f ".timeout")) > 0) {
+        timed_out = "true"
+        errors = errors (errors == "" ? "" : ",") esc("killed after its timeout of " l " s")
+      }
+      ms = ""
+      if ((getline l < (f ".time")) > 0 && split(l, t, " ") == 2) ms = sprintf(",\"duration_ms\":%d", (t[2] - t[1]) * 1000 + 0.5)
+      printf "{\"id\":%s,\"result\":%s,\"errors\":[%s],\"timed_out\":%s%s}\n", esc(c[i + 1]), result, errors, timed_out, ms
+    }
+  }'

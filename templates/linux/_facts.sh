@@ -1,0 +1,35 @@
+# handover: facts several Linux checks read, gathered once at the top of the batch of checks (_batch.sh) and
+# seen by every check as shell variables. A check run on its own (`handover render`, the re-check after a
+# change) finds them unset, and the helpers of _lib.sh then ask the device themselves.
+# _fact_uid: who runs the checks (need_root).
+_fact_uid=$(id -u)
+{{#if (eq vars.pkg "apt")}}
+# _fact_dpkg: every package dpkg knows, one "STATUS-ABBREV NAME" line each ("ii  ufw"), between newlines
+# (pkg_installed). One dpkg-query reads the status database once instead of once per package.
+if _f=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' 2>/dev/null); then
+  _fact_dpkg="
+$_f
+"
+fi
+{{/if}}
+# _fact_units: " ID:ACTIVE-STATE:UNIT-FILE-STATE ..." of the units the checks ask about, and of any loaded unit
+# named like Lansweeper's agent (svc_active, svc_enabled; the Lansweeper check), from one `systemctl show`.
+# systemctl prints one block of KEY=VALUE lines per unit, blocks apart by an empty line.
+if _f=$(systemctl show -p Id,ActiveState,UnitFileState -- \
+  {{#each vars.clamav_services}}{{this}}.service {{/each}}{{vars.ssh_service}}.service \
+  {{#if (eq vars.pkg "apt")}}ufw.service apt-daily.timer apt-daily-upgrade.timer{{else}}firewalld.service {{vars.dnf_automatic_timer}}{{/if}} \
+  'ltsagent*' 'lsagent*' 'LansweeperAgent*' 2>/dev/null) && [ -n "$_f" ]; then
+  _fact_units=' '
+  _i='' _a='' _u=''
+  while IFS= read -r _l || [ -n "$_l" ]; do
+    case "$_l" in
+      Id=*) _i=${_l#Id=} ;;
+      ActiveState=*) _a=${_l#ActiveState=} ;;
+      UnitFileState=*) _u=${_l#UnitFileState=} ;;
+      '') [ -z "$_i" ] || _fact_units="$_fact_units$_i:$_a:$_u "; _i='' _a='' _u='' ;;
+    esac
+  done <<FACTS
+$_f
+
+FACTS
+fi
