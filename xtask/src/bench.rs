@@ -1247,7 +1247,15 @@ fn figures(r: &Report) -> Value {
         .iter()
         .find(|(k, _)| k == "handover binary")
         .map_or("?", |(_, v)| v.as_str());
-    profile::figures_json(&r.machine.date, binary, &series, &controls, &r.profile)
+    let load = format!("{} → {}", r.load_before, r.load_after);
+    profile::figures_json(
+        &r.machine.date,
+        &load,
+        binary,
+        &series,
+        &controls,
+        &r.profile,
+    )
 }
 
 /// The binary benchmarked: its path, the start of its sha256, and the git commit of the tree (which
@@ -1658,8 +1666,8 @@ fn render(r: &Report) -> String {
     let _ = writeln!(
         out,
         "- **handover check** runs the {n} controls' check scripts (concurrently) and writes a record under \
-         /var/lib/handover/records, as every check does. It exits 1 because {} (nothing a script can \
-         check here).",
+         /var/lib/handover/records, as every check does. It exits 1 because {}: nothing a script can \
+         check here.",
         {
             let manual: Vec<&str> = r
                 .statuses

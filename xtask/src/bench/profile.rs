@@ -58,20 +58,36 @@ pub fn parse_strace_summary(text: &str) -> Result<Vec<Syscall>> {
 }
 
 /// The programs `strace -f -e trace=execve` saw started (successful execve only), by file name, with
-/// how many times each; the first exec (the traced command itself) included.
+/// how many times each; the first exec (the traced command itself) included. With -f, a call that
+/// another process interrupts is printed in two lines, `PID execve("PATH", ... <unfinished ...>` and
+/// later `PID <... execve resumed>...) = 0`: the path is taken from the first, the result from the
+/// second.
 pub fn parse_execs(text: &str) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
+    let mut pending: BTreeMap<String, String> = BTreeMap::new();
     for line in text.lines() {
-        let Some(at) = line.find("execve(\"") else {
+        let pid = line.split_whitespace().next().unwrap_or("").to_string();
+        let ok = line.trim_end().ends_with("= 0");
+        let path = if let Some(at) = line.find("execve(\"") {
+            let rest = &line[at + "execve(\"".len()..];
+            let path = rest.split('"').next().unwrap_or("").to_string();
+            if line.trim_end().ends_with("<unfinished ...>") {
+                pending.insert(pid, path);
+                continue;
+            }
+            path
+        } else if line.contains("<... execve resumed>") {
+            match pending.remove(&pid) {
+                Some(path) => path,
+                None => continue,
+            }
+        } else {
             continue;
         };
-        if !line.trim_end().ends_with("= 0") {
-            continue;
+        if ok {
+            let name = path.rsplit('/').next().unwrap_or(&path);
+            *out.entry(name.to_string()).or_default() += 1;
         }
-        let rest = &line[at + "execve(\"".len()..];
-        let path = rest.split('"').next().unwrap_or("");
-        let name = path.rsplit('/').next().unwrap_or(path);
-        *out.entry(name.to_string()).or_default() += 1;
     }
     out
 }
@@ -111,7 +127,7 @@ pub fn parse_perf(text: &str) -> Vec<Counter> {
 pub struct Profile {
     /// execve calls of each traced run (the first is handover itself).
     pub execs_per_run: Vec<u64>,
-    /// Programs started in the first traced run.
+    /// Programs started in the traced run with the median count of execs.
     pub programs: BTreeMap<String, u64>,
     /// `strace -f -c` of one run, most calls first.
     pub syscalls: Vec<Syscall>,
@@ -136,16 +152,21 @@ impl Default for Profile {
 /// its system calls, and runs it `runs` times under `perf stat` from the host.
 pub fn profile(c: &Container, dir: &str, cmd: &str, runs: usize) -> Result<Profile> {
     let mut p = Profile::default();
-    for i in 0..runs {
+    let mut all = Vec::new();
+    for _ in 0..runs {
         let out = c.exec_ok(&format!(
             "cd {dir} && strace -f -qq -e trace=execve -e signal=none -o {dir}/strace-exec.txt \
              {cmd} >/dev/null 2>&1; cat {dir}/strace-exec.txt"
         ))?;
         let programs = parse_execs(&out);
         p.execs_per_run.push(programs.values().sum());
-        if i == 0 {
-            p.programs = programs;
-        }
+        all.push(programs);
+    }
+    // The programs of the run with the median count.
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_by_key(|&i| p.execs_per_run[i]);
+    if let Some(&mid) = order.get(order.len() / 2) {
+        p.programs = all.swap_remove(mid);
     }
     let out = c.exec_ok(&format!(
         "cd {dir} && strace -f -qq -c -S calls -o {dir}/strace-c.txt {cmd} >/dev/null 2>&1; \
@@ -198,6 +219,7 @@ fn perf_stat(c: &Container, dir: &str, cmd: &str, runs: usize) -> Result<Vec<Cou
 /// The figures a run keeps for later runs to compare with (`--save-before`), as JSON.
 pub fn figures_json(
     date: &str,
+    load: &str,
     binary: &str,
     series: &[(&str, Value)],
     controls: &[(String, [Option<f64>; 3])],
@@ -210,6 +232,7 @@ pub fn figures_json(
     json!({
         "format": 1,
         "date": date,
+        "load": load,
         "binary": binary,
         "series": s,
         "controls": controls.iter().map(|(id, [a, b, c])| json!({
@@ -315,10 +338,14 @@ pub fn render_before_after(before: &Value, after: &Value, before_path: &str) -> 
         out,
         "**Before**: {}, measured {} by `cargo xtask bench --save-before {before_path}` and kept in that \
          committed file. **After**: this run ({}). Both are medians over each run's measured runs, on this \
-         host but not at the same moment: compare the load averages.\n",
+         host but not at the same moment. Load average (1, 5, 15 min) before and after the measurements in \
+         the device: {} in the before run, {} in this one. Wall times grow with the host's load; CPU time, \
+         process and system-call counts hardly do, so those compare runs made under different loads.\n",
         before["binary"].as_str().unwrap_or("?"),
         before["date"].as_str().unwrap_or("?"),
         after["binary"].as_str().unwrap_or("?"),
+        before["load"].as_str().unwrap_or("not recorded"),
+        after["load"].as_str().unwrap_or("not recorded"),
     );
     let num = |v: &Value, k: &str, f: &str| v["series"][k][f].as_f64();
     let _ = writeln!(out, "| figure | before | after | after / before |");
@@ -475,7 +502,7 @@ pub fn render_before_after(before: &Value, after: &Value, before_path: &str) -> 
     let _ = writeln!(
         out,
         "Programs one check starts (`strace -f -e trace=execve` inside the device, successful execve by \
-         file name, the first traced run; `handover` is the check itself):\n"
+         file name, the traced run with the median count; `handover` is the check itself):\n"
     );
     let _ = writeln!(out, "| program | before | after |");
     let _ = writeln!(out, "|---|---:|---:|");
@@ -582,12 +609,18 @@ mod tests {
                     14 execve(\"/usr/local/bin/sshd\", [\"sshd\"], 0x55) = -1 ENOENT (No such file or directory)\n\
                     14 execve(\"/usr/sbin/sshd\", [\"sshd\", \"-T\"], 0x55 /* 5 vars */) = 0\n\
                     15 execve(\"/bin/sh\", [\"sh\"], 0x55 /* 5 vars */) = 0\n\
-                    15 +++ exited with 0 +++\n";
+                    16 execve(\"/usr/bin/awk\", [\"awk\", \"-F:\"], 0x55 /* 5 vars */ <unfinished ...>\n\
+                    17 execve(\"/usr/bin/nosuch\", [\"nosuch\"], 0x55 <unfinished ...>\n\
+                    15 +++ exited with 0 +++\n\
+                    17 <... execve resumed>) = -1 ENOENT (No such file or directory)\n\
+                    16 <... execve resumed>) = 0\n";
         let p = parse_execs(text);
         assert_eq!(p.get("sh"), Some(&2));
         assert_eq!(p.get("sshd"), Some(&1));
         assert_eq!(p.get("handover"), Some(&1));
-        assert_eq!(p.values().sum::<u64>(), 4);
+        assert_eq!(p.get("awk"), Some(&1));
+        assert_eq!(p.get("nosuch"), None);
+        assert_eq!(p.values().sum::<u64>(), 5);
     }
 
     #[test]
@@ -633,7 +666,14 @@ mod tests {
             ),
             ("os.supported".to_string(), [Some(14.0), None, Some(12.0)]),
         ];
-        let before = figures_json("2026-12-06 09:40 UTC", "bin A", &series, &controls, &p);
+        let before = figures_json(
+            "2026-12-06 09:40 UTC",
+            "1.0 → 2.0",
+            "bin A",
+            &series,
+            &controls,
+            &p,
+        );
         let dir = std::env::temp_dir().join(format!("bench-before-{}", std::process::id()));
         let path = dir.join("before.json");
         write_before(&path, &before).unwrap();
@@ -659,12 +699,17 @@ mod tests {
         ];
         let after = figures_json(
             "later",
+            "0.5 → 0.6",
             "bin B",
             &after_series,
             &after_controls,
             &after_profile,
         );
         let md = render_before_after(&read, &after, BEFORE);
+        assert!(
+            md.contains("1.0 → 2.0 in the before run, 0.5 → 0.6 in this one"),
+            "{md}"
+        );
         assert!(
             md.contains("| check: median wall | 138.0 ms | 55.0 ms | 0.40x |"),
             "{md}"
