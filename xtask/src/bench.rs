@@ -1272,12 +1272,36 @@ fn binary_identity(bin: &Path) -> String {
     let git = out(Command::new("git")
         .args(["describe", "--always", "--dirty", "--abbrev=12"])
         .current_dir(crate::workspace_root()));
+    // The last commit that changed what the binary is built from: on a branch that changes only the
+    // bench, the tree's commit is newer than the handover it measures.
+    let sources = [
+        "src",
+        "templates",
+        "profiles",
+        "build.rs",
+        "Cargo.toml",
+        "Cargo.lock",
+    ];
+    let built_from = out(Command::new("git")
+        .args(["log", "-1", "--format=%h", "--abbrev=12", "--"])
+        .args(sources)
+        .current_dir(crate::workspace_root()));
+    let changed = out(Command::new("git")
+        .args(["status", "--porcelain", "--"])
+        .args(sources)
+        .current_dir(crate::workspace_root()));
     format!(
-        "{} (sha256 {}), tree at git {git}",
+        "{} (sha256 {}), tree at git {git}; handover's sources ({}) last changed in {built_from}{}",
         bin.strip_prefix(crate::workspace_root())
             .unwrap_or(bin)
             .display(),
-        sha.get(..16).unwrap_or(&sha)
+        sha.get(..16).unwrap_or(&sha),
+        sources.join(", "),
+        if changed.is_empty() || changed == "unknown" {
+            ""
+        } else {
+            ", with uncommitted changes"
+        }
     )
 }
 
