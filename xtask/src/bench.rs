@@ -798,6 +798,10 @@ fn run(args: &Args, phases: &mut Phases) -> Result<String> {
     let merge = phases.time("merge (host)", || {
         crate::bench_merge::run(&bin, args.merge_baseline.as_deref(), args.merge_runs)
     })?;
+    // Counted from the rendered Windows scripts, not measured: nothing runs on Windows here.
+    let windows = phases.time("windows (counted from the scripts)", || {
+        crate::bench_windows::section(&root_dir)
+    })?;
     let mut versions = vec![("handover binary".to_string(), binary_identity(&bin))];
     let image = phases.time("base image (cache)", || {
         image::ensure(&e2e_dir.join("cache"), &IMAGE, false)
@@ -1176,6 +1180,7 @@ fn run(args: &Args, phases: &mut Phases) -> Result<String> {
         series,
         hash,
         merge,
+        windows,
         args,
         control_count,
         profile: check_profile,
@@ -1316,6 +1321,8 @@ struct Report<'a> {
     hash: HashBench,
     /// The merge section, as markdown.
     merge: String,
+    /// The Windows section (PowerShell starts, modules and documented costs per check), as markdown.
+    windows: String,
     args: &'a Args,
     /// Controls in the check's report.
     control_count: usize,
@@ -1769,7 +1776,11 @@ fn render(r: &Report) -> String {
         r.args.runs, r.args.warmups, r.args.few_runs, r.args.ansible_runs, r.args.ansible_warmups
     );
     out.push('\n');
-    // Windows section: crate::bench_windows::section
+    out.push_str(&r.windows);
+    if !r.windows.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push('\n');
     out.push_str(&bench_hash::render(&r.hash));
     out.push('\n');
     out.push_str(&r.merge);
