@@ -179,7 +179,7 @@ pub fn refused_firewall_entries(site: &Site, cleartext_ports: &[u64]) -> Vec<Str
 
 impl Resolved {
     pub fn new(sources: &Sources, profile: Profile, site: Site) -> Result<Resolved> {
-        let renderer = Renderer::new(sources)?;
+        let renderer = Renderer::for_templates(sources, templates_of(&profile))?;
         let profile = crate::inputs::frameworks::attach(sources, profile)?;
         let lifecycle = crate::inputs::lifecycle::load(sources)?;
         let digest = digest(sources, &profile, &lifecycle);
@@ -209,6 +209,27 @@ impl Resolved {
             controls,
         })
     }
+}
+
+/// The templates a run of `profile` can render: its controls' scripts and files, and the templates
+/// its `vars` name (the batch that wraps the checks). Compiled before anything runs; the rest of
+/// `templates/` (other systems') is not compiled at all.
+fn templates_of(profile: &Profile) -> Vec<String> {
+    let mut names: Vec<String> = profile
+        .controls
+        .iter()
+        .flat_map(|c| c.check.iter().chain(c.apply.iter()).chain(c.files.iter()))
+        .cloned()
+        .collect();
+    if let Some(vars) = profile.vars.as_object() {
+        names.extend(
+            vars.values()
+                .filter_map(Value::as_str)
+                .filter(|v| render::Lang::of(v).is_some())
+                .map(str::to_string),
+        );
+    }
+    names
 }
 
 /// The `firewall` of every template's context: the site's entries the scripts may open (refused ones
