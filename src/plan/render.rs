@@ -2,7 +2,7 @@
 //! language of the script it goes into (POSIX sh, PowerShell, XML), never HTML-escaped. Raw output
 //! (`{{{…}}}`, `{{&…}}`) is refused when a template is loaded, so no value can bypass the escaping.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{PoisonError, RwLock};
 
 use anyhow::{bail, Context, Result};
@@ -99,6 +99,9 @@ struct Registries {
     xml: Handlebars<'static>,
     /// Every template name looked at so far (compiled, or not a template of these sources).
     seen: HashSet<String>,
+    /// Each compiled template's text and the partials it includes (`None`: one is named by an
+    /// expression).
+    compiled: HashMap<String, (String, Option<Vec<String>>)>,
 }
 
 impl Registries {
@@ -132,6 +135,7 @@ impl Renderer {
                 ps: registry(Lang::PowerShell),
                 xml: registry(Lang::Xml),
                 seen: HashSet::new(),
+                compiled: HashMap::new(),
             }),
         };
         {
@@ -161,8 +165,9 @@ impl Renderer {
             if text.contains("{{{") || text.contains("{{&") || text.contains("{{~{") {
                 bail!("template {name}: raw output ({{{{{{…}}}}}} or {{{{&…}}}}) is not allowed: values must be escaped for the script's language");
             }
-            match partials(&text) {
-                Some(names) => todo.extend(names),
+            let included = partials(&text);
+            match &included {
+                Some(names) => todo.extend(names.iter().cloned()),
                 // A partial named by an expression: any template may be it.
                 None => todo.extend(self.sources.template_names()),
             }
@@ -171,14 +176,20 @@ impl Renderer {
                 Lang::PowerShell => &mut regs.ps,
                 Lang::Xml => &mut regs.xml,
             };
-            reg.register_template_string(&name, text)
+            reg.register_template_string(&name, &text)
                 .with_context(|| format!("template {name}"))?;
+            regs.compiled.insert(name, (text, included));
         }
         Ok(())
     }
 
     /// Render template `name` with `context`. Strict mode: a missing value is an error, not an empty string.
     pub fn render(&self, name: &str, context: &Value) -> Result<String> {
+        self.render_in(name, &handlebars::Context::from(context.clone()))
+    }
+
+    /// [`Renderer::render`] with a context built once for several templates.
+    pub fn render_in(&self, name: &str, context: &handlebars::Context) -> Result<String> {
         let Some(lang) = Lang::of(name) else {
             bail!("template {name}: unknown script language (expected .sh, .ps1, .xml)");
         };
@@ -194,8 +205,35 @@ impl Renderer {
         }
         let regs = self.loaded.read().unwrap_or_else(PoisonError::into_inner);
         regs.of(lang)
-            .render(name, context)
+            .render_with_context(name, context)
             .with_context(|| format!("rendering template {name}"))
+    }
+
+    /// Whether `word` occurs in template `name` or in a partial it includes, however deep: a value of
+    /// the context that none of them names cannot change what it renders. True when that cannot be
+    /// told (a template not compiled yet, a partial named by an expression).
+    pub fn mentions(&self, name: &str, word: &str) -> bool {
+        let regs = self.loaded.read().unwrap_or_else(PoisonError::into_inner);
+        let mut todo = vec![name];
+        let mut done: HashSet<&str> = HashSet::new();
+        while let Some(n) = todo.pop() {
+            if !done.insert(n) {
+                continue;
+            }
+            match regs.compiled.get(n) {
+                Some((text, Some(included))) => {
+                    if text.contains(word) {
+                        return true;
+                    }
+                    todo.extend(included.iter().map(String::as_str));
+                }
+                Some((_, None)) => return true,
+                // Looked at and not a template here (an inline partial): nothing to render from.
+                None if regs.seen.contains(n) && n != name => {}
+                None => return true,
+            }
+        }
+        false
     }
 }
 
@@ -379,6 +417,36 @@ mod tests {
         assert!(Renderer::new(&sources).is_err());
         // A template asked for that does not compile stops the run before anything renders.
         assert!(Renderer::for_templates(&sources, ["b.sh".to_string()]).is_err());
+    }
+
+    #[test]
+    fn a_word_is_mentioned_through_the_partials_a_template_includes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("_deep.sh"), "{{lifecycle.source}}\n").unwrap();
+        std::fs::write(dir.path().join("_mid.sh"), "{{> _deep.sh}}\n").unwrap();
+        std::fs::write(dir.path().join("top.sh"), "{{> _mid.sh}}\n").unwrap();
+        std::fs::write(
+            dir.path().join("plain.sh"),
+            "{{#*inline \"p\"}}x{{/inline}}{{> p}}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("dynamic.sh"),
+            "{{> (concat \"_\" \"mid.sh\")}}\n",
+        )
+        .unwrap();
+        let sources = Sources {
+            profiles_dir: None,
+            templates_dir: Some(dir.path().into()),
+        };
+        let names = ["top.sh", "plain.sh", "dynamic.sh"].map(String::from);
+        let r = Renderer::for_templates(&sources, names).unwrap();
+        assert!(r.mentions("top.sh", "lifecycle"));
+        assert!(!r.mentions("plain.sh", "lifecycle"));
+        // Not told: a partial named by an expression, a template not compiled yet.
+        assert!(r.mentions("dynamic.sh", "lifecycle"));
+        assert!(r.mentions("elsewhere.sh", "lifecycle"));
+        assert_eq!(r.render("plain.sh", &serde_json::json!({})).unwrap(), "x\n");
     }
 
     #[test]
