@@ -57,15 +57,21 @@ pub(crate) fn run_engine_as(
         eprintln!("nothing changed");
         return Ok(Exit::Error);
     }
-    // The kit's package repository, through a private apt configuration that lives for this run.
-    let kit_work = tempfile::Builder::new().prefix("handover-kit-").tempdir()?;
+    // The kit's package repository, through a private apt configuration that lives for this run
+    // (made only when a kit is given for this device).
+    let kit_work = match &common.kit {
+        Some(_) if setup.matches_device => {
+            Some(tempfile::Builder::new().prefix("handover-kit-").tempdir()?)
+        }
+        _ => None,
+    };
     let opts = run_options(
         &mut inv,
         common,
         &setup,
         &state,
         &state_dir,
-        kit_work.path(),
+        kit_work.as_ref().map(tempfile::TempDir::path),
     )?;
     let before = start_journal(&inv, common, &setup, &opts, &state_dir)?;
     let now = opts.now;
@@ -142,11 +148,11 @@ fn run_options(
     setup: &Setup,
     state: &State,
     state_dir: &Path,
-    kit_work: &Path,
+    kit_work: Option<&Path>,
 ) -> Result<RunOptions> {
-    let apply_env = match &common.kit {
-        Some(kit) if setup.matches_device => {
-            crate::artifacts::kit::package_env(kit, &setup.resolved.profile, kit_work)?
+    let apply_env = match (&common.kit, kit_work) {
+        (Some(kit), Some(work)) if setup.matches_device => {
+            crate::artifacts::kit::package_env(kit, &setup.resolved.profile, work)?
         }
         _ => vec![],
     };

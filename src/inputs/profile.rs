@@ -142,7 +142,7 @@ pub fn control_info(id: &str) -> Option<&'static ControlInfo> {
     CONTROLS.iter().find(|c| c.id == id)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProfileFile {
     profile: Header,
@@ -154,7 +154,7 @@ struct ProfileFile {
     controls: BTreeMap<String, ControlSpec>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Header {
     name: String,
@@ -331,29 +331,33 @@ impl Profile {
 impl Sources {
     /// Names of the profiles that can be selected (not abstract).
     pub fn profile_names(&self) -> Vec<String> {
+        self.selectable().into_iter().map(|p| p.name).collect()
+    }
+
+    /// Every profile that can be selected (it loads and is not abstract), in name order, each file
+    /// read and parsed once however many profiles extend it.
+    fn selectable(&self) -> Vec<Profile> {
+        let mut parsed = Parsed::default();
         self.profile_files()
             .into_iter()
             .filter_map(|f| f.strip_suffix(".toml").map(str::to_string))
             .filter(|n| !n.contains('/') && !DATA_FILES.contains(&n.as_str()))
-            .filter(|n| self.load(n).is_ok_and(|_| !self.is_abstract(n)))
+            .filter_map(|n| {
+                let p = self.load_with(&n, &mut parsed).ok()?;
+                let is_abstract = parsed
+                    .get(&n)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|(_, f)| f.profile.is_abstract);
+                (!is_abstract).then_some(p)
+            })
             .collect()
-    }
-
-    fn is_abstract(&self, name: &str) -> bool {
-        self.profile_file(&format!("{name}.toml"))
-            .and_then(|(p, s)| parse_toml::<ProfileFile>(Path::new(&p), &s).ok())
-            .is_some_and(|f| f.profile.is_abstract)
     }
 
     /// The profile for `os`: the one that matches it, else, when its release is newer than every
     /// profile of its distribution, that distribution's newest profile with the [`UntestedRelease`]
     /// that every report names. `None` for an older or in-between release, or another distribution.
     pub fn select(&self, os: &Os) -> Option<(Profile, Option<UntestedRelease>)> {
-        let profiles: Vec<Profile> = self
-            .profile_names()
-            .iter()
-            .filter_map(|n| self.load(n).ok())
-            .collect();
+        let profiles = self.selectable();
         // A profile for the device's own `ID` first: RHEL says `ID_LIKE="fedora"`, and must not get
         // Fedora's dnf5 scripts because `fedora` sorts before `rhel-9`.
         let own = Os {
@@ -378,11 +382,7 @@ impl Sources {
     /// Every selectable profile, with whether it is its distribution's newest (the one a newer,
     /// untested release runs), for `profiles list`.
     pub fn listing(&self) -> Result<Vec<(Profile, bool)>, InputError> {
-        let profiles = self
-            .profile_names()
-            .iter()
-            .map(|n| self.load(n))
-            .collect::<Result<Vec<_>, _>>()?;
+        let profiles = self.selectable();
         Ok(profiles
             .iter()
             .map(|p| {
@@ -432,6 +432,11 @@ impl Sources {
 
     /// Load and resolve the profile called `name`.
     pub fn load(&self, name: &str) -> Result<Profile, InputError> {
+        self.load_with(name, &mut Parsed::default())
+    }
+
+    /// [`Sources::load`], taking each file of the chain from `parsed` when an earlier load read it.
+    fn load_with(&self, name: &str, parsed: &mut Parsed) -> Result<Profile, InputError> {
         let mut files = Vec::new();
         let mut next = Some(name.to_string());
         while let Some(n) = next {
@@ -444,23 +449,37 @@ impl Sources {
                     "profile {name}: `extends` loops through {n}"
                 )));
             }
-            let (path, src) = self.profile_file(&format!("{n}.toml")).ok_or_else(|| {
-                InputError::Refused(format!(
-                    "no profile named {n:?} (known: {})",
-                    self.profile_names_raw().join(", ")
-                ))
-            })?;
-            let file: ProfileFile = parse_toml(Path::new(&path), &src)?;
-            if file.profile.name != n {
-                return Err(InputError::Refused(format!(
-                    "{path}: [profile] name is {:?}, expected {n:?}",
-                    file.profile.name
-                )));
-            }
+            let (path, file) = match parsed.get(&n) {
+                Some(Some(done)) => done.clone(),
+                // Read once; a file that failed is read again for its error (the rare path).
+                _ => {
+                    let read = self.parse_profile_file(&n);
+                    parsed.insert(n.clone(), read.as_ref().ok().cloned());
+                    read?
+                }
+            };
             next = file.profile.extends.clone();
             files.push((path, file));
         }
         resolve(name, files)
+    }
+
+    /// `profiles/NAME.toml` read and parsed, its `[profile] name` checked against its file name.
+    fn parse_profile_file(&self, n: &str) -> Result<(String, ProfileFile), InputError> {
+        let (path, src) = self.profile_file(&format!("{n}.toml")).ok_or_else(|| {
+            InputError::Refused(format!(
+                "no profile named {n:?} (known: {})",
+                self.profile_names_raw().join(", ")
+            ))
+        })?;
+        let file: ProfileFile = parse_toml(Path::new(&path), &src)?;
+        if file.profile.name != n {
+            return Err(InputError::Refused(format!(
+                "{path}: [profile] name is {:?}, expected {n:?}",
+                file.profile.name
+            )));
+        }
+        Ok((path, file))
     }
 
     /// Load a profile from a file path (`profiles validate FILE`), its `extends` from these sources.
@@ -494,6 +513,9 @@ impl Sources {
             .collect()
     }
 }
+/// Profile files already read in one listing, by profile name (`None`: it did not parse).
+type Parsed = std::collections::HashMap<String, Option<(String, ProfileFile)>>;
+
 fn toml_to_json(t: &toml::Table) -> Value {
     serde_json::to_value(t).unwrap_or(Value::Null)
 }

@@ -136,7 +136,7 @@ impl Scripts {
         let Some(check) = &c.check else {
             return Scripts::NoCheck;
         };
-        match render_scripts(renderer, &ctx(), c, check) {
+        match render_scripts(renderer, ctx(), c, check) {
             Ok(ready) => ready,
             Err(e) => Scripts::RenderFailed(format!("{e:#}")),
         }
@@ -179,7 +179,7 @@ pub fn refused_firewall_entries(site: &Site, cleartext_ports: &[u64]) -> Vec<Str
 
 impl Resolved {
     pub fn new(sources: &Sources, profile: Profile, site: Site) -> Result<Resolved> {
-        let renderer = Renderer::new(sources)?;
+        let renderer = Renderer::for_templates(sources, templates_of(&profile))?;
         let profile = crate::inputs::frameworks::attach(sources, profile)?;
         let lifecycle = crate::inputs::lifecycle::load(sources)?;
         let digest = digest(sources, &profile, &lifecycle);
@@ -190,14 +190,18 @@ impl Resolved {
             .map(|c| Planned {
                 control: c.clone(),
                 scripts: Scripts::plan(c, missing_site_keys(c, &site), &renderer, || {
-                    json!({
-                        "site": site.context,
-                        "vars": profile.vars,
-                        "params": c.params,
-                        "control": {"id": c.id},
-                        "lifecycle": lifecycle,
-                        "firewall": firewall,
-                    })
+                    let mut ctx = serde_json::Map::new();
+                    ctx.insert("site".into(), site.context.clone());
+                    ctx.insert("vars".into(), profile.vars.clone());
+                    ctx.insert("params".into(), c.params.clone());
+                    ctx.insert("control".into(), json!({"id": c.id}));
+                    // The table is most of the context, and handlebars copies the context into every
+                    // partial: only the templates that name it get it (os.supported's).
+                    if templates_of_control(c).any(|t| renderer.mentions(t, "lifecycle")) {
+                        ctx.insert("lifecycle".into(), lifecycle.clone());
+                    }
+                    ctx.insert("firewall".into(), firewall.clone());
+                    Value::Object(ctx)
                 }),
             })
             .collect();
@@ -209,6 +213,36 @@ impl Resolved {
             controls,
         })
     }
+}
+
+/// The templates a run of `profile` can render: its controls' scripts and files, and the templates
+/// its `vars` name (the batch that wraps the checks). Compiled before anything runs; the rest of
+/// `templates/` (other systems') is not compiled at all.
+fn templates_of(profile: &Profile) -> Vec<String> {
+    let mut names: Vec<String> = profile
+        .controls
+        .iter()
+        .flat_map(templates_of_control)
+        .map(str::to_string)
+        .collect();
+    if let Some(vars) = profile.vars.as_object() {
+        names.extend(
+            vars.values()
+                .filter_map(Value::as_str)
+                .filter(|v| render::Lang::of(v).is_some())
+                .map(str::to_string),
+        );
+    }
+    names
+}
+
+/// A control's check, apply and files.
+fn templates_of_control(c: &Control) -> impl Iterator<Item = &str> {
+    c.check
+        .iter()
+        .chain(c.apply.iter())
+        .chain(c.files.iter())
+        .map(String::as_str)
 }
 
 /// The `firewall` of every template's context: the site's entries the scripts may open (refused ones
@@ -295,19 +329,20 @@ pub fn missing_site_keys(control: &Control, site: &Site) -> Vec<String> {
 }
 
 /// Render a control's check, apply and files with its context; a failure leaves none of them.
-fn render_scripts(renderer: &Renderer, ctx: &Value, c: &Control, check: &str) -> Result<Scripts> {
+fn render_scripts(renderer: &Renderer, ctx: Value, c: &Control, check: &str) -> Result<Scripts> {
+    let ctx = handlebars::Context::from(ctx);
     // Fields are evaluated in order: a failing check is the one named, then the apply, then a file.
     Ok(Scripts::Ready {
-        check: renderer.render(check, ctx)?,
+        check: renderer.render_in(check, &ctx)?,
         apply: c
             .apply
             .as_ref()
-            .map(|t| renderer.render(t, ctx))
+            .map(|t| renderer.render_in(t, &ctx))
             .transpose()?,
         files: c
             .files
             .iter()
-            .map(|f| Ok((f.clone(), renderer.render(f, ctx)?)))
+            .map(|f| Ok((f.clone(), renderer.render_in(f, &ctx)?)))
             .collect::<Result<_>>()?,
     })
 }

@@ -2,6 +2,9 @@
 //! language of the script it goes into (POSIX sh, PowerShell, XML), never HTML-escaped. Raw output
 //! (`{{{…}}}`, `{{&…}}`) is refused when a template is loaded, so no value can bypass the escaping.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::{PoisonError, RwLock};
+
 use anyhow::{bail, Context, Result};
 use handlebars::Handlebars;
 use serde_json::Value;
@@ -82,51 +85,184 @@ pub fn xml_escape(s: &str) -> String {
     out
 }
 
-/// One handlebars registry per script language, each with that language's escaping and the same
-/// templates registered (so partials work across files).
+/// One handlebars registry per script language, each with that language's escaping. A template is
+/// compiled the first time it is needed, with the partials it includes (so partials work across
+/// files): a run compiles the few templates of its profile, not every OS's.
 pub struct Renderer {
+    sources: Sources,
+    loaded: RwLock<Registries>,
+}
+
+struct Registries {
     sh: Handlebars<'static>,
     ps: Handlebars<'static>,
     xml: Handlebars<'static>,
+    /// Every template name looked at so far (compiled, or not a template of these sources).
+    seen: HashSet<String>,
+    /// Each compiled template's text and the partials it includes (`None`: one is named by an
+    /// expression).
+    compiled: HashMap<String, (String, Option<Vec<String>>)>,
+}
+
+impl Registries {
+    fn of(&self, lang: Lang) -> &Handlebars<'static> {
+        match lang {
+            Lang::Sh => &self.sh,
+            Lang::PowerShell => &self.ps,
+            Lang::Xml => &self.xml,
+        }
+    }
 }
 
 impl Renderer {
+    /// Every template of `sources` compiled (`profiles validate`: a template that does not compile
+    /// or writes raw output is refused wherever it is).
     pub fn new(sources: &Sources) -> Result<Renderer> {
-        let mut sh = registry(Lang::Sh);
-        let mut ps = registry(Lang::PowerShell);
-        let mut xml = registry(Lang::Xml);
-        for name in sources.template_names() {
+        Renderer::for_templates(sources, sources.template_names())
+    }
+
+    /// The templates `names` and every partial they include compiled now, so that an error in one
+    /// of them stops the run before anything runs; any other template is compiled when first
+    /// rendered. A name that is not a template of `sources` fails when it is rendered.
+    pub fn for_templates(
+        sources: &Sources,
+        names: impl IntoIterator<Item = String>,
+    ) -> Result<Renderer> {
+        let r = Renderer {
+            sources: sources.clone(),
+            loaded: RwLock::new(Registries {
+                sh: registry(Lang::Sh),
+                ps: registry(Lang::PowerShell),
+                xml: registry(Lang::Xml),
+                seen: HashSet::new(),
+                compiled: HashMap::new(),
+            }),
+        };
+        {
+            let mut regs = r.loaded.write().unwrap_or_else(PoisonError::into_inner);
+            for name in names {
+                r.load(&mut regs, name)?;
+            }
+        }
+        Ok(r)
+    }
+
+    /// Compile `name` and, first, the partials it includes (a name not among the templates is left
+    /// to handlebars, which knows inline partials and says what is missing).
+    fn load(&self, regs: &mut Registries, name: String) -> Result<()> {
+        let mut todo = vec![name];
+        while let Some(name) = todo.pop() {
+            if regs.seen.contains(&name) {
+                continue;
+            }
+            regs.seen.insert(name.clone());
             let Some(lang) = Lang::of(&name) else {
                 continue;
             };
-            let text = sources
-                .template(&name)
-                .with_context(|| format!("template {name}"))?;
+            let Some(text) = self.sources.template(&name) else {
+                continue;
+            };
             if text.contains("{{{") || text.contains("{{&") || text.contains("{{~{") {
                 bail!("template {name}: raw output ({{{{{{…}}}}}} or {{{{&…}}}}) is not allowed: values must be escaped for the script's language");
             }
+            let included = partials(&text);
+            match &included {
+                Some(names) => todo.extend(names.iter().cloned()),
+                // A partial named by an expression: any template may be it.
+                None => todo.extend(self.sources.template_names()),
+            }
             let reg = match lang {
-                Lang::Sh => &mut sh,
-                Lang::PowerShell => &mut ps,
-                Lang::Xml => &mut xml,
+                Lang::Sh => &mut regs.sh,
+                Lang::PowerShell => &mut regs.ps,
+                Lang::Xml => &mut regs.xml,
             };
-            reg.register_template_string(&name, text)
+            reg.register_template_string(&name, &text)
                 .with_context(|| format!("template {name}"))?;
+            regs.compiled.insert(name, (text, included));
         }
-        Ok(Renderer { sh, ps, xml })
+        Ok(())
     }
 
     /// Render template `name` with `context`. Strict mode: a missing value is an error, not an empty string.
     pub fn render(&self, name: &str, context: &Value) -> Result<String> {
-        let reg = match Lang::of(name) {
-            Some(Lang::Sh) => &self.sh,
-            Some(Lang::PowerShell) => &self.ps,
-            Some(Lang::Xml) => &self.xml,
-            None => bail!("template {name}: unknown script language (expected .sh, .ps1, .xml)"),
+        self.render_in(name, &handlebars::Context::from(context.clone()))
+    }
+
+    /// [`Renderer::render`] with a context built once for several templates.
+    pub fn render_in(&self, name: &str, context: &handlebars::Context) -> Result<String> {
+        let Some(lang) = Lang::of(name) else {
+            bail!("template {name}: unknown script language (expected .sh, .ps1, .xml)");
         };
-        reg.render(name, context)
+        let seen = self
+            .loaded
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .seen
+            .contains(name);
+        if !seen {
+            let mut regs = self.loaded.write().unwrap_or_else(PoisonError::into_inner);
+            self.load(&mut regs, name.to_string())?;
+        }
+        let regs = self.loaded.read().unwrap_or_else(PoisonError::into_inner);
+        regs.of(lang)
+            .render_with_context(name, context)
             .with_context(|| format!("rendering template {name}"))
     }
+
+    /// Whether `word` occurs in template `name` or in a partial it includes, however deep: a value of
+    /// the context that none of them names cannot change what it renders. True when that cannot be
+    /// told (a template not compiled yet, a partial named by an expression).
+    pub fn mentions(&self, name: &str, word: &str) -> bool {
+        let regs = self.loaded.read().unwrap_or_else(PoisonError::into_inner);
+        let mut todo = vec![name];
+        let mut done: HashSet<&str> = HashSet::new();
+        while let Some(n) = todo.pop() {
+            if !done.insert(n) {
+                continue;
+            }
+            match regs.compiled.get(n) {
+                Some((text, Some(included))) => {
+                    if text.contains(word) {
+                        return true;
+                    }
+                    todo.extend(included.iter().map(String::as_str));
+                }
+                Some((_, None)) => return true,
+                // Looked at and not a template here (an inline partial): nothing to render from.
+                None if regs.seen.contains(n) && n != name => {}
+                None => return true,
+            }
+        }
+        false
+    }
+}
+
+/// The names of the partials a template includes (`{{> name}}`, `{{#> name}}`, with or without
+/// `~`), or `None` when one is named by an expression rather than a literal name.
+fn partials(text: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("{{") {
+        rest = &rest[at + 2..];
+        let tag = rest.strip_prefix('~').unwrap_or(rest);
+        let Some(tag) = tag.strip_prefix('>').or_else(|| tag.strip_prefix("#>")) else {
+            continue;
+        };
+        let tag = tag.trim_start();
+        let end = tag
+            .find(|c: char| c.is_whitespace() || c == '}' || c == '~')
+            .unwrap_or(tag.len());
+        let name = &tag[..end];
+        match name.chars().next() {
+            // @partial-block is the caller's block, not a template.
+            Some('@') => {}
+            Some(c) if c.is_alphanumeric() || c == '_' || c == '.' || c == '-' => {
+                out.push(name.to_string());
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
 }
 
 fn registry(lang: Lang) -> Handlebars<'static> {
@@ -248,6 +384,69 @@ mod tests {
         .err()
         .unwrap();
         assert!(e.to_string().contains("raw output"), "{e}");
+    }
+
+    #[test]
+    fn partials_are_found_by_name_and_an_expression_means_any() {
+        assert_eq!(
+            partials("a {{> linux/_lib.sh}} b {{~> sh/_json.sh x=1}} {{#> w/_b.ps1}}{{> @partial-block}}{{/w/_b.ps1}} {{x}}"),
+            Some(vec!["linux/_lib.sh".to_string(), "sh/_json.sh".into(), "w/_b.ps1".into()])
+        );
+        assert_eq!(partials("{{> (lookup . \"p\")}}"), None);
+    }
+
+    #[test]
+    fn only_the_templates_asked_for_and_their_partials_are_compiled_first() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a")).unwrap();
+        std::fs::write(dir.path().join("a/_lib.sh"), "lib {{v}}\n").unwrap();
+        std::fs::write(dir.path().join("a/c.sh"), "{{> a/_lib.sh}}check\n").unwrap();
+        // Another system's template that does not compile: no concern of a run that never renders it.
+        std::fs::write(dir.path().join("b.sh"), "{{#if}}\n").unwrap();
+        let sources = Sources {
+            profiles_dir: None,
+            templates_dir: Some(dir.path().into()),
+        };
+        let r = Renderer::for_templates(&sources, ["a/c.sh".to_string()]).unwrap();
+        let ctx = serde_json::json!({"v": "x"});
+        assert_eq!(r.render("a/c.sh", &ctx).unwrap(), "lib 'x'\ncheck\n");
+        // Compiled on first use: its error is the render's.
+        let e = r.render("b.sh", &ctx).unwrap_err();
+        assert!(format!("{e:#}").contains("template b.sh"), "{e:#}");
+        // Every template at once still refuses it, as `profiles validate` does.
+        assert!(Renderer::new(&sources).is_err());
+        // A template asked for that does not compile stops the run before anything renders.
+        assert!(Renderer::for_templates(&sources, ["b.sh".to_string()]).is_err());
+    }
+
+    #[test]
+    fn a_word_is_mentioned_through_the_partials_a_template_includes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("_deep.sh"), "{{lifecycle.source}}\n").unwrap();
+        std::fs::write(dir.path().join("_mid.sh"), "{{> _deep.sh}}\n").unwrap();
+        std::fs::write(dir.path().join("top.sh"), "{{> _mid.sh}}\n").unwrap();
+        std::fs::write(
+            dir.path().join("plain.sh"),
+            "{{#*inline \"p\"}}x{{/inline}}{{> p}}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("dynamic.sh"),
+            "{{> (concat \"_\" \"mid.sh\")}}\n",
+        )
+        .unwrap();
+        let sources = Sources {
+            profiles_dir: None,
+            templates_dir: Some(dir.path().into()),
+        };
+        let names = ["top.sh", "plain.sh", "dynamic.sh"].map(String::from);
+        let r = Renderer::for_templates(&sources, names).unwrap();
+        assert!(r.mentions("top.sh", "lifecycle"));
+        assert!(!r.mentions("plain.sh", "lifecycle"));
+        // Not told: a partial named by an expression, a template not compiled yet.
+        assert!(r.mentions("dynamic.sh", "lifecycle"));
+        assert!(r.mentions("elsewhere.sh", "lifecycle"));
+        assert_eq!(r.render("plain.sh", &serde_json::json!({})).unwrap(), "x\n");
     }
 
     #[test]
