@@ -40,6 +40,9 @@ commands:
             --smoke          only check the container infrastructure (12 and 13)
             --no-build       do not run `cargo build --release -p handover`
             --bin PATH       use this handover binary (implies --no-build)
+            --deb FILE       install this .deb (`cargo xtask dist`) with apt in each
+                             device, check it (dpkg -L, /etc/handover 0700) and run
+                             the scenario with its binary (implies --no-build)
   bench   measure handover check, a no-change apply and the Ansible check on a
           compliant Debian 12 device (systemd-nspawn, as root); writes BENCHMARKS.md
             --runs N          runs of check and apply (default 30, after 3 warm-ups)

@@ -183,24 +183,62 @@ fn the_wxs_uses_every_variable_wixl_is_given_and_the_acl_of_ensure_private_dir()
         assert!(WXS.contains(var), "{var}");
     }
     assert!(WXS.contains("*S-1-5-18:(OI)(CI)F") && WXS.contains("*S-1-5-32-544:(OI)(CI)F"));
-    // wixl needs an explicit Sequence for a custom action (it ignores After=).
-    assert_eq!(
-        WXS.matches("<Custom Action=").count(),
-        WXS.matches("Sequence=").count()
-    );
-    assert_balanced_elements(WXS);
+    check_wxs_tree(WXS);
 }
 
-/// The .wxs is well-formed enough for wixl: every element opened is closed (a cheap check; wixl
-/// itself reads it in `cargo xtask dist`).
-fn assert_balanced_elements(xml: &str) {
-    let body: String = xml
-        .split("-->")
-        .map(|p| p.split("<!--").next().unwrap_or(""))
+/// The .wxs parsed: wixl needs an explicit Sequence on every custom action; the files are in
+/// Program Files\handover (64-bit components), and the folder the ACL action names is the one
+/// CreateFolder makes.
+fn check_wxs_tree(xml: &str) {
+    let doc = roxmltree::Document::parse(xml).expect("handover.wxs is well-formed XML");
+    let elems = |name: &str| -> Vec<roxmltree::Node<'_, '_>> {
+        doc.descendants()
+            .filter(|n| n.tag_name().name() == name)
+            .collect()
+    };
+    let customs = elems("Custom");
+    assert_eq!(customs.len(), 2);
+    assert!(customs.iter().all(|c| c.attribute("Sequence").is_some()));
+    let dir_of = |n: roxmltree::Node<'_, '_>| -> Vec<String> {
+        n.ancestors()
+            .filter(|a| a.tag_name().name() == "Directory")
+            .map(|a| a.attribute("Id").unwrap_or_default().to_string())
+            .collect()
+    };
+    for file in elems("File") {
+        assert_eq!(
+            dir_of(file)[..3],
+            ["INSTALLDIR", "ProgramFiles64Folder", "TARGETDIR"]
+        );
+        let component = file.parent().unwrap();
+        assert_eq!(component.attribute("Win64"), Some("yes"));
+    }
+    let create = elems("CreateFolder");
+    assert_eq!(create.len(), 1);
+    assert_eq!(dir_of(create[0])[..2], ["DATADIR", "CommonAppDataFolder"]);
+    let data = elems("Directory")
+        .into_iter()
+        .find(|d| d.attribute("Id") == Some("DATADIR"))
+        .unwrap();
+    let protect = elems("CustomAction")
+        .into_iter()
+        .find(|a| a.attribute("Id") == Some("ProtectDataDir"))
+        .unwrap();
+    let folder = format!("[CommonAppDataFolder]{}", data.attribute("Name").unwrap());
+    assert!(protect
+        .attribute("ExeCommand")
+        .unwrap()
+        .contains(&format!("\"{folder}\"")));
+    assert_eq!(protect.attribute("Execute"), Some("deferred"));
+    assert_eq!(protect.attribute("Impersonate"), Some("no"));
+    // Every component is in the one feature.
+    let refs: Vec<&str> = elems("ComponentRef")
+        .iter()
+        .filter_map(|r| r.attribute("Id"))
         .collect();
-    let opens = body.matches('<').count() - body.matches("</").count() - body.matches("<?").count();
-    let closes = body.matches("</").count() + body.matches("/>").count();
-    assert_eq!(opens, closes, "unbalanced elements in handover.wxs");
+    for c in elems("Component") {
+        assert!(refs.contains(&c.attribute("Id").unwrap()), "{c:?}");
+    }
 }
 
 /// `msiinfo export` of the .msi `cargo xtask dist` built (wixl 0.101).
