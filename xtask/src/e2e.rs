@@ -16,8 +16,11 @@
 //! 3. copy the base to a fresh `target/e2e/run[-13]/root`;
 //! 4. apply `e2e/fixture.sh` in a chroot of it (a non-compliant device);
 //! 5. boot it with systemd-nspawn (private network, local repo at /srv/repo);
-//! 6. copy the binary in as /usr/local/sbin/handover, build the offline kit
-//!    (as a connected machine of that release would) and run the scenario;
+//! 6. copy the binary in as /usr/local/sbin/handover (with `--deb FILE`: install
+//!    the package with `apt install ./FILE`, check what `dpkg -L` lists and
+//!    /etc/handover's mode, and give /usr/local/sbin/handover the installed
+//!    binary's inode), build the offline kit (as a connected machine of that
+//!    release would) and run the scenario;
 //! 7. power it off.
 //!
 //! At the end it prints how long each phase took and what the cache holds
@@ -152,6 +155,8 @@ struct Args {
     rebuild_cache: bool,
     build: bool,
     bin: Option<PathBuf>,
+    /// `--deb FILE`: install this package in each device instead of copying the binary in.
+    deb: Option<PathBuf>,
     parts: Vec<Part>,
 }
 
@@ -161,6 +166,7 @@ fn parse(args: &[String]) -> Result<Args> {
         rebuild_cache: false,
         build: true,
         bin: None,
+        deb: None,
         parts: Vec::new(),
     };
     let mut it = args.iter();
@@ -174,6 +180,13 @@ fn parse(args: &[String]) -> Result<Args> {
                     bail!("--bin needs a path")
                 };
                 parsed.bin = Some(PathBuf::from(p));
+                parsed.build = false;
+            }
+            "--deb" => {
+                let Some(p) = it.next() else {
+                    bail!("--deb needs the path of a handover .deb (cargo xtask dist builds it)")
+                };
+                parsed.deb = Some(PathBuf::from(p));
                 parsed.build = false;
             }
             "--release" => {
@@ -190,6 +203,10 @@ fn parse(args: &[String]) -> Result<Args> {
             other => bail!("cargo xtask e2e: unknown argument {other:?}"),
         }
     }
+    ensure!(
+        parsed.bin.is_none() || parsed.deb.is_none(),
+        "--bin and --deb: the binary under test is the one the .deb installs"
+    );
     if parsed.parts.is_empty() {
         parsed.parts = vec![
             Part::Release(&DEBIAN_12),
@@ -257,9 +274,13 @@ fn run(args: &Args, phases: &mut Phases) -> Result<()> {
     let root_dir = crate::workspace_root();
     let e2e_dir = crate::target_dir().join("e2e");
 
-    let bin = match &args.bin {
-        Some(bin) => bin.clone(),
-        None => crate::target_dir().join("release/handover"),
+    let bin = match (&args.bin, &args.deb) {
+        (Some(bin), _) => bin.clone(),
+        // The kit is built on the host with the package's own binary.
+        (None, Some(deb)) => phases.time("extract the .deb's binary", || {
+            extract_deb_binary(deb, &e2e_dir.join("deb-extract"))
+        })?,
+        (None, None) => crate::target_dir().join("release/handover"),
     };
     if args.build {
         phases.time("cargo build --release", || build_release(&root_dir))?;
@@ -316,7 +337,9 @@ fn release_part(
         container.pid(),
         container.log_path().display()
     );
-    phases.time(&phase("copy in"), || install_handover(&container, bin))?;
+    phases.time(&phase(handover_phase(args)), || {
+        put_handover(&container, bin, args.deb.as_deref(), release)
+    })?;
     if args.smoke {
         phases.time(&phase("smoke"), || smoke(&container))?;
         return phases.time(&phase("shutdown"), || container.shutdown());
@@ -372,7 +395,9 @@ fn upgrade_part(args: &Args, bin: &Path, run_dir: &Path, phases: &mut Phases) ->
     let c = phases.time(&phase("boot Debian 12"), || {
         boot_with(&guest_root, MACHINE, &log, &binds)
     })?;
-    phases.time(&phase("copy in"), || install_handover(&c, bin))?;
+    phases.time(&phase(handover_phase(args)), || {
+        put_handover(&c, bin, args.deb.as_deref(), &DEBIAN_12)
+    })?;
     let handed_over = phases.time(&phase("handover on Debian 12"), || {
         crate::scenario_upgrade::hand_over(&c)
     })?;
@@ -578,10 +603,125 @@ pub fn boot_with(
     Container::boot(&opts)
 }
 
+fn handover_phase(args: &Args) -> &'static str {
+    if args.deb.is_some() {
+        "apt install the .deb"
+    } else {
+        "copy in"
+    }
+}
+
+/// The binary under test in the device: copied in ([`install_handover`]) or installed from the
+/// package ([`install_deb`]).
+fn put_handover(c: &Container, bin: &Path, deb: Option<&Path>, release: &Release) -> Result<()> {
+    match deb {
+        None => install_handover(c, bin),
+        Some(deb) => install_deb(c, deb, release),
+    }
+}
+
+/// `dpkg-deb -x` of the package into `dir` (fresh); its /usr/bin/handover.
+fn extract_deb_binary(deb: &Path, dir: &Path) -> Result<PathBuf> {
+    image::remove_tree(dir)?;
+    fs::create_dir_all(dir)?;
+    let out = Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(deb)
+        .arg(dir)
+        .output()
+        .context("running dpkg-deb -x")?;
+    ensure!(
+        out.status.success(),
+        "dpkg-deb -x {}: {}",
+        deb.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bin = dir.join("usr/bin/handover");
+    ensure!(bin.is_file(), "{} has no /usr/bin/handover", deb.display());
+    Ok(bin)
+}
+
+/// Installs the .deb as a technician would (`apt install ./FILE`, offline: what it depends on must
+/// already be on the device, which apt's simulation shows first), then
+/// checks the package: every path `cargo xtask dist` ships listed by `dpkg -L`, /etc/handover 0700
+/// root's, no unit installed or enabled, the installed binary, man page, completion and example site.
+/// The scenarios name the binary under test [`GUEST_BIN`] (/usr/local/sbin/handover; the schedule
+/// scenario asserts the units name that path), so it becomes a hard link to /usr/bin/handover: the
+/// same inode, the package's file, asserted.
+pub fn install_deb(c: &Container, deb: &Path, release: &Release) -> Result<()> {
+    let name = deb
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| n.ends_with(".deb") && !n.contains(['\'', ' ']))
+        .with_context(|| format!("{}: not a plainly named .deb", deb.display()))?;
+    let guest_deb = format!("/tmp/{name}");
+    c.copy_in(deb, &guest_deb)?;
+    // Offline, as on a device without a mirror: apt may install the package and nothing else.
+    // (`--no-download` cannot be used: apt then refuses the local file.)
+    let plan = step(c, &format!("cd /tmp && {APT} --simulate install ./{name}"))?;
+    let installs: Vec<&str> = plan.lines().filter(|l| l.starts_with("Inst ")).collect();
+    ensure!(
+        installs.len() == 1 && installs[0].starts_with("Inst handover "),
+        "apt install ./{name} would install more than the package (its Depends are not on the device): {installs:?}"
+    );
+    step(c, &format!("cd /tmp && {APT} install ./{name}"))?;
+    let listed = step(c, "dpkg -L handover")?;
+    let listed: Vec<&str> = listed.lines().collect();
+    let missing: Vec<&&str> = crate::dist::DEB_PATHS
+        .iter()
+        .filter(|p| !listed.contains(p))
+        .collect();
+    ensure!(
+        missing.is_empty(),
+        "dpkg -L handover does not list {missing:?}"
+    );
+    let mode = step(c, "stat -c '%a %U %G %F' /etc/handover")?;
+    ensure!(
+        mode.trim() == "700 root root directory",
+        "/etc/handover after apt install: {mode}"
+    );
+    step(
+        c,
+        "test \"$(command -v handover)\" = /usr/bin/handover && handover --version \
+         && zcat /usr/share/man/man1/handover.1.gz | grep -q '^.TH handover 1' \
+         && bash -c '. /usr/share/bash-completion/completions/handover && complete -p handover'",
+    )?;
+    // Shipped disabled: nothing in /etc/systemd or /lib/systemd, no timer known to systemd.
+    step(
+        c,
+        "! ls /etc/systemd/system/handover-* /lib/systemd/system/handover-* 2>/dev/null \
+         && ! systemctl is-enabled handover-check.timer 2>/dev/null",
+    )?;
+    // The example is `site init`'s output: refused (exit 2) until its placeholders are filled in.
+    let example = c.exec(&format!(
+        "handover site validate /usr/share/doc/handover/examples/site.toml.example --profile {}",
+        release.profile
+    ))?;
+    ensure!(
+        example.status.code() == Some(2) && example.stderr.contains("still holds the placeholder"),
+        "site validate of the example site: {:?}\n{}{}",
+        example.status,
+        example.stdout,
+        example.stderr
+    );
+    step(
+        c,
+        &format!(
+            "rm -f {guest_deb} && ln -f /usr/bin/handover {GUEST_BIN} && test /usr/bin/handover -ef {GUEST_BIN}"
+        ),
+    )?;
+    test_hooks_and_standin(c)
+}
+
 /// Copies the handover binary in as [`GUEST_BIN`] and the LsAgent stand-in as
 /// [`GUEST_LSAGENT`].
 pub fn install_handover(c: &Container, bin: &Path) -> Result<()> {
     c.copy_in(bin, GUEST_BIN)?;
+    test_hooks_and_standin(c)
+}
+
+/// The test-hooks marker and the LsAgent stand-in as [`GUEST_LSAGENT`].
+fn test_hooks_and_standin(c: &Container) -> Result<()> {
     // The release binary honours HANDOVER_NOW (the scenarios pin the clock) only where root made this
     // marker: a device's own environment cannot switch the test hooks on (F13).
     let marker = c.exec(

@@ -6,6 +6,7 @@
 //!   device with a full package index; writes BENCHMARKS.md (see `bench.rs`);
 //! * `windows`: builds handover.exe, runs it under Wine and compares its render with the Linux
 //!   binary's (see `windows.rs`);
+//! * `dist`: builds the .deb and the .msi into `target/dist/` and checks them (see `dist.rs`);
 //! * `fuzz`: runs each cargo-fuzz target of `fuzz/` for a bounded time; a crash is kept in
 //!   `tests/fuzz_regressions/` (see `fuzz.rs`).
 
@@ -14,6 +15,7 @@ mod bench_hash;
 mod bench_merge;
 mod bench_windows;
 mod container;
+mod dist;
 mod e2e;
 mod fuzz;
 mod image;
@@ -39,6 +41,9 @@ commands:
             --smoke          only check the container infrastructure (12 and 13)
             --no-build       do not run `cargo build --release -p handover`
             --bin PATH       use this handover binary (implies --no-build)
+            --deb FILE       install this .deb (`cargo xtask dist`) with apt in each
+                             device, check it (dpkg -L, /etc/handover 0700) and run
+                             the scenario with its binary (implies --no-build)
   bench   measure handover check, a no-change apply and the Ansible check on a
           compliant Debian 12 device (systemd-nspawn, as root); writes BENCHMARKS.md
             --runs N          runs of check and apply (default 30, after 3 warm-ups)
@@ -49,6 +54,11 @@ commands:
                               rendered scripts; not measured: no Windows here)
   windows build handover.exe (x86_64-pc-windows-gnu), run it under Wine and
           compare its render with the Linux binary's (`cargo xtask windows --help`)
+  dist    build target/dist/: handover_<v>_amd64.deb (dpkg-deb, checked with lintian),
+          handover-<v>-x64.msi (wixl, checked with msiinfo), handover.exe and its
+          PowerShell completions (`cargo xtask dist --help`)
+            --wine       also install the .msi under Wine and run the installed .exe
+            --no-build   use the existing release binaries
   fuzz    run each cargo-fuzz target of fuzz/ for a bounded time (nightly, cargo-fuzz);
           a crash is kept in tests/fuzz_regressions/TARGET/ (`cargo xtask fuzz --help`)
 ";
@@ -61,6 +71,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::main(&args[1..]),
         Some("windows") => windows::main(&args[1..]),
         Some("fuzz") => fuzz::main(&args[1..]),
+        Some("dist") => dist::main(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

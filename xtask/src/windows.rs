@@ -31,10 +31,10 @@ use anyhow::{bail, Context, Result};
 
 use crate::{target_dir, workspace_root};
 
-const TARGET: &str = "x86_64-pc-windows-gnu";
+pub(crate) const TARGET: &str = "x86_64-pc-windows-gnu";
 const MINGW_GCC: &str = "x86_64-w64-mingw32-gcc";
 /// The 64-bit loader: plain `wine` looks for the 32-bit parts (package wine32), which are not needed.
-const WINE64: &str = "/usr/lib/wine/wine64";
+pub(crate) const WINE64: &str = "/usr/lib/wine/wine64";
 const WINESERVER: &str = "/usr/lib/wine/wineserver";
 /// Written into the prefix once `wineboot --init` succeeded; holds `wine64 --version`, so a prefix
 /// that was interrupted while being created, or made by another Wine, is made again.
@@ -274,7 +274,7 @@ fn on_path(program: &str) -> bool {
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
-fn cargo_build(root: &Path, target: Option<&str>) -> Result<()> {
+pub(crate) fn cargo_build(root: &Path, target: Option<&str>) -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.args(["build", "--release", "-p", "handover"])
@@ -297,7 +297,7 @@ fn cargo_build(root: &Path, target: Option<&str>) -> Result<()> {
 
 /// Builds `bcryptprimitives.dll` from `src_dir` into `out_dir` (beside the .exe: Windows, and Wine,
 /// load a DLL from the application's directory first).
-fn build_shim(src_dir: &Path, out_dir: &Path) -> Result<()> {
+pub(crate) fn build_shim(src_dir: &Path, out_dir: &Path) -> Result<()> {
     let c = src_dir.join("bcryptprimitives.c");
     let def = src_dir.join("bcryptprimitives.def");
     let dll = out_dir.join("bcryptprimitives.dll");
@@ -352,14 +352,14 @@ fn run_linux(bin: &Path, cwd: &Path, args: &[&str]) -> Result<String> {
 }
 
 /// The private Wine prefix and where the output of its runs is kept.
-struct Wine {
-    prefix: PathBuf,
-    logs: PathBuf,
+pub(crate) struct Wine {
+    pub(crate) prefix: PathBuf,
+    pub(crate) logs: PathBuf,
 }
 
 impl Wine {
     /// `cmd` with the environment every Wine invocation gets.
-    fn command(&self, program: &str) -> Command {
+    pub(crate) fn command(&self, program: &str) -> Command {
         let mut cmd = Command::new(program);
         cmd.env("WINEPREFIX", &self.prefix)
             .env("WINEARCH", "win64")
@@ -393,13 +393,13 @@ impl Wine {
     }
 
     /// Runs one Wine command with a timeout, then kills the prefix's wineserver.
-    fn run(&self, cmd: Command, log: &str, timeout: Duration) -> Result<Run> {
+    pub(crate) fn run(&self, cmd: Command, log: &str, timeout: Duration) -> Result<Run> {
         let result = run_with_timeout(cmd, &self.logs.join(log), timeout);
         self.kill_server();
         result
     }
 
-    fn ensure_prefix(&self, fresh: bool) -> Result<()> {
+    pub(crate) fn ensure_prefix(&self, fresh: bool) -> Result<()> {
         // A server left running by an interrupted run would serve a prefix being deleted.
         self.kill_server();
         let version = Command::new(WINE64)
@@ -443,7 +443,7 @@ impl Wine {
     }
 
     /// Runs `exe args` under Wine in `cwd`; its stdout, or an error with its output.
-    fn run_exe(
+    pub(crate) fn run_exe(
         &self,
         exe: &Path,
         cwd: &Path,
@@ -475,14 +475,14 @@ impl Wine {
 }
 
 #[derive(Debug)]
-struct Run {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
-    fn output_text(&self) -> String {
+    pub(crate) fn output_text(&self) -> String {
         format!(
             "--- stdout ---\n{}\n--- stderr ---\n{}",
             self.stdout.trim_end(),
