@@ -305,14 +305,17 @@ else
   [ -x "$helper" ] || helper=''
   found=''
   if [ -z "$why" ]; then
-    found=$(NEW="$new" MTIMES="$mtimes" NOW="$HANDOVER_NOW_EPOCH" PACKAGES="$packages" HELPER="$helper" LISTS="$lists" \
-      scan phase=seen "$seen" phase=release "$@" phase=status /var/lib/dpkg/status)
+    if ! found=$(NEW="$new" MTIMES="$mtimes" NOW="$HANDOVER_NOW_EPOCH" PACKAGES="$packages" HELPER="$helper" LISTS="$lists" \
+      scan phase=seen "$seen" phase=release "$@" phase=status /var/lib/dpkg/status); then
+      why="reading the package lists failed"
+    fi
     case "$found" in
       "FALLBACK	"*) why=${found#FALLBACK	} ;;
-      *) src='packages-files' ;;
+      *) [ -n "$why" ] || src='packages-files' ;;
     esac
   fi
   if [ -n "$why" ]; then
+    [ "$new" = /dev/null ] || rm -f "$new"
     if ! sim=$(apt-get -s -o Debug::NoLocking=1 dist-upgrade 2>&1); then
       rm -f "$new"
       result false "apt-get -s dist-upgrade failed: $(printf '%s' "$sim" | tail -n 3 | oneline)" error
