@@ -8,6 +8,7 @@
 #![allow(unreachable_pub)]
 
 mod cli;
+mod debversion;
 mod evidence;
 mod export;
 mod fetch;
@@ -24,5 +25,6 @@ mod security_kit;
 mod security_output;
 mod site;
 mod support;
+mod updates_pending;
 mod waivers;
 mod windows_cost;

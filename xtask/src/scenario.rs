@@ -5,13 +5,13 @@
 //! installed are refused with their reasons. Every control's status is asserted from the tables below,
 //! before apply, after apply and after drift.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
 
 use crate::container::Container;
-use crate::e2e::{Release, GUEST_BIN, GUEST_KIT, GUEST_LSAGENT};
+use crate::e2e::{Release, GUEST_BIN, GUEST_KIT, GUEST_LSAGENT, PROBE};
 
 /// The clock every run uses, so lifecycle dates never flip the result.
 pub const NOW: &str = "2026-11-25T12:00:00Z";
@@ -419,6 +419,110 @@ fn patch_age(c: &Container, before: &Run) -> Result<()> {
     Ok(())
 }
 
+/// Issue 18: `updates.pending` reads the security archive's Packages files and dpkg's status instead of
+/// simulating an upgrade, and must say what apt says. Its uncached answer is compared with the security
+/// upgrades of `apt-get -s dist-upgrade` on the device (the "Inst" lines naming a security archive, as the
+/// check's apt-get path reads them), then again with an apt pin present, which makes the check ask apt-get
+/// itself: the same packages, the same oldest and the same age both ways. `probe`: whether the probe's
+/// security update waits. The times (inside the device, printed, never asserted) are those of the first
+/// check after an install or `apt update`, from the Packages files and from apt-get, and of apt-get alone.
+fn pending_like_apt(c: &Container, probe: bool) -> Result<()> {
+    let sim = "apt-get -s -o Debug::NoLocking=1 dist-upgrade";
+    let apt = sh(
+        c,
+        &format!("{sim} | awk '/^Inst / && /[-]security|Debian-Security/ {{ print $2 }}'"),
+    )?;
+    let apt: BTreeSet<&str> = apt.split_whitespace().collect();
+    ensure!(
+        apt.contains(PROBE) == probe,
+        "{sim} on the device names {apt:?} (the probe's update should {}be among them)",
+        if probe { "" } else { "not " }
+    );
+    let ms = |cmd: &str| -> Result<u64> {
+        let out = sh(
+            c,
+            &format!("s=$(date +%s%N); {cmd}; e=$(date +%s%N); echo $(( (e - s) / 1000000 ))"),
+        )?;
+        out.lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok())
+            .with_context(|| format!("timing {cmd}: {out}"))
+    };
+    // A state of its own, so that these runs leave no record in the device's (time in state reads those).
+    let state = "/root/pending-state";
+    sh(c, &format!("rm -rf {state} && install -d -m 0700 {state}"))?;
+    let check = format!(
+        "rm -f {state}/cache/updates-pending; HANDOVER_STATE_DIR={state} HANDOVER_NOW={NOW} {GUEST_BIN} \
+         check --only updates.pending --format json >/root/pending.json 2>/root/pending.err || true"
+    );
+    let pin = "/etc/apt/preferences.d/handover-e2e";
+    let mut answers = Vec::new();
+    let mut times = Vec::new();
+    for (pinned, source) in [(false, "packages-files"), (true, "apt-get")] {
+        if pinned {
+            sh(
+                c,
+                &format!("printf 'Package: {PROBE}-none\\nPin: release a=nowhere\\nPin-Priority: 990\\n' >{pin}"),
+            )?;
+        }
+        let runs = (0..3).map(|_| ms(&check)).collect::<Result<Vec<_>>>()?;
+        times.push(format!("{source} {runs:?} ms"));
+        let out = sh(c, "cat /root/pending.json")?;
+        let run: Value = serde_json::from_str(&out)
+            .with_context(|| format!("check --only updates.pending: {out}"))?;
+        let ctl = run["controls"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|x| x["id"] == "updates.pending"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let obs = &ctl["observed"];
+        let pending: BTreeSet<&str> = obs["pending"]
+            .as_str()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        ensure!(
+            obs["source"] == source && pending == apt,
+            "updates.pending ({}) should answer from {source} what apt says, {apt:?}: {ctl}",
+            if pinned { "apt pinned" } else { "uncached" }
+        );
+        ensure!(
+            !pinned
+                || obs["source_detail"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("pinning") && d.contains(pin)),
+            "the apt-get path says why it ran: {ctl}"
+        );
+        answers.push((
+            ctl["status"].clone(),
+            obs["pending"].clone(),
+            obs["oldest_pending"].clone(),
+            obs["oldest_pending_days"].clone(),
+            obs["oldest_pending_source"].clone(),
+        ));
+    }
+    sh(
+        c,
+        &format!("rm -rf {pin} {state} /root/pending.json /root/pending.err"),
+    )?;
+    ensure!(
+        answers[0] == answers[1],
+        "the Packages files and apt-get answer alike: {:?} vs {:?}",
+        answers[0],
+        answers[1]
+    );
+    let alone = (0..3)
+        .map(|_| ms(&format!("{sim} >/dev/null")))
+        .collect::<Result<Vec<_>>>()?;
+    println!(
+        "ok: updates.pending from the Packages files says what apt-get -s dist-upgrade says ({apt:?}), with \
+         the same oldest and age as its apt-get path; first check, updates.pending only: {}; {sim} alone \
+         {alone:?} ms",
+        times.join(", ")
+    );
+    Ok(())
+}
+
 pub fn run(c: &Container, release: &Release) -> Result<()> {
     write_site(c)?;
 
@@ -433,6 +537,12 @@ pub fn run(c: &Container, release: &Release) -> Result<()> {
     );
     before.expect("check before apply", BEFORE)?;
     patch_age(c, &before)?;
+    ensure!(
+        before.control("updates.pending")["observed"]["source"] == "packages-files",
+        "a first check reads the Packages files: {}",
+        before.control("updates.pending")
+    );
+    pending_like_apt(c, true)?;
 
     // 2. plan changes nothing and says what would change.
     let fp = fingerprint(c)?;
@@ -485,6 +595,7 @@ pub fn run(c: &Container, release: &Release) -> Result<()> {
         "check after apply: exit {} (endpoint definitions and manual controls keep it at 1)",
         check.code
     );
+    pending_like_apt(c, false)?;
 
     // 7. A second apply changes nothing (ClamAV still waits for definitions from the internet).
     let dpkg_before = sh(c, "md5sum /var/lib/dpkg/status /etc/shadow /etc/group")?;
