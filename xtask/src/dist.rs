@@ -10,10 +10,11 @@
 //!   postinst makes /etc/handover 0700 (a 0700 directory shipped in the package is a lintian warning,
 //!   non-standard-dir-perm); the postrm removes it on purge only when it is empty;
 //! * `handover-<version>-x64.msi`, built with `wixl` (Debian: msitools) from
-//!   `contrib/packaging/handover.wxs`: handover.exe and its PowerShell completion script under Program
+//!   `contrib/packaging/handover.wxs`: handover.exe, its PowerShell completion script and the man pages
+//!   (man\man1, roff, one per command, as the .deb's; listed into the .wxs at build time) under Program
 //!   Files\handover, and %ProgramData%\handover with an ACL of SYSTEM and Administrators only (icacls in
 //!   a deferred custom action, as `ensure_private_dir` does it);
-//! * `handover.exe` (x86_64-pc-windows-gnu) and `handover.ps1` (its PowerShell completions).
+//! * `handover.exe` (x86_64-pc-windows-gnu), `handover.ps1` (its PowerShell completions) and `man1/`.
 //!
 //! Checks it runs, each failing the command: `dpkg-deb -c` and `-I` against the expected contents,
 //! `lintian` with no error (warnings printed), `msiinfo export` of the File, Component, CreateFolder,
@@ -154,8 +155,18 @@ fn run(args: &Args, phases: &mut Phases) -> Result<()> {
     fs::copy(&exe, dist.join("handover.exe")).context("copying handover.exe")?;
     let ps1 = dist.join("handover.ps1");
     fs::write(&ps1, output(&linux_bin, &["completions", "powershell"])?)?;
+    // The man pages as the .deb has them, but not gzipped (Windows has no man; any roff reader, Git for
+    // Windows' or WSL's man, reads them): in dist/man1, where wixl finds them by relative path.
+    let man1 = dist.join(MSI_MAN_DIR);
+    output(&linux_bin, &["man", "--out", &utf8(&man1)?])?;
+    let mut pages: Vec<String> = fs::read_dir(&man1)?
+        .map(|e| Ok(e?.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_>>()?;
+    pages.sort();
     let msi = dist.join(format!("handover-{version}-x64.msi"));
-    phases.time("msi: wixl", || build_msi(&root, &version, &dist, &msi))?;
+    phases.time("msi: wixl", || {
+        build_msi(&root, &version, &dist, &pages, &work, &msi)
+    })?;
     phases.time("msi: msiinfo", || inspect_msi(&msi))?;
     if args.wine {
         phases.time("msi: install under Wine", || {
@@ -676,9 +687,61 @@ pub fn wixl_args(
     ])
 }
 
-/// Builds `msi` from the kept .wxs, with handover.exe and handover.ps1 from `dir`.
-fn build_msi(root: &Path, version: &str, dir: &Path, msi: &Path) -> Result<()> {
-    let wxs = root.join("contrib/packaging/handover.wxs");
+/// The folder of `target/dist/` (and of Program Files\\handover\\man) that holds the man pages.
+pub const MSI_MAN_DIR: &str = "man1";
+
+/// The kept .wxs with the man pages in: at `<!--@MANPAGES@-->` (in INSTALLDIR) the folders man\\man1 and
+/// one 64-bit component holding a File per page (its source `man1/PAGE`, relative, as wixl needs), and at
+/// `<!--@MANPAGES_REF@-->` (in the feature) that component. The list comes from `handover man`, so a new
+/// command's page is in the .msi without an edit here.
+pub fn wxs_with_man_pages(wxs: &str, pages: &[String]) -> Result<String> {
+    const AT: &str = "<!--@MANPAGES@-->";
+    const REF_AT: &str = "<!--@MANPAGES_REF@-->";
+    ensure!(
+        wxs.matches(AT).count() == 1 && wxs.matches(REF_AT).count() == 1,
+        "the .wxs must hold {AT} and {REF_AT} once each"
+    );
+    ensure!(
+        pages.iter().any(|p| p == "handover.1"),
+        "handover man wrote no handover.1"
+    );
+    let mut files = String::new();
+    for (i, page) in pages.iter().enumerate() {
+        ensure!(
+            page.ends_with(".1")
+                && page
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'),
+            "{page:?}: not a man page name"
+        );
+        let key = if i == 0 { " KeyPath=\"yes\"" } else { "" };
+        files.push_str(&format!(
+            "\n                <File Id=\"ManPage{i}\" Name=\"{page}\" Source=\"{MSI_MAN_DIR}/{page}\"{key} />"
+        ));
+    }
+    let dirs = format!(
+        "<Directory Id=\"MANDIR\" Name=\"man\">\n            <Directory Id=\"MAN1DIR\" Name=\"{MSI_MAN_DIR}\">\n              \
+         <Component Id=\"ManPages\" Guid=\"168ca067-6960-4f86-a650-332713700684\" Win64=\"yes\">{files}\n              \
+         </Component>\n            </Directory>\n          </Directory>"
+    );
+    Ok(wxs
+        .replace(AT, &dirs)
+        .replace(REF_AT, "<ComponentRef Id=\"ManPages\" />"))
+}
+
+/// Builds `msi` from the kept .wxs (with the man pages in, written to `work`), with handover.exe,
+/// handover.ps1 and man1/*.1 from `dir`.
+fn build_msi(
+    root: &Path,
+    version: &str,
+    dir: &Path,
+    pages: &[String],
+    work: &Path,
+    msi: &Path,
+) -> Result<()> {
+    let kept = fs::read_to_string(root.join("contrib/packaging/handover.wxs"))?;
+    let wxs = work.join("handover.wxs");
+    fs::write(&wxs, wxs_with_man_pages(&kept, pages)?)?;
     let args = wixl_args(version, dir, "handover.exe", "handover.ps1", &wxs, msi)?;
     println!("(in {}) $ wixl {}", dir.display(), args.join(" "));
     let out = Command::new("wixl")
@@ -785,6 +848,20 @@ pub fn check_msi_tables(tables: &BTreeMap<&str, String>) -> Vec<String> {
             )),
         }
     }
+    if !dir_is("MANDIR", "INSTALLDIR", "man") || !dir_is("MAN1DIR", "MANDIR", MSI_MAN_DIR) {
+        problems.push("Directory: no man\\man1 under INSTALLDIR".into());
+    }
+    for page in ["handover.1", "handover-site-init.1"] {
+        let row = rows("File")
+            .into_iter()
+            .find(|r| r.len() >= 3 && r[2].rsplit('|').next() == Some(page));
+        match row.and_then(|r| component_dir(r[1])) {
+            Some(("MAN1DIR", attrs)) if attrs & 256 != 0 => {}
+            other => problems.push(format!(
+                "File {page}: {other:?}, not in a 64-bit component in man\\man1"
+            )),
+        }
+    }
     let creates = rows("CreateFolder")
         .iter()
         .any(|r| r.len() >= 2 && r[0] == "DATADIR");
@@ -876,7 +953,7 @@ fn wine_install(root: &Path, msi: &Path, version: &str, work: &Path) -> Result<(
     );
     let drive_c = wine.prefix.join("drive_c");
     let installed = drive_c.join("Program Files/handover");
-    for file in ["handover.exe", "handover.ps1"] {
+    for file in ["handover.exe", "handover.ps1", "man/man1/handover.1"] {
         ensure!(
             installed.join(file).is_file(),
             "after msiexec, {} is missing",
@@ -909,7 +986,7 @@ fn wine_install(root: &Path, msi: &Path, version: &str, work: &Path) -> Result<(
         "the installed handover.exe --version printed {out:?}"
     );
     println!(
-        "wine: msiexec /i /qn installed C:\\Program Files\\handover\\handover.exe and handover.ps1, \
+        "wine: msiexec /i /qn installed C:\\Program Files\\handover\\handover.exe, handover.ps1 and man\\man1, \
          created C:\\ProgramData\\handover, ran the icacls action; handover.exe --version: {}",
         out.trim()
     );
@@ -928,6 +1005,15 @@ fn summary(dist: &Path, warnings: &[String]) -> Result<String> {
         .collect::<Result<_, _>>()?;
     names.sort();
     for p in names {
+        if p.is_dir() {
+            let _ = writeln!(
+                s,
+                "  {:<32} {:>10} files (the man pages the .msi holds)",
+                format!("{}/", p.file_name().unwrap_or_default().to_string_lossy()),
+                fs::read_dir(&p)?.count()
+            );
+            continue;
+        }
         let sha = String::from_utf8_lossy(&run_ok(Command::new("sha256sum").arg(&p))?)
             .split_whitespace()
             .next()

@@ -186,6 +186,40 @@ fn the_wxs_uses_every_variable_wixl_is_given_and_the_acl_of_ensure_private_dir()
     check_wxs_tree(WXS);
 }
 
+#[test]
+fn the_man_pages_go_into_the_wxs_as_files_of_one_component_in_man1() {
+    let pages: Vec<String> = ["handover.1", "handover-site-init.1", "handover-check.1"]
+        .map(String::from)
+        .to_vec();
+    let xml = wxs_with_man_pages(WXS, &pages).unwrap();
+    assert!(!xml.contains("<!--@MANPAGES"));
+    check_wxs_tree(&xml);
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let files: Vec<_> = doc
+        .descendants()
+        .filter(|n| {
+            n.attribute("Source")
+                .is_some_and(|s| s.starts_with("man1/"))
+        })
+        .collect();
+    assert_eq!(files.len(), 3);
+    for f in &files {
+        let component = f.parent().unwrap();
+        assert_eq!(component.attribute("Id"), Some("ManPages"));
+        assert_eq!(component.parent().unwrap().attribute("Id"), Some("MAN1DIR"));
+        assert_eq!(
+            format!("man1/{}", f.attribute("Name").unwrap()),
+            f.attribute("Source").unwrap()
+        );
+    }
+    // No handover.1, a name that is not a page, or a .wxs without the places: refused.
+    assert!(wxs_with_man_pages(WXS, &pages[1..]).is_err());
+    let mut odd = pages.clone();
+    odd.push("x\"/>.1".into());
+    assert!(wxs_with_man_pages(WXS, &odd).is_err());
+    assert!(wxs_with_man_pages(&WXS.replace("<!--@MANPAGES@-->", ""), &pages).is_err());
+}
+
 /// The .wxs parsed: wixl needs an explicit Sequence on every custom action; the files are in
 /// Program Files\handover (64-bit components), and the folder the ACL action names is the one
 /// CreateFolder makes.
@@ -206,8 +240,9 @@ fn check_wxs_tree(xml: &str) {
             .collect()
     };
     for file in elems("File") {
+        let dirs = dir_of(file);
         assert_eq!(
-            dir_of(file)[..3],
+            dirs[dirs.len() - 3..],
             ["INSTALLDIR", "ProgramFiles64Folder", "TARGETDIR"]
         );
         let component = file.parent().unwrap();
@@ -247,10 +282,13 @@ fn good_tables() -> BTreeMap<&'static str, String> {
     BTreeMap::from([
         ("File", h("File\tComponent_\tFileName\tFileSize\tVersion\tLanguage\tAttributes\tSequence")
             + "HandoverExe\tHandoverExe\thandover.exe\t12798649\t\t\t512\t1\n\
-               CompletionPs1\tCompletion\thandover.ps1\t62585\t\t\t512\t2\n"),
+               CompletionPs1\tCompletion\thandover.ps1\t62585\t\t\t512\t2\n\
+               ManPage0\tManPages\thandover.1\t2000\t\t\t512\t3\n\
+               ManPage1\tManPages\tHANDOV~1.1|handover-site-init.1\t2000\t\t\t512\t4\n"),
         ("Component", h("Component\tComponentId\tDirectory_\tAttributes\tCondition\tKeyPath")
             + "HandoverExe\t{798B}\tINSTALLDIR\t256\t\tHandoverExe\n\
                Completion\t{9BC4}\tINSTALLDIR\t256\t\tCompletionPs1\n\
+               ManPages\t{168C}\tMAN1DIR\t256\t\tManPage0\n\
                DataDir\t{DB05}\tDATADIR\t256\t\t\n"),
         ("CreateFolder", h("Directory_\tComponent_") + "DATADIR\tDataDir\n"),
         ("CustomAction", h("Action\tType\tSource\tTarget\tExtendedType")
@@ -261,6 +299,7 @@ fn good_tables() -> BTreeMap<&'static str, String> {
                ProtectDataDir\tNOT REMOVE\t3701\nInstallFiles\t\t4000\n"),
         ("Directory", h("Directory\tDirectory_Parent\tDefaultDir")
             + "INSTALLDIR\tProgramFiles64Folder\thandover\nDATADIR\tCommonAppDataFolder\thandover\n\
+               MANDIR\tINSTALLDIR\tman\nMAN1DIR\tMANDIR\tman1\n\
                ProgramFiles64Folder\tTARGETDIR\t.\nTARGETDIR\t\tSourceDir\nCommonAppDataFolder\tTARGETDIR\t.\n"),
     ])
 }
@@ -278,6 +317,8 @@ fn the_msi_tables_check_accepts_the_built_msi_and_finds_each_fault() {
         problems
     };
     broken("File", "handover.ps1", "other.ps1");
+    broken("File", "|handover-site-init.1", "|other.1");
+    broken("Directory", "MAN1DIR\tMANDIR", "MAN1DIR\tINSTALLDIR");
     broken(
         "Component",
         "INSTALLDIR\t256\t\tHandoverExe",
