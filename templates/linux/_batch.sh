@@ -6,9 +6,9 @@
 # "duration_ms": <the check's own time>}.
 set -u
 umask 077
-{{> linux/_facts.sh}}
 _dir=$(mktemp -d) || exit 1
 trap 'rm -rf "$_dir"' EXIT
+{{> linux/_facts.sh}}
 # _run N ID TIMEOUT SCRIPT: one check in a subshell (a syntax error or an `exit` ends that check alone), its
 # output kept in files; its pid and timeout are left for the watchdog.
 _run() {

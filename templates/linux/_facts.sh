@@ -1,8 +1,21 @@
 # handover: facts several Linux checks read, gathered once at the top of the batch of checks (_batch.sh) and
 # seen by every check as shell variables. A check run on its own (`handover render`, the re-check after a
 # change) finds them unset, and the helpers of _lib.sh then ask the device themselves.
-# _fact_uid: who runs the checks (need_root).
-_fact_uid=$(id -u)
+# They are read side by side: `systemctl show` (the slowest) in the background into the batch's private
+# directory ($_dir, made before this runs), while dpkg-query runs and the shell reads its own uid.
+# _fact_units: " ID:ACTIVE-STATE:UNIT-FILE-STATE ..." of the units the checks ask about, and of any loaded unit
+# named like Lansweeper's agent (svc_active, svc_enabled; the Lansweeper check), from one `systemctl show`.
+# systemctl prints one block of KEY=VALUE lines per unit, blocks apart by an empty line.
+systemctl show -p Id,ActiveState,UnitFileState -- \
+  {{#each vars.clamav_services}}{{this}}.service {{/each}}{{vars.ssh_service}}.service \
+  {{#if (eq vars.pkg "apt")}}ufw.service apt-daily.timer apt-daily-upgrade.timer{{else}}firewalld.service {{vars.dnf_automatic_timer}}{{/if}} \
+  'ltsagent*' 'lsagent*' 'LansweeperAgent*' >"$_dir/.units" 2>/dev/null &
+_units_pid=$!
+# _fact_uid: who runs the checks (need_root): the effective uid, the second of /proc/self/status's "Uid:"
+# line (the shell's own; no process).
+while read -r _k _ _e _; do
+  case "$_k" in Uid:) _fact_uid=$_e && break ;; esac
+done </proc/self/status
 {{#if (eq vars.pkg "apt")}}
 # _fact_dpkg: every package dpkg knows, one "STATUS-ABBREV NAME" line each ("ii  ufw"), between newlines
 # (pkg_installed). One dpkg-query reads the status database once instead of once per package.
@@ -12,13 +25,8 @@ $_f
 "
 fi
 {{/if}}
-# _fact_units: " ID:ACTIVE-STATE:UNIT-FILE-STATE ..." of the units the checks ask about, and of any loaded unit
-# named like Lansweeper's agent (svc_active, svc_enabled; the Lansweeper check), from one `systemctl show`.
-# systemctl prints one block of KEY=VALUE lines per unit, blocks apart by an empty line.
-if _f=$(systemctl show -p Id,ActiveState,UnitFileState -- \
-  {{#each vars.clamav_services}}{{this}}.service {{/each}}{{vars.ssh_service}}.service \
-  {{#if (eq vars.pkg "apt")}}ufw.service apt-daily.timer apt-daily-upgrade.timer{{else}}firewalld.service {{vars.dnf_automatic_timer}}{{/if}} \
-  'ltsagent*' 'lsagent*' 'LansweeperAgent*' 2>/dev/null) && [ -n "$_f" ]; then
+# systemctl's answer, once it has given one (a failed or empty `systemctl show` leaves _fact_units unset).
+if wait "$_units_pid" && [ -s "$_dir/.units" ]; then
   _fact_units=' '
   _i='' _a='' _u=''
   while IFS= read -r _l || [ -n "$_l" ]; do
@@ -28,8 +36,6 @@ if _f=$(systemctl show -p Id,ActiveState,UnitFileState -- \
       UnitFileState=*) _u=${_l#UnitFileState=} ;;
       '') [ -z "$_i" ] || _fact_units="$_fact_units$_i:$_a:$_u "; _i='' _a='' _u='' ;;
     esac
-  done <<FACTS
-$_f
-
-FACTS
+  done <"$_dir/.units"
+  [ -z "$_i" ] || _fact_units="$_fact_units$_i:$_a:$_u "
 fi
