@@ -1346,6 +1346,54 @@ struct Report<'a> {
     before: Option<(Value, String)>,
 }
 
+/// Why the check's time or CPU goal is not met, from this run's own figures: what handover costs by itself,
+/// the programs the checks start, and the shell's reads.
+fn why_not(p: &profile::Profile, render_ms: f64, floor_ms: f64) -> String {
+    let mut programs: Vec<(&String, &u64)> = p
+        .programs
+        .iter()
+        .filter(|(name, _)| name.as_str() != "handover")
+        .collect();
+    programs.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let started: u64 = programs.iter().map(|(_, n)| **n).sum();
+    let top: Vec<String> = programs
+        .iter()
+        .take(8)
+        .map(|(name, n)| format!("`{name}` {n}"))
+        .collect();
+    let reads = p
+        .syscalls
+        .iter()
+        .find(|c| c.name == "read")
+        .map_or(0, |c| c.calls);
+    let mut s = String::from(
+        "Where a check's time goes, where a goal above is not met (figures of this run):\n\n",
+    );
+    let _ = writeln!(
+        s,
+        "- handover by itself: `handover render --profile windows-11` (start, choose the profile, compile \
+         and render every template, print) costs {} of the median, the harness {} of that; a check does \
+         that work too, then writes its record and state;",
+        ms(render_ms),
+        ms(floor_ms)
+    );
+    let _ = writeln!(
+        s,
+        "- the programs the checks start: {started} besides handover ({}), each a fork and exec, and \
+         some (`sshd -T`, `apt-config`, `systemctl`, `sudo`, `dpkg-query`) load their whole configuration \
+         or database: what the device's own tools cost, which a check cannot read more cheaply without \
+         re-implementing them (sshd's resolved configuration, sudo's rules);",
+        top.join(", ")
+    );
+    let _ = writeln!(
+        s,
+        "- the shell's own reading: {reads} `read` system calls in one check, since a POSIX shell's `read` \
+         takes a byte at a time (the config files the checks parse in the shell instead of starting `grep` \
+         or `awk`).\n"
+    );
+    s
+}
+
 fn ms(v: f64) -> String {
     if v >= 1000.0 {
         format!("{:.2} s", v / 1000.0)
@@ -1506,6 +1554,13 @@ fn render(r: &Report) -> String {
          is the largest of handover and what its scripts start (apt-get, when updates.pending runs it).\n",
         m.load_start, r.load_before, r.load_after, m.nproc
     );
+    if check.median > GOAL_CHECK_MS || check_cpu_ms > GOAL_CPU_MS {
+        out.push_str(&why_not(
+            &r.profile,
+            get(Key::RenderWindows).stats().median,
+            get(Key::Floor).stats().median,
+        ));
+    }
     let _ = writeln!(out, "## Summary\n");
     let _ = writeln!(
         out,
@@ -1797,6 +1852,33 @@ fn render(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn why_a_check_goal_is_not_met_comes_from_the_runs_figures() {
+        let p = profile::Profile {
+            programs: BTreeMap::from([
+                ("handover".to_string(), 1),
+                ("sshd".to_string(), 1),
+                ("passwd".to_string(), 3),
+            ]),
+            syscalls: vec![profile::Syscall {
+                name: "read".into(),
+                calls: 20932,
+                errors: 0,
+                seconds: 0.1,
+            }],
+            ..Default::default()
+        };
+        let s = why_not(&p, 11.5, 1.8);
+        assert!(s.contains("costs 11.5 ms"), "{s}");
+        assert!(s.contains("the harness 1.8 ms"), "{s}");
+        // handover itself is not one of the programs the checks start; the most started comes first.
+        assert!(
+            s.contains("4 besides handover (`passwd` 3, `sshd` 1)"),
+            "{s}"
+        );
+        assert!(s.contains("20932 `read` system calls"), "{s}");
+    }
 
     #[test]
     fn statistics() {
