@@ -260,10 +260,10 @@ fn the_fleet_page_gives_the_verdict_then_controls_releases_and_the_longest_faili
     assert!(page.contains("✘ 3 not compliant</span>"));
     assert!(page.contains("◐ 1 partial runs</span>"));
     assert!(page.contains(
-        "<span class=\"tag\">stale</span> 1 devices whose newest report is more than 14 days old"
+        "<span class=\"tag\">stale</span> 1 device whose newest report is more than 14 days old"
     ));
     assert!(
-        page.contains("<li>1 devices with a control past the 14-day window"),
+        page.contains("<li>1 device with a control past the 14-day window"),
         "{page}"
     );
 

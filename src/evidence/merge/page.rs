@@ -27,6 +27,15 @@ pub fn html(rows: &[Row], now: SystemTime) -> String {
     .expect("the embedded fleet template renders every set of reports")
 }
 
+/// "1 device", "2,000 devices": a count of devices in words that agree with it.
+fn devices_text(n: usize) -> String {
+    format!(
+        "{} {}",
+        thousands(n),
+        if n == 1 { "device" } else { "devices" }
+    )
+}
+
 /// `n` with thousands separated (`2,000`): counts an IT lead reads at a glance.
 fn thousands(n: usize) -> String {
     let s = n.to_string();
@@ -274,12 +283,12 @@ fn context(rows: &[Row], now: i64, now_time: SystemTime) -> Value {
     let past = count(&|d| !d.past.is_empty());
     let all_ok = n > 0 && ok == n && stale == 0;
     let headline = if all_ok {
-        format!("COMPLIANT: all {} devices", thousands(n))
+        format!("COMPLIANT: all {}", devices_text(n))
     } else {
         format!(
-            "NOT COMPLIANT: {} of {} devices compliant ({:.0}%)",
+            "NOT COMPLIANT: {} of {} compliant ({:.0}%)",
             thousands(ok),
-            thousands(n),
+            devices_text(n),
             pct(ok, n)
         )
     };
@@ -302,6 +311,9 @@ fn context(rows: &[Row], now: i64, now_time: SystemTime) -> Value {
             "class": if all_ok { "ok" } else { "bad" },
             "headline": headline,
             "devices": thousands(n),
+            "devices_text": devices_text(n),
+            "past_text": devices_text(past),
+            "stale_text": devices_text(stale),
             "compliant": thousands(ok),
             "not_compliant": thousands(bad),
             "partial": thousands(partial),
@@ -330,5 +342,8 @@ mod tests {
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(pct(1, 0), 0.0);
         assert_eq!(width(pct(1, 3)), "33.3");
+        assert_eq!(devices_text(0), "0 devices");
+        assert_eq!(devices_text(1), "1 device");
+        assert_eq!(devices_text(2000), "2,000 devices");
     }
 }
