@@ -119,7 +119,7 @@ fn man_pages(out: &std::path::Path) -> Result<Exit> {
 /// The flat dispatch: one command function per subcommand.
 fn run(cli: Cli) -> Result<Exit> {
     use crate::commands::{artifacts, facts, kit, lifecycle, profiles, record, render, report};
-    use crate::commands::{run, schedule, waivers};
+    use crate::commands::{run, schedule, site, waivers};
     match cli.command {
         Command::Facts { format } => facts::facts(format),
         Command::Plan { common, format } => run::plan(&common, format),
@@ -210,7 +210,7 @@ fn run(cli: Cli) -> Result<Exit> {
             action,
             profiles_dir,
             templates_dir,
-        } => crate::commands::site::site_command(action, profiles_dir, templates_dir),
+        } => site::site_command(action, profiles_dir, templates_dir),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "handover", &mut std::io::stdout());
