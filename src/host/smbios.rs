@@ -9,16 +9,21 @@
 //! System Information is type 1: Manufacturer at 04h, Product Name at 05h, Serial Number at 07h (all
 //! SMBIOS 2.0+, so a type 1 of the minimum length 08h has them). Type 127 ends the table.
 //!
-//! Which SMBIOS field Windows' CIM answered with: Microsoft's Win32_ComputerSystem page says
-//! Manufacturer is the computer's maker and Model "the product name that a manufacturer gives to a
-//! computer", and its Win32_BIOS page says SerialNumber is the "assigned serial number of the software
-//! element" (inherited from CIM_SoftwareElement), without naming an SMBIOS field
-//! (<https://learn.microsoft.com/en-us/windows/win32/cimwin32prov/win32-bios>). Not documented, then: the
-//! System Information serial is read here because DSP0134 makes it the one serial of the whole system
-//! (one and only one type 1 per system) and Microsoft's SMBIOS page lists it as "Serial Number, System
-//! Information (Type 1), 07h" for system administrators to identify the device by. Wine's CIM, for what
-//! it is worth, answers Win32_BIOS.SerialNumber with a constant and takes Win32_ComputerSystemProduct's
-//! IdentifyingNumber from that same type 1 field.
+//! Which SMBIOS fields Windows' CIM answered with (the PowerShell this replaces read
+//! Win32_BIOS.SerialNumber and Win32_ComputerSystem's Manufacturer and Model) is not documented.
+//! Microsoft's class pages name SMBIOS only for some properties: Win32_ComputerSystemProduct's UUID says
+//! "SMBIOS|Type 1|UUID"
+//! (<https://learn.microsoft.com/en-us/windows/win32/cimwin32prov/win32-computersystemproduct>), but
+//! Win32_BIOS.SerialNumber is only the "assigned serial number of the software element", inherited from
+//! CIM_SoftwareElement (<https://learn.microsoft.com/en-us/windows/win32/cimwin32prov/win32-bios>), and no
+//! page found says where Win32_ComputerSystem's Manufacturer and Model come from. Chosen here: System
+//! Information's Manufacturer, Product Name and Serial Number, because DSP0134 makes type 1 the one
+//! structure of the whole system (one and only one per system) and Microsoft's SMBIOS page tells firmware
+//! makers to put there the values system administrators identify the device by. That the two agree on real
+//! Windows devices is not verified here (no Windows device): a device whose Win32_BIOS.SerialNumber differs
+//! from its type 1 serial would get a different serial in its records after this change. Wine, for what it
+//! is worth, answers Win32_BIOS.SerialNumber with a constant and Win32_ComputerSystemProduct's
+//! IdentifyingNumber from the type 1 serial.
 
 /// The SMBIOS structure table inside what `GetSystemFirmwareTable('RSMB', 0, …)` returns: the
 /// RawSMBIOSData header (u8 Used20CallingMethod, u8 SMBIOSMajorVersion, u8 SMBIOSMinorVersion,
