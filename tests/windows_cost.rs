@@ -347,16 +347,36 @@ fn every_windows_check_maps_its_cmdlets_to_modules() {
 }
 
 #[test]
-fn handover_starts_powershell_only_in_the_runner_and_for_the_device_facts() {
-    // Besides the batch, one PowerShell per run reads the serial and model (src/host/facts.rs): counted in
-    // the Windows section. A new place that starts PowerShell fails here until it is counted there too.
-    let sites =
-        bench_windows::rust_powershell_sites(Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
+fn handover_starts_powershell_only_in_the_runner_and_as_the_device_facts_fallback() {
+    // Besides the batch, PowerShell is started only by the CIM fallback of the serial and model
+    // (src/host/facts.rs), when the firmware's SMBIOS table cannot be read: counted apart in the Windows
+    // section. A new place that starts PowerShell fails here until it is counted there too.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sites = bench_windows::rust_powershell_sites(root).unwrap();
     assert_eq!(
         sites,
         [
-            ("src/host/facts.rs".to_string(), 1),
-            ("src/host/local_windows.rs".to_string(), 1)
+            (
+                "src/host/facts.rs".to_string(),
+                "windows_hardware_fallback".to_string()
+            ),
+            ("src/host/local_windows.rs".to_string(), "run".to_string())
         ]
+    );
+    // And the fallback is a fallback: called once, where the SMBIOS table gave no System Information.
+    let facts = std::fs::read_to_string(root.join("src/host/facts.rs")).unwrap();
+    let calls: Vec<&str> = facts
+        .lines()
+        .filter(|l| l.contains("windows_hardware_fallback()") && !l.contains("fn "))
+        .collect();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(calls[0].trim().starts_with("None =>"), "{calls:?}");
+    let section = bench_windows::build_section("$ps = [powershell]::Create()\n", &[], &sites);
+    assert!(
+        section.contains(
+            "**1 PowerShell process(es) per `check` run; 1 more only when the firmware table cannot \
+             be read**"
+        ),
+        "{section}"
     );
 }

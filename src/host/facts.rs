@@ -50,18 +50,10 @@ pub fn detect() -> Device {
         };
     }
     if cfg!(windows) {
-        // Windows has no DMI files: the firmware's serial (Win32_BIOS) and the maker and model
-        // (Win32_ComputerSystem) come from CIM, in one PowerShell of about half a second. Without the
+        // Windows has no DMI files: the serial, maker and model come from the firmware's SMBIOS table,
+        // read in-process (src/host/smbios.rs), so a run starts no PowerShell for its facts. Without the
         // serial, records carry none and a waiver scoped to a serial never matches.
-        let (serial, model) = parse_windows_hardware(&stdout_of(
-            &program("powershell"),
-            &[
-                "-NoProfile",
-                "-NonInteractive",
-                "-Command",
-                WINDOWS_HARDWARE,
-            ],
-        ));
+        let (serial, model) = windows_hardware();
         return Device {
             hostname: hostname(),
             serial,
@@ -77,23 +69,61 @@ pub fn detect() -> Device {
     }
 }
 
+/// Serial and model on Windows: from the SMBIOS System Information structure when Windows gives the
+/// firmware table; only when it cannot (GetSystemFirmwareTable fails, or the table holds no System
+/// Information) from CIM, in a PowerShell of about half a second: the fallback, and the one place
+/// besides the script runner where handover starts PowerShell.
+fn windows_hardware() -> (String, String) {
+    #[cfg(windows)]
+    let system = super::smbios::read_firmware_table().and_then(|raw| {
+        super::smbios::raw_smbios_table(&raw).and_then(super::smbios::smbios_system)
+    });
+    // Elsewhere there is no GetSystemFirmwareTable; detect() never asks there (it reads DMI files).
+    #[cfg(not(windows))]
+    let system: Option<(String, String, String)> = None;
+    match system {
+        Some((maker, product, serial)) => identity(&serial, &maker, &product),
+        None => windows_hardware_fallback(),
+    }
+}
+
+/// The CIM fallback of [`windows_hardware`]: Win32_BIOS.SerialNumber and Win32_ComputerSystem's
+/// Manufacturer and Model.
+fn windows_hardware_fallback() -> (String, String) {
+    parse_windows_hardware(&stdout_of(
+        &program("powershell"),
+        &[
+            "-NoProfile",
+            "-NonInteractive",
+            "-Command",
+            WINDOWS_HARDWARE,
+        ],
+    ))
+}
+
 /// Prints `serial=…`, `manufacturer=…` and `model=…` in UTF-8 (names with accents survive).
 const WINDOWS_HARDWARE: &str = "[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false; \
     $b = Get-CimInstance -ClassName Win32_BIOS; $c = Get-CimInstance -ClassName Win32_ComputerSystem; \
     'serial=' + $b.SerialNumber; 'manufacturer=' + $c.Manufacturer; 'model=' + $c.Model";
 
-/// Serial and model from [`WINDOWS_HARDWARE`]'s output. Firmware placeholders ("To be filled by O.E.M.",
-/// "Default string", "System Serial Number", "0") are no serial: two devices would share them.
+/// Serial and model from [`WINDOWS_HARDWARE`]'s output.
 pub fn parse_windows_hardware(text: &str) -> (String, String) {
     let get = |key: &str| {
         text.lines()
             .find_map(|l| l.trim().strip_prefix(key)?.strip_prefix('='))
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
+            .unwrap_or_default()
     };
-    let placeholder = |v: &&str| {
+    identity(get("serial"), get("manufacturer"), get("model"))
+}
+
+/// Serial and model from the firmware's serial, maker and product name, however read (SMBIOS or CIM).
+/// Firmware placeholders ("To be filled by O.E.M.", "Default string", "System Serial Number", "0") are
+/// no serial: two devices would share them. The model is the maker and product, the maker once.
+pub fn identity(serial: &str, maker: &str, product: &str) -> (String, String) {
+    fn known(v: &str) -> Option<&str> {
+        let v = v.trim();
         let l = v.to_ascii_lowercase();
-        [
+        let placeholder = [
             "to be filled by o.e.m.",
             "default string",
             "system serial number",
@@ -102,14 +132,11 @@ pub fn parse_windows_hardware(text: &str) -> (String, String) {
             "not specified",
             "n/a",
         ]
-        .contains(&l.as_str())
-    };
-    let serial = get("serial")
-        .filter(|v| !placeholder(v))
-        .map_or_else(|| "unknown".to_string(), str::to_string);
-    let maker = get("manufacturer").filter(|v| !placeholder(v));
-    let model = get("model").filter(|v| !placeholder(v));
-    let model = match (maker, model) {
+        .contains(&l.as_str());
+        (!v.is_empty() && !placeholder).then_some(v)
+    }
+    let serial = known(serial).map_or_else(|| "unknown".to_string(), str::to_string);
+    let model = match (known(maker), known(product)) {
         (Some(m), Some(p)) if p.to_ascii_lowercase().starts_with(&m.to_ascii_lowercase()) => {
             p.to_string()
         }
@@ -462,6 +489,26 @@ mod tests {
             ("unknown".to_string(), "unknown".to_string())
         );
         assert_eq!(parse_windows_hardware("").0, "unknown");
+    }
+
+    #[test]
+    fn smbios_strings_get_the_same_placeholder_rules_as_cim() {
+        // What src/host/smbios.rs reads from a type 1 structure, trimmed or not.
+        assert_eq!(
+            identity("5CG1234XYZ", "Dell Inc.", "Latitude 7440"),
+            parse_windows_hardware(
+                "serial=5CG1234XYZ\nmanufacturer=Dell Inc.\nmodel=Latitude 7440\n"
+            )
+        );
+        assert_eq!(
+            identity(" System Serial Number ", "", "HP EliteBook 840 G10"),
+            ("unknown".to_string(), "HP EliteBook 840 G10".to_string())
+        );
+        assert_eq!(
+            identity("0", "Not Specified", "N/A"),
+            ("unknown".to_string(), "unknown".to_string())
+        );
+        assert_eq!(identity("PF3ABCDE", "LENOVO", "").1, "LENOVO");
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod local_unix;
 mod local_windows;
 pub mod process;
 pub mod reboot;
+pub mod smbios;
 
 use std::path::{Path, PathBuf};
 

@@ -934,8 +934,10 @@ pub fn powershell_processes(batch: &Cost, checks: &[(String, Cost)]) -> usize {
             .sum::<usize>()
 }
 
-/// Places in handover's own Rust (`src/`) that start powershell.exe, as `path: count`.
-pub fn rust_powershell_sites(root: &Path) -> Result<Vec<(String, usize)>> {
+/// Places in handover's own Rust (`src/`) that start powershell.exe, one `(path, enclosing function)` per
+/// place. A function named `…_fallback` runs only when the in-process way failed (the section counts it
+/// apart); `local_windows.rs` is the script runner (the batch).
+pub fn rust_powershell_sites(root: &Path) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     let mut dirs = vec![root.join("src")];
     while let Some(d) = dirs.pop() {
@@ -945,16 +947,35 @@ pub fn rust_powershell_sites(root: &Path) -> Result<Vec<(String, usize)>> {
                 dirs.push(p);
             } else if p.extension().is_some_and(|x| x == "rs") {
                 let text = std::fs::read_to_string(&p)?;
-                let n = text.matches("program(\"powershell\")").count();
-                if n > 0 {
-                    let rel = p.strip_prefix(root).unwrap_or(&p);
-                    out.push((rel.display().to_string().replace('\\', "/"), n));
+                let rel = p.strip_prefix(root).unwrap_or(&p);
+                let rel = rel.display().to_string().replace('\\', "/");
+                for (at, _) in text.match_indices("program(\"powershell\")") {
+                    out.push((rel.clone(), enclosing_fn(&text[..at])));
                 }
             }
         }
     }
     out.sort();
     Ok(out)
+}
+
+/// The name of the last `fn` declared in `before` (the function a place in the code is in).
+fn enclosing_fn(before: &str) -> String {
+    before
+        .lines()
+        .rev()
+        .find_map(|l| {
+            let l = l.trim_start();
+            let l = ["pub(crate) ", "pub(super) ", "pub "]
+                .iter()
+                .find_map(|v| l.strip_prefix(v))
+                .unwrap_or(l);
+            let name = l.strip_prefix("fn ")?;
+            name.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .next()
+                .map(str::to_string)
+        })
+        .unwrap_or_default()
 }
 
 /// The site the Windows profile is rendered with (every key its checks need, hostile nowhere).
@@ -1069,7 +1090,7 @@ fn render_and_count(root: &Path, dir: &Path) -> Result<String> {
 pub fn build_section(
     batch_template: &str,
     checks: &[(String, String)],
-    rust_sites: &[(String, usize)],
+    rust_sites: &[(String, String)],
 ) -> String {
     let batch = analyse(&strip_handlebars(batch_template));
     let costs: Vec<(String, Cost)> = checks
@@ -1111,20 +1132,26 @@ pub fn build_section(
     );
     let sites: Vec<String> = rust_sites
         .iter()
-        .map(|(p, n)| format!("`{p}` ({n})"))
+        .map(|(p, f)| format!("`{p}` (`{f}`)"))
         .collect();
-    let facts = rust_sites
+    let runner = |p: &str| p.ends_with("local_windows.rs");
+    let fallbacks = rust_sites
         .iter()
-        .filter(|(p, _)| !p.ends_with("local_windows.rs"))
-        .map(|(_, n)| n)
-        .sum::<usize>();
+        .filter(|(p, f)| !runner(p) && f.ends_with("_fallback"))
+        .count();
+    let always = rust_sites
+        .iter()
+        .filter(|(p, f)| !runner(p) && !f.ends_with("_fallback"))
+        .count();
     let _ = writeln!(
         s,
-        "- handover's own Rust starts powershell.exe at: {}; besides the script runner, {facts} more \
-         per run (the device facts' serial and model query, before any check): **{} PowerShell \
-         processes per `check` run in all**;",
+        "- handover's own Rust starts powershell.exe at: {}; besides the script runner, {always} more \
+         on every run and {fallbacks} only as a fallback (the device facts' serial and model come from the \
+         firmware's SMBIOS table, read in-process by GetSystemFirmwareTable; CIM in a PowerShell only when \
+         that table cannot be read): **{} PowerShell process(es) per `check` run; {fallbacks} more only \
+         when the firmware table cannot be read**;",
         sites.join(", "),
-        processes + facts
+        processes + always
     );
     let _ = writeln!(
         s,
@@ -1345,6 +1372,18 @@ mod tests {
     }
 
     #[test]
+    fn a_powershell_place_is_named_by_its_function() {
+        let text = "/// fn not_me\npub(crate) fn run(x: u8) {\n    let _ = 1;\n    HERE\n}\n";
+        assert_eq!(enclosing_fn(&text[..text.find("HERE").unwrap()]), "run");
+        let text = "fn a() {}\n    fn windows_hardware_fallback() -> (String, String) {\n HERE";
+        assert_eq!(
+            enclosing_fn(&text[..text.find("HERE").unwrap()]),
+            "windows_hardware_fallback"
+        );
+        assert_eq!(enclosing_fn("no function"), "");
+    }
+
+    #[test]
     fn the_section_counts_processes_names_modules_and_says_not_measured() {
         let batch =
             "$ids = @({{#each checks}}{{id}}, {{/each}}$null)\n$ps = [powershell]::Create()\n";
@@ -1360,15 +1399,29 @@ mod tests {
             ),
         ];
         let sites = vec![
-            ("src/host/facts.rs".to_string(), 1),
-            ("src/host/local_windows.rs".to_string(), 1),
+            (
+                "src/host/facts.rs".to_string(),
+                "windows_hardware_fallback".to_string(),
+            ),
+            ("src/host/local_windows.rs".to_string(), "run".to_string()),
         ];
         let s = build_section(batch, &checks, &sites);
         assert!(s.starts_with("## Windows (not measured here"), "{s}");
         assert!(s.contains("for the checks: **1**"), "{s}");
         assert!(
-            s.contains("**2 PowerShell processes per `check` run in all**"),
+            s.contains(
+                "**1 PowerShell process(es) per `check` run; 1 more only when the firmware table \
+                 cannot be read**"
+            ),
             "{s}"
+        );
+        // A place that starts PowerShell on every run, not as a fallback, counts in the per-run figure.
+        let mut always = sites.clone();
+        always.push(("src/host/facts.rs".into(), "detect".into()));
+        let s2 = build_section(batch, &checks, &always);
+        assert!(
+            s2.contains("**2 PowerShell process(es) per `check` run; 1 more only"),
+            "{s2}"
         );
         assert!(
             s.contains("| endpoint.protection | Defender | csc.exe |"),
