@@ -370,37 +370,42 @@ impl Engine<'_> {
 /// Public so that the rendered batch is linted like every other script (tests/render.rs).
 pub fn render_batch(resolved: &Resolved, template: &str, checks: &[&Planned]) -> Result<String> {
     use base64::Engine as _;
+    let shell = Shell::of_template(template);
+    let ids = checks
+        .iter()
+        .enumerate()
+        .map(|(n, p)| format!("{n} {}", p.control.id))
+        .collect::<Vec<_>>()
+        .join(" ");
+    // Each check carries its script in the one form its batch reads: PowerShell decodes base64 (no quoting
+    // of script text inside script text); sh takes the text itself, which the sh escaper makes one
+    // single-quoted word.
     let checks: Vec<Value> = checks
         .iter()
         .enumerate()
         .map(|(n, p)| {
             let text = p.scripts.check().unwrap_or("");
-            json!({
-                "n": n,
-                "id": p.control.id,
-                "timeout": p.control.timeout_secs,
-                // PowerShell decodes it (no quoting of script text inside script text); sh takes the
-                // text itself, which the sh escaper makes one single-quoted word.
-                "script": base64::engine::general_purpose::STANDARD.encode(text),
-                "text": text,
-            })
+            let mut c = json!({"n": n, "id": p.control.id, "timeout": p.control.timeout_secs});
+            if shell == Shell::PowerShell {
+                c["script"] = json!(base64::engine::general_purpose::STANDARD.encode(text));
+            } else {
+                c["text"] = json!(text);
+            }
+            c
         })
         .collect();
-    let slots = batch_slots(template);
-    // The sh batch runs its checks in lanes, each lane one after another: check n in lane n % slots.
-    let mut lanes: Vec<Vec<Value>> = vec![Vec::new(); slots.min(checks.len()).max(1)];
-    for (n, c) in checks.iter().enumerate() {
-        lanes[n % slots].push(c.clone());
-    }
-    let ids = checks
-        .iter()
-        .map(|c| format!("{} {}", c["n"], c["id"].as_str().unwrap_or("")))
-        .collect::<Vec<_>>()
-        .join(" ");
-    resolved.renderer.render(
-        template,
-        &json!({"checks": checks, "lanes": lanes, "ids": ids, "vars": resolved.profile.vars}),
-    )
+    // The PowerShell batch takes the checks as one list and schedules them itself; the sh batch runs them in
+    // lanes, each lane one after another: check n in lane n % SH_BATCH_LANES.
+    let context = if shell == Shell::PowerShell {
+        json!({"checks": checks, "ids": ids, "vars": resolved.profile.vars})
+    } else {
+        let mut lanes: Vec<Vec<Value>> = vec![Vec::new(); SH_BATCH_LANES.min(checks.len()).max(1)];
+        for (n, c) in checks.into_iter().enumerate() {
+            lanes[n % SH_BATCH_LANES].push(c);
+        }
+        json!({"lanes": lanes, "ids": ids, "vars": resolved.profile.vars})
+    };
+    resolved.renderer.render(template, &context)
 }
 
 /// How many checks the Windows batch runs at once (`$slots` in templates/windows/_batch.ps1): a freshly
@@ -408,17 +413,9 @@ pub fn render_batch(resolved: &Resolved, template: &str, checks: &[&Planned]) ->
 const BATCH_SLOTS: u64 = 5;
 
 /// How many lanes of checks the sh batch (templates/linux/_batch.sh) runs side by side. Measured on 2 cores
-/// (BENCHMARKS.md): most checks wait on the tools they start, so two lanes finish sooner than one, and more
-/// only add contention.
+/// (BENCHMARKS.md): most checks wait on the tools they start, so two lanes finish sooner than one; three
+/// measured no faster (within the run-to-run noise, same CPU).
 const SH_BATCH_LANES: usize = 2;
-
-/// The lanes of a batch template: the sh batch's, or the PowerShell batch's slots.
-fn batch_slots(template: &str) -> usize {
-    match Shell::of_template(template) {
-        Shell::PowerShell => BATCH_SLOTS as usize,
-        _ => SH_BATCH_LANES,
-    }
-}
 
 /// How long the whole batch may take before it is killed, plus 30 s to start the shell and print. In
 /// PowerShell every check may wait for a slot, so the bound is what greedy scheduling on [`BATCH_SLOTS`]
