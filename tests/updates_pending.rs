@@ -412,6 +412,44 @@ fn the_answer_is_cached_until_the_status_changes() {
         first["observed"]["source_detail"]
     );
     let cache = std::fs::read_to_string(d.path("state/cache/updates-pending")).unwrap();
-    assert!(cache.starts_with("v3 "), "{cache}");
+    assert!(cache.starts_with("v4 "), "{cache}");
     assert!(Path::new(&d.path("state/cache/updates-pending")).is_file());
+}
+
+/// The lists count as current while any Packages file changed in the last 7 days (the stat the cache's key
+/// comes from): older ones make the check say to run apt-get update, whatever it finds pending.
+#[test]
+fn old_package_lists_are_said() {
+    let d = Device::new();
+    let lists: Vec<_> = std::fs::read_dir(d.path("lists"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("_Packages"))
+        .collect();
+    assert!(lists.len() >= 3, "{lists:?}");
+    let touch = |p: &Path, t: i64| {
+        let st = Command::new("touch")
+            .arg("-d")
+            .arg(format!("@{t}"))
+            .arg(p)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    for shell in shells() {
+        for p in &lists {
+            touch(p, NOW - 8 * 86400);
+        }
+        let r = d.check(shell);
+        assert!(
+            r["observed"]["package_lists"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("older than 7 days")),
+            "{shell}: {r}"
+        );
+        // One list refreshed a day ago is enough.
+        touch(&lists[1], NOW - 86400);
+        let r = d.check(shell);
+        assert!(r["observed"].get("package_lists").is_none(), "{shell}: {r}");
+    }
 }

@@ -16,6 +16,10 @@ _units_pid=$!
 while read -r _k _ _e _; do
   case "$_k" in Uid:) _fact_uid=$_e && break ;; esac
 done </proc/self/status
+# _fact_pw: every account's password status (_pw_load, which pw_status reads), from one read of /etc/shadow
+# rather than a `passwd -S` for each account the checks ask about.
+{{> linux/_pwstatus.sh}}
+_pw_load || true
 {{#if (eq vars.pkg "apt")}}
 # _fact_dpkg: every package dpkg knows, one "STATUS-ABBREV NAME" line each ("ii  ufw"), between newlines
 # (pkg_installed). One dpkg-query reads the status database once instead of once per package.

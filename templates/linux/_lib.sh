@@ -100,10 +100,13 @@ passwd_entry() {
   return 1
 }
 
-# pw_field NAME: NAME's password field of /etc/shadow into $_pw, or fail when NAME has no entry there.
-pw_field() {
-  while IFS=: read -r _pn _pw _; do [ "$_pn" != "$1" ] || return 0; done 2>/dev/null </etc/shadow
-  return 1
+{{> linux/_pwstatus.sh}}
+# pw_status NAME: NAME's password status into $_ps (L locked, NP empty, P set; see _pw_load), from the batch's
+# facts or read here; fails, $_ps empty, when NAME has no entry in /etc/shadow or it cannot be read.
+pw_status() {
+  _ps=''
+  [ -n "${_fact_pw+set}" ] || _pw_load || return 1
+  case "$_fact_pw" in *" $1:"*) _ps=${_fact_pw#*" $1:"} && _ps=${_ps%% *} ;; *) return 1 ;; esac
 }
 
 {{> sh/_need.sh}}

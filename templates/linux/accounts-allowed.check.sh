@@ -6,12 +6,12 @@ uid_min=$(login_def UID_MIN 1000)
 set -- {{#each site.accounts.allowed}}{{this}} {{/each}}
 ok=" ${HANDOVER_USER:-} ${HANDOVER_ADMIN_USER:-} $* "
 stray=''
-# Local accounts: /etc/passwd and /etc/shadow, read by the shell itself.
+# Local accounts: /etc/passwd read by the shell itself, and each one's password status (pw_status).
 while IFS=: read -r name _ uid _ _ _ shell; do
   case "$uid" in '' | *[!0-9]*) continue ;; esac
   [ "$uid" -ge "$uid_min" ] && [ "$uid" -lt 65534 ] || continue
   real_shell "$shell" || continue
-  if pw_field "$name"; then case "$_pw" in '!'* | '*'*) continue ;; esac; fi
+  ! pw_status "$name" || [ "$_ps" != L ] || continue
   case "$ok" in *" $name "*) continue ;; esac
   stray="$stray $name"
 done </etc/passwd

@@ -3,11 +3,12 @@ need_root 'password status'
 # ITP07 7.1.2: no guest account and no guest sessions. Only LightDM offers guest sessions (GDM has none).
 if passwd_entry guest; then
   shell=${_pe##*:}
-  st=$(passwd -S guest 2>/dev/null) && st=${st#* } && st=${st%% *}
+  pw_status guest || true
+  st=$_ps
   obs guest_account "status ${st:-unknown}, shell $shell"
   case "$st" in
-    L | LK) real_shell "$shell" && problem "local account guest is locked but keeps a login shell ($shell)" ;;
-    *) problem "local account guest is usable (passwd -S: ${st:-unknown})" ;;
+    L) real_shell "$shell" && problem "local account guest is locked but keeps a login shell ($shell)" ;;
+    *) problem "local account guest is usable (password status: ${st:-unknown})" ;;
   esac
 else
   obs guest_account none

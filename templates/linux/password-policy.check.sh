@@ -50,8 +50,12 @@ obs pwquality "$(words "$vals")"
 for f in "$@"; do
   case "$pam_with" in *" $f "*) obs "pam $f" pam_pwquality ;; *) problem "pam_pwquality is not in $f" ;; esac
 done
+# Accounts whose password status is NP (an empty password field in /etc/shadow).
+[ -n "${_fact_pw+set}" ] || _pw_load || problem "cannot read /etc/shadow"
 empty=''
-while IFS=: read -r n pw _; do [ -n "$pw" ] || empty="$empty $n"; done </etc/shadow
+set -f
+for e in ${_fact_pw-}; do case "$e" in *:NP) empty="$empty ${e%:NP}" ;; esac; done
+set +f
 empty=${empty# }
 obs empty_passwords "${empty:-none}"
 [ -z "$empty" ] || problem "accounts with an empty password: $empty"

@@ -1,12 +1,13 @@
 {{> linux/_lib.sh}}
 need_root 'password status'
-# ITP07 7.1.2: root locked (passwd -S: L on Debian, LK on RHEL) and sshd refusing root logins, read as
+# ITP07 7.1.2: root locked (its password status L, as `passwd -S` says: pw_status) and sshd refusing root logins, read as
 # sshd itself resolves its configuration (sshd -T), since locking a password does not stop SSH keys.
-st=$(passwd -S root 2>/dev/null) && st=${st#* } && st=${st%% *}
+pw_status root || true
+st=$_ps
 obs root_password "${st:-unknown}"
 case "$st" in
-  L | LK) ;;
-  *) problem "root is not locked (passwd -S root: ${st:-unknown})" ;;
+  L) ;;
+  *) problem "root is not locked (password status: ${st:-unknown})" ;;
 esac
 if command -v sshd >/dev/null 2>&1; then
   # sshd -T refuses to run without its privilege separation directory, which a socket-activated ssh

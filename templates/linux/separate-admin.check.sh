@@ -31,9 +31,10 @@ else
 fi
 if groups=$(id -nG "$a" 2>/dev/null); then
   obsb admin_exists true
-  st=$(passwd -S "$a" 2>/dev/null) && st=${st#* } && st=${st%% *}
+  pw_status "$a" || true
+  st=$_ps
   case "$st" in
-    P | PS) obsb admin_password_set true ;;
+    P) obsb admin_password_set true ;;
     *) obsb admin_password_set false; problem "the admin account $a has no usable password" ;;
   esac
   case " $groups " in

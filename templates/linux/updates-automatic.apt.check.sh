@@ -2,7 +2,9 @@
 # ITP07 7.1.3: unattended-upgrades installed, switched on in APT::Periodic, and scheduled by the apt timers
 # (wiki.debian.org/UnattendedUpgrades).
 pkg_installed unattended-upgrades || problem "unattended-upgrades is not installed"
-eval "$(apt-config shell UU APT::Periodic::Unattended-Upgrade UPL APT::Periodic::Update-Package-Lists)"
+# APT::Architectures given (any value): apt-config would otherwise start dpkg to list the foreign architectures,
+# which these two keys do not depend on (apt-pkg's APT::Configuration::getArchitectures).
+eval "$(apt-config -o APT::Architectures::=handover shell UU APT::Periodic::Unattended-Upgrade UPL APT::Periodic::Update-Package-Lists)"
 obs unattended_upgrade "${UU:-unset}"
 obs update_package_lists "${UPL:-unset}"
 [ "${UU:-0}" = 1 ] || problem "APT::Periodic::Unattended-Upgrade is ${UU:-unset}, not 1"

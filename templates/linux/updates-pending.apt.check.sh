@@ -43,8 +43,9 @@
 # All of it in the awk pass below, no process per package.
 max_age={{site.updates.max_age_days}}
 lists=/var/lib/apt/lists
-key=$(stat -c '%n %Y %s' /var/lib/dpkg/status /var/cache/apt/pkgcache.bin "$lists" /etc/apt/sources.list /etc/apt/sources.list.d /etc/apt/sources.list.d/* /etc/apt/preferences /etc/apt/preferences.d /etc/apt/preferences.d/* /etc/apt/apt.conf /etc/apt/apt.conf.d /etc/apt/apt.conf.d/* 2>/dev/null | oneline)
-key="v3 $key"
+# One stat, "MTIME SIZE NAME" a line, for the cache's key and for the age of the Packages files (below).
+stats=$(stat -c '%Y %s %n' /var/lib/dpkg/status /var/cache/apt/pkgcache.bin "$lists" "$lists"/*_Packages* /etc/apt/sources.list /etc/apt/sources.list.d /etc/apt/sources.list.d/* /etc/apt/preferences /etc/apt/preferences.d /etc/apt/preferences.d/* /etc/apt/apt.conf /etc/apt/apt.conf.d /etc/apt/apt.conf.d/* 2>/dev/null)
+key="v4 $(words "$stats")"
 cache="${HANDOVER_STATE_DIR}/cache/updates-pending"
 
 # scan phase=seen SEEN phase=release RELEASE... then either phase=status /var/lib/dpkg/status (the Packages
@@ -275,11 +276,13 @@ scan() {
     }' "$@"
 }
 
-if [ -r "$cache" ] && [ "$(head -n 1 "$cache")" = "$key" ]; then
-  pending=$(sed -n 2p "$cache")
-  oldest=$(sed -n 3p "$cache")
+# The cache: the key, then the waiting packages, the oldest of them and what answered, a line each (read by the
+# shell: no process).
+cached_key='' pending='' oldest='' how=''
+[ ! -r "$cache" ] || { IFS= read -r cached_key && IFS= read -r pending && IFS= read -r oldest && IFS= read -r how; } <"$cache" 2>/dev/null || true
+if [ -n "$cached_key" ] && [ "$cached_key" = "$key" ]; then
   obs source cache
-  obs source_detail "$(sed -n 4p "$cache")"
+  obs source_detail "$how"
 else
   set --
   for f in "$lists"/*Release; do [ -f "$f" ] && set -- "$@" "$f"; done
@@ -329,9 +332,10 @@ else
   elif [ "$new" != /dev/null ]; then
     rm -f "${HANDOVER_STATE_DIR}/updates-pending.seen"
   fi
-  pending=$(printf '%s\n' "$found" | sed -n 1p)
-  oldest=$(printf '%s\n' "$found" | sed -n 2p)
-  how=$(printf '%s\n' "$found" | sed -n 3p)
+  pending='' oldest='' how=''
+  { IFS= read -r pending && IFS= read -r oldest && IFS= read -r how; } <<EOF || true
+$found
+EOF
   [ "$src" = apt-get ] && how="apt-get -s dist-upgrade: $why"
   obs source "$src"
   obs source_detail "$how"
@@ -341,7 +345,16 @@ else
 fi
 obs pending "$pending"
 obsn max_age_days "$max_age"
-lists_new=$(find "$lists" -maxdepth 1 -name '*_Packages*' -newermt "@$((HANDOVER_NOW_EPOCH - 7 * 86400))" 2>/dev/null | head -n 1)
+# A Packages file changed in the last 7 days (the stat above): the lists are current.
+lists_new=''
+week_ago=$((HANDOVER_NOW_EPOCH - 7 * 86400))
+set -f
+_ifs=$IFS IFS=$_nl
+for l in $stats; do
+  case "$l" in *" $lists/"*_Packages*) [ "${l%% *}" -le "$week_ago" ] || lists_new=${l#* * } ;; esac
+done
+IFS=$_ifs
+set +f
 [ -n "$lists_new" ] || obs package_lists "older than 7 days: run apt-get update (or let apt-daily.timer) for a current answer"
 if [ -n "$pending" ]; then
   age=''
