@@ -23,6 +23,7 @@ mod render;
 mod security_inputs;
 mod security_kit;
 mod security_output;
+mod shell_lib;
 mod site;
 mod support;
 mod updates_pending;

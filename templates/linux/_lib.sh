@@ -63,41 +63,86 @@ svc_enabled() {
 
 {{> sh/_files.sh}}
 
-# The login.defs value of KEY, or DEFAULT.
-login_def() { awk -v k="$1" -v d="$2" '$1 == k { v = $2 } END { print (v == "" ? d : v) }' /etc/login.defs 2>/dev/null || echo "$2"; }
+# file_text FILE: FILE's text into $_ft, from the batch's facts (_facts.sh) when they hold it, else read here by
+# the shell (a system call a byte, but no process: the files outside the facts are small); fails when FILE
+# cannot be read.
+file_text() {
+  case "${_fact_files-}" in
+    *" $1="*) _ft=${_fact_files#*" $1="} && eval "_ft=\$_fact_file_${_ft%% *}" ;;
+    *)
+      [ -r "$1" ] || return 1
+      _ft=''
+      while IFS= read -r _fl || [ -n "$_fl" ]; do _ft="$_ft$_fl$_nl"; done 2>/dev/null <"$1"
+      ;;
+  esac
+}
+
+# each_line FILE FUNCTION: FUNCTION LINE for each line of FILE that is not empty (file_text: no byte-by-byte
+# read), in order, with no glob expanded; fails when FILE cannot be read. FUNCTION may change IFS (each call
+# starts with the caller's) but not call each_line itself: a POSIX shell has no local variables.
+each_line() {
+  [ -z "${_el_busy-}" ] || { echo "each_line $1: called from inside each_line $_el_busy" >&2; return 2; }
+  file_text "$1" || return 1
+  _el_busy=$1
+  case $- in *f*) _el_f='' ;; *) _el_f=1 && set -f ;; esac
+  _el_ifs=$IFS IFS=$_nl
+  # The list is split once, before the first call.
+  for _el in $_ft; do
+    IFS=$_el_ifs
+    "$2" "$_el"
+  done
+  IFS=$_el_ifs
+  [ -z "$_el_f" ] || set +f
+  _el_busy=''
+}
+
+# The login.defs value of KEY ("KEY VALUE" lines, the last one wins), or DEFAULT.
+login_def() {
+  _ld_k=$1 _ld=$2 _ld_d=$2
+  each_line /etc/login.defs _login_def_line || true
+  printf '%s\n' "$_ld"
+}
+_login_def_line() {
+  # shellcheck disable=SC2086 # split into fields on purpose (each_line expands no glob)
+  set -- $1
+  [ "${1-}" != "$_ld_k" ] || _ld=${2:-$_ld_d}
+}
 
 # Is SHELL a real login shell (listed in /etc/shells and not nologin/false)?
 real_shell() {
   case "$1" in */nologin|*/false|'') return 1 ;; esac
-  while IFS= read -r _sh; do [ "$_sh" != "$1" ] || return 0; done 2>/dev/null </etc/shells
+  file_text /etc/shells || return 1
+  case "$_nl$_ft$_nl" in *"$_nl$1$_nl"*) return 0 ;; esac
   return 1
 }
 
 # conf_value FILE KEY [SEP]: the value of the last "KEY=VALUE" line of FILE (SEP: "=" by default; with " = ",
 # blanks around "=" are allowed too) into $_cv, a trailing carriage return dropped; fails when no line sets it.
-# Read by the shell itself: these are small files.
 conf_value() {
-  _cv='' _cf=1
-  [ -r "$1" ] || return 1
-  while IFS= read -r _cl || [ -n "$_cl" ]; do
-    case "${3:-=}" in
-      ' = ')
-        _cl=${_cl#"${_cl%%[![:space:]]*}"}
-        case "$_cl" in "$2"=* | "$2"[[:space:]]*=*) ;; *) continue ;; esac
-        _ck=${_cl%%=*} && _ck=${_ck%"${_ck##*[![:space:]]}"}
-        [ "$_ck" = "$2" ] || continue
-        _cl=${_cl#*=} && _cv=${_cl#"${_cl%%[![:space:]]*}"} ;;
-      *) case "$_cl" in "$2="*) _cv=${_cl#"$2="} ;; *) continue ;; esac ;;
-    esac
-    _cv=${_cv%[[:cntrl:]]} _cf=0
-  done <"$1"
+  _cv='' _cf=1 _ck=$2 _cs=${3:-=}
+  each_line "$1" _conf_line || return 1
   return "$_cf"
+}
+_conf_line() {
+  _cl=$1
+  case "$_cs" in
+    ' = ')
+      _cl=${_cl#"${_cl%%[![:space:]]*}"}
+      case "$_cl" in "$_ck"=* | "$_ck"[[:space:]]*=*) ;; *) return 0 ;; esac
+      _cn=${_cl%%=*} && _cn=${_cn%"${_cn##*[![:space:]]}"}
+      [ "$_cn" = "$_ck" ] || return 0
+      _cl=${_cl#*=} && _cv=${_cl#"${_cl%%[![:space:]]*}"} ;;
+    *) case "$_cl" in "$_ck="*) _cv=${_cl#"$_ck="} ;; *) return 0 ;; esac ;;
+  esac
+  _cv=${_cv%[[:cntrl:]]} _cf=0
 }
 
 # passwd_entry NAME: NAME's line of /etc/passwd (a local account) into $_pe, or fail when it has none.
 passwd_entry() {
-  while IFS= read -r _pe; do case "$_pe" in "$1":*) return 0 ;; esac; done 2>/dev/null </etc/passwd
-  return 1
+  file_text /etc/passwd || return 1
+  _pe=$_nl$_ft
+  case "$_pe" in *"$_nl$1:"*) ;; *) return 1 ;; esac
+  _pe=${_pe#*"$_nl$1:"} && _pe="$1:${_pe%%"$_nl"*}"
 }
 
 {{> linux/_pwstatus.sh}}

@@ -6,15 +6,22 @@ uid_min=$(login_def UID_MIN 1000)
 set -- {{#each site.accounts.allowed}}{{this}} {{/each}}
 ok=" ${HANDOVER_USER:-} ${HANDOVER_ADMIN_USER:-} $* "
 stray=''
-# Local accounts: /etc/passwd read by the shell itself, and each one's password status (pw_status).
-while IFS=: read -r name _ uid _ _ _ shell; do
-  case "$uid" in '' | *[!0-9]*) continue ;; esac
-  [ "$uid" -ge "$uid_min" ] && [ "$uid" -lt 65534 ] || continue
-  real_shell "$shell" || continue
-  ! pw_status "$name" || [ "$_ps" != L ] || continue
-  case "$ok" in *" $name "*) continue ;; esac
+# account LINE: a line of /etc/passwd ("NAME:PASSWORD:UID:GID:GECOS:HOME:SHELL"); NAME joins the strays when it
+# can log in and the site does not allow it. Its password status comes from pw_status.
+account() {
+  _oifs=$IFS IFS=:
+  # shellcheck disable=SC2086 # split into fields on purpose (each_line expands no glob)
+  set -- $1
+  IFS=$_oifs
+  name=$1 uid=${3-} shell=${7-}
+  case "$uid" in '' | *[!0-9]*) return 0 ;; esac
+  [ "$uid" -ge "$uid_min" ] && [ "$uid" -lt 65534 ] || return 0
+  real_shell "$shell" || return 0
+  ! pw_status "$name" || [ "$_ps" != L ] || return 0
+  case "$ok" in *" $name "*) return 0 ;; esac
   stray="$stray $name"
-done </etc/passwd
+}
+each_line /etc/passwd account || problem "cannot read /etc/passwd"
 obs allowed "$(words "$ok")"
 obs unexpected "${stray# }"
 [ -z "$stray" ] || problem "interactive accounts not allowed by the site:$stray (lock or remove them by hand; handover never deletes accounts)"

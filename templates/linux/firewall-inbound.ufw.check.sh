@@ -14,23 +14,21 @@ want_rule {{proto}} {{port}} {{from}}
 {{/each}}
 # Tuples: "### tuple ### ACTION PROTO DPORT DST SPORT SRC DIRECTION" for port rules; application rules carry
 # two app names before the direction, and outbound or routed rules another direction: only inbound counts.
-# Read by the shell itself (small files), split into fields as awk would.
+# Read line by line by the shell (each_line), split into fields as awk would.
 have='' rules='' apps=''
+tuple() {
+  case "$1" in '### tuple ### '*) ;; *) return 0 ;; esac
+  # shellcheck disable=SC2086 # split into fields on purpose (each_line expands no glob)
+  set -- $1
+  [ $# -ge 10 ] || return 0
+  case "${10}" in
+    in) have="$have$4 $5 $6 $9 in$_nl" && rules="$rules $4 $5 $6 $9 in;" ;;
+    out | in_* | out_* | route_*) ;;
+    *) [ $# -lt 12 ] || case "${12}" in in*) apps="$apps $4 ${10} from $9" ;; esac ;;
+  esac
+}
 for f in /etc/ufw/user.rules /etc/ufw/user6.rules; do
-  [ -r "$f" ] || continue
-  while IFS= read -r l || [ -n "$l" ]; do
-    case "$l" in '### tuple ### '*) ;; *) continue ;; esac
-    set -f
-    # shellcheck disable=SC2086 # split into fields on purpose
-    set -- $l
-    set +f
-    [ $# -ge 10 ] || continue
-    case "${10}" in
-      in) have="$have$4 $5 $6 $9 in$_nl" && rules="$rules $4 $5 $6 $9 in;" ;;
-      out | in_* | out_* | route_*) ;;
-      *) [ $# -lt 12 ] || case "${12}" in in*) apps="$apps $4 ${10} from $9" ;; esac ;;
-    esac
-  done <"$f"
+  each_line "$f" tuple || true
 done
 apps=${apps# }
 [ -z "$apps" ] || problem "application rules open to their sources: $apps"

@@ -6,7 +6,7 @@ need_root /etc/shadow
 want_len={{site.accounts.password_min_length}}
 want_cls={{site.accounts.password_min_classes}}
 obs required "minlen $want_len, minclass $want_cls"
-# Read by the shell itself, line by line (small files: no process per file).
+# Read line by line by the shell (each_line: from the batch's facts, no process per file).
 vals=''
 # setting WORD: a "minlen = N" or "minclass = N" (blanks around = allowed) into vals as "minlen N".
 setting() {
@@ -18,22 +18,20 @@ setting() {
   [ -z "$_v" ] || vals="$vals$_k $_v$_nl"
 }
 for f in /etc/security/pwquality.conf /etc/security/pwquality.conf.d/*.conf; do
-  [ -r "$f" ] || continue
-  while IFS= read -r l || [ -n "$l" ]; do setting "$l"; done <"$f"
+  each_line "$f" setting || true
 done
 # A PAM password line that calls pam_pwquality (before any comment): its arguments override the files.
 set -- {{#each vars.pam_password_files}}{{this}} {{/each}}
 pam_with=''
+# pam_line LINE: a line of PAM file $f.
+pam_line() {
+  _l=${1#"${1%%[![:space:]]*}"} && _l=${_l%%#*}
+  case "$_l" in password[[:space:]]*pam_pwquality.so*) ;; *) return 0 ;; esac
+  pam_with="$pam_with $f "
+  for w in $_l; do setting "$w"; done
+}
 for f in "$@"; do
-  [ -r "$f" ] || continue
-  while IFS= read -r l || [ -n "$l" ]; do
-    l=${l#"${l%%[![:space:]]*}"} && l=${l%%#*}
-    case "$l" in password[[:space:]]*pam_pwquality.so*) ;; *) continue ;; esac
-    pam_with="$pam_with $f "
-    set -f
-    for w in $l; do setting "$w"; done
-    set +f
-  done <"$f"
+  each_line "$f" pam_line || true
 done
 len_ok='' cls_ok=''
 while read -r k v; do
