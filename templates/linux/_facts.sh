@@ -23,7 +23,7 @@ done </proc/self/status
 # are not read here.
 _nl='
 '
-_f=$(grep -H '' -- /etc/passwd /etc/shells /etc/login.defs /etc/security/pwquality.conf \
+_f=$(grep -a -H '' -- /etc/passwd /etc/shells /etc/login.defs /etc/security/pwquality.conf \
   /etc/security/pwquality.conf.d/*.conf {{#each vars.pam_password_files}}{{this}} {{/each}}\
   {{#if (eq vars.pkg "apt")}}/etc/default/ufw /etc/ufw/ufw.conf /etc/ufw/user.rules /etc/ufw/user6.rules{{/if}} 2>/dev/null)
 _fact_files=' '
@@ -36,7 +36,8 @@ _keep() {
 }
 set -f
 _ifs=$IFS IFS=$_nl
-# grep -H prints each line as "FILE:LINE" (these paths have no colon), an empty line as "FILE:".
+# grep -H prints each line as "FILE:LINE" (these paths have no colon), an empty line as "FILE:"; -a: a file
+# with a NUL byte in it is still printed line by line, not summed up as a "binary file".
 for _l in $_f; do
   [ "${_l%%:*}" = "$_p" ] || { [ -z "$_p" ] || _keep; _p=${_l%%:*} _t=''; }
   _t="$_t${_l#*:}$_nl"

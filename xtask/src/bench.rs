@@ -1377,6 +1377,19 @@ fn why_not(p: &profile::Profile, render_ms: f64, floor_ms: f64) -> String {
         ms(render_ms),
         ms(floor_ms)
     );
+    if let Ok(rows) = &p.by_program {
+        let top: Vec<String> = rows
+            .iter()
+            .take(8)
+            .map(|r| format!("`{}` {:.1} ms", r.program, r.ms_per_check))
+            .collect();
+        let _ = writeln!(
+            s,
+            "- the CPU of a check by program (`perf record`, see Profile of one check; sampling adds its own \
+             cost): {}; `sh` is the batch of checks itself, its subshells and forks;",
+            top.join(", ")
+        );
+    }
     let _ = writeln!(
         s,
         "- the programs the checks start: {started} besides handover ({}), each a fork and exec, and \
@@ -1387,9 +1400,9 @@ fn why_not(p: &profile::Profile, render_ms: f64, floor_ms: f64) -> String {
     );
     let _ = writeln!(
         s,
-        "- the shell's own reading: {reads} `read` system calls in one check, since a POSIX shell's `read` \
-         takes a byte at a time (the config files the checks parse in the shell instead of starting `grep` \
-         or `awk`).\n"
+        "- the shell's own reading: {reads} `read` system calls in one check, a POSIX shell's `read` taking \
+         a byte at a time (the configuration files several checks parse come from one `grep` in the batch's \
+         facts; what is left is small files, /proc and the checks' own output).\n"
     );
     s
 }
@@ -1869,6 +1882,11 @@ mod tests {
             }],
             ..Default::default()
         };
+        let mut p = p;
+        p.by_program = Ok(profile::parse_perf_report(
+            "  55.00%  5500  sh\n  25.00%  2500  handover\n  20.00%  2000  sshd\n",
+            profile::RECORD_RUNS,
+        ));
         let s = why_not(&p, 11.5, 1.8);
         assert!(s.contains("costs 11.5 ms"), "{s}");
         assert!(s.contains("the harness 1.8 ms"), "{s}");
@@ -1878,6 +1896,12 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("20932 `read` system calls"), "{s}");
+        // 5500 samples of 100 µs over the recorded checks.
+        let sh_ms = 5500.0 * 1000.0 / profile::SAMPLE_HZ as f64 / profile::RECORD_RUNS as f64;
+        assert!(
+            s.contains(&format!("`sh` {sh_ms:.1} ms, `handover`")),
+            "{s}"
+        );
     }
 
     #[test]

@@ -134,7 +134,25 @@ pub struct Profile {
     /// `perf stat -r N` of the check, or why there is none.
     pub perf: Result<Vec<Counter>, String>,
     pub perf_runs: usize,
+    /// CPU samples of the check's runs by program (`perf record -e cpu-clock`), most first, or why
+    /// there are none.
+    pub by_program: Result<Vec<ProgramCpu>, String>,
 }
+
+/// One program's share of the CPU samples of the profiled checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgramCpu {
+    /// The process name (its `comm`: a forked shell is `sh` until it execs another program).
+    pub program: String,
+    pub samples: u64,
+    /// CPU milliseconds per check: samples / sampling frequency / runs.
+    pub ms_per_check: f64,
+}
+
+/// Samples per second of `perf record -e cpu-clock` (one sample every 100 µs of CPU).
+pub const SAMPLE_HZ: u64 = 10_000;
+/// Checks in a row under `perf record` (about 10 000 samples).
+pub const RECORD_RUNS: usize = 10;
 
 impl Default for Profile {
     fn default() -> Self {
@@ -144,6 +162,7 @@ impl Default for Profile {
             syscalls: Vec::new(),
             perf: Err("not run".into()),
             perf_runs: 0,
+            by_program: Err("not run".into()),
         }
     }
 }
@@ -175,7 +194,97 @@ pub fn profile(c: &Container, dir: &str, cmd: &str, runs: usize) -> Result<Profi
     p.syscalls = parse_strace_summary(&out)?;
     p.perf_runs = runs;
     p.perf = perf_stat(c, dir, cmd, runs);
+    p.by_program = perf_by_program(c, dir, cmd, RECORD_RUNS);
     Ok(p)
+}
+
+/// The host's perf command around nsenter running `script` in the device, with a clean environment.
+fn perf_around(c: &Container, perf_args: &[&str], script: &str) -> Command {
+    let mut cmd = Command::new("perf");
+    cmd.args(perf_args)
+        .args(["--", "nsenter", "-t", &c.pid().to_string(), "-a"])
+        .args(["/usr/bin/env", "-i", &format!("PATH={GUEST_PATH}")])
+        .args(["HOME=/root", "LANG=C.UTF-8", "/bin/sh", "-c", script]);
+    cmd
+}
+
+/// Where the CPU of `runs` checks goes, by program: `perf record -e cpu-clock` from the host (a software
+/// clock, so it works without hardware counters; perf follows the check into the container), then
+/// `perf report --sort comm`.
+fn perf_by_program(
+    c: &Container,
+    dir: &str,
+    cmd: &str,
+    runs: usize,
+) -> Result<Vec<ProgramCpu>, String> {
+    let data = crate::target_dir().join("e2e/bench/perf-record.data");
+    let script =
+        format!("cd {dir} && for i in $(seq {runs}); do {cmd} >/dev/null 2>&1; done; exit 0");
+    let freq = SAMPLE_HZ.to_string();
+    let data_s = data.display().to_string();
+    let recorded = perf_around(
+        c,
+        &[
+            "record",
+            "-q",
+            "-e",
+            "cpu-clock",
+            "-F",
+            &freq,
+            "-o",
+            &data_s,
+        ],
+        &script,
+    )
+    .output()
+    .map_err(|e| format!("perf could not be started on the host: {e}"))?;
+    if !recorded.status.success() {
+        return Err(format!(
+            "perf record failed ({}): {}",
+            recorded.status,
+            String::from_utf8_lossy(&recorded.stderr).trim()
+        ));
+    }
+    let report = Command::new("perf")
+        .args([
+            "report", "-i", &data_s, "--stdio", "--sort", "comm", "-n", "-g", "none",
+        ])
+        .output()
+        .map_err(|e| format!("perf report: {e}"))?;
+    if !report.status.success() {
+        return Err(format!(
+            "perf report failed ({}): {}",
+            report.status,
+            String::from_utf8_lossy(&report.stderr).trim()
+        ));
+    }
+    let rows = parse_perf_report(&String::from_utf8_lossy(&report.stdout), runs);
+    if rows.is_empty() {
+        Err("perf report listed no program".into())
+    } else {
+        Ok(rows)
+    }
+}
+
+/// `perf report --sort comm -n` lines ("  37.57%   11108  sh"), most samples first.
+pub fn parse_perf_report(text: &str, runs: usize) -> Vec<ProgramCpu> {
+    let mut rows: Vec<ProgramCpu> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            w.next()?.strip_suffix('%')?.parse::<f64>().ok()?;
+            let samples: u64 = w.next()?.parse().ok()?;
+            let program = w.collect::<Vec<_>>().join(" ");
+            (!program.is_empty()).then(|| ProgramCpu {
+                program,
+                samples,
+                ms_per_check: samples as f64 * 1000.0 / SAMPLE_HZ as f64 / runs.max(1) as f64,
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| b.samples.cmp(&a.samples).then(a.program.cmp(&b.program)));
+    rows
 }
 
 /// `perf stat -r runs` on the host of nsenter running `cmd` in the device (perf follows the check into
@@ -185,18 +294,23 @@ fn perf_stat(c: &Container, dir: &str, cmd: &str, runs: usize) -> Result<Vec<Cou
     // The check exits 1 on this device (two controls are manual) and perf stat exits as its command
     // does: the script exits 0 once the check has run, so that a failure is perf's own.
     let script = format!("cd {dir} && {{ {cmd} >/dev/null 2>&1; exit 0; }}");
-    let result = Command::new("perf")
-        .args(["stat", "-x,", "-r", &runs.to_string()])
-        .args([
+    let runs_s = runs.to_string();
+    let out_s = out_file.display().to_string();
+    let result = perf_around(
+        c,
+        &[
+            "stat",
+            "-x,",
+            "-r",
+            &runs_s,
             "-e",
             "task-clock,context-switches,cpu-migrations,page-faults,instructions,cycles",
-        ])
-        .arg("-o")
-        .arg(&out_file)
-        .args(["--", "nsenter", "-t", &c.pid().to_string(), "-a"])
-        .args(["/usr/bin/env", "-i", &format!("PATH={GUEST_PATH}")])
-        .args(["HOME=/root", "LANG=C.UTF-8", "/bin/sh", "-c", &script])
-        .output();
+            "-o",
+            &out_s,
+        ],
+        &script,
+    )
+    .output();
     match result {
         Err(e) => Err(format!("perf could not be started on the host: {e}")),
         Ok(o) if !o.status.success() => Err(format!(
@@ -575,6 +689,38 @@ pub fn render_profile(p: &Profile) -> String {
             let _ = writeln!(out, "`perf stat`: not available here: {e}\n");
         }
     }
+    match &p.by_program {
+        Ok(rows) => {
+            let total: u64 = rows.iter().map(|r| r.samples).sum();
+            let _ = writeln!(
+                out,
+                "Where the CPU of a check goes, by program: `perf record -e cpu-clock -F {SAMPLE_HZ}` from the host \
+                 around {RECORD_RUNS} checks in a row (as above), `perf report --sort comm`. A program is its process name: \
+                 `sh` is the batch of checks and every subshell it forks (and a forked child until it execs \
+                 another program), `handover` the check itself with its templates. Sampling adds its own cost, \
+                 so the total is above GNU time's CPU.\n"
+            );
+            let _ = writeln!(out, "| program | CPU per check | share |");
+            let _ = writeln!(out, "|---|---:|---:|");
+            for r in rows {
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {:.1} ms | {:.1}% |",
+                    r.program,
+                    r.ms_per_check,
+                    100.0 * r.samples as f64 / total.max(1) as f64
+                );
+            }
+            let all: f64 = rows.iter().map(|r| r.ms_per_check).sum();
+            let _ = writeln!(out, "| all | {all:.1} ms | 100% |\n");
+        }
+        Err(e) => {
+            let _ = writeln!(
+                out,
+                "CPU by program (`perf record`): not available here: {e}\n"
+            );
+        }
+    }
     out
 }
 
@@ -589,6 +735,24 @@ mod tests {
   0.00    0.000000           0        12           execve\n\
 ------ ----------- ----------- --------- --------- ----------------\n\
 100.00    0.010000           6      1012        20 total\n";
+
+    #[test]
+    fn parses_perf_reports_by_program() {
+        let text = "# Samples: 29K of event 'cpu-clock'\n#\n# Overhead  Samples  Command\n\
+                    # ........  .......  .......\n#\n    37.57%    11108  sh\n    21.42%     6333  handover\n\
+                    \n     0.16%       47  nsenter\n     8.76%     2589  sshd\n";
+        let rows = parse_perf_report(text, 10);
+        let names: Vec<&str> = rows.iter().map(|r| r.program.as_str()).collect();
+        assert_eq!(names, ["sh", "handover", "sshd", "nsenter"]);
+        assert_eq!(rows[0].samples, 11108);
+        // 11108 samples of 100 µs over 10 checks.
+        assert!(
+            (rows[0].ms_per_check - 111.08).abs() < 1e-9,
+            "{}",
+            rows[0].ms_per_check
+        );
+        assert!(parse_perf_report("# nothing\n", 3).is_empty());
+    }
 
     #[test]
     fn parses_strace_summaries() {
@@ -649,6 +813,10 @@ mod tests {
                 "140.5,msec,task-clock,1.0%,1,100.00,1.2,CPUs utilized\n",
             )),
             perf_runs: 3,
+            by_program: Ok(parse_perf_report(
+                "  60.00%  6000  sh\n  40.00%  4000  handover\n",
+                RECORD_RUNS,
+            )),
         }
     }
 
