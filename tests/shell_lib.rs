@@ -84,8 +84,11 @@ each_line "$dir/conf" outer
 case $- in *f*) fail "each_line left globbing off" ;; esac
 each_line "$dir/conf" collect || fail "each_line after a refused nested call"
 # The host's own files, through whichever path this run takes.
-file_text /etc/passwd || fail "file_text /etc/passwd"
-[ "$_ft" = "$(cat /etc/passwd)$_nl" ] || fail "file_text /etc/passwd differs from the file"
+for f in /etc/passwd /etc/shells /etc/login.defs; do
+  file_text "$f" || fail "file_text $f"
+  # (trailing newlines aside, as command substitution drops them)
+  [ "$(printf "%s" "$_ft")" = "$(cat "$f")" ] || fail "file_text $f differs from the file"
+done
 want=$(awk '$1 == "UID_MIN" { v = $2 } END { print (v == "" ? "1000" : v) }' /etc/login.defs 2>/dev/null || echo 1000)
 [ "$(login_def UID_MIN 1000)" = "$want" ] || fail "login_def UID_MIN: $(login_def UID_MIN 1000), awk: $want"
 [ "$(login_def HANDOVER_NO_SUCH_KEY dflt)" = dflt ] || fail "login_def default"

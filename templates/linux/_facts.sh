@@ -17,35 +17,39 @@ while read -r _k _ _e _; do
   case "$_k" in Uid:) _fact_uid=$_e && break ;; esac
 done </proc/self/status
 # _fact_files and _fact_file_N: the text of the configuration files several checks parse (file_text,
-# each_line), from one grep: dash's `read` takes a byte at a time, a system call a byte (0.45 µs each on the
+# each_line), from one awk: dash's `read` takes a byte at a time, a system call a byte (0.45 µs each on the
 # bench device), and these files are about 25 KB together. " FILE=N ..." names the variable _fact_file_N that
-# holds FILE's text; a file that cannot be read is not named. Files that hold secrets (the VPN's, LsAgent's)
-# are not read here.
+# holds FILE's text; a file that cannot be read is not named. awk writes each file as "<RS>FILE", a newline
+# and its lines (RS: the ASCII record separator, 036), and the shell's field splitting cuts the files apart in
+# one pass (pattern removal such as ${v#*X} is quadratic in dash: it is kept to short strings). Files that
+# hold secrets (the VPN's, LsAgent's) are not read here.
 _nl='
 '
-_f=$(grep -a -H '' -- /etc/passwd /etc/shells /etc/login.defs /etc/security/pwquality.conf \
-  /etc/security/pwquality.conf.d/*.conf {{#each vars.pam_password_files}}{{this}} {{/each}}\
-  {{#if (eq vars.pkg "apt")}}/etc/default/ufw /etc/ufw/ufw.conf /etc/ufw/user.rules /etc/ufw/user6.rules{{/if}} 2>/dev/null)
-_fact_files=' '
-_n=0 _p='' _t=''
-# _keep: the text gathered for file $_p, as the next _fact_file_N.
-_keep() {
-  _n=$((_n + 1))
-  _fact_files="$_fact_files$_p=$_n "
-  eval "_fact_file_$_n=\$_t"
-}
-set -f
-_ifs=$IFS IFS=$_nl
-# grep -H prints each line as "FILE:LINE" (these paths have no colon), an empty line as "FILE:"; -a: a file
-# with a NUL byte in it is still printed line by line, not summed up as a "binary file".
-for _l in $_f; do
-  [ "${_l%%:*}" = "$_p" ] || { [ -z "$_p" ] || _keep; _p=${_l%%:*} _t=''; }
-  _t="$_t${_l#*:}$_nl"
+set --
+for _p in /etc/passwd /etc/shells /etc/login.defs /etc/security/pwquality.conf /etc/security/pwquality.conf.d/*.conf \
+  {{#each vars.pam_password_files}}{{this}} {{/each}}{{#if (eq vars.pkg "apt")}}/etc/default/ufw /etc/ufw/ufw.conf /etc/ufw/user.rules /etc/ufw/user6.rules{{/if}}; do
+  # Only readable files: awk (mawk) stops at the first it cannot open.
+  [ ! -f "$_p" ] || [ ! -r "$_p" ] || set -- "$@" "$_p"
 done
-IFS=$_ifs
-set +f
-[ -z "$_p" ] || _keep
-unset _f _t
+if [ $# -gt 0 ] && _f=$(awk 'FNR == 1 { printf "\036%s\n", FILENAME } { print }' "$@" 2>/dev/null); then
+  _fact_files=' '
+  _n=0
+  set -f
+  # The separator is the first character awk wrote.
+  _ifs=$IFS IFS=${_f%"${_f#?}"}
+  # shellcheck disable=SC2086 # split at each separator on purpose
+  set -- $_f
+  IFS=$_ifs
+  set +f
+  for _p in "$@"; do
+    [ -n "$_p" ] || continue
+    _n=$((_n + 1))
+    _fact_files="$_fact_files${_p%%"$_nl"*}=$_n "
+    eval "_fact_file_$_n=\${_p#*\"\$_nl\"}"
+  done
+  unset _f
+fi
+set --
 # _fact_pw: every account's password status (_pw_load, which pw_status reads), from one read of /etc/shadow
 # rather than a `passwd -S` for each account the checks ask about.
 {{> linux/_pwstatus.sh}}

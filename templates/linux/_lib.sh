@@ -137,12 +137,15 @@ _conf_line() {
   _cv=${_cv%[[:cntrl:]]} _cf=0
 }
 
-# passwd_entry NAME: NAME's line of /etc/passwd (a local account) into $_pe, or fail when it has none.
+# passwd_entry NAME: NAME's (first) line of /etc/passwd (a local account) into $_pe, or fail when it has none.
 passwd_entry() {
-  file_text /etc/passwd || return 1
-  _pe=$_nl$_ft
-  case "$_pe" in *"$_nl$1:"*) ;; *) return 1 ;; esac
-  _pe=${_pe#*"$_nl$1:"} && _pe="$1:${_pe%%"$_nl"*}"
+  _pe_n=$1 _pe=''
+  each_line /etc/passwd _passwd_line || return 1
+  [ -n "$_pe" ]
+}
+_passwd_line() {
+  [ -z "$_pe" ] || return 0
+  case "$1" in "$_pe_n":*) _pe=$1 ;; esac
 }
 
 {{> linux/_pwstatus.sh}}

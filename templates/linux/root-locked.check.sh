@@ -14,9 +14,16 @@ if command -v sshd >/dev/null 2>&1; then
   # (Ubuntu 24.04) creates only when it first starts; an empty runtime directory changes nothing.
   [ -d /run/sshd ] || mkdir -p /run/sshd
   if out=$(sshd -T 2>&1); then
-    # sshd -T prints one "keyword value" a line, keywords in lower case.
-    prl=$_nl$out$_nl
-    case "$prl" in *"${_nl}permitrootlogin "*) prl=${prl#*"${_nl}permitrootlogin "} && prl=${prl%%"$_nl"*} ;; *) prl='' ;; esac
+    # sshd -T prints one "keyword value" a line, keywords in lower case. Line by line: dash's ${v#*X} is
+    # quadratic in the length of v, and this output is a few KB.
+    prl=''
+    set -f
+    _ifs=$IFS IFS=$_nl
+    for l in $out; do
+      case "$l" in 'permitrootlogin '*) prl=${l#permitrootlogin } ;; esac
+    done
+    IFS=$_ifs
+    set +f
     obs sshd_permitrootlogin "$prl"
     [ "$prl" = no ] || problem "sshd allows root logins (sshd -T: permitrootlogin $prl)"
   else
