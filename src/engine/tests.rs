@@ -1092,6 +1092,76 @@ fn linux_checks_run_in_one_shell_and_a_hung_check_is_killed_alone() {
     assert_eq!(left, 0, "the hung check's sleep {marker} is still running");
 }
 
+/// The batch defines the checks' shared helpers (_lib.sh) once and gives each check its text without them
+/// (render_batch): a check answers the same in the batch as alone, where its text defines them itself.
+/// The checks below use the helpers' state (observations, problems, escaping), read a file, see the
+/// environment, and one begins otherwise (its full text runs, redefining helpers the batch defined).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_check_answers_the_same_in_the_batch_as_alone() {
+    let lib = "{{> linux/_lib.sh}}\n";
+    let (_dir, r) = linux_batch_profile(&[
+        (
+            "os.supported",
+            format!("{lib}obs tab \"$(printf 'a\\tb')\"\nobsn n 007\nobsb b true\nproblem p1\nproblem 'p2 \"q\"'\nfinish ok\n"),
+            30,
+        ),
+        (
+            "accounts.guest",
+            format!("{lib}conf_value /proc/self/status Name ':'\nobs control \"$HANDOVER_CONTROL\"\nobs user \"${{HANDOVER_USER-unset}}\"\nobs dir \"${{HANDOVER_BATCH_DIR-unset}}\"\nobs obs_before \"${{_fails:-none}}\"\nobs words \"$(words ' x   y ')\"\nobs umask \"$(umask)\"\nfinish fine\n"),
+            30,
+        ),
+        (
+            "accounts.allowed",
+            format!("{lib}echo 'to stderr' >&2\nresult false \"cannot tell\" error\n"),
+            30,
+        ),
+        (
+            "firmware.password",
+            "{{> sh/_json.sh}}\nobs own yes\nresult true \"not the batch's helpers\" manual\n".to_string(),
+            30,
+        ),
+    ]);
+    let d = device();
+    let scripted = ScriptedHost::new(&[]);
+    let mut e = engine(&r, &d, &scripted, &[]);
+    e.host = &crate::host::LocalHost;
+    e.opts.mode = Mode::Check;
+    let rep = e.check();
+    let ran: Vec<&Planned> = r
+        .controls
+        .iter()
+        .filter(|p| p.scripts.check().is_some())
+        .collect();
+    assert_eq!(ran.len(), 4);
+    let batch = render_batch(&r, "linux/_batch.sh", &ran).unwrap();
+    assert_eq!(
+        batch.matches("\nlogin_def() {").count(),
+        1,
+        "the helpers are defined once, by the batch"
+    );
+    for p in ran {
+        let alone = e.run_check(p);
+        let c = rep.controls.iter().find(|c| c.id == p.control.id).unwrap();
+        assert_eq!(
+            (c.status, &c.reason, &c.observed),
+            (alone.status, &alone.reason, &alone.observed),
+            "{}",
+            p.control.id
+        );
+        // Every one of them printed its result line (a broken helper would not have).
+        assert!(!c.reason.contains("no result"), "{c:?}");
+    }
+    let c = |id: &str| rep.controls.iter().find(|c| c.id == id).unwrap();
+    assert_eq!(c("os.supported").reason, "p1; p2 \"q\"");
+    assert_eq!(c("os.supported").observed["tab"], "a b");
+    assert_eq!(c("accounts.guest").observed["dir"], "unset");
+    assert_eq!(c("accounts.guest").observed["user"], "jdoe");
+    assert_eq!(c("accounts.guest").observed["umask"], "0077");
+    assert_eq!(c("accounts.allowed").status, Status::Error);
+    assert_eq!(c("firmware.password").status, Status::Manual);
+}
+
 /// A no-change apply costs one check: every check in the one batch process, no re-check and no other
 /// script (issue 18).
 #[test]

@@ -11,6 +11,11 @@ _dir=${HANDOVER_BATCH_DIR:?is set by handover}
 # A check sees the environment it would see alone.
 unset HANDOVER_BATCH_DIR
 {{> linux/_facts.sh}}
+{{#if lib}}
+# The helpers every check begins with, defined once for all of them: the engine gave each check its text
+# without them only where its text began with exactly these lines (render_batch).
+{{> linux/_lib.sh}}
+{{/if}}
 # _run N ID TIMEOUT SCRIPT: one check in a subshell (a syntax error or an `exit` ends that check alone), its
 # output kept in files; its pid and timeout are left for the watchdog.
 _run() {
