@@ -605,6 +605,13 @@ fn the_linux_batch_of_checks_parses_and_passes_shellcheck() {
                 c.control.id
             );
         }
+        // The helpers every check begins with (_lib.sh) are defined once, for all the checks: dash parses
+        // them once instead of once per check (issue 18).
+        assert_eq!(
+            text.matches("\nlogin_def() {").count(),
+            1,
+            "{p}: _lib.sh is not defined once in the batch"
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("batch.sh");
         std::fs::write(&path, &text).unwrap();

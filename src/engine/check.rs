@@ -2,6 +2,7 @@
 //! Controls that need no script (not applicable, manual, missing site keys) are settled without one.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -11,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::{progress_bar, Engine};
 use crate::evidence::report::Status;
-use crate::host::{ProcessError, Script, Shell};
+use crate::host::{Outcome, ProcessError, Script, Shell};
 use crate::plan::{Planned, Resolved, Scripts};
 use crate::support::secrets::Secrets;
 
@@ -186,10 +187,11 @@ impl Engine<'_> {
     }
 
     /// Every check of the selection in one process (the profile's `batch` template: on Windows, starting
-    /// PowerShell costs about a second, SPEC §5). Each check runs with its own timeout inside that process
-    /// and prints one line tagged with its control id: `{"id": …, "result": "<the check's JSON line>",
-    /// "errors": […], "timed_out": bool}` (the sh batch adds the check's own `duration_ms`). A check whose
-    /// line is missing is an `error`; the others keep theirs.
+    /// PowerShell costs about a second, SPEC §5). Each check runs with its own timeout inside that process.
+    /// The PowerShell batch prints one line per check, tagged with its control id: `{"id": …, "result":
+    /// "<the check's JSON line>", "errors": […], "timed_out": bool}`. The sh batch leaves each check's
+    /// output in files of a private directory made here ([`sh_answer`]). A check with no answer is an
+    /// `error`; the others keep theirs.
     pub(crate) fn check_batch(&self, selected: &[&Planned], template: &str) -> Vec<Verdict> {
         let started = Instant::now();
         let mut verdicts: Vec<Option<Verdict>> = selected.iter().map(|p| self.settled(p)).collect();
@@ -208,79 +210,73 @@ impl Engine<'_> {
                     duration: started.elapsed(),
                 });
             }
+            verdicts.drain(..).map(|v| v.expect("set")).collect()
         };
         let checks: Vec<&Planned> = to_run.iter().map(|&i| selected[i]).collect();
         let text = match render_batch(self.resolved, template, &checks) {
             Ok(t) => t,
-            Err(e) => {
-                error_all(&mut verdicts, format!("template: {e:#}"));
-                return verdicts.into_iter().map(|v| v.expect("set")).collect();
-            }
+            Err(e) => return error_all(&mut verdicts, format!("template: {e:#}")),
         };
-        // One environment for the process: the run's values and the secrets any of its checks declares.
-        let mut env = self.env(selected[to_run[0]], false);
-        env.retain(|(k, _)| k != "HANDOVER_CONTROL" && !k.starts_with("HANDOVER_SECRET_"));
-        for &i in &to_run {
-            for key in &selected[i].control.secrets {
-                if let Some(v) = self.secrets.get(key) {
-                    env.push((Secrets::env_name(key), v.to_string()));
+        let shell = Shell::of_template(template);
+        // The sh batch's private directory, made here rather than by the batch (no mktemp, no rm, and the
+        // files are read here rather than joined by an awk): 0700, removed when `dir` is dropped.
+        let dir = if shell == Shell::Sh {
+            match private_batch_dir() {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    return error_all(
+                        &mut verdicts,
+                        format!("could not make the checks' private directory: {e}"),
+                    )
                 }
             }
-        }
-        let timeouts: Vec<u64> = to_run
-            .iter()
-            .map(|&i| selected[i].control.timeout_secs)
-            .collect();
+        } else {
+            None
+        };
         let script = Script {
             name: "checks (one process)".into(),
-            shell: Shell::of_template(template),
+            shell,
             text,
-            env,
-            timeout: Duration::from_secs(batch_timeout(&timeouts, Shell::of_template(template))),
+            env: self.batch_env(selected, &to_run, dir.as_ref().map(tempfile::TempDir::path)),
+            timeout: Duration::from_secs(batch_timeout(
+                &to_run
+                    .iter()
+                    .map(|&i| selected[i].control.timeout_secs)
+                    .collect::<Vec<_>>(),
+                shell,
+            )),
         };
         let out = match self.host.run(&script) {
             Ok(o) => o,
-            Err(e) => {
-                error_all(&mut verdicts, format!("could not run the checks: {e:#}"));
-                return verdicts.into_iter().map(|v| v.expect("set")).collect();
+            Err(e) => return error_all(&mut verdicts, format!("could not run the checks: {e:#}")),
+        };
+        let answers: Vec<Option<Answer>> = match &dir {
+            Some(d) => (0..to_run.len())
+                .map(|n| sh_answer(d.path(), n, selected[to_run[n]].control.timeout_secs))
+                .collect(),
+            None => {
+                let lines = tagged_lines(&out.stdout);
+                to_run
+                    .iter()
+                    .map(|&i| {
+                        let p = selected[i];
+                        lines
+                            .get(&p.control.id)
+                            .map(|j| line_answer(j, p.control.timeout_secs))
+                    })
+                    .collect()
             }
         };
-        let mut lines: BTreeMap<String, Value> = BTreeMap::new();
-        for l in out
-            .stdout
-            .lines()
-            .filter(|l| l.trim_start().starts_with('{'))
-        {
-            if let Ok(j) = serde_json::from_str::<Value>(l) {
-                if let Some(id) = j["id"].as_str() {
-                    lines.insert(id.to_string(), j);
-                }
-            }
-        }
-        for &i in &to_run {
+        drop(dir);
+        for (&i, answer) in to_run.iter().zip(answers) {
             let p = selected[i];
-            let name = format!("{} check", p.control.id);
-            verdicts[i] = Some(match lines.get(&p.control.id) {
-                Some(j) => {
-                    let own = crate::host::Outcome {
-                        code: Some(0),
-                        stdout: j["result"].as_str().unwrap_or("").to_string(),
-                        stderr: j["errors"]
-                            .as_array()
-                            .map(|e| {
-                                e.iter()
-                                    .filter_map(Value::as_str)
-                                    .collect::<Vec<_>>()
-                                    .join("\n")
-                            })
-                            .unwrap_or_default(),
-                        timed_out: j["timed_out"].as_bool().unwrap_or(false),
-                        duration: Duration::from_secs(p.control.timeout_secs),
-                    };
-                    let mut v = self.verdict_of(&name, &own.stdout, &own, started);
+            verdicts[i] = Some(match answer {
+                Some(a) => {
+                    let name = format!("{} check", p.control.id);
+                    let mut v = self.verdict_of(&name, &a.out.stdout, &a.out, started);
                     // The sh batch times each check itself; otherwise the batch's time is each one's.
-                    if let Some(ms) = j["duration_ms"].as_u64() {
-                        v.duration = Duration::from_millis(ms);
+                    if let Some(d) = a.duration {
+                        v.duration = d;
                     }
                     v
                 }
@@ -305,6 +301,29 @@ impl Engine<'_> {
             .into_iter()
             .map(|v| v.expect("every check has a verdict"))
             .collect()
+    }
+
+    /// One environment for the batch process: the run's values, the secrets any of its checks declares,
+    /// and the sh batch's private directory.
+    fn batch_env(
+        &self,
+        selected: &[&Planned],
+        to_run: &[usize],
+        dir: Option<&Path>,
+    ) -> Vec<(String, String)> {
+        let mut env = self.env(selected[to_run[0]], false);
+        env.retain(|(k, _)| k != "HANDOVER_CONTROL" && !k.starts_with("HANDOVER_SECRET_"));
+        for &i in to_run {
+            for key in &selected[i].control.secrets {
+                if let Some(v) = self.secrets.get(key) {
+                    env.push((Secrets::env_name(key), v.to_string()));
+                }
+            }
+        }
+        if let Some(dir) = dir {
+            env.push((BATCH_DIR_ENV.into(), dir.display().to_string()));
+        }
+        env
     }
 
     /// `firewall.inbound` fails for an allow entry past its `review_by` (the run's clock, as waivers),
@@ -366,20 +385,126 @@ impl Engine<'_> {
     }
 }
 
+/// The variable that names the sh batch's private directory to it (templates/linux/_batch.sh).
+const BATCH_DIR_ENV: &str = "HANDOVER_BATCH_DIR";
+
+/// The sh batch's private directory, 0700 from its mkdir on (tempfile's default is 0777 less the umask):
+/// what the checks write there is read before any redaction, as a script's captured output is.
+fn private_batch_dir() -> std::io::Result<tempfile::TempDir> {
+    let mut b = tempfile::Builder::new();
+    b.prefix("handover-batch-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    b.tempdir()
+}
+
+/// What one check of a batch answered: its output as if it had run alone, and its own time when the batch
+/// measured it.
+struct Answer {
+    out: Outcome,
+    duration: Option<Duration>,
+}
+
+/// The PowerShell batch's lines, by control id.
+fn tagged_lines(stdout: &str) -> BTreeMap<String, Value> {
+    let mut lines = BTreeMap::new();
+    for l in stdout.lines().filter(|l| l.trim_start().starts_with('{')) {
+        if let Ok(j) = serde_json::from_str::<Value>(l) {
+            if let Some(id) = j["id"].as_str() {
+                lines.insert(id.to_string(), j);
+            }
+        }
+    }
+    lines
+}
+
+/// A check's answer from its line of the PowerShell batch.
+fn line_answer(j: &Value, timeout_secs: u64) -> Answer {
+    Answer {
+        out: Outcome {
+            code: Some(0),
+            stdout: j["result"].as_str().unwrap_or("").to_string(),
+            stderr: j["errors"]
+                .as_array()
+                .map(|e| {
+                    e.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+                .unwrap_or_default(),
+            timed_out: j["timed_out"].as_bool().unwrap_or(false),
+            // What a timeout message names (ProcessError).
+            duration: Duration::from_secs(timeout_secs),
+        },
+        duration: j["duration_ms"].as_u64().map(Duration::from_millis),
+    }
+}
+
+/// Check `n`'s answer from the files the sh batch left in `dir` (templates/linux/_batch.sh): its stdout
+/// (N.out) and stderr (N.err) whole, as a check run alone gives them, so that its verdict is read the
+/// same way; N.timeout when the watchdog killed it; N.done ("STATUS T0 T1") once it ended. `None` when it
+/// did not end inside the batch (the batch was killed, or failed, before or while it ran): the batch's
+/// own outcome then says why.
+fn sh_answer(dir: &Path, n: usize, timeout_secs: u64) -> Option<Answer> {
+    let read = |ext: &str| {
+        std::fs::read(dir.join(format!("{n}.{ext}")))
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    };
+    let done = read("done")?;
+    let mut fields = done.split_whitespace();
+    let code = fields.next().and_then(|c| c.parse::<i32>().ok());
+    let duration = match (fields.next(), fields.next()) {
+        (Some(t0), Some(t1)) => uptime_ms(t0)
+            .zip(uptime_ms(t1))
+            .map(|(a, b)| Duration::from_millis(b.saturating_sub(a))),
+        _ => None,
+    };
+    Some(Answer {
+        out: Outcome {
+            code,
+            stdout: read("out").unwrap_or_default(),
+            stderr: read("err").unwrap_or_default(),
+            timed_out: dir.join(format!("{n}.timeout")).exists(),
+            // What a timeout message names (ProcessError): the watchdog kills at the check's own timeout.
+            duration: Duration::from_secs(timeout_secs),
+        },
+        duration,
+    })
+}
+
+/// Milliseconds from a /proc/uptime reading (`12345.67`, seconds with two decimals), in whole numbers
+/// so that a difference of two readings is exact.
+pub(super) fn uptime_ms(s: &str) -> Option<u64> {
+    let (secs, frac) = s.split_once('.').unwrap_or((s, ""));
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let frac_ms: u64 = format!("{frac:0<3}").parse().ok()?;
+    secs.parse::<u64>()
+        .ok()?
+        .checked_mul(1000)?
+        .checked_add(frac_ms)
+}
+
 /// The batch script (the profile's `batch` template) that runs the check of each of `checks`, in order.
 /// Public so that the rendered batch is linted like every other script (tests/render.rs).
 pub fn render_batch(resolved: &Resolved, template: &str, checks: &[&Planned]) -> Result<String> {
     use base64::Engine as _;
     let shell = Shell::of_template(template);
-    let ids = checks
-        .iter()
-        .enumerate()
-        .map(|(n, p)| format!("{n} {}", p.control.id))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let lib = if shell == Shell::Sh {
+        shared_lib(resolved, template)
+    } else {
+        None
+    };
+    let mut lib_used = false;
     // Each check carries its script in the one form its batch reads: PowerShell decodes base64 (no quoting
     // of script text inside script text); sh takes the text itself, which the sh escaper makes one
-    // single-quoted word.
+    // single-quoted word, without the helpers the batch defines once for all.
     let checks: Vec<Value> = checks
         .iter()
         .enumerate()
@@ -389,7 +514,9 @@ pub fn render_batch(resolved: &Resolved, template: &str, checks: &[&Planned]) ->
             if shell == Shell::PowerShell {
                 c["script"] = json!(base64::engine::general_purpose::STANDARD.encode(text));
             } else {
-                c["text"] = json!(text);
+                let own = lib.as_deref().and_then(|l| text.strip_prefix(l));
+                lib_used |= own.is_some();
+                c["text"] = json!(own.unwrap_or(text));
             }
             c
         })
@@ -397,15 +524,36 @@ pub fn render_batch(resolved: &Resolved, template: &str, checks: &[&Planned]) ->
     // The PowerShell batch takes the checks as one list and schedules them itself; the sh batch runs them in
     // lanes, each lane one after another: check n in lane n % SH_BATCH_LANES.
     let context = if shell == Shell::PowerShell {
-        json!({"checks": checks, "ids": ids, "vars": resolved.profile.vars})
+        json!({"checks": checks, "vars": resolved.profile.vars})
     } else {
         let mut lanes: Vec<Vec<Value>> = vec![Vec::new(); SH_BATCH_LANES.min(checks.len()).max(1)];
         for (n, c) in checks.into_iter().enumerate() {
             lanes[n % SH_BATCH_LANES].push(c);
         }
-        json!({"lanes": lanes, "ids": ids, "vars": resolved.profile.vars})
+        json!({"lanes": lanes, "lib": lib_used, "vars": resolved.profile.vars})
     };
     resolved.renderer.render(template, &context)
+}
+
+/// The helpers the sh checks begin with (`_lib.sh` beside the batch template: `{{> linux/_lib.sh}}` at the
+/// top of every Linux check), rendered as the batch renders them. dash parses a check's whole text when
+/// the batch evals it, and these helpers are most of each text (measured: 60% of the time spent parsing
+/// the checks): the batch defines them once, before the checks, and a check whose text begins with exactly
+/// these bytes is given the rest only. Defining them in the batch's shell rather than in each check's
+/// subshell changes nothing a check sees: they define functions and set their own variables only, which
+/// the batch does not touch, and each subshell starts from the batch's state as it would after running
+/// them itself. A check whose text begins otherwise (another helper, a value the batch renders
+/// differently) keeps its whole text. `None` when there is no such template.
+fn shared_lib(resolved: &Resolved, template: &str) -> Option<String> {
+    let (dir, _) = template.rsplit_once('/')?;
+    let lib = resolved
+        .renderer
+        .render(
+            &format!("{dir}/_lib.sh"),
+            &json!({"vars": resolved.profile.vars}),
+        )
+        .ok()?;
+    (!lib.is_empty()).then_some(lib)
 }
 
 /// How many checks the Windows batch runs at once (`$slots` in templates/windows/_batch.ps1): a freshly

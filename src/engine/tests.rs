@@ -19,6 +19,10 @@ struct ScriptedHost {
     answers: Mutex<Vec<(String, i32, String, String)>>,
     ran: Mutex<Vec<Ran>>,
     texts: Mutex<Vec<String>>,
+    /// Files a script run with the sh batch's directory (HANDOVER_BATCH_DIR) leaves in it, as
+    /// templates/linux/_batch.sh does; and that directory as it was then: its path and mode.
+    batch_files: Vec<(String, String)>,
+    batch_dir: Mutex<Option<(std::path::PathBuf, u32)>>,
 }
 
 impl ScriptedHost {
@@ -32,7 +36,17 @@ impl ScriptedHost {
             ),
             ran: Mutex::new(Vec::new()),
             texts: Mutex::new(Vec::new()),
+            batch_files: Vec::new(),
+            batch_dir: Mutex::new(None),
         }
+    }
+    /// Answers the sh batch with these files (`N.out`, `N.done`, …) in its directory.
+    fn with_batch_files(mut self, files: &[(&str, &str)]) -> Self {
+        self.batch_files = files
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect();
+        self
     }
     fn ran(&self) -> Vec<String> {
         self.ran
@@ -51,6 +65,20 @@ impl Host for ScriptedHost {
             .unwrap()
             .push((s.name.clone(), s.env.clone()));
         self.texts.lock().unwrap().push(s.text.clone());
+        if let Some((_, dir)) = s.env.iter().find(|(k, _)| k == "HANDOVER_BATCH_DIR") {
+            let dir = std::path::PathBuf::from(dir);
+            #[cfg(unix)]
+            let mode = {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::metadata(&dir).unwrap().permissions().mode() & 0o7777
+            };
+            #[cfg(not(unix))]
+            let mode = 0;
+            for (name, text) in &self.batch_files {
+                std::fs::write(dir.join(name), text).unwrap();
+            }
+            *self.batch_dir.lock().unwrap() = Some((dir, mode));
+        }
         let mut answers = self.answers.lock().unwrap();
         let i = answers
             .iter()
@@ -910,12 +938,10 @@ fn firewall_inbound_fails_for_a_rule_past_its_review_on_the_runs_clock() {
     }
 }
 
-/// The Linux batch (templates/linux/_batch.sh) run for real by /bin/sh: every check in one process, a check
-/// that hangs is killed at its own timeout with what it started and is an `error`, and the others keep
-/// their verdicts.
+/// A profile whose `batch` is the real templates/linux/_batch.sh (with the helpers it and the checks use)
+/// and whose only checks are `checks`: (control id, check template text, timeout in seconds).
 #[cfg(target_os = "linux")]
-#[test]
-fn linux_checks_run_in_one_shell_and_a_hung_check_is_killed_alone() {
+fn linux_batch_profile(checks: &[(&str, String, u64)]) -> (tempfile::TempDir, Resolved) {
     let dir = tempfile::tempdir().unwrap();
     let (p, t) = (dir.path().join("profiles"), dir.path().join("templates"));
     std::fs::create_dir_all(&p).unwrap();
@@ -941,30 +967,6 @@ fn linux_checks_run_in_one_shell_and_a_hung_check_is_killed_alone() {
         std::fs::create_dir_all(t.join(name).parent().unwrap()).unwrap();
         std::fs::write(t.join(name), text).unwrap();
     }
-    // A marker no other process has: the hung check's child is found by it.
-    let marker = format!("31.{}", std::process::id());
-    let checks = [
-        (
-            "os.supported",
-            "{{> linux/_lib.sh}}\nobs who \"$HANDOVER_CONTROL\"\nfinish \"fine\"\n".to_string(),
-            30,
-        ),
-        (
-            "accounts.guest",
-            format!("{{{{> linux/_lib.sh}}}}\nsleep {marker}\nresult true never\n"),
-            1,
-        ),
-        (
-            "accounts.allowed",
-            "echo 'went wrong' >&2\nexit 3\n".to_string(),
-            30,
-        ),
-        (
-            "firmware.password",
-            "{{> linux/_lib.sh}}\nproblem 'a \"quoted\" reason'\nfinish x\n".to_string(),
-            30,
-        ),
-    ];
     let mut text = String::from(
         "[profile]\nname = \"t\"\n[match]\nfamily = \"linux\"\n[vars]\nbatch = \"linux/_batch.sh\"\npkg = \"apt\"\nclamav_services = []\nssh_service = \"ssh\"\n",
     );
@@ -995,6 +997,41 @@ fn linux_checks_run_in_one_shell_and_a_hung_check_is_killed_alone() {
     )
     .unwrap();
     let r = Resolved::new(&sources, profile, site).unwrap();
+    (dir, r)
+}
+
+/// The Linux batch (templates/linux/_batch.sh) run for real by /bin/sh: every check in one process, a check
+/// that hangs is killed at its own timeout with what it started and is an `error`, and the others keep
+/// their verdicts.
+#[cfg(target_os = "linux")]
+#[test]
+fn linux_checks_run_in_one_shell_and_a_hung_check_is_killed_alone() {
+    // A marker no other process has: the hung check's child is found by it.
+    let marker = format!("31.{}", std::process::id());
+    let (_dir, r) = linux_batch_profile(&[
+        (
+            "os.supported",
+            "{{> linux/_lib.sh}}\nobs who \"$HANDOVER_CONTROL\"\nfinish \"fine\"\n".to_string(),
+            30,
+        ),
+        (
+            "accounts.guest",
+            format!("{{{{> linux/_lib.sh}}}}\nsleep {marker}\nresult true never\n"),
+            1,
+        ),
+        (
+            "accounts.allowed",
+            "echo 'went wrong' >&2\nexit 3\n".to_string(),
+            30,
+        ),
+        (
+            "firmware.password",
+            "{{> linux/_lib.sh}}\nproblem 'a \"quoted\" reason'\nfinish x\n".to_string(),
+            30,
+        ),
+        // Prints nothing, says nothing, and ends well: still no verdict.
+        ("firewall.enabled", ":\n".to_string(), 30),
+    ]);
     let d = device();
     let scripted = ScriptedHost::new(&[]);
     let mut e = engine(&r, &d, &scripted, &[]);
@@ -1021,9 +1058,18 @@ fn linux_checks_run_in_one_shell_and_a_hung_check_is_killed_alone() {
     let failed = c("accounts.allowed");
     assert_eq!(failed.status, Status::Error);
     assert!(
-        failed.reason.contains("printed no result line") && failed.reason.contains("went wrong"),
+        failed
+            .reason
+            .contains("printed no result line; accounts.allowed check exited with status 3")
+            && failed.reason.contains("went wrong"),
         "{}",
         failed.reason
+    );
+    let silent = c("firewall.enabled");
+    assert_eq!(silent.status, Status::Error);
+    assert_eq!(
+        silent.reason,
+        "the check printed no result line; firewall.enabled check exited with status 0"
     );
     let fw = c("firmware.password");
     assert_eq!(fw.status, Status::Fail);
@@ -1046,6 +1092,76 @@ fn linux_checks_run_in_one_shell_and_a_hung_check_is_killed_alone() {
     assert_eq!(left, 0, "the hung check's sleep {marker} is still running");
 }
 
+/// The batch defines the checks' shared helpers (_lib.sh) once and gives each check its text without them
+/// (render_batch): a check answers the same in the batch as alone, where its text defines them itself.
+/// The checks below use the helpers' state (observations, problems, escaping), read a file, see the
+/// environment, and one begins otherwise (its full text runs, redefining helpers the batch defined).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_check_answers_the_same_in_the_batch_as_alone() {
+    let lib = "{{> linux/_lib.sh}}\n";
+    let (_dir, r) = linux_batch_profile(&[
+        (
+            "os.supported",
+            format!("{lib}obs tab \"$(printf 'a\\tb')\"\nobsn n 007\nobsb b true\nproblem p1\nproblem 'p2 \"q\"'\nfinish ok\n"),
+            30,
+        ),
+        (
+            "accounts.guest",
+            format!("{lib}conf_value /proc/self/status Name ':'\nobs control \"$HANDOVER_CONTROL\"\nobs user \"${{HANDOVER_USER-unset}}\"\nobs dir \"${{HANDOVER_BATCH_DIR-unset}}\"\nobs obs_before \"${{_fails:-none}}\"\nobs words \"$(words ' x   y ')\"\nobs umask \"$(umask)\"\nfinish fine\n"),
+            30,
+        ),
+        (
+            "accounts.allowed",
+            format!("{lib}echo 'to stderr' >&2\nresult false \"cannot tell\" error\n"),
+            30,
+        ),
+        (
+            "firmware.password",
+            "{{> sh/_json.sh}}\nobs own yes\nresult true \"not the batch's helpers\" manual\n".to_string(),
+            30,
+        ),
+    ]);
+    let d = device();
+    let scripted = ScriptedHost::new(&[]);
+    let mut e = engine(&r, &d, &scripted, &[]);
+    e.host = &crate::host::LocalHost;
+    e.opts.mode = Mode::Check;
+    let rep = e.check();
+    let ran: Vec<&Planned> = r
+        .controls
+        .iter()
+        .filter(|p| p.scripts.check().is_some())
+        .collect();
+    assert_eq!(ran.len(), 4);
+    let batch = render_batch(&r, "linux/_batch.sh", &ran).unwrap();
+    assert_eq!(
+        batch.matches("\nlogin_def() {").count(),
+        1,
+        "the helpers are defined once, by the batch"
+    );
+    for p in ran {
+        let alone = e.run_check(p);
+        let c = rep.controls.iter().find(|c| c.id == p.control.id).unwrap();
+        assert_eq!(
+            (c.status, &c.reason, &c.observed),
+            (alone.status, &alone.reason, &alone.observed),
+            "{}",
+            p.control.id
+        );
+        // Every one of them printed its result line (a broken helper would not have).
+        assert!(!c.reason.contains("no result"), "{c:?}");
+    }
+    let c = |id: &str| rep.controls.iter().find(|c| c.id == id).unwrap();
+    assert_eq!(c("os.supported").reason, "p1; p2 \"q\"");
+    assert_eq!(c("os.supported").observed["tab"], "a b");
+    assert_eq!(c("accounts.guest").observed["dir"], "unset");
+    assert_eq!(c("accounts.guest").observed["user"], "jdoe");
+    assert_eq!(c("accounts.guest").observed["umask"], "0077");
+    assert_eq!(c("accounts.allowed").status, Status::Error);
+    assert_eq!(c("firmware.password").status, Status::Manual);
+}
+
 /// A no-change apply costs one check: every check in the one batch process, no re-check and no other
 /// script (issue 18).
 #[test]
@@ -1053,18 +1169,122 @@ fn a_no_change_apply_runs_the_batch_of_checks_and_nothing_else() {
     let ids = ["accounts.guest", "accounts.password-policy", "os.supported"];
     let (_d, mut r) = resolved(&ids, "");
     r.profile.vars["batch"] = json!("c.sh");
-    let pass = serde_json::to_string(PASS).unwrap();
-    let lines: String = ids
-        .iter()
-        .map(|id| {
-            format!("{{\"id\":\"{id}\",\"result\":{pass},\"errors\":[],\"timed_out\":false}}\n")
+    let files: Vec<(String, String)> = (0..ids.len())
+        .flat_map(|n| {
+            [
+                (format!("{n}.out"), format!("{PASS}\n")),
+                (format!("{n}.done"), "0 5.00 5.01\n".to_string()),
+            ]
         })
         .collect();
-    let host = ScriptedHost::new(&[("checks (one process)", 0, &lines, "")]);
+    let files: Vec<(&str, &str)> = files.iter().map(|(a, b)| (&**a, &**b)).collect();
+    let host = ScriptedHost::new(&[("checks (one process)", 0, "", "")]).with_batch_files(&files);
     let d = device();
     let rep = engine(&r, &d, &host, &ids).apply().report.unwrap();
     assert_eq!(host.ran(), vec!["checks (one process)"]);
     for id in ids {
         assert_eq!(status(&rep, id), (Status::Pass, "ok".into(), false), "{id}");
     }
+}
+
+/// The sh batch leaves each check's output in files of a private directory that the engine makes,
+/// names to the batch (HANDOVER_BATCH_DIR), reads when the batch ends, and removes: the batch starts no
+/// mktemp, awk or rm (issue 18). Each check's verdict is read from its files as from a check run alone.
+#[test]
+fn the_sh_batch_answers_through_files_in_a_private_directory_of_the_engine() {
+    // In the profile's order, which is the batch's (check n is the nth of these).
+    let ids = [
+        "os.supported",
+        "accounts.guest",
+        "accounts.allowed",
+        "updates.pending",
+        "apps.lansweeper",
+    ];
+    let site = "[lansweeper]\nserver = \"ls.example\"\nagent_key = \"TOPSECRET-KEY\"\n";
+    let (_d, mut r) = resolved(&ids, site);
+    r.profile.vars["batch"] = json!("c.sh");
+    let host = ScriptedHost::new(&[("checks (one process)", 0, "", "")]).with_batch_files(&[
+        // Passes, after other output; its own time from /proc/uptime, 10 ms steps.
+        ("0.out", &format!("working\n{PASS}\n")),
+        ("0.err", ""),
+        ("0.done", "0 100.25 100.5\n"),
+        // Prints nothing and fails: an error with its status and stderr, as a check run alone.
+        ("1.out", ""),
+        ("1.err", "went wrong\n\tindented\n"),
+        ("1.done", "3 100.25 100.25\n"),
+        // Killed by the watchdog at its timeout (30 s here) after printing a result line.
+        ("2.out", &format!("{PASS}\n")),
+        ("2.timeout", "30\n"),
+        ("2.done", "137 100.00 130.00\n"),
+        // 3 never finished: the batch ended first (killed, or crashed), so there is no 3.done.
+        ("3.out", "partial"),
+        // A secret on stderr is redacted.
+        ("4.out", ""),
+        ("4.err", "E: bad key TOPSECRET-KEY\n"),
+        ("4.done", "1 1.00 1.00\n"),
+    ]);
+    let d = device();
+    let mut e = engine(&r, &d, &host, &ids);
+    e.opts.mode = Mode::Check;
+    let rep = e.check();
+    assert_eq!(host.ran(), vec!["checks (one process)"]);
+    let c = |id: &str| rep.controls.iter().find(|c| c.id == id).unwrap();
+    assert_eq!(c("os.supported").status, Status::Pass);
+    assert_eq!(c("os.supported").duration_ms, 250);
+    let failed = c("accounts.guest");
+    assert_eq!(failed.status, Status::Error);
+    assert!(
+        failed
+            .reason
+            .contains("printed no result line; accounts.guest check exited with status 3")
+            && failed.reason.contains("went wrong\n\tindented"),
+        "{}",
+        failed.reason
+    );
+    assert_eq!(failed.duration_ms, 0);
+    let hung = c("accounts.allowed");
+    assert_eq!(hung.status, Status::Error);
+    assert!(
+        hung.reason
+            .contains("accounts.allowed check was killed after its timeout of 30 s"),
+        "{}",
+        hung.reason
+    );
+    assert_eq!(hung.duration_ms, 30_000);
+    let secret = c("apps.lansweeper");
+    assert_eq!(secret.status, Status::Error);
+    assert!(
+        secret
+            .reason
+            .contains("E: bad key <secret:lansweeper.agent_key>"),
+        "{}",
+        secret.reason
+    );
+    assert!(!serde_json::to_string(&rep)
+        .unwrap()
+        .contains("TOPSECRET-KEY"));
+    let unfinished = c("updates.pending");
+    assert_eq!(unfinished.status, Status::Error);
+    assert!(
+        unfinished
+            .reason
+            .contains("no result for updates.pending from the batch of checks"),
+        "{}",
+        unfinished.reason
+    );
+    // The directory was private while the batch ran, and is gone after.
+    let (dir, mode) = host.batch_dir.lock().unwrap().clone().unwrap();
+    assert_eq!(mode, 0o700, "{dir:?}");
+    assert!(!dir.exists(), "{dir:?} is left behind");
+}
+
+#[test]
+fn uptime_readings_become_whole_milliseconds() {
+    use super::check::uptime_ms;
+    assert_eq!(uptime_ms("12345.67"), Some(12_345_670));
+    assert_eq!(uptime_ms("0.5"), Some(500));
+    assert_eq!(uptime_ms("7"), Some(7000));
+    assert_eq!(uptime_ms("1.2345"), None);
+    assert_eq!(uptime_ms(""), None);
+    assert_eq!(uptime_ms("1.-2"), None);
 }

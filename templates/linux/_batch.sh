@@ -1,14 +1,21 @@
 # handover: every Linux check in one shell process (the profile's `batch`; src/engine/check.rs check_batch).
 # The facts several checks need are gathered once (_facts.sh); then each check runs in a subshell of its own,
 # the checks in lanes side by side (the engine puts check n in lane n % SH_BATCH_LANES), each check with its own
-# timeout, and at the end one line tagged with its control id is printed for each:
-# {"id": ..., "result": "<the check's JSON line>", "errors": [<its stderr lines>], "timed_out": bool,
-# "duration_ms": <the check's own time>}.
+# timeout. Each check leaves its output in files of the batch's private directory, which handover makes (0700)
+# before the batch starts, reads when it ends and then removes: N.out and N.err (its stdout and stderr),
+# N.timeout (the timeout it was killed at, if it was), and last N.done ("STATUS T0 T1": its exit status and
+# /proc/uptime before and after). So the batch starts no mktemp, awk or rm of its own.
 set -u
 umask 077
-_dir=$(mktemp -d) || exit 1
-trap 'rm -rf "$_dir"' EXIT
+_dir=${HANDOVER_BATCH_DIR:?is set by handover}
+# A check sees the environment it would see alone.
+unset HANDOVER_BATCH_DIR
 {{> linux/_facts.sh}}
+{{#if lib}}
+# The helpers every check begins with, defined once for all of them: the engine gave each check its text
+# without them only where its text began with exactly these lines (render_batch).
+{{> linux/_lib.sh}}
+{{/if}}
 # _run N ID TIMEOUT SCRIPT: one check in a subshell (a syntax error or an `exit` ends that check alone), its
 # output kept in files; its pid and timeout are left for the watchdog.
 _run() {
@@ -22,10 +29,12 @@ _run() {
   ) >"$_dir/$1.out" 2>"$_dir/$1.err" </dev/null &
   echo "$! $3" >"$_dir/$1.run"
   wait "$!"
+  _st=$?
   _t1=''
   read -r _t1 _ 2>/dev/null </proc/uptime || true
-  echo "$_t0 $_t1" >"$_dir/$1.time"
-  : >"$_dir/$1.done"
+  # Written last: the watchdog leaves a check with this file alone, and handover takes a check without it
+  # for one the batch did not finish.
+  echo "$_st $_t0 $_t1" >"$_dir/$1.done"
 }
 # _kill_tree PID: stop PID (so that it starts nothing more), kill its descendants, then PID itself.
 _kill_tree() (
@@ -74,37 +83,6 @@ _lanes="$_lanes $!"
 {{/each}}
 # shellcheck disable=SC2086 # the lanes' pids
 wait $_lanes
+# The watchdog is gone before the batch ends, so that nothing writes to the directory handover then reads.
 kill "$_watchdog" 2>/dev/null
-# One awk for every line: the check's last JSON line and its stderr, escaped as JSON strings.
-awk -v dir="$_dir" -v checks={{ids}} '
-  function esc(x,   out, i, c) {
-    out = ""
-    for (i = 1; i <= length(x); i++) {
-      c = substr(x, i, 1)
-      if (c == "\\") out = out "\\\\"
-      else if (c == "\"") out = out "\\\""
-      else if (c < " ") out = out " "
-      else out = out c
-    }
-    return "\"" out "\""
-  }
-  BEGIN {
-    n = split(checks, c, " ")
-    for (i = 1; i + 1 <= n; i += 2) {
-      f = dir "/" c[i]
-      result = "null"
-      while ((getline l < (f ".out")) > 0) if (l ~ /^[ \t]*\{/) result = esc(l)
-      close(f ".out")
-      errors = ""
-      while ((getline l < (f ".err")) > 0) errors = errors (errors == "" ? "" : ",") esc(l)
-      close(f ".err")
-      timed_out = "false"
-      if ((getline l < (f ".timeout")) > 0) {
-        timed_out = "true"
-        errors = errors (errors == "" ? "" : ",") esc("killed after its timeout of " l " s")
-      }
-      ms = ""
-      if ((getline l < (f ".time")) > 0 && split(l, t, " ") == 2) ms = sprintf(",\"duration_ms\":%d", (t[2] - t[1]) * 1000 + 0.5)
-      printf "{\"id\":%s,\"result\":%s,\"errors\":[%s],\"timed_out\":%s%s}\n", esc(c[i + 1]), result, errors, timed_out, ms
-    }
-  }'
+wait "$_watchdog" || true
