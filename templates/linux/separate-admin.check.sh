@@ -15,9 +15,24 @@ has_sudo() {
   case "$_rules" in *'may run the following'*) ;; *) return 1 ;; esac
   _rules=${_rules#*'may run the following'} && _rules=${_rules#*"$_nl"}
 }
-# id -nG both says whether the account exists and gives its groups (as NSS resolves them).
-if groups=$(id -nG "$u" 2>/dev/null); then
-  groups=" $groups "
+# groups(1) prints "NAME : GROUP..." for each account that exists, its groups as NSS resolves them (what
+# `id -nG NAME` lists): one process for both accounts. An account with no line does not exist.
+ugroups='' agroups='' u_exists='' a_exists=''
+all=$(groups -- "$u" "$a" 2>/dev/null) || true
+set -f
+_ifs=$IFS IFS=$_nl
+for l in $all; do
+  case "$l" in
+    "$u : "*) u_exists=1 ugroups=${l#"$u : "} ;;
+  esac
+  case "$l" in
+    "$a : "*) a_exists=1 agroups=${l#"$a : "} ;;
+  esac
+done
+IFS=$_ifs
+set +f
+if [ -n "$u_exists" ]; then
+  groups=" $ugroups "
   obs user_groups "$groups"
   set -- {{#each vars.root_groups}}{{this}} {{/each}}
   for g in "$@"; do
@@ -29,7 +44,8 @@ if groups=$(id -nG "$u" 2>/dev/null); then
 else
   problem "user $u does not exist on this device"
 fi
-if groups=$(id -nG "$a" 2>/dev/null); then
+if [ -n "$a_exists" ]; then
+  groups=$agroups
   obsb admin_exists true
   pw_status "$a" || true
   st=$_ps
