@@ -40,11 +40,35 @@ pub enum Scripts {
     /// Rendered with the site's values.
     Ready {
         check: String,
-        /// None: the control is check only.
+        /// None: the control is check only, or the plan is for checking ([`Purpose::Check`], which
+        /// renders no apply: whether the profile has one is `control.apply`).
         apply: Option<String>,
-        /// The control's extra files: (template name, text).
+        /// The control's extra files: (template name, text); none in a plan for checking.
         files: Vec<(String, String)>,
     },
+}
+
+/// What a run does with its plan, and so which templates it compiles and renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Only the checks run (`check`, and the commands that run no script): the checks and the
+    /// batch are compiled and rendered; apply scripts and extra files are not (compiling them was
+    /// most of a check's own CPU, issue 18).
+    Check,
+    /// The changes too (`apply`), or every script shown (`plan`, `render`).
+    Everything,
+}
+
+impl Purpose {
+    /// The templates of control `c` this purpose renders, in the order they are rendered.
+    fn templates_of(self, c: &Control) -> impl Iterator<Item = &str> {
+        let everything = self == Purpose::Everything;
+        c.check
+            .iter()
+            .chain(c.apply.iter().filter(move |_| everything))
+            .chain(c.files.iter().filter(move |_| everything))
+            .map(String::as_str)
+    }
 }
 
 /// Allow entries whose `review_by` is before `today` (`YYYY-MM-DD`, the run's clock, as waivers use it):
@@ -116,10 +140,11 @@ impl Scripts {
         }
     }
 
-    /// The one place a control's state is decided: its kind, then the site keys it lacks, then its
-    /// templates rendered with `ctx` (built only when they are to be rendered).
+    /// The one place a control's state is decided: its kind, then the site keys it lacks, then the
+    /// templates `purpose` needs rendered with `ctx` (built only when they are to be rendered).
     fn plan(
         c: &Control,
+        purpose: Purpose,
         missing: Vec<String>,
         renderer: &Renderer,
         ctx: impl FnOnce() -> Value,
@@ -136,7 +161,7 @@ impl Scripts {
         let Some(check) = &c.check else {
             return Scripts::NoCheck;
         };
-        match render_scripts(renderer, ctx(), c, check) {
+        match render_scripts(renderer, ctx(), c, check, purpose) {
             Ok(ready) => ready,
             Err(e) => Scripts::RenderFailed(format!("{e:#}")),
         }
@@ -147,6 +172,8 @@ impl Scripts {
 pub struct Resolved {
     /// The templates, for what is rendered at run time (the batch of checks).
     pub renderer: Renderer,
+    /// Which scripts were rendered: a plan for checking has no apply scripts or files.
+    pub purpose: Purpose,
     pub profile: Profile,
     pub site: Site,
     pub digest: String,
@@ -178,8 +205,19 @@ pub fn refused_firewall_entries(site: &Site, cleartext_ports: &[u64]) -> Vec<Str
 }
 
 impl Resolved {
+    /// The plan of every script: checks, applies and extra files (`apply`, `plan`, `render`).
     pub fn new(sources: &Sources, profile: Profile, site: Site) -> Result<Resolved> {
-        let renderer = Renderer::for_templates(sources, templates_of(&profile))?;
+        Resolved::for_purpose(sources, profile, site, Purpose::Everything)
+    }
+
+    /// The plan with only the scripts `purpose` runs compiled and rendered.
+    pub fn for_purpose(
+        sources: &Sources,
+        profile: Profile,
+        site: Site,
+        purpose: Purpose,
+    ) -> Result<Resolved> {
+        let renderer = Renderer::for_templates(sources, templates_of(&profile, purpose))?;
         let profile = crate::inputs::frameworks::attach(sources, profile)?;
         let lifecycle = crate::inputs::lifecycle::load(sources)?;
         let digest = digest(sources, &profile, &lifecycle);
@@ -189,7 +227,7 @@ impl Resolved {
             .iter()
             .map(|c| Planned {
                 control: c.clone(),
-                scripts: Scripts::plan(c, missing_site_keys(c, &site), &renderer, || {
+                scripts: Scripts::plan(c, purpose, missing_site_keys(c, &site), &renderer, || {
                     let mut ctx = serde_json::Map::new();
                     ctx.insert("site".into(), site.context.clone());
                     ctx.insert("vars".into(), profile.vars.clone());
@@ -197,7 +235,10 @@ impl Resolved {
                     ctx.insert("control".into(), json!({"id": c.id}));
                     // The table is most of the context, and handlebars copies the context into every
                     // partial: only the templates that name it get it (os.supported's).
-                    if templates_of_control(c).any(|t| renderer.mentions(t, "lifecycle")) {
+                    if purpose
+                        .templates_of(c)
+                        .any(|t| renderer.mentions(t, "lifecycle"))
+                    {
                         ctx.insert("lifecycle".into(), lifecycle.clone());
                     }
                     ctx.insert("firewall".into(), firewall.clone());
@@ -207,6 +248,7 @@ impl Resolved {
             .collect();
         Ok(Resolved {
             renderer,
+            purpose,
             profile,
             site,
             digest,
@@ -215,14 +257,15 @@ impl Resolved {
     }
 }
 
-/// The templates a run of `profile` can render: its controls' scripts and files, and the templates
-/// its `vars` name (the batch that wraps the checks). Compiled before anything runs; the rest of
-/// `templates/` (other systems') is not compiled at all.
-fn templates_of(profile: &Profile) -> Vec<String> {
+/// The templates a run of `profile` for `purpose` can render: its controls' scripts and files that
+/// `purpose` needs, and the templates its `vars` name (the batch that wraps the checks). Compiled
+/// before anything runs; the rest of `templates/` (other systems', and for a check the applies) is
+/// not compiled at all.
+fn templates_of(profile: &Profile, purpose: Purpose) -> Vec<String> {
     let mut names: Vec<String> = profile
         .controls
         .iter()
-        .flat_map(templates_of_control)
+        .flat_map(|c| purpose.templates_of(c))
         .map(str::to_string)
         .collect();
     if let Some(vars) = profile.vars.as_object() {
@@ -234,15 +277,6 @@ fn templates_of(profile: &Profile) -> Vec<String> {
         );
     }
     names
-}
-
-/// A control's check, apply and files.
-fn templates_of_control(c: &Control) -> impl Iterator<Item = &str> {
-    c.check
-        .iter()
-        .chain(c.apply.iter())
-        .chain(c.files.iter())
-        .map(String::as_str)
 }
 
 /// The `firewall` of every template's context: the site's entries the scripts may open (refused ones
@@ -328,12 +362,27 @@ pub fn missing_site_keys(control: &Control, site: &Site) -> Vec<String> {
         .collect()
 }
 
-/// Render a control's check, apply and files with its context; a failure leaves none of them.
-fn render_scripts(renderer: &Renderer, ctx: Value, c: &Control, check: &str) -> Result<Scripts> {
+/// Render a control's check, and for [`Purpose::Everything`] its apply and files, with its context;
+/// a failure leaves none of them.
+fn render_scripts(
+    renderer: &Renderer,
+    ctx: Value,
+    c: &Control,
+    check: &str,
+    purpose: Purpose,
+) -> Result<Scripts> {
     let ctx = handlebars::Context::from(ctx);
+    let check = renderer.render_in(check, &ctx)?;
+    if purpose == Purpose::Check {
+        return Ok(Scripts::Ready {
+            check,
+            apply: None,
+            files: vec![],
+        });
+    }
     // Fields are evaluated in order: a failing check is the one named, then the apply, then a file.
     Ok(Scripts::Ready {
-        check: renderer.render_in(check, &ctx)?,
+        check,
         apply: c
             .apply
             .as_ref()
@@ -418,6 +467,164 @@ mod tests {
         );
         assert_eq!(s(0).apply(), Some("apply\n"));
         assert!(s(1).files().is_empty() && s(1).apply().is_none());
+    }
+
+    /// A plan for checking compiles and renders no apply script or file: here they do not even
+    /// compile, and the plan of everything refuses them. A check that fails to render still says so.
+    #[test]
+    fn a_plan_for_checking_compiles_no_apply_and_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, t) = (dir.path().join("profiles"), dir.path().join("templates"));
+        std::fs::create_dir_all(&p).unwrap();
+        std::fs::create_dir_all(&t).unwrap();
+        std::fs::write(t.join("c.sh"), "check {{control.id}}\n").unwrap();
+        std::fs::write(t.join("a.sh"), "{{#if}}\n").unwrap();
+        std::fs::write(t.join("f.xml"), "{{/each}}\n").unwrap();
+        std::fs::write(t.join("bad.sh"), "{{site.nothing.here}}\n").unwrap();
+        let mut text = String::from("[profile]\nname = \"t\"\n[match]\nfamily = \"linux\"\n");
+        let tables = [
+            "check = \"c.sh\"\napply = \"a.sh\"\nfiles = [\"f.xml\"]\n",
+            "check = \"bad.sh\"\n",
+        ];
+        for (i, c) in CONTROLS.iter().enumerate() {
+            let table = tables
+                .get(i)
+                .copied()
+                .unwrap_or("status = \"not-applicable\"\nreason = \"n/a\"\n");
+            text.push_str(&format!("[controls.\"{}\"]\n{table}", c.id));
+        }
+        std::fs::write(p.join("t.toml"), text).unwrap();
+        let sources = Sources {
+            profiles_dir: Some(p),
+            templates_dir: Some(t),
+        };
+        let ids = crate::inputs::profile::control_ids();
+        let site = || Site::parse(Path::new("/t/site.toml"), "", &ids).unwrap();
+        let profile = || sources.load("t").unwrap();
+        let e = Resolved::new(&sources, profile(), site()).err().unwrap();
+        assert!(format!("{e:#}").contains("a.sh"), "{e:#}");
+        let r = Resolved::for_purpose(&sources, profile(), site(), Purpose::Check).unwrap();
+        assert_eq!(r.purpose, Purpose::Check);
+        assert_eq!(
+            r.controls[0].scripts,
+            Scripts::Ready {
+                check: format!("check '{}'\n", CONTROLS[0].id),
+                apply: None,
+                files: vec![],
+            }
+        );
+        // Whether the control has an apply is the profile's to say.
+        assert!(r.controls[0].control.apply.is_some());
+        assert!(
+            matches!(&r.controls[1].scripts, Scripts::RenderFailed(e) if e.contains("bad.sh")),
+            "{:?}",
+            r.controls[1].scripts
+        );
+    }
+
+    /// A site that sets every key a shipped profile needs, so that every template is rendered.
+    const FULL_SITE: &str = r#"
+[organisation]
+name = "Example University"
+service_desk = "servicedesk@example.ac.uk"
+[accounts]
+allowed = ["svc-backup"]
+admin_name = "it-admin"
+guest_name = "visitor"
+[firewall]
+allow = [ { port = 22, proto = "tcp", from = "10.0.0.0/8" },
+          { port = 8080, proto = "tcp", from = "10.1.2.0/24", cleartext_ok = "lab instrument UI" } ]
+[vpn]
+name = "Uni VPN"
+gateway = "vpn.example.ac.uk"
+port = 443
+trusted_cert = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+[lansweeper]
+server = "lansweeper.example.ac.uk"
+port = 9524
+agent_key = "RELAY-KEY-s3cr3t-0001"
+"#;
+
+    /// Every shipped profile, planned with [`FULL_SITE`] for `purpose`; with the batch of its checks
+    /// rendered, when it has one.
+    fn shipped(purpose: Purpose) -> Vec<(Resolved, Option<String>)> {
+        let sources = Sources::default();
+        let mut site = FULL_SITE.to_string();
+        for a in [
+            "lsagent-linux",
+            "lsagent-macos",
+            "lsagent-windows",
+            "office-pkg",
+            "office-odt",
+            "teams-pkg",
+            "teams-bootstrapper",
+            "teams-msix",
+            "forticlient-pkg",
+            "forticlient-vpn-msi",
+        ] {
+            site.push_str(&format!(
+                "[artifacts.{a}]\nurl = \"https://example.ac.uk/{a}\"\nsha256 = \"{}\"\n",
+                "0".repeat(64)
+            ));
+        }
+        let ids = crate::inputs::profile::control_ids();
+        let profiles = sources.listing().unwrap();
+        assert!(profiles.len() > 10, "{} profiles", profiles.len());
+        profiles
+            .into_iter()
+            .map(|(profile, _)| {
+                let site = Site::parse(Path::new("/t/site.toml"), &site, &ids).unwrap();
+                let r = Resolved::for_purpose(&sources, profile, site, purpose).unwrap();
+                let batch = r
+                    .profile
+                    .vars
+                    .get("batch")
+                    .and_then(Value::as_str)
+                    .map(|t| {
+                        let checks: Vec<&Planned> = r
+                            .controls
+                            .iter()
+                            .filter(|p| p.scripts.check().is_some())
+                            .collect();
+                        crate::engine::render_batch(&r, t, &checks).unwrap()
+                    });
+                (r, batch)
+            })
+            .collect()
+    }
+
+    /// `check` reads from a plan for checking exactly what it read from the plan of everything: each
+    /// control's state and check, and the batch that runs them; only the applies and files are gone.
+    #[test]
+    fn a_plan_for_checking_checks_every_shipped_profile_as_before() {
+        let all = shipped(Purpose::Everything);
+        let checking = shipped(Purpose::Check);
+        for ((a, a_batch), (c, c_batch)) in all.iter().zip(&checking) {
+            let name = &a.profile.name;
+            assert_eq!(a.digest, c.digest, "{name}");
+            for (pa, pc) in a.controls.iter().zip(&c.controls) {
+                let id = &pa.control.id;
+                // Every template is rendered: the site sets every key a profile needs.
+                if pa.control.kind == Kind::Implemented {
+                    assert!(matches!(pa.scripts, Scripts::Ready { .. }), "{name}: {id}");
+                }
+                match (&pa.scripts, &pc.scripts) {
+                    (
+                        Scripts::Ready { check, .. },
+                        Scripts::Ready {
+                            check: only,
+                            apply,
+                            files,
+                        },
+                    ) => {
+                        assert_eq!(check, only, "{name}: {id}");
+                        assert!(apply.is_none() && files.is_empty(), "{name}: {id}");
+                    }
+                    (x, y) => assert_eq!(x, y, "{name}: {id}"),
+                }
+            }
+            assert_eq!(a_batch, c_batch, "{name}: batch");
+        }
     }
 
     #[test]
