@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::inputs::profile::{Control, Kind, Profile, Sources};
 use crate::inputs::site::{parse_source, Site};
-use crate::plan::render::Renderer;
+use crate::plan::render::{Compile, Renderer};
 use crate::support::hashing::sha256_bytes;
 
 /// A control, ready to run: the profile's control and what the plan allows for it.
@@ -217,7 +217,19 @@ impl Resolved {
         site: Site,
         purpose: Purpose,
     ) -> Result<Resolved> {
-        let renderer = Renderer::for_templates(sources, templates_of(&profile, purpose))?;
+        Resolved::compiled(sources, profile, site, purpose, Compile::Shrunk)
+    }
+
+    /// [`Resolved::for_purpose`], its templates compiled as `compile` says.
+    fn compiled(
+        sources: &Sources,
+        profile: Profile,
+        site: Site,
+        purpose: Purpose,
+        compile: Compile,
+    ) -> Result<Resolved> {
+        let names = templates_of(&profile, purpose);
+        let renderer = Renderer::compiled(sources, names, compile)?;
         let profile = crate::inputs::frameworks::attach(sources, profile)?;
         let lifecycle = crate::inputs::lifecycle::load(sources)?;
         let digest = digest(sources, &profile, &lifecycle);
@@ -545,9 +557,9 @@ port = 9524
 agent_key = "RELAY-KEY-s3cr3t-0001"
 "#;
 
-    /// Every shipped profile, planned with [`FULL_SITE`] for `purpose`; with the batch of its checks
-    /// rendered, when it has one.
-    fn shipped(purpose: Purpose) -> Vec<(Resolved, Option<String>)> {
+    /// Every shipped profile, planned with [`FULL_SITE`] for `purpose`, its templates compiled as
+    /// `compile` says; with the batch of its checks rendered, when it has one.
+    fn shipped(purpose: Purpose, compile: Compile) -> Vec<(Resolved, Option<String>)> {
         let sources = Sources::default();
         let mut site = FULL_SITE.to_string();
         for a in [
@@ -574,7 +586,7 @@ agent_key = "RELAY-KEY-s3cr3t-0001"
             .into_iter()
             .map(|(profile, _)| {
                 let site = Site::parse(Path::new("/t/site.toml"), &site, &ids).unwrap();
-                let r = Resolved::for_purpose(&sources, profile, site, purpose).unwrap();
+                let r = Resolved::compiled(&sources, profile, site, purpose, compile).unwrap();
                 let batch = r
                     .profile
                     .vars
@@ -593,12 +605,35 @@ agent_key = "RELAY-KEY-s3cr3t-0001"
             .collect()
     }
 
+    /// The shrunk compile (render::shrink) renders every template of every profile, and every batch,
+    /// byte for byte as handlebars' own compile of the text does; and every template is rendered.
+    #[test]
+    fn every_shipped_script_renders_the_same_shrunk_or_plain() {
+        let plain = shipped(Purpose::Everything, Compile::Plain);
+        let shrunk = shipped(Purpose::Everything, Compile::Shrunk);
+        for ((p, p_batch), (s, s_batch)) in plain.iter().zip(&shrunk) {
+            let name = &p.profile.name;
+            for (a, b) in p.controls.iter().zip(&s.controls) {
+                let c = &a.control;
+                if c.kind == Kind::Implemented {
+                    let Scripts::Ready { apply, files, .. } = &a.scripts else {
+                        panic!("{name}: {} not rendered: {:?}", c.id, a.scripts);
+                    };
+                    assert_eq!(apply.is_some(), c.apply.is_some(), "{name}: {}", c.id);
+                    assert_eq!(files.len(), c.files.len(), "{name}: {}", c.id);
+                }
+                assert_eq!(a.scripts, b.scripts, "{name}: {}", c.id);
+            }
+            assert_eq!(p_batch, s_batch, "{name}: batch");
+        }
+    }
+
     /// `check` reads from a plan for checking exactly what it read from the plan of everything: each
     /// control's state and check, and the batch that runs them; only the applies and files are gone.
     #[test]
     fn a_plan_for_checking_checks_every_shipped_profile_as_before() {
-        let all = shipped(Purpose::Everything);
-        let checking = shipped(Purpose::Check);
+        let all = shipped(Purpose::Everything, Compile::Shrunk);
+        let checking = shipped(Purpose::Check, Compile::Shrunk);
         for ((a, a_batch), (c, c_batch)) in all.iter().zip(&checking) {
             let name = &a.profile.name;
             assert_eq!(a.digest, c.digest, "{name}");
