@@ -4,15 +4,17 @@
 
 pub mod render;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use anyhow::Result;
+use serde::Serialize;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use crate::inputs::profile::{Control, Kind, Profile, Sources};
 use crate::inputs::site::{parse_source, Site};
 use crate::plan::render::{Compile, Renderer};
-use crate::support::hashing::sha256_bytes;
+use crate::support::hashing::hex;
 
 /// A control, ready to run: the profile's control and what the plan allows for it.
 #[derive(Debug, Clone)]
@@ -321,6 +323,12 @@ fn firewall_context(profile: &Profile, site: &Site) -> Value {
 
 /// The profile's digest: the profile, the lifecycle table and the text of every template it can use.
 fn digest(sources: &Sources, profile: &Profile, lifecycle: &Value) -> String {
+    hash_digest(profile, lifecycle, &templates_in_digest(sources, profile))
+}
+
+/// The templates a profile can use, by name, with their text: its controls' templates, and the
+/// partials in their directories or included by name from there.
+fn templates_in_digest(sources: &Sources, profile: &Profile) -> BTreeMap<String, String> {
     let mut templates_used: BTreeMap<String, String> = BTreeMap::new();
     let dir_of = |t: &str| t.rsplit_once('/').map_or("", |(d, _)| d).to_string();
     let names = sources.template_names();
@@ -337,6 +345,7 @@ fn digest(sources: &Sources, profile: &Profile, lifecycle: &Value) -> String {
         .filter(|n| dirs.contains(&dir_of(n)))
         .filter_map(|n| sources.template(n))
         .collect();
+    let included = included_by_name(&texts_in_dirs);
     for name in names {
         let used = profile.controls.iter().any(|c| {
             c.check.as_deref() == Some(name.as_str())
@@ -346,21 +355,52 @@ fn digest(sources: &Sources, profile: &Profile, lifecycle: &Value) -> String {
         let is_partial = name.rsplit('/').next().is_some_and(|f| f.starts_with('_'));
         // Partials count where the profile's templates can include them: in the same directories,
         // and wherever one of those includes them by name (`{{> sh/_json.sh}}`).
-        let partial = is_partial
-            && (dirs.contains(&dir_of(&name))
-                || texts_in_dirs
-                    .iter()
-                    .any(|t| t.contains(&format!("{{{{> {name}}}}}"))));
+        // A name with `}` in it can end where the set's entries do not: looked for as it is.
+        let named = || match name.contains('}') {
+            false => included.contains(name.as_str()),
+            true => texts_in_dirs
+                .iter()
+                .any(|t| t.contains(&format!("{{{{> {name}}}}}"))),
+        };
+        let partial = is_partial && (dirs.contains(&dir_of(&name)) || named());
         if used || partial {
-            templates_used.insert(name.clone(), sources.template(&name).unwrap_or_default());
+            let text = sources.template(&name).unwrap_or_default();
+            templates_used.insert(name, text);
         }
     }
-    let digest_input =
-        json!({"profile": profile, "lifecycle": lifecycle, "templates": templates_used});
-    format!(
-        "sha256:{}",
-        sha256_bytes(digest_input.to_string().as_bytes())
-    )
+    templates_used
+}
+
+/// Every NAME that `texts` write as `{{> NAME}}` where NAME has no `}` (what ends at the first `}}`).
+fn included_by_name(texts: &[String]) -> HashSet<&str> {
+    texts
+        .iter()
+        .flat_map(|t| t.match_indices("{{> ").map(move |(i, _)| &t[i + 4..]))
+        .filter_map(|rest| rest.find("}}").map(|end| &rest[..end]))
+        .collect()
+}
+
+/// The sha256 of the JSON of {"profile", "lifecycle", "templates"}, written straight into the hash:
+/// no copy of the profile and the texts as a JSON value, and no string of it (the same bytes).
+fn hash_digest(
+    profile: &Profile,
+    lifecycle: &Value,
+    templates: &BTreeMap<String, String>,
+) -> String {
+    #[derive(Serialize)]
+    struct DigestInput<'a> {
+        profile: &'a Profile,
+        lifecycle: &'a Value,
+        templates: &'a BTreeMap<String, String>,
+    }
+    let mut hash = Sha256::new();
+    let input = DigestInput {
+        profile,
+        lifecycle,
+        templates,
+    };
+    serde_json::to_writer(&mut hash, &input).expect("a hash takes every byte written to it");
+    format!("sha256:{}", hex(&hash.finalize()))
 }
 
 /// Site keys a control needs that the site does not set (whatever its kind: `apply` refuses to start
@@ -660,6 +700,43 @@ agent_key = "RELAY-KEY-s3cr3t-0001"
             }
             assert_eq!(a_batch, c_batch, "{name}: batch");
         }
+    }
+
+    /// The digest is the sha256 of the JSON text it always hashed, though that text is no longer made.
+    #[test]
+    fn the_digest_hashes_the_json_text_of_the_profile_lifecycle_and_templates() {
+        let sources = Sources::default();
+        let lifecycle = crate::inputs::lifecycle::load(&sources).unwrap();
+        for (r, _) in shipped(Purpose::Check, Compile::Shrunk) {
+            let templates = templates_in_digest(&sources, &r.profile);
+            assert!(templates.len() > 10, "{}", r.profile.name);
+            let text =
+                json!({"profile": r.profile, "lifecycle": lifecycle, "templates": templates});
+            let hashed = crate::support::hashing::sha256_bytes(text.to_string().as_bytes());
+            assert_eq!(r.digest, format!("sha256:{hashed}"), "{}", r.profile.name);
+        }
+    }
+
+    /// A template counts as included by name exactly when some text contains `{{> NAME}}`.
+    #[test]
+    fn a_partial_is_included_by_name_where_a_text_writes_it_so() {
+        let sources = Sources::default();
+        let mut texts: Vec<String> = sources
+            .template_names()
+            .iter()
+            .filter_map(|n| sources.template(n))
+            .collect();
+        texts.push("{{> a}} {{> {{> b}} {{>c}} {{> d x=1}} {{> e}".into());
+        let included = included_by_name(&texts);
+        let mut names = sources.template_names();
+        names.extend(["a", "b", "c", "d", "e", "{{> b"].map(String::from));
+        for name in &names {
+            let contained = texts
+                .iter()
+                .any(|t| t.contains(&format!("{{{{> {name}}}}}")));
+            assert_eq!(included.contains(name.as_str()), contained, "{name}");
+        }
+        assert!(included.contains("sh/_json.sh"));
     }
 
     #[test]
