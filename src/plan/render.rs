@@ -42,7 +42,17 @@ impl Lang {
 
 /// A POSIX sh word that stands for exactly `s`: single quotes, with each `'` written as `'\''`.
 pub fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
+    // One pass into one string: the batch quotes every check's whole text this way.
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for (i, part) in s.split('\'').enumerate() {
+        if i > 0 {
+            out.push_str(r"'\''");
+        }
+        out.push_str(part);
+    }
+    out.push('\'');
+    out
 }
 
 /// A PowerShell verbatim string for exactly `s`. PowerShell also ends single-quoted strings at the
