@@ -14,7 +14,7 @@ use crate::host::facts::Device;
 use crate::host::LocalHost;
 use crate::inputs::profile::{self, Sources, UntestedRelease};
 use crate::inputs::site::Site;
-use crate::plan::Resolved;
+use crate::plan::{Purpose, Resolved};
 use crate::support::error::InputError;
 use crate::support::secrets;
 use crate::support::{clock, perms};
@@ -129,13 +129,22 @@ pub(crate) fn setup(common: &Common, mode: Option<Mode>) -> Result<Setup> {
         }
     }
     let site = load_site(site_path.as_deref())?;
-    let resolved = Resolved::new(&sources, profile, site)?;
+    let resolved = Resolved::for_purpose(&sources, profile, site, purpose_of(mode))?;
     Ok(Setup {
         device,
         resolved,
         matches_device,
         untested,
     })
+}
+
+/// What a command does with its plan: `check` runs only the checks, so only they are compiled and
+/// rendered; `apply` needs the changes, and `plan` and `render` (no mode) show them.
+fn purpose_of(mode: Option<Mode>) -> Purpose {
+    match mode {
+        Some(Mode::Check) => Purpose::Check,
+        Some(Mode::Plan | Mode::Apply) | None => Purpose::Everything,
+    }
 }
 
 /// Windows takes local account names of at most 20 characters (learn.microsoft.com, "User Name"
@@ -481,6 +490,16 @@ mod tests {
             e.contains("\"jane.longname-smith-admin\", 25 characters") && e.contains("at most 20"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn only_check_plans_for_checking_alone() {
+        use crate::plan::Purpose;
+        // An apply planned for checking would find no apply script anywhere and change nothing.
+        assert_eq!(super::purpose_of(Some(Mode::Check)), Purpose::Check);
+        for mode in [Some(Mode::Apply), Some(Mode::Plan), None] {
+            assert_eq!(super::purpose_of(mode), Purpose::Everything, "{mode:?}");
+        }
     }
 
     use super::{Invocation, Surroundings, Target};

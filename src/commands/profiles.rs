@@ -9,7 +9,7 @@ use anyhow::Result;
 use crate::cli::args::*;
 use crate::inputs::profile::{self, Sources};
 use crate::inputs::site::Site;
-use crate::plan::Resolved;
+use crate::plan::{Purpose, Resolved};
 use crate::support::error::{Exit, InputError};
 
 pub(crate) fn profiles(sources: &Sources, action: ProfilesAction) -> Result<Exit> {
@@ -38,7 +38,8 @@ pub(crate) fn profiles(sources: &Sources, action: ProfilesAction) -> Result<Exit
         }
         ProfilesAction::Show { name } => {
             let p = sources.load(&name)?;
-            let resolved = Resolved::new(
+            // Only the digest is shown, which reads the templates' text: no apply need be compiled.
+            let resolved = Resolved::for_purpose(
                 sources,
                 p.clone(),
                 Site::load(
@@ -46,6 +47,7 @@ pub(crate) fn profiles(sources: &Sources, action: ProfilesAction) -> Result<Exit
                     false,
                     &profile::control_ids(),
                 )?,
+                Purpose::Check,
             )?;
             let doc = serde_json::json!({"digest": resolved.digest, "profile": p});
             println!("{}", serde_json::to_string_pretty(&doc)?);

@@ -13,7 +13,7 @@ use crate::host::LocalHost;
 use crate::inputs::profile::{Kind, Profile, Sources};
 use crate::inputs::site::{SiteFile, PLACEHOLDER};
 use crate::inputs::textpos::line_of;
-use crate::plan::{Resolved, Scripts};
+use crate::plan::{Purpose, Resolved, Scripts};
 use crate::support::error::{Exit, InputError};
 use crate::support::fsutil::{write_atomic, Perm};
 
@@ -57,7 +57,8 @@ pub(crate) fn site_command(
             if let Some(name) = profile {
                 let sources = sources(profiles_dir, templates_dir)?;
                 let profile = sources.load(&name)?;
-                let resolved = Resolved::new(&sources, profile, site)?;
+                // The keys are found before any template renders: no apply need be compiled.
+                let resolved = Resolved::for_purpose(&sources, profile, site, Purpose::Check)?;
                 needed_keys(&resolved, &path)?;
                 what = format!("{what}; every key profile {name} needs is set");
             }

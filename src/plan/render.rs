@@ -11,6 +11,8 @@ use serde_json::Value;
 
 use crate::inputs::profile::Sources;
 
+mod shrink;
+
 /// The language of a script, chosen by the template's file extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -40,7 +42,17 @@ impl Lang {
 
 /// A POSIX sh word that stands for exactly `s`: single quotes, with each `'` written as `'\''`.
 pub fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
+    // One pass into one string: the batch quotes every check's whole text this way.
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for (i, part) in s.split('\'').enumerate() {
+        if i > 0 {
+            out.push_str(r"'\''");
+        }
+        out.push_str(part);
+    }
+    out.push('\'');
+    out
 }
 
 /// A PowerShell verbatim string for exactly `s`. PowerShell also ends single-quoted strings at the
@@ -90,7 +102,18 @@ pub fn xml_escape(s: &str) -> String {
 /// files): a run compiles the few templates of its profile, not every OS's.
 pub struct Renderer {
     sources: Sources,
+    compile: Compile,
     loaded: RwLock<Registries>,
+}
+
+/// How templates are compiled: both give the same template (see [`shrink`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Compile {
+    /// The inside of long runs of plain text kept out of handlebars' parser.
+    Shrunk,
+    /// The text as it is (the tests' reference).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Plain,
 }
 
 struct Registries {
@@ -128,8 +151,18 @@ impl Renderer {
         sources: &Sources,
         names: impl IntoIterator<Item = String>,
     ) -> Result<Renderer> {
+        Renderer::compiled(sources, names, Compile::Shrunk)
+    }
+
+    /// [`Renderer::for_templates`], compiling every template as `compile` says.
+    pub(crate) fn compiled(
+        sources: &Sources,
+        names: impl IntoIterator<Item = String>,
+        compile: Compile,
+    ) -> Result<Renderer> {
         let r = Renderer {
             sources: sources.clone(),
+            compile,
             loaded: RwLock::new(Registries {
                 sh: registry(Lang::Sh),
                 ps: registry(Lang::PowerShell),
@@ -176,7 +209,7 @@ impl Renderer {
                 Lang::PowerShell => &mut regs.ps,
                 Lang::Xml => &mut regs.xml,
             };
-            reg.register_template_string(&name, &text)
+            register(reg, &name, &text, self.compile)
                 .with_context(|| format!("template {name}"))?;
             regs.compiled.insert(name, (text, included));
         }
@@ -263,6 +296,33 @@ fn partials(text: &str) -> Option<Vec<String>> {
         }
     }
     Some(out)
+}
+
+/// Compile `text` into `reg` as `name`. Shrunk: when [`shrink::Shrunk`] can take text out and put it
+/// back exactly, that template; otherwise (and for any error, so that its message names the real
+/// line) the plain compile.
+fn register(
+    reg: &mut Handlebars<'static>,
+    name: &str,
+    text: &str,
+    compile: Compile,
+) -> Result<(), handlebars::TemplateError> {
+    if compile == Compile::Shrunk {
+        if let Some(shrunk) = shrink::Shrunk::of(text) {
+            if reg.register_template_string(name, &shrunk.text).is_ok() {
+                // The registry hands out no template to own or change: a copy is restored and replaces it.
+                let restored = reg
+                    .get_template(name)
+                    .cloned()
+                    .and_then(|t| shrunk.restore(t));
+                if let Some(t) = restored {
+                    reg.register_template(name, t);
+                    return Ok(());
+                }
+            }
+        }
+    }
+    reg.register_template_string(name, text)
 }
 
 fn registry(lang: Lang) -> Handlebars<'static> {
@@ -447,6 +507,41 @@ mod tests {
         assert!(r.mentions("dynamic.sh", "lifecycle"));
         assert!(r.mentions("elsewhere.sh", "lifecycle"));
         assert_eq!(r.render("plain.sh", &serde_json::json!({})).unwrap(), "x\n");
+    }
+
+    /// The shrunk compile gives the very template handlebars compiles from the whole text (its text,
+    /// tags, whitespace and the line and column of every element), for every shipped template; and
+    /// it is not a fallback that makes them equal: every template with a long run is shrunk.
+    #[test]
+    fn every_shipped_template_compiles_shrunk_into_the_same_template() {
+        let sources = Sources::default();
+        let (mut shrunk, mut long) = (0, 0);
+        for name in sources.template_names() {
+            let Some(lang) = Lang::of(&name) else {
+                continue;
+            };
+            let text = sources.template(&name).unwrap();
+            let mut plain = registry(lang);
+            plain.register_template_string(&name, &text).unwrap();
+            let mut quick = registry(lang);
+            register(&mut quick, &name, &text, Compile::Shrunk).unwrap();
+            assert_eq!(
+                quick.get_template(&name),
+                plain.get_template(&name),
+                "{name}"
+            );
+            long += usize::from(text.len() > 1024);
+            let Some(s) = shrink::Shrunk::of(&text) else {
+                assert!(text.len() < 1024, "{name} is not shrunk");
+                continue;
+            };
+            shrunk += 1;
+            let mut reg = registry(lang);
+            reg.register_template_string(&name, &s.text).unwrap();
+            let restored = s.restore(reg.get_template(&name).unwrap().clone());
+            assert_eq!(restored.as_ref(), plain.get_template(&name), "{name}");
+        }
+        assert!(shrunk >= long && long > 50, "{shrunk} shrunk, {long} long");
     }
 
     #[test]
