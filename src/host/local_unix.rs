@@ -10,8 +10,11 @@ use anyhow::Result;
 
 use super::process::{base_env, wait_for, Outcome, Script, Shell};
 
-/// The longest script passed to `sh -c` as an argument (Linux's MAX_ARG_STRLEN is 128 KiB).
-const MAX_INLINE: usize = 100 * 1024;
+/// The longest script passed to `sh -c` as an argument (Linux's MAX_ARG_STRLEN is 128 KiB refuses longer
+/// ones anyway). A longer one costs less from a file: duct formats every argument with `{:?}` when it
+/// spawns (its command string for errors), escaping the whole text a character at a time, and the kernel
+/// copies the arguments into the new process; sh reads a file in blocks.
+const MAX_INLINE: usize = 16 * 1024;
 
 /// `text` in a new private temporary file (tempfile creates it 0600, with O_EXCL).
 fn script_file(text: &str) -> Result<tempfile::NamedTempFile> {
@@ -35,8 +38,8 @@ pub(crate) fn run(script: &Script) -> Result<Outcome> {
     let started = Instant::now();
     let mut env = base_env();
     env.extend(script.env.iter().cloned());
-    // Linux refuses a single argument over 128 KiB (MAX_ARG_STRLEN), which the batch of every check
-    // exceeds: a longer script is read by sh from a private temporary file (0600), removed when it ends.
+    // A script longer than MAX_INLINE (the batch of every check) is read by sh from a private temporary
+    // file (0600), removed when it ends.
     let file;
     let args: Vec<&str> = if script.text.len() > MAX_INLINE {
         file = script_file(&script.text)?;
@@ -108,6 +111,29 @@ mod tests {
         assert!(o.timed_out);
         assert!(o.duration < Duration::from_secs(10), "{:?}", o.duration);
         assert!(!o.stdout.contains("never"));
+    }
+
+    /// A script longer than MAX_INLINE runs from a private file the same as a short one runs from its
+    /// argument ($0 is the script's name either way), and the file is gone afterwards.
+    #[test]
+    fn a_long_script_runs_from_a_private_file() {
+        let pad = format!("# {}\n", "x".repeat(super::MAX_INLINE));
+        let text =
+            format!("{pad}echo \"$X\" \"$0\"; ls -l \"$0\" 2>/dev/null | cut -c1-10; exit 4");
+        let o = LocalHost.run(&script(&text, 5000)).unwrap();
+        assert_eq!(o.code, Some(4), "{o:?}");
+        let mut lines = o.stdout.lines();
+        let first = lines.next().unwrap_or_default();
+        let (x, path) = first.rsplit_once(' ').unwrap();
+        assert_eq!(x, "a b");
+        assert!(
+            path.contains("handover-") && path.ends_with(".sh"),
+            "{path}"
+        );
+        assert_eq!(lines.next(), Some("-rw-------"), "{o:?}");
+        assert!(!std::path::Path::new(path).exists(), "{path} left behind");
+        let short = LocalHost.run(&script("echo \"$X\" \"$0\"", 5000)).unwrap();
+        assert_eq!(short.stdout, "a b t\n");
     }
 
     #[test]
