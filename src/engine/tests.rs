@@ -960,6 +960,10 @@ fn linux_batch_profile(checks: &[(&str, String, u64)]) -> (tempfile::TempDir, Re
             "linux/_lib.sh",
             include_str!("../../templates/linux/_lib.sh"),
         ),
+        (
+            "linux/_pwstatus.sh",
+            include_str!("../../templates/linux/_pwstatus.sh"),
+        ),
         ("sh/_json.sh", include_str!("../../templates/sh/_json.sh")),
         ("sh/_files.sh", include_str!("../../templates/sh/_files.sh")),
         ("sh/_need.sh", include_str!("../../templates/sh/_need.sh")),
@@ -968,7 +972,7 @@ fn linux_batch_profile(checks: &[(&str, String, u64)]) -> (tempfile::TempDir, Re
         std::fs::write(t.join(name), text).unwrap();
     }
     let mut text = String::from(
-        "[profile]\nname = \"t\"\n[match]\nfamily = \"linux\"\n[vars]\nbatch = \"linux/_batch.sh\"\npkg = \"apt\"\nclamav_services = []\nssh_service = \"ssh\"\n",
+        "[profile]\nname = \"t\"\n[match]\nfamily = \"linux\"\n[vars]\nbatch = \"linux/_batch.sh\"\npkg = \"apt\"\nclamav_services = []\nssh_service = \"ssh\"\npam_password_files = []\n",
     );
     for c in CONTROLS {
         match checks.iter().find(|(id, ..)| *id == c.id) {
