@@ -90,8 +90,14 @@ for f in /etc/passwd /etc/shells /etc/login.defs; do
   [ "$(printf "%s" "$_ft")" = "$(cat "$f")" ] || fail "file_text $f differs from the file"
 done
 want=$(awk '$1 == "UID_MIN" { v = $2 } END { print (v == "" ? "1000" : v) }' /etc/login.defs 2>/dev/null || echo 1000)
-[ "$(login_def UID_MIN 1000)" = "$want" ] || fail "login_def UID_MIN: $(login_def UID_MIN 1000), awk: $want"
-[ "$(login_def HANDOVER_NO_SUCH_KEY dflt)" = dflt ] || fail "login_def default"
+login_def UID_MIN 1000
+[ "$_ld" = "$want" ] || fail "login_def UID_MIN: $_ld, awk: $want"
+login_def HANDOVER_NO_SUCH_KEY dflt
+[ "$_ld" = dflt ] || fail "login_def default"
+set_words '  a  *  b
+c '
+[ "$_words" = 'a * b c' ] || fail "set_words: [$_words]"
+[ "$(words ' x  y ')" = 'x y' ] || fail "words"
 passwd_entry root && [ "$_pe" = "$(grep -m 1 '^root:' /etc/passwd)" ] || fail "passwd_entry root: $_pe"
 ! passwd_entry handover-no-such-user || fail "passwd_entry of no account"
 real_shell /bin/sh || fail "/bin/sh is a login shell (/etc/shells)"

@@ -96,11 +96,11 @@ each_line() {
   _el_busy=''
 }
 
-# The login.defs value of KEY ("KEY VALUE" lines, the last one wins), or DEFAULT.
+# login_def KEY DEFAULT: the login.defs value of KEY ("KEY VALUE" lines, the last one wins), or DEFAULT, into
+# $_ld.
 login_def() {
   _ld_k=$1 _ld=$2 _ld_d=$2
   each_line /etc/login.defs _login_def_line || true
-  printf '%s\n' "$_ld"
 }
 _login_def_line() {
   # shellcheck disable=SC2086 # split into fields on purpose (each_line expands no glob)

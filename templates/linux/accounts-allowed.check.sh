@@ -2,7 +2,8 @@
 need_root /etc/shadow
 # ITP07 7.1.2 "Do not provide access to non-QMUL users": interactive local accounts (UID >= UID_MIN, a real
 # login shell, not locked) other than the user, its admin account and the site's allowlist. Check only.
-uid_min=$(login_def UID_MIN 1000)
+login_def UID_MIN 1000
+uid_min=$_ld
 set -- {{#each site.accounts.allowed}}{{this}} {{/each}}
 ok=" ${HANDOVER_USER:-} ${HANDOVER_ADMIN_USER:-} $* "
 stray=''
@@ -22,7 +23,8 @@ account() {
   stray="$stray $name"
 }
 each_line /etc/passwd account || problem "cannot read /etc/passwd"
-obs allowed "$(words "$ok")"
+set_words "$ok"
+obs allowed "$_words"
 obs unexpected "${stray# }"
 [ -z "$stray" ] || problem "interactive accounts not allowed by the site:$stray (lock or remove them by hand; handover never deletes accounts)"
 [ -n "${HANDOVER_USER:-}" ] || problem "no user named: give --user NAME"

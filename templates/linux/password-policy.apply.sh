@@ -31,7 +31,8 @@ done
 # Passwords set before the policy may be weak: when the policy changed now, expire every interactive
 # account's password so it must be changed (and meet the policy) at next login.
 if [ "$before" != "$(cat "$conf")" ]; then
-  uid_min=$(login_def UID_MIN 1000)
+  login_def UID_MIN 1000
+  uid_min=$_ld
   getent passwd | while IFS=: read -r name _ uid _ _ _ shell; do
     [ "$uid" -ge "$uid_min" ] && [ "$uid" -lt 65534 ] && real_shell "$shell" || continue
     case "$(passwd -S "$name" 2>/dev/null | awk '{ print $2 }')" in

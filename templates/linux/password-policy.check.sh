@@ -42,7 +42,8 @@ while read -r k v; do
 done <<EOF
 $vals
 EOF
-obs pwquality "$(words "$vals")"
+set_words "$vals"
+obs pwquality "$_words"
 [ -n "$len_ok" ] || problem "no pwquality minlen of at least $want_len"
 [ -n "$cls_ok" ] || problem "no pwquality minclass of at least $want_cls"
 for f in "$@"; do

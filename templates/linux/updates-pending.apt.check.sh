@@ -45,7 +45,8 @@ max_age={{site.updates.max_age_days}}
 lists=/var/lib/apt/lists
 # One stat, "MTIME SIZE NAME" a line, for the cache's key and for the age of the Packages files (below).
 stats=$(stat -c '%Y %s %n' /var/lib/dpkg/status /var/cache/apt/pkgcache.bin "$lists" "$lists"/*_Packages* /etc/apt/sources.list /etc/apt/sources.list.d /etc/apt/sources.list.d/* /etc/apt/preferences /etc/apt/preferences.d /etc/apt/preferences.d/* /etc/apt/apt.conf /etc/apt/apt.conf.d /etc/apt/apt.conf.d/* 2>/dev/null)
-key="v4 $(words "$stats")"
+set_words "$stats"
+key="v4 $_words"
 cache="${HANDOVER_STATE_DIR}/cache/updates-pending"
 
 # scan phase=seen SEEN phase=release RELEASE... then either phase=status /var/lib/dpkg/status (the Packages

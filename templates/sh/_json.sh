@@ -61,14 +61,20 @@ finish() {
   if [ -n "$_fails" ]; then result false "$_fails"; else result true "$1"; fi
 }
 
-# words TEXT: TEXT's words on one line, single spaces between them (no glob is expanded).
-words() {
+# set_words TEXT: TEXT's words on one line, single spaces between them, into $_words (no glob is expanded; no
+# subshell, where "$(words TEXT)" forks one).
+set_words() {
   case $- in *f*) set -- "$1" '' ;; *) set -f; set -- "$1" f ;; esac
   _jw=$2
   # shellcheck disable=SC2086 # split on purpose
   set -- $1
   [ -z "$_jw" ] || set +f
-  printf '%s' "$*"
+  _words="$*"
+}
+# words TEXT: the same, printed.
+words() {
+  set_words "$1"
+  printf '%s' "$_words"
 }
 # A one-line version of a command's output (stdin), as `words`.
 oneline() {

@@ -1403,7 +1403,7 @@ fn why_not(p: &profile::Profile, render_ms: f64, floor_ms: f64) -> String {
     let _ = writeln!(
         s,
         "- the shell's own reading: {reads} `read` system calls in one check, a POSIX shell's `read` taking \
-         a byte at a time (the configuration files several checks parse come from one `grep` in the batch's \
+         a byte at a time (the configuration files several checks parse come from one `awk` in the batch's \
          facts; what is left is small files, /proc and the checks' own output).\n"
     );
     s

@@ -697,8 +697,9 @@ pub fn render_profile(p: &Profile) -> String {
                 "Where the CPU of a check goes, by program: `perf record -e cpu-clock -F {SAMPLE_HZ}` from the host \
                  around {RECORD_RUNS} checks in a row (as above), `perf report --sort comm`. A program is its process name: \
                  `sh` is the batch of checks and every subshell it forks (and a forked child until it execs \
-                 another program), `handover` the check itself with its templates. Sampling adds its own cost, \
-                 so the total is above GNU time's CPU.\n"
+                 another program), `handover` the check itself with its templates. Sampling adds its own cost \
+                 (each sample interrupts the program), so the milliseconds here add up to more than a check's \
+                 measured CPU: the shares are what to read.\n"
             );
             let _ = writeln!(out, "| program | CPU per check | share |");
             let _ = writeln!(out, "|---|---:|---:|");
